@@ -1,0 +1,121 @@
+# eventarc-retrain — build, test, run.
+#
+#   make            build/retrain-fcgi, build/retrainctl, build/gcp-emulator
+#   make test       install missing Debian packages, build, unit tests (plain and ASan+UBSan),
+#                   fuzz corpora as regression tests, end-to-end tests through nginx over TLS
+#   make run        the whole service on https://127.0.0.1:8443/ with the local Google emulator
+#   make bench      benchmarks (figures printed beside their baselines)
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make format / make lint / make clean
+
+BUILD   ?= build
+OPT     ?= -O2
+SAN     ?=
+CC      ?= cc
+
+CPPFLAGS += -D_GNU_SOURCE -Isrc -Ifcgi
+CFLAGS   := -std=c17 -Wall -Wextra -Werror -g $(OPT) $(SAN) -MMD -MP
+LDFLAGS  := $(SAN)
+LIBS     := -lcurl -ljansson -lsodium -lsqlite3 -lpq -lssl -lcrypto -lpthread -lm
+
+LIB_SRC   := $(filter-out src/retrainctl.c,$(wildcard src/*.c))
+POOL_SRC  := $(filter-out fcgi/main.c fcgi/trivial.c,$(wildcard fcgi/*.c))
+EMU_SRC   := $(wildcard tests/emulator/*.c)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+SUPPORT_SRC := $(wildcard tests/unit/support/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB       := $(BUILD)/libretrain.a
+POOL_LIB  := $(BUILD)/libpool.a
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BINS      := $(BUILD)/retrain-fcgi $(BUILD)/retrainctl $(BUILD)/gcp-emulator $(BUILD)/fcgi-trivial
+
+.PHONY: all unit-bins test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps format lint clean
+all: $(BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(call obj,$(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(POOL_LIB): $(call obj,$(POOL_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/retrain-fcgi: $(call obj,fcgi/main.c) $(POOL_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(LIBS)
+
+$(BUILD)/fcgi-trivial: $(call obj,fcgi/trivial.c)
+	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi
+
+$(BUILD)/retrainctl: $(call obj,src/retrainctl.c) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/gcp-emulator: $(call obj,$(EMU_SRC)) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LIBS)
+
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(call obj,$(SUPPORT_SRC)) $(POOL_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -lfcgi $(LIBS)
+
+unit-bins: $(UNIT_BINS) $(BINS)
+
+# ---- tests -------------------------------------------------------------------------------
+deps:
+	@scripts/deps.sh
+
+test: deps
+	$(MAKE) all unit-bins
+	tests/run-unit.sh $(BUILD)/tests
+	$(MAKE) unit-asan
+	$(MAKE) fuzz-regress
+	$(MAKE) e2e
+
+unit: unit-bins
+	tests/run-unit.sh $(BUILD)/tests
+
+# The same unit tests, built again with AddressSanitizer and UndefinedBehaviorSanitizer.
+unit-asan:
+	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit-bins
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		tests/run-unit.sh build/asan/tests
+
+fuzz-regress:
+	tests/fuzz/run.sh regress
+
+fuzz:
+	tests/fuzz/run.sh fuzz $${FUZZ_SECONDS:-60}
+
+e2e: all
+	tests/e2e/run.sh
+
+chaos: all
+	tests/chaos/run.sh long
+
+run: deps all
+	scripts/run.sh
+
+bench: deps all
+	bench/run.sh
+
+# ---- hygiene -----------------------------------------------------------------------------
+FORMAT_FILES = $(wildcard src/*.[ch] fcgi/*.[ch] tests/unit/*.[ch] tests/unit/support/*.[ch] \
+                          tests/emulator/*.[ch] tests/fuzz/*.c bench/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--suppress=missingIncludeSystem --inline-suppr -D_GNU_SOURCE -Isrc -Ifcgi src fcgi tests/emulator
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,55 @@
+/* auth — verifies the Authorization header of one delivery: a Google-signed OIDC ID token.
+ *
+ * Composes jwt (strict JWS parsing, RS256 verification), jwks (the key set, fetched and shared
+ * by the pool's workers) and oidc (the claim policy), with a bounded per-worker cache of tokens
+ * already verified (keyed by BLAKE2b of the whole token; claims re-checked on every hit).
+ *
+ * Ownership: an auth handle belongs to one process; create it after fork. The claims written
+ * into auth_claims are copies owned by the caller's arena. No function here logs or returns the
+ * token itself. */
+#ifndef RT_AUTH_H
+#define RT_AUTH_H
+
+#include <stdint.h>
+
+#include "arena.h"
+#include "config.h"
+
+typedef struct auth auth;
+
+typedef enum {
+    AUTH_OK = 0,
+    AUTH_MISSING_TOKEN,
+    AUTH_MALFORMED_TOKEN,
+    AUTH_UNSUPPORTED_ALG,
+    AUTH_BAD_SIGNATURE,
+    AUTH_UNKNOWN_KEY,
+    AUTH_EXPIRED,
+    AUTH_NOT_YET_VALID,
+    AUTH_WRONG_ISSUER,
+    AUTH_WRONG_AUDIENCE,
+    AUTH_UNVERIFIED_EMAIL,
+    AUTH_UNAUTHORIZED_ACCOUNT,
+    AUTH_KEYS_UNAVAILABLE, /* no usable key set could be had at all: 503, not 401 */
+} auth_result;
+
+typedef struct {
+    const char *kid, *iss, *aud, *email, *sub; /* NULL when absent or unparsed */
+    int64_t exp, iat;
+} auth_claims;
+
+auth *auth_new(const auth_config *cfg, char *err, size_t errlen);
+void auth_free(auth *a);
+
+/* Checks AUTHORIZATION ("Bearer <jwt>", may be NULL) at time NOW (epoch seconds). CLAIMS (may be
+ * NULL) receives what could be read of the token, even on failure, for the log line. */
+auth_result auth_check(auth *a, const char *authorization, int64_t now, arena *ar,
+                       auth_claims *claims);
+
+/* "missing_token", ..., "unauthorized_account"; "keys_unavailable". */
+const char *auth_result_code(auth_result r);
+
+/* True once a key set is loaded (for /readyz). */
+int auth_ready(auth *a);
+
+#endif

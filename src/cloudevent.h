@@ -1,0 +1,71 @@
+/* cloudevent — CloudEvents HTTP protocol binding v1.0, binary and structured content modes.
+ *
+ * Binary mode: attributes in `ce-*` headers (names matched case-insensitively, values
+ * percent-decoded), `datacontenttype` from Content-Type, the body is the data.
+ * Structured mode: Content-Type `application/cloudevents+json`, the body a JSON object holding
+ * the attributes and `data` (any JSON) or `data_base64`.
+ * Batches (`application/cloudevents-batch+json`) are refused with CE_ERR_BATCH (415).
+ *
+ * Required: id, source, specversion ("1.0"), type, each a non-empty string. Attribute names are
+ * 1..20 characters of [a-z0-9]. Extension attributes are kept (Cloud Storage sends `bucket`).
+ *
+ * Memory: everything a parsed event points to lives in the arena passed to ce_parse_http(). */
+#ifndef RT_CLOUDEVENT_H
+#define RT_CLOUDEVENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "http_request.h"
+
+typedef struct {
+    const char *name; /* lower-case attribute name */
+    const char *value;
+} ce_attr;
+
+typedef struct cloudevent {
+    const char *id, *source, *specversion, *type; /* required, never NULL */
+    const char *datacontenttype;                  /* NULL when absent */
+    const char *dataschema, *subject, *time;      /* NULL when absent */
+    const ce_attr *extensions;                    /* any other attribute */
+    size_t n_extensions;
+    const unsigned char *data; /* the payload bytes (data_base64 decoded; `data` re-serialized
+                                  compactly when JSON); NULL when the event has no data */
+    size_t data_len;
+    bool structured; /* arrived in structured mode */
+} cloudevent;
+
+typedef enum {
+    CE_OK = 0,
+    CE_ERR_MISSING,      /* a required attribute is absent (400) */
+    CE_ERR_INVALID,      /* a bad attribute name or value, bad JSON, bad base64 (400) */
+    CE_ERR_SPECVERSION,  /* specversion is not 1.0 (400) */
+    CE_ERR_BATCH,        /* batched mode is not supported (415) */
+    CE_ERR_CONTENT_TYPE, /* an unsupported structured format, e.g. cloudevents+xml (415) */
+    CE_ERR_NOMEM,        /* 500 */
+} ce_status;
+
+/* Parses the event carried by REQ. On error, returns the status and writes into ERR a message
+ * that names the attribute ("missing required attribute \"source\"") and never echoes more
+ * than 64 bytes of input. */
+ce_status ce_parse_http(const http_request *req, arena *a, cloudevent *out, char *err,
+                        size_t errlen);
+
+/* The value of extension NAME, or NULL. */
+const char *ce_extension(const cloudevent *ev, const char *name);
+
+/* The event in structured JSON form (attributes, extensions, and `data` when the payload is
+ * JSON, else `data_base64`). New reference; NULL on OOM. */
+json_t *ce_to_json(const cloudevent *ev);
+
+/* Parses the structured JSON form back (as stored by the ledger for replay). */
+ce_status ce_from_json(const json_t *obj, arena *a, cloudevent *out, char *err, size_t errlen);
+
+/* "missing_attribute", "invalid_event", ...: the stable error code for the JSON answer. */
+const char *ce_status_code(ce_status s);
+/* The HTTP status for S: 400, 415 or 500. */
+int ce_status_http(ce_status s);
+
+#endif

@@ -1,0 +1,109 @@
+/* ledger — durable de-duplication of CloudEvents by (source, id), shared by every worker of
+ * every host.
+ *
+ * A claim is a lease. ledger_claim() either inserts a new record (LEDGER_NEW), finds a finished
+ * one (LEDGER_DONE, with its stored status and outcome), finds a live lease held by someone else
+ * (LEDGER_BUSY), or takes over a lease that expired because its holder died or released it
+ * (LEDGER_RECLAIMED: the previous attempt may have acted, so the caller must look for what it
+ * left behind before acting again). Each claim is one atomic statement/transaction.
+ *
+ * Backends, chosen by URL: "sqlite:///path/to/ledger.db" (default; WAL, synchronous=FULL, one
+ * file shared by every worker on the host) and "postgres://user:pass@host:port/db" (shared by
+ * every host). The password never reaches a log or an error message.
+ *
+ * Ownership: a ledger handle belongs to one process (open it after fork). Records returned
+ * through ledger_record own their strings; release them with ledger_record_clear(). */
+#ifndef RT_LEDGER_H
+#define RT_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LEDGER_KEY_HEX 64 /* BLAKE2b-256 of source and id, lower-case hex */
+#define LEDGER_ERR_MAX 256
+
+typedef struct ledger ledger;
+
+typedef enum {
+    LEDGER_OK = 0,
+    LEDGER_ERR_UNAVAILABLE, /* cannot reach or write the store: answer 503, never 200 */
+    LEDGER_ERR_NOT_FOUND,
+    LEDGER_ERR_STATE, /* the record is not in a state that allows the call */
+    LEDGER_ERR_INVALID, /* bad URL or argument */
+} ledger_status;
+
+typedef enum {
+    LEDGER_NEW,
+    LEDGER_DONE,
+    LEDGER_BUSY,
+    LEDGER_RECLAIMED,
+} ledger_claim_result;
+
+/* What the caller knows about the event when it claims it. Strings may be NULL except source
+ * and id. event_json is the structured form, stored for replay. */
+typedef struct {
+    const char *source, *id, *type, *subject, *event_time;
+    const char *event_json;
+} ledger_event;
+
+typedef struct {
+    char key[LEDGER_KEY_HEX + 1];
+    char *source, *id, *type, *subject, *event_time;
+    char status[16]; /* claimed, done, failed, coalesced, ignored */
+    int64_t first_seen_ms, last_seen_ms, lease_until_ms;
+    int attempts;
+    char *last_error; /* NULL when none */
+    char *outcome;    /* JSON text, NULL when none */
+    char *event_json; /* NULL when none */
+} ledger_record;
+
+typedef struct {
+    const char *status; /* NULL: any */
+    int64_t since_ms;   /* first_seen >= since; 0: any */
+    int limit;          /* <= 0: 100 */
+    const char *after_key; /* paging: records after this key in (first_seen, key) order; NULL: start */
+} ledger_query;
+
+/* The key of (SOURCE, ID): BLAKE2b-256 over both, length-prefixed so ("ab","c") and ("a","bc")
+ * differ, as lower-case hex. */
+void ledger_key(const char *source, const char *id, char out[LEDGER_KEY_HEX + 1]);
+
+/* Opens (creating and migrating the schema when needed). ERR gets a message without secrets. */
+ledger_status ledger_open(const char *url, ledger **out, char err[LEDGER_ERR_MAX]);
+void ledger_close(ledger *l);
+
+/* Claims KEY for LEASE_S seconds. On LEDGER_DONE, REC (if not NULL) receives the stored record;
+ * on NEW/RECLAIMED/BUSY it receives the record as it now stands. */
+ledger_status ledger_claim(ledger *l, const char *key, const ledger_event *ev, int lease_s,
+                           ledger_claim_result *result, ledger_record *rec);
+
+/* Records the final STATUS ("done", "failed", "coalesced", "ignored") with OUTCOME (JSON text,
+ * may be NULL) and ERROR (may be NULL). Only the holder of a live or just-expired claim should
+ * call it; it fails with LEDGER_ERR_STATE when the record is already final. */
+ledger_status ledger_finish(ledger *l, const char *key, const char *status, const char *outcome,
+                            const char *error);
+
+/* Gives a claim back (transient failure): the record stays, with ERROR noted and its lease
+ * expired, so the next delivery reclaims it at once. */
+ledger_status ledger_release(ledger *l, const char *key, const char *error);
+
+/* Re-opens a failed record as claimed by the caller (for `retrainctl replay`). */
+ledger_status ledger_reopen(ledger *l, const char *key, int lease_s);
+
+ledger_status ledger_get(ledger *l, const char *key, ledger_record *rec);
+/* Up to q->limit records, ordered by first_seen then key; *N is set to how many were filled. */
+ledger_status ledger_list(ledger *l, const ledger_query *q, ledger_record *recs, size_t cap,
+                          size_t *n);
+/* Deletes final records whose last_seen is older than OLDER_THAN_S seconds; *REMOVED counts. */
+ledger_status ledger_gc(ledger *l, int64_t older_than_s, int64_t *removed);
+/* Cheap liveness check (for /readyz); reconnects when the connection was lost. */
+ledger_status ledger_ping(ledger *l);
+
+/* The last error message (no secrets), for logs. */
+const char *ledger_last_error(const ledger *l);
+
+void ledger_record_clear(ledger_record *rec);
+const char *ledger_claim_result_name(ledger_claim_result r);
+
+#endif

@@ -1,0 +1,50 @@
+/* log — one JSON object per line on stderr, with Cloud Logging's field names.
+ *
+ *   {"severity":"INFO","message":"...","time":"2026-11-26T07:00:00.123Z","component":"worker",
+ *    "pid":4242,"logging.googleapis.com/trace":"projects/p/traces/4bf9...", ...fields}
+ *
+ * The trace is per request: the worker sets it from `traceparent` or `X-Cloud-Trace-Context`
+ * when a request starts and clears it when the answer is sent. Nothing secret is ever passed in:
+ * callers log a token's claims or a URL's host, never a token, key or password. One write(2)
+ * per line, so lines from many workers never interleave. */
+#ifndef RT_LOG_H
+#define RT_LOG_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef enum {
+    LOG_DEBUG,
+    LOG_INFO,
+    LOG_NOTICE,
+    LOG_WARNING,
+    LOG_ERROR,
+    LOG_CRITICAL,
+} log_severity;
+
+/* COMPONENT names the process ("master", "worker", "retrainctl"); the string must outlive the
+ * program. Lines below MIN are dropped. Safe to call again (after a fork, say). */
+void log_init(const char *component, log_severity min);
+
+/* "DEBUG" ... "CRITICAL"; parse returns -1 for an unknown name. */
+const char *log_severity_name(log_severity s);
+int log_severity_parse(const char *name, log_severity *out);
+
+/* Sets the current trace from the request's headers (either may be NULL) and PROJECT (may be
+ * NULL: the bare trace id is logged then). Invalid header values are ignored. */
+void log_set_trace(const char *traceparent, const char *x_cloud_trace, const char *project);
+void log_clear_trace(void);
+/* The current trace field value, or NULL. */
+const char *log_trace(void);
+
+/* Emits one line. FIELDS (an object, may be NULL) is stolen; its members are merged into the
+ * line. */
+void log_emit(log_severity s, json_t *fields, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define log_debug(...) log_emit(LOG_DEBUG, NULL, __VA_ARGS__)
+#define log_info(...) log_emit(LOG_INFO, NULL, __VA_ARGS__)
+#define log_warning(...) log_emit(LOG_WARNING, NULL, __VA_ARGS__)
+#define log_error(...) log_emit(LOG_ERROR, NULL, __VA_ARGS__)
+
+#endif
