@@ -416,7 +416,8 @@ int config_validate(const config *cfg, char err[CONFIG_ERR_MAX])
                 "is for development only and is refused unless the listener is loopback");
     if (!cfg->auth.disabled) {
         if (cfg->auth.audiences.n == 0)
-            problem(&p, "auth.audiences", "at least one audience is required (or RETRAIN_AUDIENCE)");
+            problem(&p, "auth.audiences",
+                    "at least one audience is required (or RETRAIN_AUDIENCE)");
         if (cfg->auth.service_accounts.n == 0)
             problem(&p, "auth.service_accounts",
                     "at least one service account is required (or RETRAIN_SERVICE_ACCOUNTS)");

@@ -20,8 +20,8 @@ static bool label_chars(const char *s, size_t n)
 bool labels_key_valid(const char *key)
 {
     size_t n = strlen(key);
-    return n >= 1 && n <= LABELS_MAX_LEN && key[0] >= 'a' && key[0] <= 'z' &&
-           label_chars(key, n) && strncmp(key, "goog", 4) != 0;
+    return n >= 1 && n <= LABELS_MAX_LEN && key[0] >= 'a' && key[0] <= 'z' && label_chars(key, n) &&
+           strncmp(key, "goog", 4) != 0;
 }
 
 bool labels_value_valid(const char *value)

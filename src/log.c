@@ -97,9 +97,9 @@ void log_emit(log_severity s, json_t *fields, const char *fmt, ...)
     size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
 
-    json_t *line = json_pack("{s:s, s:s, s:s, s:s, s:i}", "severity", log_severity_name(s),
-                             "message", msg, "time", when, "component", component, "pid",
-                             (int)getpid());
+    json_t *line =
+        json_pack("{s:s, s:s, s:s, s:s, s:i}", "severity", log_severity_name(s), "message", msg,
+                  "time", when, "component", component, "pid", (int)getpid());
     if (!line) {
         json_decref(fields);
         return;

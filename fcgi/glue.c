@@ -1,0 +1,101 @@
+/* glue — see glue.h. */
+#include "glue.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* HTTP_CE_SPECVERSION -> ce-specversion */
+static char *header_name(arena *a, const char *cgi, size_t n)
+{
+    char *name = arena_strndup(a, cgi, n);
+    if (name)
+        for (char *p = name; *p; p++)
+            *p = *p == '_' ? '-' : (char)tolower((unsigned char)*p);
+    return name;
+}
+
+int glue_request_from_params(char *const *envp, arena *a, http_request *req)
+{
+    size_t count = 0;
+    for (char *const *e = envp; *e; e++)
+        count++;
+    http_header *headers = arena_alloc(a, (count ? count : 1) * sizeof *headers);
+    if (!headers)
+        return -1;
+    memset(req, 0, sizeof *req);
+    req->method = "GET";
+    req->query = "";
+    req->remote_addr = "";
+    const char *request_uri = NULL;
+    size_t n = 0;
+    for (char *const *e = envp; *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq)
+            continue;
+        size_t klen = (size_t)(eq - *e);
+        const char *value = eq + 1;
+        const char *name = NULL;
+        if (klen > 5 && strncmp(*e, "HTTP_", 5) == 0)
+            name = header_name(a, *e + 5, klen - 5);
+        else if (klen == 12 && strncmp(*e, "CONTENT_TYPE", 12) == 0)
+            name = "content-type";
+        else if (klen == 14 && strncmp(*e, "CONTENT_LENGTH", 14) == 0)
+            name = "content-length";
+        else if (klen == 14 && strncmp(*e, "REQUEST_METHOD", 14) == 0)
+            req->method = value;
+        else if (klen == 12 && strncmp(*e, "DOCUMENT_URI", 12) == 0)
+            req->path = value;
+        else if (klen == 11 && strncmp(*e, "REQUEST_URI", 11) == 0)
+            request_uri = value;
+        else if (klen == 12 && strncmp(*e, "QUERY_STRING", 12) == 0)
+            req->query = value;
+        else if (klen == 11 && strncmp(*e, "REMOTE_ADDR", 11) == 0)
+            req->remote_addr = value;
+        if (klen > 5 && !name && strncmp(*e, "HTTP_", 5) == 0)
+            return -1;
+        if (name && *value) {
+            headers[n].name = name;
+            headers[n].value = value;
+            n++;
+        }
+    }
+    if (!req->path) { /* no DOCUMENT_URI: take REQUEST_URI up to the query */
+        const char *uri = request_uri ? request_uri : "/";
+        req->path = arena_strndup(a, uri, strcspn(uri, "?"));
+        if (!req->path)
+            return -1;
+    }
+    req->headers = headers;
+    req->n_headers = n;
+    return 0;
+}
+
+long glue_content_length(const http_request *req)
+{
+    const char *v = http_header_get(req, "content-length");
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || n < 0)
+        return -1;
+    return n;
+}
+
+char *glue_response_head(const http_response *resp, arena *a, size_t *len)
+{
+    char *head =
+        arena_printf(a, "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
+                     resp->status, http_status_text(resp->status),
+                     resp->content_type ? resp->content_type : "application/json", resp->body_len);
+    for (size_t i = 0; head && i < resp->n_headers; i++)
+        head = arena_printf(a, "%s%s: %s\r\n", head, resp->headers[i].name, resp->headers[i].value);
+    if (head)
+        head = arena_printf(a, "%s\r\n", head);
+    if (head)
+        *len = strlen(head);
+    return head;
+}

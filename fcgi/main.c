@@ -1,0 +1,76 @@
+/* retrain-fcgi — the pool's entry point: options, config, socket, scoreboard, then the master.
+ * See `retrain-fcgi --help`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "master.h"
+#include "options.h"
+#include "scoreboard.h"
+
+static void print_config(const config *cfg)
+{
+    printf("listen=%s workers=%d backlog=%d max_requests=%d request_timeout_s=%d "
+           "shutdown_timeout_s=%d function=%s ledger=%s auth=%s\n",
+           cfg->listen, config_worker_count(cfg), cfg->backlog, cfg->max_requests,
+           cfg->request_timeout_s, cfg->shutdown_timeout_s, cfg->function,
+           strncmp(cfg->ledger.url, "sqlite:", 7) == 0 ? cfg->ledger.url : "postgres (hidden)",
+           cfg->auth.disabled ? "DISABLED" : "oidc");
+}
+
+int main(int argc, char **argv)
+{
+    pool_options opts;
+    char err[CONFIG_ERR_MAX];
+    switch (pool_options_parse(argc, argv, &opts, err, sizeof err)) {
+    case POOL_OPT_EXIT:
+        return 0;
+    case POOL_OPT_USAGE:
+        fprintf(stderr, "retrain-fcgi: %s\n", err);
+        return 2;
+    case POOL_OPT_RUN:
+        break;
+    }
+    config cfg;
+    if (pool_config_load(&opts, &cfg, err) != 0) {
+        fprintf(stderr, "retrain-fcgi: configuration %s:\n%s\n",
+                opts.config_path ? opts.config_path : "(defaults and environment)", err);
+        return 2;
+    }
+    if (opts.check_only) {
+        print_config(&cfg);
+        config_free(&cfg);
+        return 0;
+    }
+    log_severity level = LOG_INFO;
+    log_severity_parse(cfg.log_level, &level);
+    log_init("master", level);
+    int fd =
+        listener_open(cfg.listen, cfg.socket_group, cfg.socket_mode, cfg.backlog, err, sizeof err);
+    if (fd < 0) {
+        fprintf(stderr, "retrain-fcgi: %s\n", err);
+        config_free(&cfg);
+        return 1;
+    }
+    scoreboard *sb = scoreboard_create(SB_MAX_WORKERS);
+    if (!sb) {
+        fprintf(stderr, "retrain-fcgi: cannot map the scoreboard\n");
+        return 1;
+    }
+    if (opts.pid_file) {
+        FILE *f = fopen(opts.pid_file, "w");
+        if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "retrain-fcgi: cannot write --pid-file %s\n", opts.pid_file);
+            return 1;
+        }
+    }
+    int rc = master_run(&opts, &cfg, fd, sb);
+    if (opts.pid_file)
+        unlink(opts.pid_file);
+    scoreboard_destroy(sb);
+    return rc;
+}

@@ -1,0 +1,20 @@
+/* master — the pool's supervisor.
+ *
+ * Binds nothing itself (main.c hands it the listening fd) and serves no request: it forks the
+ * workers, restarts one that dies (with exponential backoff when they die young, so a crash
+ * loop does not spin), replaces one that exits after max_requests, SIGKILLs one whose request
+ * runs past request_timeout_s (+1 s of grace: nginx's own read timeout answers the client 504
+ * first), re-reads the config on SIGHUP and replaces workers one at a time (a new one is ready
+ * before an old one is told to retire, so nothing is refused), and on SIGTERM/SIGINT unlinks
+ * the socket, lets every worker drain within shutdown_timeout_s, and returns 0. */
+#ifndef POOL_MASTER_H
+#define POOL_MASTER_H
+
+#include "config.h"
+#include "options.h"
+#include "scoreboard.h"
+
+/* Takes ownership of *CFG (moved out; the master frees it). Returns the exit code. */
+int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard *sb);
+
+#endif

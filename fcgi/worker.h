@@ -1,0 +1,23 @@
+/* worker — one pool process: polls the shared listening socket and the FastCGI connections it
+ * holds, turns each request into an http_request, hands it to the service, writes the answer,
+ * and keeps its scoreboard slot current. Runs until SIGTERM (drains, then exits 0) or until it
+ * has served max_requests (recycled: the master starts a fresh one). */
+#ifndef POOL_WORKER_H
+#define POOL_WORKER_H
+
+#include "config.h"
+#include "scoreboard.h"
+
+#define WORKER_EXIT_INIT 3 /* could not start (bad ledger URL, ...): the master backs off */
+
+typedef struct {
+    int listen_fd;
+    int slot; /* index into sb->slots */
+    const config *cfg;
+    scoreboard *sb;
+} worker_args;
+
+/* Returns the process exit code. */
+int worker_main(const worker_args *args);
+
+#endif

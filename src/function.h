@@ -1,0 +1,71 @@
+/* function — the Cloud Functions-style programming model.
+ *
+ * A function receives one CloudEvent that the framework has already authenticated, parsed and
+ * claimed in the ledger, and says what became of it. The framework owns everything else:
+ * transport, auth, de-duplication, retries, status codes, logs and metrics. So a function is a
+ * few lines (see fn_echo in function.c) and never sees HTTP:
+ *
+ *   FN_DONE       processed                  200, ledger "done"
+ *   FN_IGNORED    nothing to do              200, ledger "ignored"
+ *   FN_COALESCED  folded into earlier work   200, ledger "coalesced"
+ *   FN_FAILED     permanent failure          200, ledger "failed" with the error (dead letter)
+ *   FN_RETRY      transient failure          503 + Retry-After, claim released for the retry
+ *
+ * Functions are registered by name (built-ins at start, others with fn_register before the
+ * pool forks) and chosen by the config's "function" key. */
+#ifndef RT_FUNCTION_H
+#define RT_FUNCTION_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "cloudevent.h"
+#include "config.h"
+
+typedef enum { FN_DONE, FN_IGNORED, FN_COALESCED, FN_FAILED, FN_RETRY } fn_status;
+
+typedef struct {
+    fn_status status;
+    /* A JSON object (new reference, owned by the result; the framework decrefs it). It is stored
+     * in the ledger and merged into the answer; a "status" member overrides the word the answer
+     * uses ("submitted" rather than "processed"). May stay NULL. */
+    json_t *outcome;
+    const char *error; /* FN_FAILED / FN_RETRY: why, in the arena; no secrets */
+    int retry_after_s; /* FN_RETRY: 0 means the framework's default */
+} fn_result;
+
+typedef struct {
+    arena *arena;          /* the request's arena */
+    const config *cfg;     /* the worker's config */
+    const char *event_key; /* the ledger key (hex) of this event */
+    bool reclaimed;        /* an earlier attempt held this event and may have acted */
+    void *state;           /* what init() returned for this worker */
+} fn_context;
+
+typedef struct fn_def {
+    const char *name;
+    const char *summary;
+    /* Optional, once per worker after fork: sets *STATE. 0, or -1 with ERR. */
+    int (*init)(const config *cfg, void **state, char *err, size_t errlen);
+    void (*fini)(void *state); /* optional */
+    void (*handle)(const cloudevent *ev, fn_context *ctx, fn_result *out);
+} fn_def;
+
+/* The function registered as NAME, or NULL. */
+const fn_def *fn_lookup(const char *name);
+
+/* Registers DEF (which must outlive the program). 0, or -1 when the name is taken or the table
+ * is full. */
+int fn_register(const fn_def *def);
+
+/* Calls EACH for every registered function, in registration order. */
+void fn_foreach(void (*each)(const fn_def *def, void *arg), void *arg);
+
+/* "processed", "ignored", "coalesced", "failed", "retry": the answer's default status word. */
+const char *fn_status_word(fn_status s);
+/* The ledger status a final result is recorded with: "done", "ignored", ...; NULL for RETRY. */
+const char *fn_status_ledger(fn_status s);
+
+#endif

@@ -1,0 +1,87 @@
+/* metrics — see metrics.h. Written with stdio into a memstream, then copied to the arena. */
+#include "metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void counter(FILE *f, const char *name, const char *help, uint64_t v)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+            (unsigned long long)v);
+}
+
+char *metrics_render(scoreboard *sb, arena *a, size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f)
+        return NULL;
+
+    fputs("# HELP retrain_requests_total Requests answered, by route and HTTP status.\n"
+          "# TYPE retrain_requests_total counter\n",
+          f);
+    for (int r = 0; r < SB_ROUTES; r++)
+        for (int s = 0; s < SB_STATUSES; s++) {
+            uint64_t v = atomic_load_explicit(&sb->requests[r][s], memory_order_relaxed);
+            if (!v)
+                continue;
+            if (s < SB_STATUSES - 1)
+                fprintf(f, "retrain_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                        sb_route_names[r], sb_status_codes[s], (unsigned long long)v);
+            else
+                fprintf(f, "retrain_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+                        sb_route_names[r], (unsigned long long)v);
+        }
+
+    fputs("# HELP retrain_request_duration_seconds Time from request read to answer written.\n"
+          "# TYPE retrain_request_duration_seconds histogram\n",
+          f);
+    for (int r = 0; r < SB_ROUTES; r++) {
+        uint64_t cum = 0;
+        for (int b = 0; b <= SB_BUCKETS; b++) {
+            cum += atomic_load_explicit(&sb->latency[r][b], memory_order_relaxed);
+            if (b < SB_BUCKETS)
+                fprintf(f, "retrain_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                        sb_route_names[r], sb_bucket_bounds_s[b], (unsigned long long)cum);
+            else
+                fprintf(f,
+                        "retrain_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                        sb_route_names[r], (unsigned long long)cum);
+        }
+        fprintf(f, "retrain_request_duration_seconds_sum{route=\"%s\"} %.6f\n", sb_route_names[r],
+                (double)atomic_load(&sb->latency_sum_us[r]) / 1e6);
+        fprintf(f, "retrain_request_duration_seconds_count{route=\"%s\"} %llu\n", sb_route_names[r],
+                (unsigned long long)cum);
+    }
+
+    int by_state[SB_STOPPING + 1] = {0};
+    for (int i = 0; i < sb->n_slots; i++) {
+        int st = atomic_load(&sb->slots[i].state);
+        if (st >= 0 && st <= SB_STOPPING)
+            by_state[st]++;
+    }
+    fputs("# HELP retrain_workers Worker slots by state.\n# TYPE retrain_workers gauge\n", f);
+    for (int st = SB_STARTING; st <= SB_STOPPING; st++)
+        fprintf(f, "retrain_workers{state=\"%s\"} %d\n", sb_state_name((sb_state)st), by_state[st]);
+
+    counter(f, "retrain_worker_restarts_total", "Workers started to replace one that exited.",
+            atomic_load(&sb->restarts));
+    counter(f, "retrain_worker_recycled_total", "Workers that exited after max_requests.",
+            atomic_load(&sb->recycled));
+    counter(f, "retrain_worker_timeouts_total",
+            "Workers killed for a request stuck past request_timeout_s.",
+            atomic_load(&sb->timeouts));
+    counter(f, "retrain_worker_crashes_total", "Workers that died on a signal or a failure exit.",
+            atomic_load(&sb->crashes));
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    char *out = arena_strndup(a, buf, n);
+    free(buf);
+    if (out)
+        *len = n;
+    return out;
+}

@@ -1,0 +1,79 @@
+/* scoreboard — the pool's shared memory: each worker's state and the request counters.
+ *
+ * The master creates it before forking (an anonymous MAP_SHARED mapping, inherited by every
+ * worker); each worker writes only its own slot and the shared counters, with lock-free atomics,
+ * so no worker ever waits on another to count a request. Any worker renders the whole pool's
+ * view: GET /status (JSON) and GET /metrics (Prometheus text, see metrics.h).
+ *
+ * Ownership: one mapping for the pool's lifetime; scoreboard_destroy() unmaps it. */
+#ifndef RT_SCOREBOARD_H
+#define RT_SCOREBOARD_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define SB_MAX_WORKERS 256
+
+typedef enum { SB_EMPTY = 0, SB_STARTING, SB_IDLE, SB_BUSY, SB_STOPPING } sb_state;
+
+/* Routes and statuses counted for /metrics: small fixed sets, so counters are plain arrays. */
+typedef enum {
+    SB_ROUTE_EVENT,
+    SB_ROUTE_HEALTHZ,
+    SB_ROUTE_READYZ,
+    SB_ROUTE_STATUS,
+    SB_ROUTE_METRICS,
+    SB_ROUTE_OTHER,
+    SB_ROUTES
+} sb_route;
+#define SB_STATUSES 14 /* 200 202 204 400 401 404 405 413 415 429 500 503 504, other */
+#define SB_BUCKETS 14  /* latency histogram upper bounds, see sb_bucket_bounds_s */
+
+typedef struct {
+    _Atomic int pid;
+    _Atomic int state;             /* sb_state */
+    _Atomic uint64_t requests;     /* served by the current process in this slot */
+    _Atomic int64_t busy_since_ms; /* CLOCK_MONOTONIC ms of the current request; 0 when idle */
+    _Atomic int64_t started_ms;    /* CLOCK_MONOTONIC ms the process started */
+    _Atomic uint32_t generation;   /* config generation it runs (SIGHUP bumps it) */
+    _Atomic int connections;       /* FastCGI connections it holds */
+} sb_slot;
+
+typedef struct scoreboard {
+    _Atomic int master_pid;
+    _Atomic int64_t started_ms;
+    _Atomic uint32_t generation;
+    _Atomic uint64_t restarts; /* workers started to replace one that died */
+    _Atomic uint64_t recycled; /* workers that exited after max_requests */
+    _Atomic uint64_t timeouts; /* workers killed for a request stuck past request_timeout_s */
+    _Atomic uint64_t crashes;  /* workers that died on a signal or a non-zero exit */
+    int n_slots;
+    _Atomic uint64_t requests[SB_ROUTES][SB_STATUSES];
+    _Atomic uint64_t latency[SB_ROUTES][SB_BUCKETS + 1]; /* last: +Inf */
+    _Atomic uint64_t latency_sum_us[SB_ROUTES];
+    sb_slot slots[SB_MAX_WORKERS];
+} scoreboard;
+
+extern const double sb_bucket_bounds_s[SB_BUCKETS];
+extern const int sb_status_codes[SB_STATUSES - 1];
+extern const char *const sb_route_names[SB_ROUTES];
+
+/* A shared mapping for N_SLOTS workers (1..SB_MAX_WORKERS); NULL on failure. */
+scoreboard *scoreboard_create(int n_slots);
+void scoreboard_destroy(scoreboard *sb);
+
+/* The monotonic clock in milliseconds, used for every time in the scoreboard. */
+int64_t sb_now_ms(void);
+
+sb_route sb_route_of(const char *path);
+/* Counts one answered request. */
+void scoreboard_record(scoreboard *sb, sb_route route, int status, int64_t latency_us);
+
+/* The pool as JSON: {"master_pid", "uptime_s", "generation", "restarts", ..., "workers":
+ * [{"slot","pid","state","requests","busy_ms","age_s","generation"}]}. New reference. */
+json_t *scoreboard_status_json(scoreboard *sb);
+
+const char *sb_state_name(sb_state s);
+
+#endif

@@ -1,0 +1,337 @@
+/* service — the request path of one worker, top to bottom. See service.h.
+ *
+ * The event path reads in the order it runs: auth → parse → claim → function → finish →
+ * answer. Every early return answers with the status Eventarc needs to see: 2xx acknowledges
+ * (processed, duplicate, ignored, dead-lettered), 401/400/415 reject, and 503 asks for a retry
+ * whenever something of ours or Google's is unavailable — never 200 for work not recorded. */
+#include "service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "cloudevent.h"
+#include "function.h"
+#include "ledger.h"
+#include "log.h"
+#include "metrics.h"
+
+#define RETRY_AFTER_BUSY "5"
+#define RETRY_AFTER_UNAVAILABLE "10"
+#define LEDGER_REOPEN_MS 1000
+
+struct service {
+    const config *cfg;
+    scoreboard *sb;
+    auth *auth;
+    ledger *ledger; /* NULL while the store cannot be reached; reopened on demand */
+    int64_t ledger_next_try_ms;
+    const fn_def *fn;
+    void *fn_state;
+};
+
+static int open_ledger(service *svc)
+{
+    if (svc->ledger)
+        return 0;
+    int64_t now = sb_now_ms();
+    if (now < svc->ledger_next_try_ms)
+        return -1;
+    char err[LEDGER_ERR_MAX];
+    if (ledger_open(svc->cfg->ledger.url, &svc->ledger, err) != LEDGER_OK) {
+        svc->ledger = NULL;
+        svc->ledger_next_try_ms = now + LEDGER_REOPEN_MS;
+        log_error("ledger unavailable: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+service *service_new(const config *cfg, scoreboard *sb, char *err, size_t errlen)
+{
+    service *svc = calloc(1, sizeof *svc);
+    if (!svc) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    svc->cfg = cfg;
+    svc->sb = sb;
+    svc->fn = fn_lookup(cfg->function);
+    if (!svc->fn) {
+        snprintf(err, errlen, "function: no function is registered as \"%s\"", cfg->function);
+        goto fail;
+    }
+    char ledger_err[LEDGER_ERR_MAX];
+    ledger_status ls = ledger_open(cfg->ledger.url, &svc->ledger, ledger_err);
+    if (ls == LEDGER_ERR_INVALID) {
+        snprintf(err, errlen, "ledger.url: %s", ledger_err);
+        goto fail;
+    }
+    if (ls != LEDGER_OK) { /* a database that is down now may be up at the next request */
+        svc->ledger = NULL;
+        log_error("ledger unavailable at start (requests answer 503 until it is back): %s",
+                  ledger_err);
+    }
+    if (!(svc->auth = auth_new(&cfg->auth, err, errlen)))
+        goto fail;
+    if (svc->fn->init && svc->fn->init(cfg, &svc->fn_state, err, errlen) != 0)
+        goto fail;
+    return svc;
+fail:
+    service_free(svc);
+    return NULL;
+}
+
+void service_free(service *svc)
+{
+    if (!svc)
+        return;
+    if (svc->fn && svc->fn->fini && svc->fn_state)
+        svc->fn->fini(svc->fn_state);
+    auth_free(svc->auth);
+    ledger_close(svc->ledger);
+    free(svc);
+}
+
+/* ---- small routes ---------------------------------------------------------------------- */
+
+static void handle_readyz(service *svc, arena *a, http_response *resp)
+{
+    const char *problem = NULL;
+    if (open_ledger(svc) != 0 || ledger_ping(svc->ledger) != LEDGER_OK)
+        problem = "ledger unavailable";
+    else if (!svc->cfg->auth.disabled && !auth_ready(svc->auth))
+        problem = "no signing keys loaded yet";
+    if (problem)
+        http_response_error(resp, a, 503, "not_ready", "%s", problem);
+    else
+        http_response_json(resp, a, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+static void handle_metrics(service *svc, arena *a, http_response *resp)
+{
+    size_t len = 0;
+    char *text = svc->sb ? metrics_render(svc->sb, a, &len) : NULL;
+    if (!text) {
+        http_response_error(resp, a, 503, "unavailable", "no scoreboard");
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4";
+    resp->body = text;
+    resp->body_len = len;
+}
+
+/* ---- the event path -------------------------------------------------------------------- */
+
+static json_t *event_summary(const cloudevent *ev, const char *key)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", ev->id, "source", ev->source, "type",
+                          ev->type, "key", key);
+    if (o && ev->subject)
+        json_object_set_new(o, "subject", json_string(ev->subject));
+    return o;
+}
+
+/* The answer body: OUTCOME's members, then status and event on top. Steals OUTCOME. */
+static json_t *answer_body(const char *status, json_t *outcome, const cloudevent *ev,
+                           const char *key)
+{
+    json_t *body = json_is_object(outcome) ? json_deep_copy(outcome) : json_object();
+    json_decref(outcome);
+    if (!body)
+        return NULL;
+    json_object_set_new(body, "status", json_string(status));
+    json_object_set_new(body, "event", event_summary(ev, key));
+    return body;
+}
+
+static void answer_retry(http_response *resp, arena *a, const char *after, const char *code,
+                         const char *message)
+{
+    http_response_error(resp, a, 503, code, "%s", message);
+    http_response_add_header(resp, "Retry-After", after);
+}
+
+static void log_auth_failure(auth_result r, const auth_claims *c)
+{
+    log_emit(LOG_WARNING,
+             json_pack("{s:s, s:s?, s:s?, s:s?, s:s?}", "reason", auth_result_code(r), "kid",
+                       c->kid, "iss", c->iss, "aud", c->aud, "email", c->email),
+             "rejected delivery: %s", auth_result_code(r));
+}
+
+static int authenticate(service *svc, const http_request *req, arena *a, http_response *resp)
+{
+    if (svc->cfg->auth.disabled) {
+        log_warning("auth.disabled is set: accepting a delivery without verifying its token");
+        return 0;
+    }
+    auth_claims claims = {0};
+    auth_result r = auth_check(svc->auth, http_header_get(req, "authorization"),
+                               (int64_t)time(NULL), a, &claims);
+    if (r == AUTH_OK)
+        return 0;
+    log_auth_failure(r, &claims);
+    if (r == AUTH_KEYS_UNAVAILABLE) {
+        answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, auth_result_code(r),
+                     "signing keys are unavailable; retry later");
+        return -1;
+    }
+    http_response_error(resp, a, 401, auth_result_code(r), "the bearer token was rejected");
+    http_response_add_header(resp, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    return -1;
+}
+
+/* Answers a delivery of an event the ledger already finished: the stored outcome, unchanged
+ * but for the status word. */
+static void answer_duplicate(ledger_record *rec, const cloudevent *ev, const char *key, arena *a,
+                             http_response *resp)
+{
+    json_t *stored = rec->outcome ? json_loads(rec->outcome, 0, NULL) : NULL;
+    json_t *body = answer_body("duplicate", stored, ev, key);
+    if (body)
+        json_object_set_new(body, "recorded_status", json_string(rec->status));
+    http_response_json(resp, a, 200, body);
+}
+
+static void run_function(service *svc, const cloudevent *ev, const char *key, bool reclaimed,
+                         arena *a, http_response *resp)
+{
+    fn_context ctx = {.arena = a,
+                      .cfg = svc->cfg,
+                      .event_key = key,
+                      .reclaimed = reclaimed,
+                      .state = svc->fn_state};
+    fn_result res = {0};
+    svc->fn->handle(ev, &ctx, &res);
+
+    if (res.status == FN_RETRY) {
+        const char *why = res.error ? res.error : "transient failure";
+        if (ledger_release(svc->ledger, key, why) != LEDGER_OK)
+            log_error("ledger: could not release %s: %s", key, ledger_last_error(svc->ledger));
+        log_emit(LOG_WARNING, json_pack("{s:s, s:s}", "event_key", key, "error", why),
+                 "transient failure, delivery will be retried");
+        json_decref(res.outcome);
+        char *after = res.retry_after_s > 0 ? arena_printf(a, "%d", res.retry_after_s) : NULL;
+        answer_retry(resp, a, after ? after : RETRY_AFTER_UNAVAILABLE, "retry", why);
+        return;
+    }
+
+    char *outcome_text = res.outcome ? json_dumps(res.outcome, JSON_COMPACT) : NULL;
+    ledger_status ls = ledger_finish(svc->ledger, key, fn_status_ledger(res.status), outcome_text,
+                                     res.status == FN_FAILED ? res.error : NULL);
+    free(outcome_text);
+    if (ls != LEDGER_OK) {
+        /* The work happened but is not recorded: ask for a retry, which reclaims the event and
+         * lets the function find what it did instead of doing it twice. */
+        log_error("ledger: could not record %s: %s", key, ledger_last_error(svc->ledger));
+        json_decref(res.outcome);
+        answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
+                     "the outcome could not be recorded; retry later");
+        return;
+    }
+    const char *word = fn_status_word(res.status);
+    json_t *st = json_is_object(res.outcome) ? json_object_get(res.outcome, "status") : NULL;
+    if (json_is_string(st))
+        word = arena_strdup(a, json_string_value(st));
+    json_t *body = answer_body(word, res.outcome, ev, key);
+    if (body && res.status == FN_FAILED && res.error)
+        json_object_set_new(body, "error", json_string(res.error));
+    log_emit(res.status == FN_FAILED ? LOG_ERROR : LOG_INFO,
+             json_pack("{s:s, s:s, s:s, s:s}", "event_key", key, "event_id", ev->id, "source",
+                       ev->source, "outcome", word),
+             "event %s", word);
+    http_response_json(resp, a, 200, body);
+}
+
+static void handle_event(service *svc, const http_request *req, arena *a, http_response *resp)
+{
+    if (authenticate(svc, req, a, resp) != 0)
+        return;
+
+    cloudevent ev;
+    char err[256];
+    ce_status cs = ce_parse_http(req, a, &ev, err, sizeof err);
+    if (cs != CE_OK) {
+        log_emit(LOG_WARNING, json_pack("{s:s}", "reason", ce_status_code(cs)),
+                 "malformed event: %s", err);
+        http_response_error(resp, a, ce_status_http(cs), ce_status_code(cs), "%s", err);
+        return;
+    }
+
+    char key[LEDGER_KEY_HEX + 1];
+    ledger_key(ev.source, ev.id, key);
+    if (open_ledger(svc) != 0) {
+        answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
+                     "the ledger cannot be reached; retry later");
+        return;
+    }
+    json_t *as_json = ce_to_json(&ev);
+    char *event_json = as_json ? json_dumps(as_json, JSON_COMPACT) : NULL;
+    json_decref(as_json);
+    ledger_event le = {.source = ev.source,
+                       .id = ev.id,
+                       .type = ev.type,
+                       .subject = ev.subject,
+                       .event_time = ev.time,
+                       .event_json = event_json};
+    ledger_claim_result claim;
+    ledger_record rec = {0};
+    ledger_status ls = ledger_claim(svc->ledger, key, &le, svc->cfg->ledger.lease_s, &claim, &rec);
+    free(event_json);
+    if (ls != LEDGER_OK) {
+        log_error("ledger: claim failed for %s: %s", key, ledger_last_error(svc->ledger));
+        answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
+                     "the ledger cannot be reached; retry later");
+    } else if (claim == LEDGER_DONE) {
+        answer_duplicate(&rec, &ev, key, a, resp);
+    } else if (claim == LEDGER_BUSY) {
+        answer_retry(resp, a, RETRY_AFTER_BUSY, "busy",
+                     "this event is being processed by another worker; retry later");
+    } else {
+        run_function(svc, &ev, key, claim == LEDGER_RECLAIMED, a, resp);
+    }
+    ledger_record_clear(&rec);
+}
+
+void service_handle(service *svc, const http_request *req, arena *a, http_response *resp)
+{
+    const char *path = req->path;
+    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    if (strcmp(path, "/") == 0) {
+        if (strcmp(req->method, "POST") == 0) {
+            handle_event(svc, req, a, resp);
+        } else {
+            http_response_error(resp, a, 405, "method_not_allowed",
+                                "deliver events with POST; %s is not allowed here", req->method);
+            http_response_add_header(resp, "Allow", "POST");
+        }
+        return;
+    }
+    static const char *const gets[] = {"/healthz", "/readyz", "/status", "/metrics"};
+    for (size_t i = 0; i < sizeof gets / sizeof gets[0]; i++) {
+        if (strcmp(path, gets[i]) != 0)
+            continue;
+        if (!get) {
+            http_response_error(resp, a, 405, "method_not_allowed", "%s answers GET only", path);
+            http_response_add_header(resp, "Allow", "GET, HEAD");
+        } else if (i == 0) {
+            http_response_json(resp, a, 200, json_pack("{s:s}", "status", "ok"));
+        } else if (i == 1) {
+            handle_readyz(svc, a, resp);
+        } else if (i == 2) {
+            json_t *st = svc->sb ? scoreboard_status_json(svc->sb) : NULL;
+            if (st)
+                http_response_json(resp, a, 200, st);
+            else
+                http_response_error(resp, a, 503, "unavailable", "no scoreboard");
+        } else {
+            handle_metrics(svc, a, resp);
+        }
+        return;
+    }
+    http_response_error(resp, a, 404, "not_found", "no route for %.200s", path);
+}

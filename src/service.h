@@ -1,0 +1,32 @@
+/* service — one worker's request path, transport-neutral.
+ *
+ *   GET  /healthz   liveness: the worker answers
+ *   GET  /readyz    readiness: the ledger answers and a key set is loaded
+ *   GET  /status    the pool's scoreboard as JSON
+ *   GET  /metrics   Prometheus text
+ *   POST /          one CloudEvent: auth → parse → claim → function → finish → answer
+ *
+ * The transport (fcgi/worker.c) builds an http_request, calls service_handle(), writes the
+ * http_response. Everything the answer points to lives in the request's arena.
+ *
+ * Ownership: a service belongs to one worker process; create it after fork (it opens the ledger
+ * and the key cache). It borrows CFG and SB, which must outlive it. */
+#ifndef RT_SERVICE_H
+#define RT_SERVICE_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "config.h"
+#include "http_request.h"
+#include "scoreboard.h"
+
+typedef struct service service;
+
+/* NULL with ERR on failure (unknown function, ledger that cannot be opened, bad auth config). */
+service *service_new(const config *cfg, scoreboard *sb, char *err, size_t errlen);
+void service_free(service *svc);
+
+void service_handle(service *svc, const http_request *req, arena *a, http_response *resp);
+
+#endif
