@@ -29,7 +29,7 @@ typedef enum {
     LEDGER_OK = 0,
     LEDGER_ERR_UNAVAILABLE, /* cannot reach or write the store: answer 503, never 200 */
     LEDGER_ERR_NOT_FOUND,
-    LEDGER_ERR_STATE, /* the record is not in a state that allows the call */
+    LEDGER_ERR_STATE,   /* the record is not in a state that allows the call */
     LEDGER_ERR_INVALID, /* bad URL or argument */
 } ledger_status;
 
@@ -62,7 +62,9 @@ typedef struct {
     const char *status; /* NULL: any */
     int64_t since_ms;   /* first_seen >= since; 0: any */
     int limit;          /* <= 0: 100 */
-    const char *after_key; /* paging: records after this key in (first_seen, key) order; NULL: start */
+    const char
+        *after_key; /* paging: records after this key in (first_seen, key) order; NULL: start */
+    const char *id; /* only records with this CloudEvent id (any source); NULL: any */
 } ledger_query;
 
 /* The key of (SOURCE, ID): BLAKE2b-256 over both, length-prefixed so ("ab","c") and ("a","bc")
@@ -105,5 +107,6 @@ const char *ledger_last_error(const ledger *l);
 
 void ledger_record_clear(ledger_record *rec);
 const char *ledger_claim_result_name(ledger_claim_result r);
+const char *ledger_status_name(ledger_status s);
 
 #endif
