@@ -4,7 +4,8 @@
  * by the pool's workers) and oidc (the claim policy), with a bounded per-worker cache of tokens
  * already verified (keyed by BLAKE2b of the whole token; claims re-checked on every hit).
  *
- * Ownership: an auth handle belongs to one process; create it after fork. The claims written
+ * Ownership: an auth handle belongs to one process; create it after fork. It borrows the
+ * auth_config, which must outlive it. The claims written
  * into auth_claims are copies owned by the caller's arena. No function here logs or returns the
  * token itself. */
 #ifndef RT_AUTH_H
@@ -14,6 +15,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "jwks.h"
 
 typedef struct auth auth;
 
@@ -38,11 +40,19 @@ typedef struct {
     int64_t exp, iat;
 } auth_claims;
 
+/* Fetches keys from cfg->jwks_url (libcurl), shared through cfg->jwks_cache when set. Returns
+ * NULL with a reason in ERR when the config cannot work (no audience, no service account). */
 auth *auth_new(const auth_config *cfg, char *err, size_t errlen);
+/* The same with the key source supplied (tests, `retrainctl verify-token --jwks FILE`). KEYS is
+ * taken, even on failure. */
+auth *auth_new_with_keys(const auth_config *cfg, jwks *keys, char *err, size_t errlen);
 void auth_free(auth *a);
 
 /* Checks AUTHORIZATION ("Bearer <jwt>", may be NULL) at time NOW (epoch seconds). CLAIMS (may be
- * NULL) receives what could be read of the token, even on failure, for the log line. */
+ * NULL) receives what could be read of the token, even on failure, for the log line; its
+ * strings are copies in AR (when AR is NULL, CLAIMS is only zeroed). The scheme is matched
+ * case-insensitively; no header, another scheme or an empty token is AUTH_MISSING_TOKEN. With
+ * cfg->disabled every request is AUTH_OK (the caller warns). */
 auth_result auth_check(auth *a, const char *authorization, int64_t now, arena *ar,
                        auth_claims *claims);
 

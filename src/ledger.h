@@ -64,6 +64,7 @@ typedef struct {
     int limit;          /* <= 0: 100 */
     const char
         *after_key; /* paging: records after this key in (first_seen, key) order; NULL: start */
+    const char *id; /* only records with this CloudEvent id (any source); NULL: any */
 } ledger_query;
 
 /* The key of (SOURCE, ID): BLAKE2b-256 over both, length-prefixed so ("ab","c") and ("a","bc")
@@ -106,5 +107,6 @@ const char *ledger_last_error(const ledger *l);
 
 void ledger_record_clear(ledger_record *rec);
 const char *ledger_claim_result_name(ledger_claim_result r);
+const char *ledger_status_name(ledger_status s);
 
 #endif

@@ -1,0 +1,328 @@
+/* ledger — the public contract over two backends (see ledger.h and ledger_backend.h).
+ *
+ * The claim protocol lives here so both backends share it: a plain read first, because most
+ * duplicate deliveries hit a finished record and a read costs no synchronous write; then one
+ * atomic upsert that either inserts the record or takes over an expired lease (the store's own
+ * clock decides expiry, so hosts agree); then, when the upsert took nothing, a read to tell a
+ * live lease (BUSY) from a record that became final meanwhile (DONE). A record deleted by gc
+ * between two steps sends the protocol round again. */
+#include "ledger_backend.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CLAIM_ROUNDS 4
+
+void ledger_key(const char *source, const char *id, char out[LEDGER_KEY_HEX + 1])
+{
+    /* Each part is prefixed with its length (8 bytes, big-endian) so no two (source, id) pairs
+     * hash the same input. */
+    const char *parts[2] = {source ? source : "", id ? id : ""};
+    unsigned char digest[32];
+    crypto_generichash_state st;
+    if (sodium_init() < 0)
+        abort();
+    crypto_generichash_init(&st, NULL, 0, sizeof digest);
+    for (int i = 0; i < 2; i++) {
+        uint64_t n = strlen(parts[i]);
+        unsigned char len[8];
+        for (int b = 0; b < 8; b++)
+            len[b] = (unsigned char)(n >> (56 - 8 * b));
+        crypto_generichash_update(&st, len, sizeof len);
+        crypto_generichash_update(&st, (const unsigned char *)parts[i], n);
+    }
+    crypto_generichash_final(&st, digest, sizeof digest);
+    sodium_bin2hex(out, LEDGER_KEY_HEX + 1, digest, sizeof digest);
+}
+
+static bool key_valid(const char *key)
+{
+    if (!key || strlen(key) != LEDGER_KEY_HEX)
+        return false;
+    for (const char *p = key; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+bool ledger_status_is_final(const char *status)
+{
+    static const char *const final[] = {"done", "failed", "coalesced", "ignored"};
+    for (size_t i = 0; status && i < sizeof final / sizeof final[0]; i++)
+        if (strcmp(status, final[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool status_valid(const char *status)
+{
+    return status && (strcmp(status, "claimed") == 0 || ledger_status_is_final(status));
+}
+
+int64_t ledger_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+ledger_status ledger_fail(ledger *l, ledger_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->err, sizeof l->err, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static int dup_col(char **dst, const char *src)
+{
+    *dst = NULL;
+    if (!src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -1;
+}
+
+int ledger_record_fill(ledger_record *rec, const char *const cols[LEDGER_NCOLUMNS])
+{
+    memset(rec, 0, sizeof *rec);
+    snprintf(rec->key, sizeof rec->key, "%s", cols[0] ? cols[0] : "");
+    snprintf(rec->status, sizeof rec->status, "%s", cols[6] ? cols[6] : "");
+    rec->first_seen_ms = cols[7] ? strtoll(cols[7], NULL, 10) : 0;
+    rec->last_seen_ms = cols[8] ? strtoll(cols[8], NULL, 10) : 0;
+    rec->lease_until_ms = cols[9] ? strtoll(cols[9], NULL, 10) : 0;
+    rec->attempts = cols[10] ? (int)strtol(cols[10], NULL, 10) : 0;
+    if (dup_col(&rec->source, cols[1]) || dup_col(&rec->id, cols[2]) ||
+        dup_col(&rec->type, cols[3]) || dup_col(&rec->subject, cols[4]) ||
+        dup_col(&rec->event_time, cols[5]) || dup_col(&rec->last_error, cols[11]) ||
+        dup_col(&rec->outcome, cols[12]) || dup_col(&rec->event_json, cols[13])) {
+        ledger_record_clear(rec);
+        return -1;
+    }
+    return 0;
+}
+
+void ledger_record_clear(ledger_record *rec)
+{
+    if (!rec)
+        return;
+    free(rec->source);
+    free(rec->id);
+    free(rec->type);
+    free(rec->subject);
+    free(rec->event_time);
+    free(rec->last_error);
+    free(rec->outcome);
+    free(rec->event_json);
+    memset(rec, 0, sizeof *rec);
+}
+
+ledger_status ledger_open(const char *url, ledger **out, char err[LEDGER_ERR_MAX])
+{
+    *out = NULL;
+    err[0] = '\0';
+    if (!url || !*url) {
+        snprintf(err, LEDGER_ERR_MAX, "ledger: no URL given");
+        return LEDGER_ERR_INVALID;
+    }
+    ledger *l = calloc(1, sizeof *l);
+    if (!l) {
+        snprintf(err, LEDGER_ERR_MAX, "ledger: out of memory");
+        return LEDGER_ERR_UNAVAILABLE;
+    }
+    ledger_status st;
+    if (strncmp(url, "sqlite://", 9) == 0) {
+        st = ledger_sqlite_open(l, url, err);
+    } else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        st = ledger_pg_open(l, url, err);
+    } else {
+        /* The URL may carry a password: name only what the scheme is not. */
+        snprintf(err, LEDGER_ERR_MAX, "ledger: URL must start with sqlite:// or postgres://");
+        st = LEDGER_ERR_INVALID;
+    }
+    if (st != LEDGER_OK) {
+        free(l);
+        return st;
+    }
+    *out = l;
+    return LEDGER_OK;
+}
+
+void ledger_close(ledger *l)
+{
+    if (!l)
+        return;
+    l->ops->close(l);
+    free(l);
+}
+
+static void hand_over(ledger_record *cur, ledger_record *rec)
+{
+    if (rec)
+        *rec = *cur;
+    else
+        ledger_record_clear(cur);
+    memset(cur, 0, sizeof *cur);
+}
+
+ledger_status ledger_claim(ledger *l, const char *key, const ledger_event *ev, int lease_s,
+                           ledger_claim_result *result, ledger_record *rec)
+{
+    if (rec)
+        memset(rec, 0, sizeof *rec);
+    if (!key_valid(key) || !ev || !ev->source || !ev->id || lease_s <= 0)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: claim needs a key, source, id, lease");
+    ledger_record cur = {0};
+    for (int round = 0; round < CLAIM_ROUNDS; round++) {
+        ledger_status st = l->ops->get(l, key, &cur);
+        if (st == LEDGER_OK && ledger_status_is_final(cur.status)) {
+            if (ledger_now_ms() - cur.last_seen_ms > LEDGER_TOUCH_MS &&
+                l->ops->touch(l, key) != LEDGER_OK) {
+                ledger_record_clear(&cur);
+                return LEDGER_ERR_UNAVAILABLE;
+            }
+            *result = LEDGER_DONE;
+            hand_over(&cur, rec);
+            return LEDGER_OK;
+        }
+        ledger_record_clear(&cur);
+        if (st != LEDGER_OK && st != LEDGER_ERR_NOT_FOUND)
+            return st;
+
+        bool taken = false;
+        if ((st = l->ops->upsert(l, key, ev, lease_s, &cur, &taken)) != LEDGER_OK)
+            return st;
+        if (taken) {
+            *result = cur.attempts == 1 ? LEDGER_NEW : LEDGER_RECLAIMED;
+            hand_over(&cur, rec);
+            return LEDGER_OK;
+        }
+        st = l->ops->get(l, key, &cur);
+        if (st == LEDGER_ERR_NOT_FOUND)
+            continue;
+        if (st != LEDGER_OK)
+            return st;
+        *result = ledger_status_is_final(cur.status) ? LEDGER_DONE : LEDGER_BUSY;
+        hand_over(&cur, rec);
+        return LEDGER_OK;
+    }
+    return ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: claim did not settle, retry");
+}
+
+/* A conditional update that changed nothing: say whether the record is missing or merely in
+ * another status. */
+static ledger_status explain_miss(ledger *l, const char *key, ledger_status st, const char *what)
+{
+    if (st != LEDGER_ERR_STATE)
+        return st;
+    ledger_record cur;
+    ledger_status got = l->ops->get(l, key, &cur);
+    if (got == LEDGER_ERR_NOT_FOUND)
+        return ledger_fail(l, LEDGER_ERR_NOT_FOUND, "ledger: %s: no record %s", what, key);
+    if (got != LEDGER_OK)
+        return got;
+    ledger_fail(l, LEDGER_ERR_STATE, "ledger: %s: record %s is %s", what, key, cur.status);
+    ledger_record_clear(&cur);
+    return LEDGER_ERR_STATE;
+}
+
+ledger_status ledger_finish(ledger *l, const char *key, const char *status, const char *outcome,
+                            const char *error)
+{
+    if (!key_valid(key) || !ledger_status_is_final(status))
+        return ledger_fail(l, LEDGER_ERR_INVALID,
+                           "ledger: finish needs a key and done, failed, coalesced or ignored");
+    return explain_miss(l, key, l->ops->finish(l, key, status, outcome, error), "finish");
+}
+
+ledger_status ledger_release(ledger *l, const char *key, const char *error)
+{
+    if (!key_valid(key))
+        return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: release needs a key");
+    return explain_miss(l, key, l->ops->release(l, key, error), "release");
+}
+
+ledger_status ledger_reopen(ledger *l, const char *key, int lease_s)
+{
+    if (!key_valid(key) || lease_s <= 0)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: reopen needs a key and a lease");
+    return explain_miss(l, key, l->ops->reopen(l, key, lease_s), "reopen");
+}
+
+ledger_status ledger_get(ledger *l, const char *key, ledger_record *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    if (!key_valid(key))
+        return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: not a ledger key");
+    return l->ops->get(l, key, rec);
+}
+
+ledger_status ledger_list(ledger *l, const ledger_query *q, ledger_record *recs, size_t cap,
+                          size_t *n)
+{
+    *n = 0;
+    if (!q || (q->status && !status_valid(q->status)) || (q->after_key && !key_valid(q->after_key)))
+        return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: bad query (status or after_key)");
+    if (cap == 0)
+        return LEDGER_OK;
+    ledger_query full = *q;
+    if (full.limit <= 0)
+        full.limit = 100;
+    if ((size_t)full.limit > cap)
+        full.limit = (int)(cap > 100000 ? 100000 : cap);
+    return l->ops->list(l, &full, recs, cap, n);
+}
+
+ledger_status ledger_gc(ledger *l, int64_t older_than_s, int64_t *removed)
+{
+    *removed = 0;
+    if (older_than_s < 0)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: gc age must not be negative");
+    return l->ops->gc(l, older_than_s, removed);
+}
+
+ledger_status ledger_ping(ledger *l)
+{
+    return l->ops->ping(l);
+}
+
+const char *ledger_last_error(const ledger *l)
+{
+    return l ? l->err : "";
+}
+
+const char *ledger_claim_result_name(ledger_claim_result r)
+{
+    switch (r) {
+    case LEDGER_NEW:
+        return "new";
+    case LEDGER_DONE:
+        return "done";
+    case LEDGER_BUSY:
+        return "busy";
+    case LEDGER_RECLAIMED:
+        return "reclaimed";
+    }
+    return "unknown";
+}
+
+const char *ledger_status_name(ledger_status s)
+{
+    switch (s) {
+    case LEDGER_OK:
+        return "ok";
+    case LEDGER_ERR_UNAVAILABLE:
+        return "unavailable";
+    case LEDGER_ERR_NOT_FOUND:
+        return "not found";
+    case LEDGER_ERR_STATE:
+        return "wrong state";
+    case LEDGER_ERR_INVALID:
+        return "invalid";
+    }
+    return "unknown";
+}

@@ -1,0 +1,78 @@
+/* ledger_backend — what ledger.c needs from a storage backend (internal to the ledger).
+ *
+ * ledger.c owns the public contract: argument checks, the claim protocol (read, then one
+ * atomic upsert, then read again), and the error text. A backend supplies primitive operations,
+ * each one statement or one transaction on its store, and keeps its state in `impl`.
+ *
+ * Every operation returns LEDGER_OK, LEDGER_ERR_NOT_FOUND (get: no such record),
+ * LEDGER_ERR_STATE (finish, release, reopen: no record in the required status; ledger.c then
+ * tells a missing record from one in another status) or LEDGER_ERR_UNAVAILABLE (the store
+ * failed; the backend has written a message without secrets through ledger_fail()). */
+#ifndef RT_LEDGER_BACKEND_H
+#define RT_LEDGER_BACKEND_H
+
+#include "ledger.h"
+
+#include <stdarg.h>
+
+/* How long a duplicate delivery may leave last_seen stale before the claim refreshes it, so a
+ * burst of duplicates costs reads rather than synchronous writes. */
+#define LEDGER_TOUCH_MS 1000
+
+typedef struct ledger_ops {
+    const char *name;
+    /* Fills REC with the record of KEY. */
+    ledger_status (*get)(ledger *l, const char *key, ledger_record *rec);
+    /* One atomic statement: inserts KEY as claimed (attempts 1), or, when KEY is claimed with an
+     * expired lease, takes it over (attempts + 1, new lease, last_seen now). *TAKEN tells whether
+     * either happened; REC then holds the row as written. */
+    ledger_status (*upsert)(ledger *l, const char *key, const ledger_event *ev, int lease_s,
+                            ledger_record *rec, bool *taken);
+    /* Sets last_seen to now when it is older than LEDGER_TOUCH_MS. */
+    ledger_status (*touch)(ledger *l, const char *key);
+    /* claimed -> STATUS, lease cleared. */
+    ledger_status (*finish)(ledger *l, const char *key, const char *status, const char *outcome,
+                            const char *error);
+    /* claimed -> claimed with the lease expired and ERROR noted. */
+    ledger_status (*release)(ledger *l, const char *key, const char *error);
+    /* failed -> claimed for LEASE_S, attempts + 1. */
+    ledger_status (*reopen)(ledger *l, const char *key, int lease_s);
+    /* Q is complete (limit resolved to 1..CAP). */
+    ledger_status (*list)(ledger *l, const ledger_query *q, ledger_record *recs, size_t cap,
+                          size_t *n);
+    ledger_status (*gc)(ledger *l, int64_t older_than_s, int64_t *removed);
+    ledger_status (*ping)(ledger *l);
+    void (*close)(ledger *l);
+} ledger_ops;
+
+struct ledger {
+    const ledger_ops *ops;
+    void *impl;
+    char err[LEDGER_ERR_MAX];
+};
+
+/* Backend constructors: fill L->ops and L->impl from URL (scheme included), or write ERR (no
+ * secrets) and return an error. */
+ledger_status ledger_sqlite_open(ledger *l, const char *url, char err[LEDGER_ERR_MAX]);
+ledger_status ledger_pg_open(ledger *l, const char *url, char err[LEDGER_ERR_MAX]);
+
+/* Records the handle's last error (printf-style) and returns STATUS, for one-line error paths. */
+ledger_status ledger_fail(ledger *l, ledger_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The SELECT column list every backend reads records with, in this order. */
+#define LEDGER_COLUMNS                                                                             \
+    "key, source, id, type, subject, event_time, status, first_seen_ms, last_seen_ms, "            \
+    "lease_until_ms, attempts, last_error, outcome, event_json"
+#define LEDGER_NCOLUMNS 14
+
+/* Fills REC from column texts in LEDGER_COLUMNS order (NULL for SQL NULL). -1 on OOM. */
+int ledger_record_fill(ledger_record *rec, const char *const cols[LEDGER_NCOLUMNS]);
+
+/* True for done, failed, coalesced and ignored. */
+bool ledger_status_is_final(const char *status);
+
+/* Milliseconds since the epoch (CLOCK_REALTIME). */
+int64_t ledger_now_ms(void);
+
+#endif
