@@ -29,7 +29,8 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB       := $(BUILD)/libretrain.a
 POOL_LIB  := $(BUILD)/libpool.a
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-BINS      := $(BUILD)/retrain-fcgi $(BUILD)/retrainctl $(BUILD)/gcp-emulator $(BUILD)/fcgi-trivial
+BINS      := $(BUILD)/retrain-fcgi $(BUILD)/retrainctl $(BUILD)/gcp-emulator $(BUILD)/fcgi-trivial \
+             $(BUILD)/loadgen
 
 .PHONY: all unit-bins test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps format lint clean
 all: $(BINS)
@@ -51,6 +52,9 @@ $(BUILD)/retrain-fcgi: $(call obj,fcgi/main.c) $(POOL_LIB) $(LIB)
 
 $(BUILD)/fcgi-trivial: $(call obj,fcgi/trivial.c)
 	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi
+
+$(BUILD)/loadgen: $(call obj,tests/tools/loadgen.c)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljansson
 
 $(BUILD)/retrainctl: $(call obj,src/retrainctl.c) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -104,7 +108,7 @@ bench: deps all
 
 # ---- hygiene -----------------------------------------------------------------------------
 FORMAT_FILES = $(wildcard src/*.[ch] fcgi/*.[ch] tests/unit/*.[ch] tests/unit/support/*.[ch] \
-                          tests/emulator/*.[ch] tests/fuzz/*.c bench/*.c)
+                          tests/emulator/*.[ch] tests/fuzz/*.c tests/tools/*.c bench/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 

@@ -238,6 +238,11 @@ int worker_main(const worker_args *args)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
 
+    /* Test-only fault hook: a worker that cannot start, to drive the master's backoff. */
+    const char *hooks = getenv("RETRAIN_TEST_HOOKS"), *fail = getenv("RETRAIN_TEST_WORKER_EXIT");
+    if (hooks && strcmp(hooks, "1") == 0 && fail && *fail)
+        return atoi(fail);
+
     worker w = {.args = args, .slot = &args->sb->slots[args->slot]};
     log_severity level = LOG_INFO;
     log_severity_parse(args->cfg->log_level, &level);

@@ -5,7 +5,7 @@ pkgs=(
   gcc make pkg-config clang libclang-rt-14-dev
   libfcgi-dev libcurl4-openssl-dev libjansson-dev libssl-dev libsodium-dev
   libcmocka-dev libsqlite3-dev libpq-dev libmicrohttpd-dev
-  nginx postgresql curl openssl sqlite3 wrk docker-compose procps
+  nginx postgresql curl openssl sqlite3 wrk docker-compose procps jq util-linux
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,159 @@
+# Shared harness for the end-to-end tests: a private run directory, the real processes (the
+# Google emulator, the retrain-fcgi pool, nginx over TLS) on loopback, assertions, and a trap
+# that stops every process it started — by process group, even when a test fails or is
+# interrupted — so no nginx is left holding a port.
+#
+# A test script sources this file, calls e2e_init, starts what it needs, checks, and ends with
+# e2e_finish (prints "NAME: N passed, N failed" and sets the exit status).
+
+set -u
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$E2E_ROOT/build}
+E2E_NAME=$(basename "${0%.sh}")
+e2e_passed=0
+e2e_failed=0
+e2e_pgids=()
+
+e2e_init() {
+  E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/retrain-e2e.XXXXXX")
+  chmod 711 "$E2E_DIR" # nginx's workers (www-data) must reach the socket inside
+  trap e2e_cleanup EXIT
+  trap 'exit 130' INT TERM
+  "$E2E_ROOT/scripts/make-cert.sh" "$BUILD/tls" # one certificate for every test run
+  CURL=(curl -sS --max-time 20 --cacert "$BUILD/tls/cert.pem")
+}
+
+# Runs a command in its own process group and remembers it for cleanup; sets $LAST_PID.
+e2e_spawn() {
+  local log=$1
+  shift
+  setsid "$@" >>"$log" 2>&1 &
+  LAST_PID=$!
+  e2e_pgids+=("$LAST_PID")
+}
+
+e2e_stop_group() { # PID [SIGNAL]: signal a group, wait up to 10 s, then SIGKILL it
+  local pid=$1 sig=${2:-TERM} i
+  kill -"$sig" -- "-$pid" 2>/dev/null || return 0
+  for i in $(seq 100); do
+    kill -0 -- "-$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null
+}
+
+e2e_cleanup() {
+  local i
+  for ((i = ${#e2e_pgids[@]} - 1; i >= 0; i--)); do e2e_stop_group "${e2e_pgids[$i]}"; done
+  if [ "$e2e_failed" -gt 0 ] || [ -n "${E2E_KEEP:-}" ]; then
+    echo "$E2E_NAME: logs kept in $E2E_DIR" >&2
+    for f in "$E2E_DIR"/pool.log "$E2E_DIR"/nginx/error.log "$E2E_DIR"/emulator.log; do
+      [ -s "$f" ] && { echo "--- tail $f" >&2; tail -n 30 "$f" >&2; }
+    done
+  else
+    rm -rf "$E2E_DIR"
+  fi
+}
+
+# A loopback TCP port nothing listens on.
+e2e_free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 30000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+e2e_wait_for() { # SECONDS COMMAND...: retries COMMAND every 50 ms
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.05
+  done
+}
+
+# ---- the processes ---------------------------------------------------------------------
+
+# Starts build/gcp-emulator; sets EMU (its base URL) and EMU_PID.
+e2e_start_emulator() {
+  local out="$E2E_DIR/emulator.out"
+  mkdir -p "$E2E_DIR/emulator"
+  : >"$out"
+  setsid "$BUILD/gcp-emulator" --port 0 --state-dir "$E2E_DIR/emulator" "$@" \
+    >"$out" 2>>"$E2E_DIR/emulator.log" &
+  EMU_PID=$!
+  e2e_pgids+=("$EMU_PID")
+  e2e_wait_for 10 grep -q 'listening on' "$out" || { echo "emulator did not start" >&2; return 1; }
+  EMU=$(grep -o 'http://127.0.0.1:[0-9]*' "$out" | head -n 1)
+}
+
+# Writes $E2E_DIR/config.json from the JSON object given (merged over test defaults) and
+# starts the pool on a unix socket reachable by nginx; extra retrain-fcgi options follow.
+# Sets POOL_PID.
+e2e_start_pool() {
+  local json=${1:-'{}'}
+  shift || true
+  printf '%s\n' "$json" >"$E2E_DIR/config.json"
+  E2E_SOCK="$E2E_DIR/fcgi.sock"
+  local group=()
+  [ "$(id -u)" -eq 0 ] && group=(--socket-group www-data)
+  e2e_spawn "$E2E_DIR/pool.log" "$BUILD/retrain-fcgi" --config "$E2E_DIR/config.json" \
+    --listen "unix:$E2E_SOCK" "${group[@]}" "$@"
+  POOL_PID=$LAST_PID
+  e2e_wait_for 10 test -S "$E2E_SOCK" || { echo "pool did not start" >&2; cat "$E2E_DIR/pool.log" >&2; return 1; }
+}
+
+# Renders nginx's config for this run and starts it; sets BASE (https://127.0.0.1:PORT).
+e2e_start_nginx() {
+  local port
+  port=$(e2e_free_port)
+  RUN_DIR="$E2E_DIR/nginx" HTTPS_PORT=$port FCGI_ADDR="unix:$E2E_SOCK" \
+    TLS_CERT="$BUILD/tls/cert.pem" TLS_KEY="$BUILD/tls/key.pem" \
+    REQUEST_TIMEOUT=${REQUEST_TIMEOUT:-30} "$E2E_ROOT/scripts/render-nginx.sh"
+  e2e_spawn "$E2E_DIR/nginx.log" nginx -c "$E2E_DIR/nginx/nginx.conf" -p "$E2E_DIR/nginx" \
+    -e "$E2E_DIR/nginx/error.log"
+  NGINX_PID=$LAST_PID
+  BASE="https://127.0.0.1:$port"
+  e2e_wait_for 10 "${CURL[@]}" -o /dev/null "$BASE/healthz" ||
+    { echo "nginx did not start" >&2; cat "$E2E_DIR/nginx/error.log" >&2; return 1; }
+}
+
+# ---- requests and assertions -----------------------------------------------------------
+
+# http METHOD PATH [curl args...]: sets STATUS, BODY and HEADERS of the answer.
+http() {
+  local method=$1 path=$2
+  shift 2
+  local out
+  out=$("${CURL[@]}" -X "$method" -D "$E2E_DIR/.headers" -o "$E2E_DIR/.body" \
+    -w '%{http_code}' "$@" "$BASE$path") || out=000
+  STATUS=$out
+  BODY=$(cat "$E2E_DIR/.body" 2>/dev/null)
+  HEADERS=$(cat "$E2E_DIR/.headers" 2>/dev/null)
+}
+
+# json_get FIELD|FILTER [JSON]: a (dotted) field of the answer, or any jq filter starting with '.'.
+json_get() {
+  local f=$1
+  [[ $f == .* ]] || f=".$f"
+  printf '%s' "${2-$BODY}" | jq -r "$f // empty" 2>/dev/null
+}
+
+pass() { e2e_passed=$((e2e_passed + 1)); echo "  ok   $*"; }
+fail() { e2e_failed=$((e2e_failed + 1)); echo "  FAIL $*"; }
+
+# expect NAME ACTUAL EXPECTED
+expect() {
+  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi
+}
+
+# expect_match NAME TEXT REGEX
+expect_match() {
+  if printf '%s' "$2" | grep -Eq -- "$3"; then pass "$1"; else fail "$1: '$(printf '%s' "$2" | head -c 300)' does not match /$3/"; fi
+}
+
+e2e_finish() {
+  echo "$E2E_NAME: $e2e_passed passed, $e2e_failed failed"
+  [ "$e2e_failed" -eq 0 ]
+}

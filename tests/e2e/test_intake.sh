@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# CloudEvents intake through real nginx over TLS and real pool workers, with the echo function:
+# both content modes, every malformed case with its status and message, the operational
+# routes, TLS and HTTP/2, logs without secrets, and 200 concurrent requests.
+. "$(dirname "$0")/lib.sh"
+e2e_init
+e2e_start_pool "{\"function\":\"echo\",\"workers\":2,\"auth\":{\"disabled\":true},
+  \"ledger\":{\"url\":\"sqlite://$E2E_DIR/ledger.db\"}}"
+e2e_start_nginx
+
+ce=(-H 'ce-specversion: 1.0' -H 'ce-type: google.cloud.storage.object.v1.finalized'
+  -H 'ce-source: //storage.googleapis.com/projects/_/buckets/acme-data')
+
+echo "binary and structured mode"
+http POST / "${ce[@]}" -H 'ce-id: bin-1' -H 'ce-bucket: acme-data' \
+  -H 'ce-subject: objects%2Fdatasets%2Fa%20b.csv' -H 'Content-Type: application/json' \
+  --data '{"bucket":"acme-data","name":"datasets/a b.csv"}'
+expect "binary: 200" "$STATUS" 200
+expect "binary: status word" "$(json_get status)" echoed
+expect "binary: id echoed" "$(json_get echo.id)" bin-1
+expect "binary: extension kept" "$(json_get echo.bucket)" acme-data
+expect "binary: percent-decoded subject" "$(json_get echo.subject)" "objects/datasets/a b.csv"
+expect "binary: datacontenttype from Content-Type" "$(json_get echo.datacontenttype)" application/json
+expect "binary: data" "$(json_get echo.data.name)" "datasets/a b.csv"
+expect "binary: answer names the ledger key" "$(json_get event.key | wc -c)" 65
+
+http POST / -H 'Content-Type: application/cloudevents+json; charset=utf-8' --data \
+  '{"specversion":"1.0","id":"st-1","source":"//test","type":"t.v1","data_base64":"aGVsbG8="}'
+expect "structured: 200" "$STATUS" 200
+expect "structured: id" "$(json_get echo.id)" st-1
+expect "structured: data_base64 kept" "$(json_get echo.data_base64)" aGVsbG8=
+
+http POST / "${ce[@]}" -H 'ce-id: bin-1' -H 'Content-Type: application/json' --data '{}'
+expect "redelivery: 200" "$STATUS" 200
+expect "redelivery: duplicate" "$(json_get status)" duplicate
+
+echo "malformed events"
+for attr in id source specversion type; do
+  args=(-H 'ce-id: m-1' -H 'ce-source: //s' -H 'ce-specversion: 1.0' -H 'ce-type: t')
+  filtered=()
+  for ((i = 0; i < ${#args[@]}; i += 2)); do
+    [[ ${args[i + 1]} == "ce-$attr:"* ]] || filtered+=("${args[i]}" "${args[i + 1]}")
+  done
+  http POST / "${filtered[@]}" --data '{}'
+  expect "missing $attr: 400" "$STATUS" 400
+  expect_match "missing $attr: message names it" "$BODY" "\"error\":\"missing_attribute\".*$attr"
+done
+http POST / -H 'ce-id: m-2' -H 'ce-source: //s' -H 'ce-specversion: 0.3' -H 'ce-type: t' --data x
+expect "specversion 0.3: 400" "$STATUS" 400
+expect_match "specversion 0.3: named" "$BODY" "0\\.3"
+http POST / -H 'ce-id: m-%zz' -H 'ce-source: //s' -H 'ce-specversion: 1.0' -H 'ce-type: t' --data x
+expect "bad percent-escape: 400" "$STATUS" 400
+http POST / -H 'Content-Type: application/cloudevents-batch+json' --data '[]'
+expect "batch: 415" "$STATUS" 415
+expect_match "batch: clear message" "$BODY" "batch"
+http POST / -H 'Content-Type: application/cloudevents+json' --data '{"specversion":"1.0",'
+expect "structured, truncated JSON: 400" "$STATUS" 400
+head -c 1100000 /dev/zero | tr '\0' 'a' >"$E2E_DIR/big"
+http POST / "${ce[@]}" -H 'ce-id: big' --data-binary @"$E2E_DIR/big"
+expect "body over 1 MiB: 413" "$STATUS" 413
+expect "413 is JSON" "$(json_get error)" too_large
+
+echo "routes"
+http GET /nope
+expect "unknown path: 404" "$STATUS" 404
+expect "404 JSON" "$(json_get error)" not_found
+http GET /
+expect "GET /: 405" "$STATUS" 405
+expect_match "405 names POST in Allow" "$HEADERS" "[Aa]llow: POST"
+http GET /healthz
+expect "healthz" "$STATUS/$(json_get status)" 200/ok
+http GET /readyz
+expect "readyz" "$STATUS/$(json_get status)" 200/ready
+http GET /status
+expect "status: 200" "$STATUS" 200
+expect "status: two workers" "$(json_get '.workers | map(select(.pid > 0)) | length' | sed 's/^$/x/')" 2
+http GET /metrics
+expect_match "metrics: requests by route and status" "$BODY" 'retrain_requests_total\{route="event",status="200"\} [0-9]+'
+expect_match "metrics: latency histogram" "$BODY" 'retrain_request_duration_seconds_bucket\{route="event",le="\+Inf"\}'
+expect_match "metrics: worker states" "$BODY" 'retrain_workers\{state="idle"\}'
+expect "socket: mode and group" "$(stat -c %a "$E2E_SOCK")$( [ "$(id -u)" -eq 0 ] && stat -c :%G "$E2E_SOCK")" \
+  "660$( [ "$(id -u)" -eq 0 ] && echo :www-data)"
+
+echo "TLS and HTTP/2"
+v=$("${CURL[@]}" -o /dev/null -w '%{http_version}' --http2 "$BASE/healthz")
+expect "HTTP/2 negotiated" "$v" 2
+if "${CURL[@]}" -o /dev/null --tlsv1.1 --tls-max 1.1 "$BASE/healthz" 2>/dev/null; then
+  fail "TLS 1.1 refused"
+else pass "TLS 1.1 refused"; fi
+v=$("${CURL[@]}" -o /dev/null -w '%{http_code}' --tlsv1.2 --tls-max 1.2 "$BASE/healthz")
+expect "TLS 1.2 accepted" "$v" 200
+
+echo "logs"
+http POST / "${ce[@]}" -H 'ce-id: log-1' -H 'Authorization: Bearer SECRET-TOKEN-e2e' \
+  -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' --data '{}'
+expect "request with a token: 200" "$STATUS" 200
+sleep 0.2
+if grep -rq 'SECRET-TOKEN-e2e' "$E2E_DIR/nginx" "$E2E_DIR/pool.log"; then
+  fail "token absent from every log"
+else pass "token absent from every log"; fi
+expect_match "access log is JSON with the event id" "$(grep '"ce_id":"log-1"' "$E2E_DIR/nginx/access.log" | jq -r .status)" '^200$'
+expect_match "pool log carries the trace" "$(grep 'log-1' "$E2E_DIR/pool.log" | head -n 1)" \
+  '"logging.googleapis.com/trace":"4bf92f3577b34da6a3ce929d0e0e4736"'
+expect "pool log lines are JSON" "$(jq -c 'select(.severity == null)' "$E2E_DIR/pool.log" 2>&1 | wc -l)" 0
+
+echo "200 concurrent requests"
+report=$("$BUILD/loadgen" --url "$BASE/" --cacert "$BUILD/tls/cert.pem" --connections 200 \
+  --requests 200 --max-seconds 60 -H 'ce-specversion: 1.0' -H 'ce-type: t' \
+  -H 'ce-source: //load' -H 'ce-id: c-{n}' --body '{}')
+expect "200 concurrent: all answered 200" "$(json_get http.\"200\" "$report")" 200
+expect "200 concurrent: all processed" "$(json_get answers.echoed "$report")" 200
+
+e2e_finish
