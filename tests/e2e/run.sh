@@ -9,7 +9,8 @@ for t in test_*.sh; do
   name=${t%.sh}
   if [ -n "${E2E_TESTS:-}" ] && ! [[ " $E2E_TESTS " == *" ${name#test_} "* ]]; then continue; fi
   echo "== $name"
-  out=$(bash "$t" 2>&1); rc=$?
+  # Own session: nothing a test signals can reach the caller.
+  out=$(setsid -w bash "$t" 2>&1 </dev/null); rc=$?
   printf '%s\n' "$out"
   line=$(printf '%s\n' "$out" | grep -E "^$name: [0-9]+ passed, [0-9]+ failed$" | tail -n 1)
   if [ -n "$line" ]; then
