@@ -1,7 +1,7 @@
 /* cloudevent — see cloudevent.h.
  *
  * Both content modes end in the same place: a list of (name, value) attributes is checked by
- * ce_finish(), which sorts them into the fixed fields and the extensions, then enforces the
+ * finish_event(), which sorts them into the fixed fields and the extensions, then enforces the
  * required set and the value rules. Binary mode builds that list from `ce-*` headers; structured
  * mode (and ce_from_json, the ledger's replay form) from the members of a JSON object.
  *
@@ -10,9 +10,10 @@
  *
  * Data in structured mode: `data_base64` is decoded; `data` that is a JSON string is kept as the
  * string's bytes when datacontenttype says the payload is not JSON (text/plain, say); otherwise
- * `data` is re-serialized compactly. datacontenttype absent counts as application/json, as the
- * JSON event format says. ce_to_json() writes `data` back only when that reproduces the exact
- * bytes, and `data_base64` otherwise, so ce_from_json(ce_to_json(ev)) is always ev. */
+ * `data` is re-serialized compactly. datacontenttype absent counts as application/json, and a
+ * member whose value is null counts as omitted, both as the JSON event format says. ce_to_json()
+ * writes `data` back only when that reproduces the exact bytes, and `data_base64` otherwise, so
+ * ce_from_json(ce_to_json(ev)) is always ev. */
 #include "cloudevent.h"
 
 #include <ctype.h>
@@ -29,15 +30,26 @@
 
 static const char structured_type[] = "application/cloudevents+json";
 
+/* The attributes the spec defines, in the order ce_to_json() writes them. */
+static const char *const core_names[] = {"specversion",     "id",         "source",  "type",
+                                         "datacontenttype", "dataschema", "subject", "time"};
+#define N_CORE (sizeof core_names / sizeof core_names[0])
+
+static bool is_core(const char *name)
+{
+    for (size_t i = 0; i < N_CORE; i++)
+        if (strcmp(core_names[i], name) == 0)
+            return true;
+    return false;
+}
+
 typedef struct {
     char *name;  /* arena, validated */
     char *value; /* arena, decoded, validated */
 } attr;
 
-static ce_status fail(char *err, size_t errlen, ce_status s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static ce_status fail(char *err, size_t errlen, ce_status s, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static ce_status fail(char *err, size_t errlen, ce_status s,
+                                                            const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -181,36 +193,41 @@ static bool rfc3339_valid(const char *s)
            digits(p + 4, 2, &om) && p[6] == '\0' && oh <= 23 && om <= 59;
 }
 
-/* A media type's essence, compared case-insensitively, ignoring parameters and blanks. */
-static bool media_type_is(const char *ct, const char *want)
+/* The essence of media type CT ("type/subtype" without parameters or blanks); sets *N. */
+static const char *media_essence(const char *ct, size_t *n)
 {
     while (*ct == ' ' || *ct == '\t')
         ct++;
-    size_t n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-        n--;
+    *n = strcspn(ct, ";");
+    while (*n > 0 && (ct[*n - 1] == ' ' || ct[*n - 1] == '\t'))
+        (*n)--;
+    return ct;
+}
+
+static bool media_type_is(const char *ct, const char *want)
+{
+    size_t n;
+    ct = media_essence(ct, &n);
     return n == strlen(want) && strncasecmp(ct, want, n) == 0;
 }
 
 static bool media_type_prefix(const char *ct, const char *prefix)
 {
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
-    return strncasecmp(ct, prefix, strlen(prefix)) == 0;
+    size_t n, k = strlen(prefix);
+    ct = media_essence(ct, &n);
+    return n >= k && strncasecmp(ct, prefix, k) == 0;
 }
 
-/* application/json, text/json, or any +json suffix; absent means JSON in the JSON format. */
+/* JSON format §3.1.1: a media type of the form type/json or type/subtype+json declares JSON
+ * content, and an absent datacontenttype means application/json. */
 static bool content_type_is_json(const char *ct)
 {
     if (!ct)
         return true;
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
-    size_t n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-        n--;
-    return (n >= 5 && strncasecmp(ct + n - 5, "/json", 5) == 0) ||
-           (n >= 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
+    size_t n;
+    ct = media_essence(ct, &n);
+    return n >= 5 &&
+           (strncasecmp(ct + n - 5, "/json", 5) == 0 || strncasecmp(ct + n - 5, "+json", 5) == 0);
 }
 
 /* Checks an attribute value's size and encoding. */
@@ -227,8 +244,8 @@ static ce_status value_check(const char *name, const char *v, size_t n, char *er
 
 /* Sorts the collected attributes into OUT and enforces the spec's rules. The attributes' names
  * are valid and unique, their values valid UTF-8 within the size limit. */
-static ce_status ce_finish(const attr *attrs, size_t n, arena *a, cloudevent *out, char *err,
-                           size_t errlen)
+static ce_status finish_event(const attr *attrs, size_t n, arena *a, cloudevent *out, char *err,
+                              size_t errlen)
 {
     struct {
         const char *name;
@@ -359,7 +376,7 @@ static ce_status parse_binary(const http_request *req, arena *a, cloudevent *out
             return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         n++;
     }
-    ce_status s = ce_finish(attrs, n, a, out, err, errlen);
+    ce_status s = finish_event(attrs, n, a, out, err, errlen);
     if (s != CE_OK)
         return s;
     if (req->body_len > 0) {
@@ -472,9 +489,9 @@ ce_status ce_from_json(const json_t *obj, arena *a, cloudevent *out, char *err, 
             return fail(err, errlen, CE_ERR_INVALID,
                         "member \"%s\": an attribute name must be 1-%d characters of [a-z0-9]",
                         echo(buf, key, strlen(key)), CE_NAME_MAX);
-        bool is_ext = strcmp(key, "id") && strcmp(key, "source") && strcmp(key, "specversion") &&
-                      strcmp(key, "type") && strcmp(key, "datacontenttype") &&
-                      strcmp(key, "dataschema") && strcmp(key, "subject") && strcmp(key, "time");
+        if (json_is_null(v)) /* JSON format §2.2: null is the same as omitted */
+            continue;
+        bool is_ext = !is_core(key);
         ce_status st = CE_OK;
         char *text = json_attr_text(key, v, is_ext, a, &st, err, errlen);
         if (!text)
@@ -484,7 +501,7 @@ ce_status ce_from_json(const json_t *obj, arena *a, cloudevent *out, char *err, 
         attrs[n].value = text;
         n++;
     }
-    ce_status s = ce_finish(attrs, n, a, out, err, errlen);
+    ce_status s = finish_event(attrs, n, a, out, err, errlen);
     if (s == CE_OK)
         s = data_from_json(data, b64, out, a, err, errlen);
     if (s != CE_OK)
@@ -583,14 +600,12 @@ json_t *ce_to_json(const cloudevent *ev)
     json_t *obj = json_object();
     if (!obj)
         return NULL;
-    const char *names[] = {"specversion",     "id",         "source",  "type",
-                           "datacontenttype", "dataschema", "subject", "time"};
-    const char *values[] = {ev->specversion,     ev->id,         ev->source,  ev->type,
-                            ev->datacontenttype, ev->dataschema, ev->subject, ev->time};
+    const char *values[N_CORE] = {ev->specversion,     ev->id,         ev->source,  ev->type,
+                                  ev->datacontenttype, ev->dataschema, ev->subject, ev->time};
     int rc = 0;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    for (size_t i = 0; i < N_CORE; i++)
         if (values[i])
-            rc |= json_object_set_new(obj, names[i], json_string(values[i]));
+            rc |= json_object_set_new(obj, core_names[i], json_string(values[i]));
     for (size_t i = 0; i < ev->n_extensions; i++)
         rc |=
             json_object_set_new(obj, ev->extensions[i].name, json_string(ev->extensions[i].value));
@@ -608,41 +623,25 @@ json_t *ce_to_json(const cloudevent *ev)
     return obj;
 }
 
+static const struct {
+    const char *code;
+    int http;
+} statuses[] = {
+    [CE_OK] = {"ok", 200},
+    [CE_ERR_MISSING] = {"missing_attribute", 400},
+    [CE_ERR_INVALID] = {"invalid_event", 400},
+    [CE_ERR_SPECVERSION] = {"unsupported_specversion", 400},
+    [CE_ERR_BATCH] = {"batch_not_supported", 415},
+    [CE_ERR_CONTENT_TYPE] = {"unsupported_content_type", 415},
+    [CE_ERR_NOMEM] = {"internal", 500},
+};
+
 const char *ce_status_code(ce_status s)
 {
-    switch (s) {
-    case CE_OK:
-        return "ok";
-    case CE_ERR_MISSING:
-        return "missing_attribute";
-    case CE_ERR_INVALID:
-        return "invalid_event";
-    case CE_ERR_SPECVERSION:
-        return "unsupported_specversion";
-    case CE_ERR_BATCH:
-        return "batch_not_supported";
-    case CE_ERR_CONTENT_TYPE:
-        return "unsupported_content_type";
-    case CE_ERR_NOMEM:
-        return "internal";
-    }
-    return "internal";
+    return (size_t)s < sizeof statuses / sizeof statuses[0] ? statuses[s].code : "internal";
 }
 
 int ce_status_http(ce_status s)
 {
-    switch (s) {
-    case CE_OK:
-        return 200;
-    case CE_ERR_MISSING:
-    case CE_ERR_INVALID:
-    case CE_ERR_SPECVERSION:
-        return 400;
-    case CE_ERR_BATCH:
-    case CE_ERR_CONTENT_TYPE:
-        return 415;
-    case CE_ERR_NOMEM:
-        return 500;
-    }
-    return 500;
+    return (size_t)s < sizeof statuses / sizeof statuses[0] ? statuses[s].http : 500;
 }

@@ -8,6 +8,14 @@
  *
  * Required: id, source, specversion ("1.0"), type, each a non-empty string. Attribute names are
  * 1..20 characters of [a-z0-9]. Extension attributes are kept (Cloud Storage sends `bucket`).
+ * Values are at most 4096 bytes of valid UTF-8 without NUL; `time`, when present, is RFC 3339.
+ * In binary mode a repeated attribute and the headers `ce-data` / `ce-datacontenttype` are
+ * invalid. In structured mode attributes are JSON strings; extensions may also be integers or
+ * booleans (kept as their text), and a member that is null counts as omitted.
+ *
+ * Data: the binary-mode body as it came. In structured mode `data_base64` decoded; `data` that is
+ * a JSON string with a non-JSON datacontenttype (text/plain) kept as the string's bytes; any other
+ * `data` re-serialized compactly (an absent datacontenttype means application/json).
  *
  * Memory: everything a parsed event points to lives in the arena passed to ce_parse_http(). */
 #ifndef RT_CLOUDEVENT_H
@@ -34,7 +42,7 @@ typedef struct cloudevent {
     const unsigned char *data; /* the payload bytes (data_base64 decoded; `data` re-serialized
                                   compactly when JSON); NULL when the event has no data */
     size_t data_len;
-    bool structured; /* arrived in structured mode */
+    bool structured; /* arrived in structured mode (transport detail, not part of the event) */
 } cloudevent;
 
 typedef enum {
@@ -47,20 +55,22 @@ typedef enum {
     CE_ERR_NOMEM,        /* 500 */
 } ce_status;
 
-/* Parses the event carried by REQ. On error, returns the status and writes into ERR a message
- * that names the attribute ("missing required attribute \"source\"") and never echoes more
- * than 64 bytes of input. */
+/* Parses the event carried by REQ. On error, returns the status, zeroes *OUT and writes into ERR
+ * (may be NULL) a message that names the attribute ("missing required attribute \"source\"") and
+ * never echoes more than 64 bytes of input, as printable ASCII. */
 ce_status ce_parse_http(const http_request *req, arena *a, cloudevent *out, char *err,
                         size_t errlen);
 
 /* The value of extension NAME, or NULL. */
 const char *ce_extension(const cloudevent *ev, const char *name);
 
-/* The event in structured JSON form (attributes, extensions, and `data` when the payload is
- * JSON, else `data_base64`). New reference; NULL on OOM. */
+/* The event in structured JSON form (attributes, extensions, and `data` when that carries the
+ * payload's exact bytes — compact JSON, or UTF-8 text under a non-JSON datacontenttype — else
+ * `data_base64`). ce_from_json() of the result gives back EV. New reference; NULL on OOM. */
 json_t *ce_to_json(const cloudevent *ev);
 
-/* Parses the structured JSON form back (as stored by the ledger for replay). */
+/* Parses the structured JSON form back (as stored by the ledger for replay), with the same rules
+ * and messages as structured mode; OUT->structured is false. Memory as for ce_parse_http(). */
 ce_status ce_from_json(const json_t *obj, arena *a, cloudevent *out, char *err, size_t errlen);
 
 /* "missing_attribute", "invalid_event", ...: the stable error code for the JSON answer. */

@@ -143,12 +143,15 @@ for name in "${targets[@]}"; do
   if [ "$mode" = regress ]; then
     n=$(find "$seeds" -type f | wc -l)
     # -runs=0: read and execute every corpus file once, then stop without mutating.
-    if "$bin" -runs=0 -timeout=25 -rss_limit_mb=2048 $(dict_flag "$name") "$seeds" >"$log" 2>&1; then
+    mkdir -p "$out/crashes/$name"
+    if "$bin" -runs=0 -timeout=25 -rss_limit_mb=2048 -artifact_prefix="$out/crashes/$name/" \
+      "$seeds" >"$log" 2>&1; then
       echo "fuzz-regress: $name ok ($n inputs)"
       passed=$((passed + 1))
     else
       echo "fuzz-regress: $name FAILED ($n inputs; log $log)"
-      grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$log" | head -n 20 | sed 's/^/  /'
+      grep -E 'ERROR|SUMMARY' "$log" | head -n 5 | sed 's/^/  /'
+      sed -n 's/.*Test unit written to \([^ ]*\).*/  crash input: \1/p' "$log"
       failed=$((failed + 1))
     fi
   else

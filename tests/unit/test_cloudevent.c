@@ -481,16 +481,36 @@ static void test_structured_attribute_types(void **state)
     assert_err_has(f, "\"id\" must be a string");
     assert_int_equal(parse_structured_with(f, "source", "true"), CE_ERR_INVALID);
     assert_err_has(f, "\"source\"");
-    assert_int_equal(parse_structured_with(f, "time", "null"), CE_ERR_INVALID);
+    assert_int_equal(parse_structured_with(f, "subject", "[\"a\"]"), CE_ERR_INVALID);
+    assert_err_has(f, "\"subject\" must be a string");
     assert_int_equal(parse_structured_with(f, "priority", "-7"), CE_OK);
     assert_string_equal(ce_extension(&f->ev, "priority"), "-7");
     assert_int_equal(parse_structured_with(f, "retry", "false"), CE_OK);
     assert_string_equal(ce_extension(&f->ev, "retry"), "false");
-    const char *bad[] = {"{}", "[]", "null", "1.5"};
+    const char *bad[] = {"{}", "[]", "1.5"};
     for (size_t i = 0; i < LEN(bad); i++) {
         assert_int_equal(parse_structured_with(f, "ext", bad[i]), CE_ERR_INVALID);
         assert_err_has(f, "\"ext\" must be a string, an integer or a boolean");
     }
+}
+
+/* JSON format §2.2: a member whose value is null is treated as omitted. */
+static void test_structured_null_is_omitted(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(parse_structured_with(f, "time", "null"), CE_OK);
+    assert_null(f->ev.time);
+    assert_int_equal(parse_structured_with(f, "bucket", "null"), CE_OK);
+    assert_null(ce_extension(&f->ev, "bucket"));
+    assert_int_equal(f->ev.n_extensions, 0);
+    assert_int_equal(parse_structured_with(f, "id", "null"), CE_ERR_MISSING);
+    assert_err_has(f, "\"id\"");
+    assert_int_equal(parse_structured_with(f, "specversion", "null"), CE_ERR_MISSING);
+    assert_err_has(f, "\"specversion\"");
+    assert_int_equal(parse_structured_with(f, "data", "null"),
+                     CE_OK); /* an explicit null payload */
+    assert_int_equal(f->ev.data_len, 4);
+    assert_memory_equal(f->ev.data, "null", 4);
 }
 
 static void test_time_attribute(void **state)
@@ -640,6 +660,7 @@ int main(void)
         T(test_structured_data_and_base64),
         T(test_structured_body_malformed),
         T(test_structured_attribute_types),
+        T(test_structured_null_is_omitted),
         T(test_time_attribute),
         T(test_round_trip),
         T(test_from_json_rejects),
