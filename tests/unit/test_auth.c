@@ -155,7 +155,9 @@ static char *payload_with(const char *name, json_t *value)
 static void valid_token_accepted_with_claims(void **state)
 {
     fixture *f = *state;
-    char *tok = mint_token_rs256(ours, H_K1, good_payload()), *h;
+    char *payload = good_payload();
+    char *tok = mint_token_rs256(ours, H_K1, payload), *h;
+    free(payload);
     assert_true(asprintf(&h, "Bearer %s", tok) > 0);
     auth_claims c;
     assert_int_equal(check_header(f, h, &c), AUTH_OK);

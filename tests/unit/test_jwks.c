@@ -145,8 +145,8 @@ static void bad_keys_are_skipped(void **state)
 static void not_a_set(void **state)
 {
     (void)state;
-    const char *bodies[] = {"", "[]", "{}", "{\"keys\":{}}", "{\"keys\":[]", "garbage",
-                            "{\"keys\":[],\"keys\":[]}"};
+    const char *bodies[] = {
+        "", "[]", "{}", "{\"keys\":{}}", "{\"keys\":[]", "garbage", "{\"keys\":[],\"keys\":[]}"};
     char err[128];
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         err[0] = '\0';

@@ -58,16 +58,15 @@ static jwt_status check(const char *token, EVP_PKEY *key)
 
 /* ---- RFC 7515 appendix A.2: the published RS256 example and its key ------------------------ */
 
-static const char RFC_TOKEN[] =
-    "eyJhbGciOiJSUzI1NiJ9"
-    ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
-    "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
-    ".cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7"
-    "AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4"
-    "BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K"
-    "0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqv"
-    "hJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrB"
-    "p0igcN_IoypGlUPQGe77Rw";
+static const char RFC_TOKEN[] = "eyJhbGciOiJSUzI1NiJ9"
+                                ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+                                "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+                                ".cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7"
+                                "AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4"
+                                "BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K"
+                                "0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqv"
+                                "hJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrB"
+                                "p0igcN_IoypGlUPQGe77Rw";
 
 static const char RFC_JWKS[] =
     "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"rfc7515-a2\",\"e\":\"AQAB\",\"n\":\""
@@ -231,8 +230,9 @@ static void size_cap(void **state)
 static void header_must_be_an_object(void **state)
 {
     (void)state;
-    const char *headers[] = {"[\"RS256\"]", "\"RS256\"", "42", "null", "{\"alg\":\"RS256\"",
-                             "{\"alg\":\"RS256\"} x", "not json"};
+    const char *headers[] = {"[\"RS256\"]", "\"RS256\"",          "42",
+                             "null",        "{\"alg\":\"RS256\"", "{\"alg\":\"RS256\"} x",
+                             "not json"};
     for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
         char *tok = mint_token_rs256(key_a, headers[i], PAYLOAD);
         assert_int_equal(parse_str(tok), JWT_MALFORMED);
@@ -246,8 +246,8 @@ static void header_must_be_an_object(void **state)
 static void duplicate_members_rejected(void **state)
 {
     (void)state;
-    char *tok = mint_token_rs256(key_a, "{\"alg\":\"RS256\",\"alg\":\"none\",\"kid\":\"k1\"}",
-                                 PAYLOAD);
+    char *tok =
+        mint_token_rs256(key_a, "{\"alg\":\"RS256\",\"alg\":\"none\",\"kid\":\"k1\"}", PAYLOAD);
     assert_int_equal(parse_str(tok), JWT_MALFORMED);
     free(tok);
     tok = mint_token_rs256(key_a, HDR, "{\"sub\":\"a\",\"sub\":\"b\"}");

@@ -43,8 +43,7 @@ static void issuer(void **state)
 {
     (void)state;
     assert_int_equal(check_with("iss", json_string("accounts.google.com")), OIDC_OK);
-    assert_int_equal(check_with("iss", json_string("https://evil.example.com")),
-                     OIDC_WRONG_ISSUER);
+    assert_int_equal(check_with("iss", json_string("https://evil.example.com")), OIDC_WRONG_ISSUER);
     assert_int_equal(check_with("iss", json_string("https://accounts.google.com/")),
                      OIDC_WRONG_ISSUER);
     assert_int_equal(check_with("iss", json_string("http://accounts.google.com")),
