@@ -15,9 +15,10 @@
 
 #include <stdarg.h>
 
-/* How long a duplicate delivery may leave last_seen stale before the claim refreshes it, so a
- * burst of duplicates costs reads rather than synchronous writes. */
-#define LEDGER_TOUCH_MS 1000
+/* How stale a duplicate delivery may leave last_seen before the claim refreshes it. Redeliveries
+ * of one event come in bursts; within a minute they cost a read each, not a synchronous write,
+ * and gc (retention in days) loses nothing by a minute's imprecision. */
+#define LEDGER_TOUCH_MS 60000
 
 typedef struct ledger_ops {
     const char *name;

@@ -1,0 +1,443 @@
+/* ledger_pg — the ledger in PostgreSQL, shared by every worker of every host.
+ *
+ * A claim is one INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE (the lease expired) ...
+ * RETURNING. Under READ COMMITTED a conflicting row that another transaction is writing makes
+ * the statement wait and then re-check the WHERE against the committed row, so exactly one
+ * claimant takes a key. Every time comes from the server's clock (now()), so hosts with skewed
+ * clocks still agree on leases. The schema is migrated at open under pg_advisory_lock, so hosts
+ * starting together apply each migration once.
+ *
+ * A lost connection (the server restarted, the network dropped) fails the call that notices it
+ * with LEDGER_ERR_UNAVAILABLE; the next call resets the connection and prepares the statements
+ * again, with nothing restarted. Messages name host, port and database only, and anything the
+ * server or libpq says is scrubbed of the password before it is kept. */
+#include "ledger_backend.h"
+
+#include <postgresql/libpq-fe.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOW_MS "(extract(epoch from now()) * 1000)::bigint"
+#define MIGRATION_LOCK 0x6c6564676572 /* "ledger" */
+
+static const char *const migrations[] = {
+    "CREATE TABLE ledger_events ("
+    " key text PRIMARY KEY,"
+    " source text NOT NULL, id text NOT NULL, type text, subject text, event_time text,"
+    " status text NOT NULL CHECK (status IN"
+    "  ('claimed', 'done', 'failed', 'coalesced', 'ignored')),"
+    " first_seen_ms bigint NOT NULL, last_seen_ms bigint NOT NULL,"
+    " lease_until_ms bigint NOT NULL, attempts integer NOT NULL,"
+    " last_error text, outcome text, event_json text);"
+    "CREATE INDEX ledger_events_first_seen ON ledger_events (first_seen_ms, key);"
+    "CREATE INDEX ledger_events_status ON ledger_events (status, last_seen_ms);"
+    "CREATE INDEX ledger_events_id ON ledger_events (id);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+enum { P_GET, P_UPSERT, P_TOUCH, P_FINISH, P_RELEASE, P_REOPEN, P_LIST, P_GC, P_PING, P_COUNT };
+
+static const struct {
+    const char *name, *sql;
+} stmts[P_COUNT] = {
+    [P_GET] = {"ledger_get", "SELECT " LEDGER_COLUMNS " FROM ledger_events WHERE key = $1"},
+    [P_UPSERT] = {"ledger_upsert",
+                  "INSERT INTO ledger_events AS e (key, source, id, type, subject, event_time,"
+                  " status, first_seen_ms, last_seen_ms, lease_until_ms, attempts, event_json)"
+                  " VALUES ($1, $2, $3, $4, $5, $6, 'claimed', " NOW_MS ", " NOW_MS ", " NOW_MS
+                  " + $7::bigint * 1000, 1, $8)"
+                  " ON CONFLICT (key) DO UPDATE SET attempts = e.attempts + 1,"
+                  "  lease_until_ms = excluded.lease_until_ms,"
+                  "  last_seen_ms = excluded.last_seen_ms,"
+                  "  event_json = coalesce(e.event_json, excluded.event_json)"
+                  " WHERE e.status = 'claimed' AND e.lease_until_ms <= excluded.last_seen_ms"
+                  " RETURNING " LEDGER_COLUMNS},
+    [P_TOUCH] = {"ledger_touch", "UPDATE ledger_events SET last_seen_ms = " NOW_MS
+                                 " WHERE key = $1 AND last_seen_ms < " NOW_MS " - $2::bigint"},
+    [P_FINISH] = {"ledger_finish", "UPDATE ledger_events SET status = $2, outcome = $3,"
+                                   " last_error = coalesce($4, last_error), lease_until_ms = 0"
+                                   " WHERE key = $1 AND status = 'claimed'"},
+    [P_RELEASE] = {"ledger_release", "UPDATE ledger_events SET lease_until_ms = 0, last_error = $2"
+                                     " WHERE key = $1 AND status = 'claimed'"},
+    [P_REOPEN] = {"ledger_reopen", "UPDATE ledger_events SET status = 'claimed',"
+                                   " attempts = attempts + 1,"
+                                   " lease_until_ms = " NOW_MS " + $2::bigint * 1000"
+                                   " WHERE key = $1 AND status = 'failed'"},
+    [P_LIST] = {"ledger_list",
+                "SELECT " LEDGER_COLUMNS " FROM ledger_events"
+                " WHERE ($1::text IS NULL OR status = $1) AND first_seen_ms >= $2::bigint"
+                " AND ($3::text IS NULL OR (first_seen_ms, key) >"
+                "  ((SELECT first_seen_ms FROM ledger_events WHERE key = $3), $3))"
+                " AND ($4::text IS NULL OR id = $4)"
+                " ORDER BY first_seen_ms, key LIMIT $5::integer"},
+    [P_GC] = {"ledger_gc", "DELETE FROM ledger_events WHERE status <> 'claimed'"
+                           " AND last_seen_ms < " NOW_MS " - $1::bigint * 1000"},
+    [P_PING] = {"ledger_ping", "SELECT 1"},
+};
+
+typedef struct {
+    PGconn *conn;
+    bool prepared;
+    char *password;  /* only to scrub messages; wiped on close */
+    char where[160]; /* host:port/db, for messages */
+} pg_ledger;
+
+/* Copies the first line of MSG into OUT with every occurrence of the password masked. */
+static void scrub(const pg_ledger *p, const char *msg, char *out, size_t cap)
+{
+    size_t o = 0, pwlen = p->password ? strlen(p->password) : 0;
+    for (const char *m = msg ? msg : ""; *m && *m != '\n' && o + 1 < cap;) {
+        if (pwlen && strncmp(m, p->password, pwlen) == 0) {
+            for (const char *r = "***"; *r && o + 1 < cap; r++)
+                out[o++] = *r;
+            m += pwlen;
+        } else {
+            out[o++] = *m++;
+        }
+    }
+    out[o] = '\0';
+}
+
+static ledger_status pg_fail(ledger *l, const char *what, const char *detail)
+{
+    pg_ledger *p = l->impl;
+    char clean[LEDGER_ERR_MAX];
+    scrub(p, detail, clean, sizeof clean);
+    return ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: postgres %s (%s): %s", what, p->where,
+                       clean);
+}
+
+static bool result_ok(const PGresult *r)
+{
+    ExecStatusType s = PQresultStatus(r);
+    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+static ledger_status prepare_all(ledger *l)
+{
+    pg_ledger *p = l->impl;
+    for (int i = 0; i < P_COUNT; i++) {
+        PGresult *r = PQprepare(p->conn, stmts[i].name, stmts[i].sql, 0, NULL);
+        bool ok = result_ok(r);
+        PQclear(r);
+        if (!ok)
+            return pg_fail(l, "prepare", PQerrorMessage(p->conn));
+    }
+    p->prepared = true;
+    return LEDGER_OK;
+}
+
+/* Makes sure the connection is up and the statements prepared, resetting a lost connection. */
+static ledger_status ensure(ledger *l)
+{
+    pg_ledger *p = l->impl;
+    if (PQstatus(p->conn) != CONNECTION_OK) {
+        p->prepared = false;
+        PQreset(p->conn);
+        if (PQstatus(p->conn) != CONNECTION_OK)
+            return pg_fail(l, "reconnect", PQerrorMessage(p->conn));
+    }
+    return p->prepared ? LEDGER_OK : prepare_all(l);
+}
+
+/* Runs statement I; on success *OUT owns the result. A failure leaves the connection for
+ * ensure() to reset on the next call when it was lost. */
+static ledger_status run(ledger *l, int i, int n, const char *const *vals, PGresult **out)
+{
+    *out = NULL;
+    ledger_status st = ensure(l);
+    if (st != LEDGER_OK)
+        return st;
+    pg_ledger *p = l->impl;
+    PGresult *r = PQexecPrepared(p->conn, stmts[i].name, n, vals, NULL, NULL, 0);
+    if (result_ok(r)) {
+        *out = r;
+        return LEDGER_OK;
+    }
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    /* 26000: the server forgot our statements (a pooler switched sessions); prepare again. */
+    if (state && strcmp(state, "26000") == 0)
+        p->prepared = false;
+    st = pg_fail(l, stmts[i].name + strlen("ledger_"),
+                 r ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
+    PQclear(r);
+    return st;
+}
+
+static int tuples(PGresult *r)
+{
+    return (int)strtol(PQcmdTuples(r), NULL, 10);
+}
+
+static int row_to_record(PGresult *r, int row, ledger_record *rec)
+{
+    const char *cols[LEDGER_NCOLUMNS];
+    for (int i = 0; i < LEDGER_NCOLUMNS; i++)
+        cols[i] = PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i);
+    return ledger_record_fill(rec, cols);
+}
+
+static ledger_status one_row(ledger *l, PGresult *r, ledger_record *rec, bool *found)
+{
+    *found = PQntuples(r) > 0;
+    ledger_status st = LEDGER_OK;
+    if (*found && row_to_record(r, 0, rec) != 0)
+        st = ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: out of memory");
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_get(ledger *l, const char *key, ledger_record *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    PGresult *r;
+    ledger_status st = run(l, P_GET, 1, (const char *[]){key}, &r);
+    bool found = false;
+    if (st == LEDGER_OK && (st = one_row(l, r, rec, &found)) == LEDGER_OK && !found)
+        st = LEDGER_ERR_NOT_FOUND;
+    return st;
+}
+
+static ledger_status pq_upsert(ledger *l, const char *key, const ledger_event *ev, int lease_s,
+                               ledger_record *rec, bool *taken)
+{
+    memset(rec, 0, sizeof *rec);
+    *taken = false;
+    char lease[24];
+    snprintf(lease, sizeof lease, "%d", lease_s);
+    const char *vals[] = {key,         ev->source,     ev->id, ev->type,
+                          ev->subject, ev->event_time, lease,  ev->event_json};
+    PGresult *r;
+    ledger_status st = run(l, P_UPSERT, 8, vals, &r);
+    return st == LEDGER_OK ? one_row(l, r, rec, taken) : st;
+}
+
+static ledger_status pq_touch(ledger *l, const char *key)
+{
+    char gap[24];
+    snprintf(gap, sizeof gap, "%d", LEDGER_TOUCH_MS);
+    PGresult *r;
+    ledger_status st = run(l, P_TOUCH, 2, (const char *[]){key, gap}, &r);
+    PQclear(r);
+    return st;
+}
+
+static ledger_status changed_or_state(ledger *l, int i, int n, const char *const *vals)
+{
+    PGresult *r;
+    ledger_status st = run(l, i, n, vals, &r);
+    if (st == LEDGER_OK && tuples(r) == 0)
+        st = LEDGER_ERR_STATE;
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_finish(ledger *l, const char *key, const char *status, const char *outcome,
+                               const char *error)
+{
+    return changed_or_state(l, P_FINISH, 4, (const char *[]){key, status, outcome, error});
+}
+
+static ledger_status pq_release(ledger *l, const char *key, const char *error)
+{
+    return changed_or_state(l, P_RELEASE, 2, (const char *[]){key, error});
+}
+
+static ledger_status pq_reopen(ledger *l, const char *key, int lease_s)
+{
+    char lease[24];
+    snprintf(lease, sizeof lease, "%d", lease_s);
+    return changed_or_state(l, P_REOPEN, 2, (const char *[]){key, lease});
+}
+
+static ledger_status pq_list(ledger *l, const ledger_query *q, ledger_record *recs, size_t cap,
+                             size_t *n)
+{
+    char since[24], limit[24];
+    snprintf(since, sizeof since, "%lld", (long long)q->since_ms);
+    snprintf(limit, sizeof limit, "%d", q->limit);
+    const char *vals[] = {q->status, since, q->after_key, q->id, limit};
+    PGresult *r;
+    ledger_status st = run(l, P_LIST, 5, vals, &r);
+    if (st != LEDGER_OK)
+        return st;
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows && *n < cap; i++) {
+        if (row_to_record(r, i, &recs[*n]) != 0) {
+            for (size_t j = 0; j < *n; j++)
+                ledger_record_clear(&recs[j]);
+            *n = 0;
+            st = ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: out of memory");
+            break;
+        }
+        (*n)++;
+    }
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_gc(ledger *l, int64_t older_than_s, int64_t *removed)
+{
+    char age[24];
+    snprintf(age, sizeof age, "%lld", (long long)older_than_s);
+    PGresult *r;
+    ledger_status st = run(l, P_GC, 1, (const char *[]){age}, &r);
+    if (st == LEDGER_OK)
+        *removed = tuples(r);
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_ping(ledger *l)
+{
+    PGresult *r;
+    ledger_status st = run(l, P_PING, 0, NULL, &r);
+    PQclear(r);
+    return st;
+}
+
+static void pq_close(ledger *l)
+{
+    pg_ledger *p = l->impl;
+    if (!p)
+        return;
+    PQfinish(p->conn);
+    if (p->password) {
+        sodium_memzero(p->password, strlen(p->password));
+        free(p->password);
+    }
+    free(p);
+    l->impl = NULL;
+}
+
+static const ledger_ops pg_ops = {
+    .name = "postgres",
+    .get = pq_get,
+    .upsert = pq_upsert,
+    .touch = pq_touch,
+    .finish = pq_finish,
+    .release = pq_release,
+    .reopen = pq_reopen,
+    .list = pq_list,
+    .gc = pq_gc,
+    .ping = pq_ping,
+    .close = pq_close,
+};
+
+/* Runs a utility statement; NULL or the (unscrubbed) error text. */
+static const char *exec_simple(PGconn *c, const char *sql, PGresult **keep)
+{
+    PGresult *r = PQexec(c, sql);
+    if (!result_ok(r)) {
+        PQclear(r);
+        return PQerrorMessage(c);
+    }
+    if (keep)
+        *keep = r;
+    else
+        PQclear(r);
+    return NULL;
+}
+
+/* Applies the missing migrations, each in its own transaction, under the advisory lock. */
+static const char *migrate(PGconn *c)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%lld)", (long long)MIGRATION_LOCK);
+    const char *err = exec_simple(c, sql, NULL);
+    if (err)
+        return err;
+    PGresult *r = NULL;
+    err =
+        exec_simple(c, "CREATE TABLE IF NOT EXISTS ledger_schema (version integer NOT NULL)", NULL);
+    if (!err)
+        err = exec_simple(c, "SELECT coalesce(max(version), 0) FROM ledger_schema", &r);
+    int v = r ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    if (!err && v > SCHEMA_VERSION)
+        err = "the database's ledger schema is newer than this build";
+    for (; !err && v < SCHEMA_VERSION; v++) {
+        char mark[96];
+        snprintf(mark, sizeof mark, "INSERT INTO ledger_schema (version) VALUES (%d)", v + 1);
+        if ((err = exec_simple(c, "BEGIN", NULL)) || (err = exec_simple(c, migrations[v], NULL)) ||
+            (err = exec_simple(c, mark, NULL)) || (err = exec_simple(c, "COMMIT", NULL)))
+            PQclear(PQexec(c, "ROLLBACK"));
+    }
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%lld)", (long long)MIGRATION_LOCK);
+    PQclear(PQexec(c, sql));
+    return err;
+}
+
+/* Server notices ("relation already exists, skipping") are not errors; stderr carries JSON log
+ * lines only. */
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
+/* Reads host, port, database and password out of URL for messages and scrubbing. */
+static int describe(pg_ledger *p, const char *url)
+{
+    PQconninfoOption *opts = PQconninfoParse(url, NULL);
+    if (!opts)
+        return -1;
+    const char *host = NULL, *port = NULL, *db = NULL;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val)
+            continue;
+        if (strcmp(o->keyword, "host") == 0 || (!host && strcmp(o->keyword, "hostaddr") == 0))
+            host = o->val;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = o->val;
+        else if (strcmp(o->keyword, "dbname") == 0)
+            db = o->val;
+        else if (strcmp(o->keyword, "password") == 0 && *o->val)
+            p->password = strdup(o->val);
+    }
+    snprintf(p->where, sizeof p->where, "%s:%s/%s", host ? host : "localhost", port ? port : "5432",
+             db ? db : "(default)");
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (o->val && strcmp(o->keyword, "password") == 0)
+            sodium_memzero(o->val, strlen(o->val));
+    PQconninfoFree(opts);
+    return 0;
+}
+
+ledger_status ledger_pg_open(ledger *l, const char *url, char err[LEDGER_ERR_MAX])
+{
+    pg_ledger *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, LEDGER_ERR_MAX, "ledger: out of memory");
+        return LEDGER_ERR_UNAVAILABLE;
+    }
+    if (describe(p, url) != 0) {
+        free(p);
+        snprintf(err, LEDGER_ERR_MAX, "ledger: not a valid postgres:// URL");
+        return LEDGER_ERR_INVALID;
+    }
+    l->impl = p;
+    /* connect_timeout comes before the URL so the URL may override it. */
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *vals[] = {"5", "retrain-ledger", url, NULL};
+    p->conn = PQconnectdbParams(keys, vals, 1);
+    const char *what = NULL, *detail = NULL;
+    if (p->conn)
+        PQsetNoticeProcessor(p->conn, ignore_notice, NULL);
+    if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
+        what = "connect";
+        detail = p->conn ? PQerrorMessage(p->conn) : "out of memory";
+    } else if ((detail = migrate(p->conn))) {
+        what = "schema migration";
+    }
+    ledger_status st = what ? pg_fail(l, what, detail) : prepare_all(l);
+    if (st != LEDGER_OK)
+        snprintf(err, LEDGER_ERR_MAX, "%s", l->err);
+    if (st != LEDGER_OK) {
+        pq_close(l);
+        return st;
+    }
+    l->ops = &pg_ops;
+    return LEDGER_OK;
+}

@@ -1,0 +1,323 @@
+/* `retrainctl events list|show` and `retrainctl gc`, called as functions against a SQLite
+ * ledger in a temp dir, with stdout captured in a file and parsed back as JSON. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "cmd_events.h"
+#include "ledger.h"
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SRC "//storage.googleapis.com/projects/_/buckets/cmd"
+
+static char dir[64], url[128], out_path[128], err_path[128];
+static char keys[5][LEDGER_KEY_HEX + 1];
+
+/* Runs FN with ARGS (NULL-terminated), stdout and stderr captured; returns its exit status. */
+static int run(int (*fn)(int, char **), ...)
+{
+    char *argv[16];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, fn);
+    for (char *a; argc < 15 && (a = va_arg(ap, char *));)
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO);
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    int rc = fn(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, STDOUT_FILENO);
+    dup2(saved_err, STDERR_FILENO);
+    close(out);
+    close(err);
+    close(saved_out);
+    close(saved_err);
+    return rc;
+}
+
+/* The captured stdout as JSON values, one per line; returns how many. */
+static size_t output_lines(json_t *lines[16])
+{
+    FILE *f = fopen(out_path, "r");
+    assert_non_null(f);
+    char buf[8192];
+    size_t n = 0;
+    while (n < 16 && fgets(buf, sizeof buf, f)) {
+        json_error_t e;
+        lines[n] = json_loads(buf, 0, &e);
+        if (!lines[n])
+            fail_msg("not JSON: %s (%s)", buf, e.text);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static json_t *output_whole(void)
+{
+    json_error_t e;
+    json_t *v = json_load_file(out_path, JSON_DISABLE_EOF_CHECK, &e);
+    if (!v)
+        fail_msg("stdout is not JSON: %s", e.text);
+    return v;
+}
+
+static bool stderr_has(const char *needle)
+{
+    char buf[4096] = "";
+    FILE *f = fopen(err_path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+    return strstr(buf, needle) != NULL;
+}
+
+static void free_lines(json_t *lines[], size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_decref(lines[i]);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/test_ledger_cmd.XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(url, sizeof url, "sqlite://%s/ledger.db", dir);
+    snprintf(out_path, sizeof out_path, "%s/stdout", dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+    ledger *l;
+    char err[LEDGER_ERR_MAX];
+    if (ledger_open(url, &l, err) != LEDGER_OK)
+        return -1;
+    /* Five events: done, claimed, failed, done, ignored. */
+    const char *final[] = {"done", NULL, "failed", "done", "ignored"};
+    for (int i = 0; i < 5; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "evt-%d", i);
+        ledger_key(SRC, id, keys[i]);
+        ledger_event ev = {.source = SRC, .id = id, .type = "t", .event_json = "{\"n\":1}"};
+        ledger_claim_result res;
+        if (ledger_claim(l, keys[i], &ev, 60, &res, NULL) != LEDGER_OK || res != LEDGER_NEW)
+            return -1;
+        if (final[i] && ledger_finish(l, keys[i], final[i], "{\"job\":\"j\"}", NULL) != LEDGER_OK)
+            return -1;
+        usleep(3000);
+    }
+    /* The same id from another source, for `show ID`. */
+    char other[LEDGER_KEY_HEX + 1];
+    ledger_key("//other/source", "evt-4", other);
+    ledger_event ev = {.source = "//other/source", .id = "evt-4"};
+    ledger_claim_result res;
+    ledger_status st = ledger_claim(l, other, &ev, 60, &res, NULL);
+    ledger_close(l);
+    unsetenv("RETRAIN_LEDGER");
+    unsetenv("RETRAIN_CONFIG");
+    return st == LEDGER_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_list_all_and_filters(void **state)
+{
+    (void)state;
+    json_t *lines[16];
+    assert_int_equal(run(cmd_events, "events", "list", "--ledger", url, NULL), 0);
+    size_t n = output_lines(lines);
+    assert_int_equal(n, 6);
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(json_string_value(json_object_get(lines[i], "key")), keys[i]);
+    assert_string_equal(json_string_value(json_object_get(lines[1], "status")), "claimed");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(lines[0], "outcome"), "job")), "j");
+    assert_non_null(strchr(json_string_value(json_object_get(lines[0], "first_seen")), 'T'));
+    assert_null(json_object_get(lines[0], "event")); /* list stays short; show has it */
+    free_lines(lines, n);
+
+    assert_int_equal(run(cmd_events, "events", "list", "--status", "done", "--ledger", url, NULL),
+                     0);
+    n = output_lines(lines);
+    assert_int_equal(n, 2);
+    assert_string_equal(json_string_value(json_object_get(lines[1], "key")), keys[3]);
+    free_lines(lines, n);
+
+    assert_int_equal(run(cmd_events, "events", "list", "--limit", "3", "--ledger", url, NULL), 0);
+    n = output_lines(lines);
+    assert_int_equal(n, 3);
+    free_lines(lines, n);
+
+    assert_int_equal(run(cmd_events, "events", "list", "--since", "1h", "--ledger", url, NULL), 0);
+    n = output_lines(lines);
+    assert_int_equal(n, 6);
+    free_lines(lines, n);
+    assert_int_equal(run(cmd_events, "events", "list", "--since", "2h ago", "--ledger", url, NULL),
+                     0);
+    n = output_lines(lines);
+    assert_int_equal(n, 6);
+    free_lines(lines, n);
+    assert_int_equal(
+        run(cmd_events, "events", "list", "--since", "2999-01-01T00:00:00Z", "--ledger", url, NULL),
+        0);
+    assert_int_equal(output_lines(lines), 0);
+    assert_int_equal(run(cmd_events, "events", "list", "--since", "2000-01-01T00:00:00.5+02:00",
+                         "--ledger", url, NULL),
+                     0);
+    n = output_lines(lines);
+    assert_int_equal(n, 6);
+    free_lines(lines, n);
+}
+
+static void test_show_by_key_and_id(void **state)
+{
+    (void)state;
+    assert_int_equal(run(cmd_events, "events", "show", keys[2], "--ledger", url, NULL), 0);
+    json_t *rec = output_whole();
+    assert_string_equal(json_string_value(json_object_get(rec, "status")), "failed");
+    assert_string_equal(json_string_value(json_object_get(rec, "id")), "evt-2");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "event"), "n")), 1);
+    json_decref(rec);
+
+    assert_int_equal(run(cmd_events, "events", "show", "--ledger", url, "evt-0", NULL), 0);
+    rec = output_whole();
+    assert_string_equal(json_string_value(json_object_get(rec, "key")), keys[0]);
+    json_decref(rec);
+
+    /* An id shared by two sources shows both. */
+    assert_int_equal(run(cmd_events, "events", "show", "evt-4", "--ledger", url, NULL), 0);
+    FILE *f = fopen(out_path, "r");
+    char buf[16384];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    assert_non_null(strstr(buf, SRC));
+    assert_non_null(strstr(buf, "//other/source"));
+
+    char unknown[LEDGER_KEY_HEX + 1];
+    ledger_key(SRC, "never", unknown);
+    assert_int_equal(run(cmd_events, "events", "show", unknown, "--ledger", url, NULL), 1);
+    assert_true(stderr_has("no event"));
+    assert_int_equal(run(cmd_events, "events", "show", "no-such-id", "--ledger", url, NULL), 1);
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(run(cmd_events, "events", NULL), 2);
+    assert_int_equal(run(cmd_events, "events", "frobnicate", NULL), 2);
+    assert_true(stderr_has("unknown action"));
+    assert_int_equal(run(cmd_events, "events", "list", "--status", "bogus", "--ledger", url, NULL),
+                     2);
+    assert_true(stderr_has("--status"));
+    assert_int_equal(run(cmd_events, "events", "list", "--since", "yesterday", NULL), 2);
+    assert_int_equal(run(cmd_events, "events", "list", "--since", "2026-13-01T00:00:00Z", NULL), 2);
+    assert_int_equal(run(cmd_events, "events", "list", "--since", "2026-11-01T00:00:00", NULL), 2);
+    assert_int_equal(run(cmd_events, "events", "list", "--since", "5x", NULL), 2);
+    assert_int_equal(run(cmd_events, "events", "list", "--limit", "0", NULL), 2);
+    assert_int_equal(run(cmd_events, "events", "list", "--limit", "ten", NULL), 2);
+    assert_int_equal(run(cmd_events, "events", "list", "--wat", NULL), 2);
+    assert_int_equal(run(cmd_events, "events", "list", "extra", "--ledger", url, NULL), 2);
+    assert_int_equal(run(cmd_events, "events", "show", "--ledger", url, NULL), 2);
+    assert_int_equal(run(cmd_events, "events", "show", "--status", "done", "x", NULL), 2);
+    assert_int_equal(run(cmd_events, "events", "list", "--ledger", "mysql://x", NULL), 2);
+    assert_true(stderr_has("sqlite://"));
+    assert_int_equal(run(cmd_gc, "gc", "--older-than", "soon", NULL), 2);
+    assert_int_equal(run(cmd_gc, "gc", "--older-than", NULL), 2);
+    assert_int_equal(run(cmd_gc, "gc", "stray", NULL), 2);
+
+    assert_int_equal(run(cmd_events, "events", "--help", NULL), 0);
+    FILE *f = fopen(out_path, "r");
+    char buf[256] = "";
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    assert_non_null(strstr(buf, "usage: retrainctl events list"));
+    assert_int_equal(run(cmd_events, "events", "list", "--help", NULL), 0);
+    assert_int_equal(run(cmd_gc, "gc", "--help", NULL), 0);
+}
+
+static void test_ledger_from_environment_and_config(void **state)
+{
+    (void)state;
+    json_t *lines[16];
+    setenv("RETRAIN_LEDGER", url, 1);
+    assert_int_equal(run(cmd_events, "events", "list", "--status", "failed", NULL), 0);
+    size_t n = output_lines(lines);
+    assert_int_equal(n, 1);
+    free_lines(lines, n);
+    unsetenv("RETRAIN_LEDGER");
+
+    char cfg_path[128];
+    snprintf(cfg_path, sizeof cfg_path, "%s/config.json", dir);
+    FILE *f = fopen(cfg_path, "w");
+    fprintf(f, "{\"ledger\": {\"url\": \"%s\"}}\n", url);
+    fclose(f);
+    setenv("RETRAIN_CONFIG", cfg_path, 1);
+    assert_int_equal(run(cmd_events, "events", "list", "--status", "ignored", NULL), 0);
+    n = output_lines(lines);
+    assert_int_equal(n, 1);
+    free_lines(lines, n);
+
+    f = fopen(cfg_path, "w");
+    fputs("{\"ledger\": {\"url\": 5}}\n", f);
+    fclose(f);
+    assert_int_equal(run(cmd_events, "events", "list", NULL), 2);
+    assert_true(stderr_has("ledger.url"));
+    unsetenv("RETRAIN_CONFIG");
+}
+
+static void test_gc_removes_finished(void **state)
+{
+    (void)state;
+    json_t *lines[16];
+    assert_int_equal(run(cmd_gc, "gc", "--ledger", url, NULL), 0); /* 7 days: nothing is that old */
+    size_t n = output_lines(lines);
+    assert_int_equal(n, 1);
+    assert_int_equal(json_integer_value(json_object_get(lines[0], "removed")), 0);
+    assert_int_equal(json_integer_value(json_object_get(lines[0], "older_than_s")), 7 * 86400);
+    free_lines(lines, n);
+
+    usleep(20000);
+    assert_int_equal(run(cmd_gc, "gc", "--older-than", "0s", "--ledger", url, NULL), 0);
+    n = output_lines(lines);
+    assert_int_equal(json_integer_value(json_object_get(lines[0], "removed")), 4);
+    free_lines(lines, n);
+    assert_int_equal(run(cmd_events, "events", "list", "--ledger", url, NULL), 0);
+    n = output_lines(lines);
+    assert_int_equal(n, 2); /* the two claimed records stay */
+    free_lines(lines, n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_list_all_and_filters),
+        cmocka_unit_test(test_show_by_key_and_id),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_ledger_from_environment_and_config),
+        cmocka_unit_test(test_gc_removes_finished),
+    };
+    return cmocka_run_group_tests_name("ledger_cmd", tests, setup, teardown);
+}
