@@ -108,5 +108,7 @@ int emu_mint_cli(int argc, char **argv);
 /* Cross-service calls. */
 /* true when the Authorization header carries a live token this emulator issued (gauth.c). */
 bool emu_gauth_bearer_ok(const emu_request *req);
+/* A valid Google ID token for AUD signed by the issuer (issuer.c); malloc'd or NULL. */
+char *emu_issuer_id_token(const char *aud);
 
 #endif

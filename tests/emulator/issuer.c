@@ -112,6 +112,16 @@ static void apply_overrides(json_t *base, const json_t *over)
     }
 }
 
+/* A valid Google ID token's claims, as Eventarc's push subscription sends them. */
+static json_t *default_claims(const char *aud, json_int_t ttl)
+{
+    json_int_t now = (json_int_t)(emu_now_ms() / 1000);
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:s}", "iss",
+                     "https://accounts.google.com", "aud", aud, "azp", "112233445566778899001",
+                     "email", opts->service_account, "email_verified", 1, "iat", now, "exp",
+                     now + ttl, "sub", "112233445566778899001");
+}
+
 static void mint(const emu_request *req, emu_response *resp)
 {
     json_t *body = emu_body_object(req, resp);
@@ -160,11 +170,7 @@ static void mint(const emu_request *req, emu_response *resp)
         return;
     }
 
-    json_int_t now = (json_int_t)(emu_now_ms() / 1000);
-    json_t *claims = json_pack(
-        "{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:s}", "iss", "https://accounts.google.com", "aud",
-        opts->audience, "azp", "112233445566778899001", "email", opts->service_account,
-        "email_verified", 1, "iat", now, "exp", now + ttl, "sub", "112233445566778899001");
+    json_t *claims = default_claims(opts->audience, ttl);
     pthread_mutex_lock(&mu);
     if (use_small)
         small_published = true;
@@ -197,6 +203,22 @@ static void mint(const emu_request *req, emu_response *resp)
     json_decref(claims);
     json_decref(header);
     json_decref(body);
+}
+
+char *emu_issuer_id_token(const char *aud)
+{
+    json_t *claims = default_claims(aud, 3600);
+    pthread_mutex_lock(&mu);
+    EVP_PKEY *key = cur.key;
+    EVP_PKEY_up_ref(key);
+    json_t *header = json_pack("{s:s, s:s, s:s}", "alg", "RS256", "kid", cur.kid, "typ", "JWT");
+    minted++;
+    pthread_mutex_unlock(&mu);
+    char *token = emu_jwt_encode(header, claims, EMU_SIGN_RS256, key, NULL);
+    EVP_PKEY_free(key);
+    json_decref(header);
+    json_decref(claims);
+    return token;
 }
 
 static void rotate(emu_response *resp)
