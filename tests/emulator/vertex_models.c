@@ -114,6 +114,8 @@ static void alias_remove(json_t *version, const char *alias)
     for (size_t i = json_array_size(list); i-- > 0;)
         if (str_is(json_array_get(list, i), alias))
             json_array_remove(list, i);
+    if (list && !json_array_size(list)) /* Google leaves empty lists out */
+        json_object_del(version, "versionAliases");
 }
 
 /* Gives ALIAS to VERSION, taking it from any other version of M. */
@@ -404,10 +406,16 @@ static void merge_aliases(const emu_request *req, emu_response *resp, vx_model *
     {
         const char *s = json_string_value(a);
         const char *bare = s[0] == '-' ? s + 1 : s;
-        if (!alias_valid(bare) || (s[0] == '-' && strcmp(bare, "default") == 0)) {
+        bool undefault = s[0] == '-' && strcmp(bare, "default") == 0;
+        if (!alias_valid(bare) || undefault) {
             char field[80], msg[256];
             snprintf(field, sizeof field, "merge_version_aliases_request.version_aliases[%zu]", i);
-            snprintf(msg, sizeof msg, "Invalid version alias \"%.130s\".", s);
+            snprintf(msg, sizeof msg,
+                     undefault ? "The default alias cannot be removed; move it to another "
+                                 "version instead (\"%.130s\")."
+                               : "Invalid version alias \"%.130s\": aliases match "
+                                 "[a-z][a-zA-Z0-9-]{0,126}[a-z0-9].",
+                     s);
             vx_field_error(resp, field, msg);
             json_decref(body);
             return;
