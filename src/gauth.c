@@ -91,6 +91,10 @@ int gauth_parse_token_response(const char *body, size_t len, time_t now, char **
                                time_t *expiry, char *err, size_t errlen)
 {
     *token = NULL;
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return -1;
+    }
     json_t *root = json_loadb(body, len, 0, NULL);
     if (!json_is_object(root)) {
         snprintf(err, errlen, "token answer: not a JSON object");
@@ -305,6 +309,10 @@ static gauth_err open_metadata(gauth *g, const gauth_options *opt, char *err, si
 gauth_err gauth_open(const gauth_options *opt, gauth **out, char *err, size_t errlen)
 {
     *out = NULL;
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return GAUTH_ERR_NOMEM;
+    }
     gauth *g = calloc(1, sizeof *g);
     if (!g) {
         snprintf(err, errlen, "out of memory");

@@ -139,6 +139,10 @@ static gauth_key *from_json(json_t *root, char *err, size_t errlen)
 
 gauth_key *gauth_key_parse(const char *text, size_t len, char *err, size_t errlen)
 {
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return NULL;
+    }
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -157,6 +161,10 @@ gauth_key *gauth_key_parse(const char *text, size_t len, char *err, size_t errle
 
 gauth_key *gauth_key_load(const char *path, char *err, size_t errlen)
 {
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return NULL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "key file %s: %s", path, strerror(errno));

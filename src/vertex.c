@@ -75,6 +75,10 @@ static bool id_valid(const char *s)
 vtx_client *vtx_client_new(const vertex_config *cfg, gauth *auth, http_client *http, char *err,
                            size_t errlen)
 {
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return NULL;
+    }
     const char *region = cfg->region && *cfg->region ? cfg->region : "us-central1";
     if (!cfg->project || !id_valid(cfg->project)) {
         snprintf(err, errlen, "vertex.project: required, lower-case letters, digits and '-'");
