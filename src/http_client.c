@@ -215,10 +215,10 @@ http_err http_client_do(http_client *c, const http_call *call, http_response *re
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* any encoding curl can decode */
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "eventarc-retrain/1 libcurl");
-    if (!c->reuse) {
+    if (!c->reuse || call->once)
         curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+    if (!c->reuse)
         curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
-    }
     if (strcmp(call->method, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else {
@@ -246,7 +246,7 @@ http_err http_client_do(http_client *c, const http_call *call, http_response *re
             return HTTP_ERR_NOMEM;
     }
     if (rc != CURLE_OK)
-        snprintf(resp->detail, sizeof resp->detail, "%s",
+        snprintf(resp->detail, sizeof resp->detail, "%.*s", (int)sizeof resp->detail - 1,
                  errbuf[0] ? errbuf : curl_easy_strerror(rc));
     return map_error(rc, &s);
 }

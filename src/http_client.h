@@ -10,7 +10,13 @@
  *
  * `sent` tells whether any byte of the request left this process: a caller deciding whether a
  * non-idempotent call may be retried needs to know that a failure happened before sending
- * (connection refused, DNS) and so certainly created nothing. */
+ * (connection refused, DNS) and so certainly created nothing.
+ *
+ * libcurl silently re-sends a request when a reused connection closes before any answer byte
+ * (it assumes the server closed the idle connection first). For a non-idempotent call that
+ * guess can create a resource twice, so a call marked `once` goes on a fresh connection (the
+ * TLS session is still resumed from the handle's cache), which curl never retries; the new
+ * connection then stays in the cache for the calls after it. */
 #ifndef RT_HTTP_CLIENT_H
 #define RT_HTTP_CLIENT_H
 
@@ -51,6 +57,7 @@ typedef struct {
     size_t body_len;            /* bytes of BODY */
     long timeout_ms;            /* whole call; must be > 0 */
     long connect_timeout_ms;    /* 0: same as timeout_ms */
+    bool once;                  /* never sent twice: see above */
 } http_call;
 
 typedef struct {

@@ -175,7 +175,8 @@ static vtx_err exchange(vtx_client *c, const request *q, long timeout_ms, vtx_re
                       .headers = headers,
                       .body = q->body,
                       .body_len = q->body ? strlen(q->body) : 0,
-                      .timeout_ms = timeout_ms};
+                      .timeout_ms = timeout_ms,
+                      .once = !q->idempotent};
     http_response r;
     http_err he = http_client_do(c->http, &call, &r);
     sodium_free(authz);

@@ -1,6 +1,6 @@
 /* vertex_body — see vertex_body.h.
  *
- * Each builder makes its object with json_pack ("s?" leaves out a NULL string) and then adds the
+ * Each builder makes its object with json_pack ("s*" leaves out a NULL string) and then adds the
  * optional members, so that a NULL argument never appears as a JSON null: Vertex's parser
  * rejects nulls for most message fields. */
 #include "vertex_body.h"
@@ -147,12 +147,12 @@ json_t *vtx_model_json(const vtx_model_spec *m, char *err, size_t errlen)
         return fail(NULL, err, errlen, "image_uri: required");
     if (m->port < 0 || m->port > 65535)
         return fail(NULL, err, errlen, "port: must be 1-65535");
-    json_t *container = json_pack("{s:s, s:s?, s:s?}", "imageUri", m->image_uri, "predictRoute",
+    json_t *container = json_pack("{s:s, s:s*, s:s*}", "imageUri", m->image_uri, "predictRoute",
                                   m->predict_route, "healthRoute", m->health_route);
     if (container && m->port > 0) /* int32: a JSON number */
         json_object_set_new(container, "ports", json_pack("[{s:i}]", "containerPort", m->port));
     json_t *model =
-        json_pack("{s:s, s:s?, s:s?, s:o}", "displayName", m->display_name, "description",
+        json_pack("{s:s, s:s*, s:s*, s:o}", "displayName", m->display_name, "description",
                   m->description, "artifactUri", m->artifact_uri, "containerSpec", container);
     if (!model)
         return fail(NULL, err, errlen, "out of memory");

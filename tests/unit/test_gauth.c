@@ -179,12 +179,10 @@ static json_t *decode_part(const char *b64, size_t len)
 static void test_assertion_signed_and_claims(void **state)
 {
     (void)state;
-    char *text = json_dumps(key_json("https://oauth2.example/token"), 0);
+    json_t *j = key_json("https://oauth2.example/token");
+    char *text = json_dumps(j, 0);
+    json_decref(j);
     char err[256];
-    json_t *tmp = json_loads(text, 0, NULL);
-    free(text);
-    text = json_dumps(tmp, 0);
-    json_decref(tmp);
     gauth_key *k = gauth_key_parse(text, strlen(text), err, sizeof err);
     free(text);
     assert_non_null(k);

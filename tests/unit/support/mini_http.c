@@ -16,6 +16,7 @@
 #define MAX_SCRIPT 128
 #define MAX_LOG 4096
 #define REQ_MAX (1u << 20)
+#define MAX_CONNS 256
 
 struct mini_http {
     int fd;
@@ -31,7 +32,14 @@ struct mini_http {
     long requests;
     char *log[MAX_LOG]; /* request lines */
     char *last;
+    pthread_t conn_threads[MAX_CONNS];
+    int n_conns;
 };
+
+typedef struct {
+    mini_http *s;
+    int fd;
+} conn_arg;
 
 static void die(const char *what)
 {
@@ -168,6 +176,17 @@ static void serve(mini_http *s, int fd)
     }
 }
 
+static void *run_conn(void *arg)
+{
+    conn_arg *c = arg;
+    serve(c->s, c->fd);
+    close(c->fd);
+    free(c);
+    return NULL;
+}
+
+/* Accepts connections, each served by its own thread (a client may hold an idle keep-alive
+ * connection while it opens another). */
 static void *run(void *arg)
 {
     mini_http *s = arg;
@@ -175,12 +194,19 @@ static void *run(void *arg)
         int fd = accept(s->fd, NULL, NULL);
         if (fd < 0)
             continue;
+        conn_arg *c = malloc(sizeof *c);
+        if (!c || s->n_conns == MAX_CONNS)
+            die("mini_http: too many connections");
+        *c = (conn_arg){s, fd};
         pthread_mutex_lock(&s->mu);
         s->connections++;
         pthread_mutex_unlock(&s->mu);
-        serve(s, fd);
-        close(fd);
+        if (pthread_create(&s->conn_threads[s->n_conns], NULL, run_conn, c) != 0)
+            die("pthread_create");
+        s->n_conns++;
     }
+    for (int i = 0; i < s->n_conns; i++)
+        pthread_join(s->conn_threads[i], NULL);
     return NULL;
 }
 

@@ -3,7 +3,7 @@
  *
  * Replies are served in the order pushed; when the script is empty every request gets the
  * default reply (200 "{}"). It keeps connections alive unless a reply says otherwise, serves
- * one connection at a time (our clients are sequential), and counts connections and requests.
+ * each connection on its own thread, and counts connections and requests.
  * mini_http_stop() joins the thread and closes every socket; call it in teardown so that a
  * failing test leaves nothing running. Aborts on setup failure. */
 #ifndef TEST_MINI_HTTP_H
