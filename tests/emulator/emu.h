@@ -10,8 +10,10 @@
 #ifndef EMU_H
 #define EMU_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct emu_request {
     const char *method; /* "GET" */
@@ -36,19 +38,77 @@ typedef struct {
         char value[128];
     } headers[EMU_MAX_HEADERS];
     int n_headers;
+    const char *route; /* static name counted in /emulator/stats ("customJobs.create") */
+    bool drop;         /* close the connection without an answer */
 } emu_response;
 
 /* A service: answers the requests whose path it owns. */
 typedef bool (*emu_handler)(const emu_request *req, emu_response *resp);
 
+/* The command line, read once at start; services keep a pointer to it. */
+typedef struct {
+    int port;
+    const char *bind;            /* "127.0.0.1" */
+    const char *state_dir;       /* where sa-key.json goes; a temporary dir when not given */
+    long job_clock_ms;           /* one Vertex state step; 0 = jobs succeed at once */
+    long jwks_max_age;           /* seconds, for the JWKS Cache-Control */
+    const char *audience;        /* default aud of minted ID tokens */
+    const char *service_account; /* default email of minted ID tokens */
+    const char *project;         /* metadata project-id and the key file's project */
+} emu_options;
+
+/* A service's hooks. Every hook but handle may be NULL. */
+typedef struct {
+    const char *name;
+    int (*init)(const emu_options *opt); /* 0 or -1; runs once the port is known */
+    emu_handler handle;
+    void (*reset)(void); /* POST /emulator/reset: back to the state after init */
+    /* POST /emulator/config: applies the members it knows; NULL-terminated names in keys. */
+    void (*configure)(const json_t *cfg);
+    const char *const *config_keys;
+    void (*stats)(json_t *out); /* adds its counters to the /emulator/stats object */
+    void (*shutdown)(void);
+} emu_service;
+
+extern const emu_service emu_issuer_service; /* issuer.c: OIDC test issuer + JWKS */
+extern const emu_service emu_gauth_service;  /* gauth.c: metadata server + OAuth /token */
+extern const emu_service emu_vertex_service; /* vertex.c: Vertex AI v1 */
+
 /* Sets a JSON body (takes ownership of TEXT, from json_dumps). */
 void emu_respond_json(emu_response *resp, int status, char *text);
+/* Sets a JSON body from VALUE (stolen). */
+void emu_respond_value(emu_response *resp, int status, json_t *value);
 /* A google.rpc.Status error body: {"error":{"code":..,"message":..,"status":..}}. */
-void emu_respond_error(emu_response *resp, int status, const char *status_name,
-                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void emu_respond_error(emu_response *resp, int status, const char *status_name, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
 void emu_add_header(emu_response *resp, const char *name, const char *value);
+
+/* Parses the request body as a JSON object. On failure answers 400 and returns NULL.
+ * Returns a new reference. */
+json_t *emu_body_object(const emu_request *req, emu_response *resp);
 
 /* The base URL the emulator serves on ("http://127.0.0.1:PORT"), for links in answers. */
 const char *emu_base_url(void);
+
+/* Milliseconds: wall clock (for RFC 3339 stamps) and monotonic (for the state clocks). */
+int64_t emu_now_ms(void);
+int64_t emu_mono_ms(void);
+/* "2026-11-26T07:00:00.123Z" into OUT (at least 32 bytes). */
+void emu_rfc3339(int64_t wall_ms, char *out, size_t n);
+
+/* base64url without padding; returns a malloc'd string or NULL. */
+char *emu_b64url(const unsigned char *data, size_t len);
+/* Decodes base64url (padding optional) into a malloc'd buffer; NULL on bad input. */
+unsigned char *emu_b64url_decode(const char *text, size_t len, size_t *out_len);
+
+/* `gcp-emulator mint ...` (mint.c): asks a running emulator for a token, prints it. Returns the
+ * process exit status. */
+int emu_mint_cli(int argc, char **argv);
+
+/* Cross-service calls. */
+/* true when the Authorization header carries a live token this emulator issued (gauth.c). */
+bool emu_gauth_bearer_ok(const emu_request *req);
+/* A valid Google ID token for AUD signed by the issuer (issuer.c); malloc'd or NULL. */
+char *emu_issuer_id_token(const char *aud);
 
 #endif

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# emulator_smoke — starts build/gcp-emulator on a free loopback port and checks each service
+# through its REST surface with curl: the OIDC issuer (JWKS, mint, rotate, down), the metadata
+# server, the OAuth JWT-bearer grant (an assertion signed here with openssl), Vertex customJobs,
+# strict validation, uploads and operations, faults. The emulator is stopped on exit, even on
+# failure. Prints "emulator-smoke: N passed, N failed"; exits non-zero on any failure.
+set -u
+cd "$(dirname "$0")/../.."
+EMU=${EMU:-build/gcp-emulator}
+[ -x "$EMU" ] || { echo "emulator-smoke: $EMU not built (make build/gcp-emulator)" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/emulator-smoke.XXXXXX)
+emu_pid=
+cleanup() {
+  if [ -n "$emu_pid" ] && kill -0 "$emu_pid" 2>/dev/null; then
+    kill -TERM "$emu_pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$emu_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$emu_pid" 2>/dev/null
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+passed=0 failed=0
+check() { # check NAME COMMAND... : passes when the command succeeds
+  local name=$1
+  shift
+  if "$@" >/dev/null 2>&1; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $name" >&2
+  fi
+}
+eq() { [ "$1" = "$2" ] || { echo "  got '$1', want '$2'" >&2; return 1; }; }
+
+"$EMU" --port 0 --state-dir "$work" --job-clock-ms 200 --jwks-max-age 120 \
+  >"$work/stdout" 2>"$work/stderr" &
+emu_pid=$!
+for _ in $(seq 100); do grep -q 'listening on' "$work/stdout" && break; sleep 0.1; done
+U=$(sed -n 's/^gcp-emulator listening on //p' "$work/stdout")
+[ -n "$U" ] || { echo "emulator-smoke: emulator did not start" >&2; cat "$work/stderr" >&2; exit 1; }
+
+c() { curl -s --max-time 10 "$@"; }
+code() { curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$@"; }
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+b64url_decode() {
+  local s=$1
+  while [ $((${#s} % 4)) -ne 0 ]; do s="$s="; done
+  printf '%s' "$s" | tr '_-' '/+' | base64 -d
+}
+
+# ---- OIDC issuer ---------------------------------------------------------------------------
+hdrs=$(curl -s -D - -o "$work/jwks" "$U/oauth2/v3/certs")
+check "jwks cache-control" grep -qi '^cache-control: public, max-age=120' <<<"$hdrs"
+check "jwks has one RS256 key" eq "$(jq -r '.keys|length' "$work/jwks")/$(jq -r '.keys[0].alg' "$work/jwks")" "1/RS256"
+kid=$(jq -r '.keys[0].kid' "$work/jwks")
+
+tok=$("$EMU" mint --url "$U" --claims '{"aud":"https://svc.example/"}')
+check "mint CLI prints a token" test -n "$tok"
+claims=$(b64url_decode "$(cut -d. -f2 <<<"$tok")")
+header=$(b64url_decode "$(cut -d. -f1 <<<"$tok")")
+check "minted header carries kid" eq "$(jq -r .kid <<<"$header")" "$kid"
+check "minted claims" eq "$(jq -r '[.iss,.aud,.email_verified]|join(" ")' <<<"$claims")" \
+  "https://accounts.google.com https://svc.example/ true"
+c "$U/emulator/oidc/public-key.pem" >"$work/pub.pem"
+printf '%s' "${tok%.*}" >"$work/signed"
+b64url_decode "${tok##*.}" >"$work/sig"
+check "minted signature verifies with openssl" \
+  openssl dgst -sha256 -verify "$work/pub.pem" -signature "$work/sig" "$work/signed"
+
+none=$(c -X POST "$U/emulator/oidc/mint" -d '{"sign":"none","claims":{"email":null}}' | jq -r .token)
+check "alg none token has no signature" eq "${none##*.}" ""
+check "null claim removes it" eq "$(b64url_decode "$(cut -d. -f2 <<<"$none")" | jq -r 'has("email")')" "false"
+check "mint rejects unknown sign mode" eq "$(code -X POST "$U/emulator/oidc/mint" -d '{"sign":"rot13"}')" 400
+
+new_kid=$(c -X POST "$U/emulator/oidc/rotate" | jq -r .kid)
+check "rotate replaces the key" eq "$(c "$U/oauth2/v3/certs" | jq -r '[.keys[].kid]|join(",")')" "$new_kid"
+check "rotated kid differs" test "$new_kid" != "$kid"
+c -X POST "$U/emulator/oidc/down" -d '{"down":true}' >/dev/null
+check "jwks down answers 503" eq "$(code "$U/oauth2/v3/certs")" 503
+c -X POST "$U/emulator/oidc/down" -d '{"down":false}' >/dev/null
+check "jwks back up" eq "$(code "$U/oauth2/v3/certs")" 200
+check "jwks hits counted (served only)" eq "$(c "$U/emulator/oidc/jwks-hits" | jq -c .)" '{"hits":3,"attempts":4}'
+
+# ---- metadata server -----------------------------------------------------------------------
+md=$U/computeMetadata/v1
+check "metadata without header is 403" eq "$(code "$md/instance/service-accounts/default/token")" 403
+mt=$(c -H 'Metadata-Flavor: Google' "$md/instance/service-accounts/default/token")
+check "metadata token shape" eq "$(jq -r '[.token_type,.expires_in,(.access_token|startswith("ya29.emu-"))]|join(" ")' <<<"$mt")" "Bearer 3599 true"
+check "metadata project-id" eq "$(c -H 'Metadata-Flavor: Google' "$md/project/project-id")" "test-project"
+check "metadata email" eq "$(c -H 'Metadata-Flavor: Google' "$md/instance/service-accounts/default/email")" \
+  "$(jq -r .client_email "$work/sa-key.json")"
+
+# ---- OAuth JWT-bearer grant ----------------------------------------------------------------
+kf=$work/sa-key.json
+check "key file is 0600" eq "$(stat -c %a "$kf")" 600
+jq -r .private_key "$kf" >"$work/sa.pem"
+assertion() { # assertion SCOPE [EXP_OFFSET]
+  local now h p s
+  now=$(date +%s)
+  h=$(jq -nc --arg k "$(jq -r .private_key_id "$kf")" '{alg:"RS256",typ:"JWT",kid:$k}' | b64url)
+  p=$(jq -nc --arg iss "$(jq -r .client_email "$kf")" --arg aud "$(jq -r .token_uri "$kf")" \
+    --arg scope "$1" --argjson now "$now" --argjson ttl "${2:-3600}" \
+    '{iss:$iss,aud:$aud,scope:$scope,iat:$now,exp:($now+$ttl)}' | b64url)
+  s=$(printf '%s.%s' "$h" "$p" | openssl dgst -sha256 -sign "$work/sa.pem" -binary | b64url)
+  printf '%s.%s.%s' "$h" "$p" "$s"
+}
+grant() { c "$(jq -r .token_uri "$kf")" --data-urlencode \
+  'grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer' --data-urlencode "assertion=$1"; }
+ok=$(grant "$(assertion https://www.googleapis.com/auth/cloud-platform)")
+AT=$(jq -r .access_token <<<"$ok")
+check "jwt-bearer grant issues a token" eq "$(jq -r .token_type <<<"$ok")" Bearer
+check "jwt-bearer without cloud-platform scope refused" \
+  eq "$(grant "$(assertion https://www.googleapis.com/auth/devstorage.read_only)" | jq -r .error)" invalid_scope
+check "jwt-bearer with a 2 h lifetime refused" \
+  eq "$(grant "$(assertion https://www.googleapis.com/auth/cloud-platform 7200)" | jq -r .error)" invalid_grant
+forged=$(assertion https://www.googleapis.com/auth/cloud-platform)
+forged="${forged%.*}.$(printf 'x%.0s' $(seq 342) | b64url)"
+check "jwt-bearer with a bad signature refused" eq "$(grant "$forged" | jq -r .error_description)" \
+  "Invalid JWT Signature."
+
+# ---- Vertex AI -----------------------------------------------------------------------------
+P=$U/v1/projects/test-project/locations/us-central1
+A="Authorization: Bearer $AT"
+job='{"displayName":"smoke-train","labels":{"team":"ml","run":"smoke-1"},
+  "jobSpec":{"workerPoolSpecs":[{"machineSpec":{"machineType":"n1-standard-4"},"replicaCount":"1",
+  "containerSpec":{"imageUri":"us-docker.pkg.dev/p/r/train:1","args":["--epochs","2"]}}],
+  "scheduling":{"timeout":"3600s"}}}'
+check "vertex without token is 401" eq "$(code -X POST "$P/customJobs" -d "$job")" 401
+created=$(c -H "$A" -X POST "$P/customJobs" -d "$job")
+name=$(jq -r .name <<<"$created")
+check "customJob created PENDING" eq "$(jq -r .state <<<"$created")" JOB_STATE_PENDING
+check "customJob name shape" grep -Eq '^projects/test-project/locations/us-central1/customJobs/[0-9]+$' <<<"$name"
+check "customJob get" eq "$(c -H "$A" "$U/v1/$name" | jq -r .name)" "$name"
+check "customJob list by label" eq "$(c -H "$A" -G "$P/customJobs" \
+  --data-urlencode 'filter=labels.team="ml" AND labels.run=smoke-1' | jq -r '.customJobs[0].name')" "$name"
+check "customJob list by other label is empty" eq "$(c -H "$A" -G "$P/customJobs" \
+  --data-urlencode 'filter=labels.team="nope"' | jq -c .)" '{}'
+state=
+for _ in $(seq 30); do
+  state=$(c -H "$A" "$U/v1/$name" | jq -r .state)
+  [ "$state" = JOB_STATE_SUCCEEDED ] && break
+  sleep 0.1
+done
+check "customJob reaches SUCCEEDED" eq "$state" JOB_STATE_SUCCEEDED
+bad=$(c -H "$A" -X POST "$P/customJobs" -d '{"displayName":"x","jobSpec":{"workerPoolSpecs":[
+  {"machineSpec":{"machineType":"n1-standard-4"},"containerSpec":{"imageUri":"i","imageUrl":"j"}}]}}')
+check "unknown field is 400 naming it" eq "$(jq -r '.error.code,.error.message' <<<"$bad" | tr '\n' ' ')" \
+  "400 Invalid JSON payload received. Unknown name \"imageUrl\" at 'custom_job.job_spec.worker_pool_specs[0].container_spec': Cannot find field. "
+missing=$(c -H "$A" -X POST "$P/customJobs" -d '{"jobSpec":{"workerPoolSpecs":[{"machineSpec":{"machineType":"a"},"containerSpec":{"imageUri":"i"}}]}}')
+check "missing displayName is 400 naming it" grep -q 'custom_job.display_name' <<<"$missing"
+
+c -X POST "$U/emulator/vertex/models" \
+  -d '{"project":"test-project","location":"us-central1","modelId":"churn","model":{"displayName":"churn"}}' >/dev/null
+up='{"model":{"displayName":"churn","artifactUri":"gs://b/m","containerSpec":{"imageUri":"us-docker.pkg.dev/p/r/serve:1"},"versionAliases":["candidate"]},"parentModel":"projects/test-project/locations/us-central1/models/churn"}'
+op=$(c -H "$A" -X POST "$P/models:upload" -d "$up" | jq -r .name)
+check "upload returns an operation" grep -Eq '/operations/[0-9]+$' <<<"$op"
+check "second upload within 2 s is 429" eq "$(code -H "$A" -X POST "$P/models:upload" -d "$up")" 429
+done_=false
+for _ in $(seq 30); do
+  opj=$(c -H "$A" "$U/v1/$op")
+  done_=$(jq -r .done <<<"$opj")
+  [ "$done_" = true ] && break
+  sleep 0.1
+done
+check "upload operation completes" eq "$(jq -r '[.done,.response.modelVersionId]|join(" ")' <<<"$opj")" "true 2"
+check "model alias resolves to the new version" eq "$(c -H "$A" "$P/models/churn@candidate" | jq -r .versionId)" 2
+
+# ---- faults, stats, token revocation -------------------------------------------------------
+c -X POST "$U/emulator/faults" -d '{"rate_503":1.0,"seed":7,"paths":"/v1/"}' >/dev/null
+check "fault 503 applies to /v1/" eq "$(code -H "$A" "$U/v1/$name")" 503
+check "faults spare other paths" eq "$(code "$U/oauth2/v3/certs")" 200
+c -X POST "$U/emulator/faults" -d '{}' >/dev/null
+check "stats count one created job" eq "$(c "$U/emulator/stats" | jq -r .created.customJobs)" 1
+c -X POST "$U/emulator/oauth/revoke-all" >/dev/null
+check "revoked token is 401" eq "$(code -H "$A" "$U/v1/$name")" 401
+
+kill -TERM "$emu_pid"
+wait "$emu_pid"
+rc=$?
+emu_pid=
+check "emulator exits 0 on SIGTERM (clean under sanitizers too)" eq "$rc" 0
+[ "$failed" -eq 0 ] || grep -v '"severity":"INFO"' "$work/stderr" | tail -n 40 >&2
+
+echo "emulator-smoke: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

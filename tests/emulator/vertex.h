@@ -1,0 +1,66 @@
+/* vertex — internals shared by vertex.c (routing, listing, clock), vertex_jobs.c (customJobs,
+ * trainingPipelines) and vertex_models.c (models, uploads, operations).
+ *
+ * All Vertex state sits behind one mutex, vx_mu; vertex.c takes it around every request, so
+ * the functions here run with it held. Resources are kept as the JSON Google would answer with
+ * and updated in place when the clock advances (vx_*_tick). */
+#ifndef EMU_VERTEX_H
+#define EMU_VERTEX_H
+
+#include "emu.h"
+#include "vschema.h"
+
+#include <stdint.h>
+
+/* "projects/{p}/locations/{l}" of the request. */
+typedef struct {
+    char project[64];
+    char location[64];
+    char name[160];
+} vx_parent;
+
+/* One state step in ms (config job_clock_ms; 0 = at once). */
+int64_t vx_clock_ms(void);
+/* A fresh numeric resource id ("4000000000000000123"). */
+void vx_next_id(char *out, size_t n);
+
+/* Checks BODY against SCHEMA; on failure answers 400 INVALID_ARGUMENT (with a BadRequest field
+ * violation) and returns false. */
+bool vx_validate(const json_t *body, const vs_field *schema, const char *root, emu_response *resp);
+/* 400 INVALID_ARGUMENT naming FIELD, in the same shape. */
+void vx_field_error(emu_response *resp, const char *field, const char *message);
+
+/* Answers a list: filters CANDIDATES (an array, stolen) with the request's `filter`, pages it
+ * with pageSize/pageToken and puts the page under MEMBER. */
+void vx_list(const emu_request *req, emu_response *resp, json_t *candidates, const char *member);
+
+/* Jobs: REST is the path after the parent ("customJobs/123:cancel"). */
+bool vx_jobs_handle(const emu_request *req, emu_response *resp, const vx_parent *parent,
+                    const char *rest);
+void vx_jobs_tick(int64_t now_mono);
+void vx_jobs_reset(void);
+void vx_jobs_stats(json_t *created);
+
+bool vx_models_handle(const emu_request *req, emu_response *resp, const vx_parent *parent,
+                      const char *rest);
+/* POST /emulator/vertex/models {"project","location","modelId","model":{...}}: a model with
+ * version 1, at once. */
+void vx_models_seed(const emu_request *req, emu_response *resp);
+void vx_models_tick(int64_t now_mono);
+void vx_models_reset(void);
+void vx_models_stats(json_t *created);
+/* Applies upload_min_interval_ms from a POST /emulator/config body. */
+void vx_models_configure(const json_t *cfg);
+/* Checks a parentModel name ("projects/p/locations/l/models/ID") of PARENT's location:
+ * 0 exists, -1 malformed or other location, -2 not found. */
+int vx_model_check_parent(const vx_parent *parent, const char *model_name);
+/* Checks a new model id: 0 usable, -1 malformed, -2 already exists. */
+int vx_model_check_new_id(const vx_parent *parent, const char *model_id);
+/* Adds a version built from MODEL (a Model JSON, borrowed) to PARENT_MODEL, or creates model
+ * MODEL_ID (or a numeric id when NULL). Writes the model name and the new version id.
+ * Returns 0 or -1. */
+int vx_models_add_version(const vx_parent *parent, const json_t *model, const char *parent_model,
+                          const char *model_id, char *name, size_t namelen, char *version,
+                          size_t versionlen);
+
+#endif

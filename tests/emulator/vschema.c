@@ -1,0 +1,363 @@
+/* vschema — see vschema.h. The tables below are the v1 fields our clients use (CustomJob,
+ * TrainingPipeline, Model, UploadModelRequest); anything else is an unknown name, as it would be
+ * to Google for a field that does not exist. */
+#include "vschema.h"
+
+#include "labels.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define F(n, t)                                                                                    \
+    {                                                                                              \
+        n, t, NULL, 0                                                                              \
+    }
+#define FR(n, t)                                                                                   \
+    {                                                                                              \
+        n, t, NULL, VS_REQUIRED                                                                    \
+    }
+#define M(n, t, sub)                                                                               \
+    {                                                                                              \
+        n, t, sub, 0                                                                               \
+    }
+#define MR(n, t, sub)                                                                              \
+    {                                                                                              \
+        n, t, sub, VS_REQUIRED                                                                     \
+    }
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, VS_ANY, NULL, 0                                                                      \
+    }
+
+static const vs_field env_var[] = {FR("name", VS_STRING), F("value", VS_STRING), END};
+static const vs_field container_spec[] = {FR("imageUri", VS_STRING), F("command", VS_STRING_LIST),
+                                          F("args", VS_STRING_LIST),
+                                          M("env", VS_MESSAGE_LIST, env_var), END};
+static const vs_field python_package_spec[] = {
+    FR("executorImageUri", VS_STRING),  FR("packageUris", VS_STRING_LIST),
+    FR("pythonModule", VS_STRING),      F("args", VS_STRING_LIST),
+    M("env", VS_MESSAGE_LIST, env_var), END};
+static const vs_field machine_spec[] = {FR("machineType", VS_STRING),
+                                        F("acceleratorType", VS_STRING),
+                                        F("acceleratorCount", VS_INT32), END};
+static const vs_field disk_spec[] = {F("bootDiskType", VS_STRING), F("bootDiskSizeGb", VS_INT32),
+                                     END};
+static const vs_field worker_pool_spec[] = {M("containerSpec", VS_MESSAGE, container_spec),
+                                            M("pythonPackageSpec", VS_MESSAGE, python_package_spec),
+                                            MR("machineSpec", VS_MESSAGE, machine_spec),
+                                            F("replicaCount", VS_INT64),
+                                            M("diskSpec", VS_MESSAGE, disk_spec),
+                                            END};
+static const vs_field scheduling[] = {F("timeout", VS_DURATION),
+                                      F("restartJobOnWorkerRestart", VS_BOOL),
+                                      F("disableRetries", VS_BOOL), END};
+static const vs_field gcs_destination[] = {FR("outputUriPrefix", VS_STRING), END};
+static const vs_field custom_job_spec[] = {MR("workerPoolSpecs", VS_MESSAGE_LIST, worker_pool_spec),
+                                           M("scheduling", VS_MESSAGE, scheduling),
+                                           F("serviceAccount", VS_STRING),
+                                           F("network", VS_STRING),
+                                           F("reservedIpRanges", VS_STRING_LIST),
+                                           M("baseOutputDirectory", VS_MESSAGE, gcs_destination),
+                                           F("enableWebAccess", VS_BOOL),
+                                           F("enableDashboardAccess", VS_BOOL),
+                                           F("tensorboard", VS_STRING),
+                                           F("experiment", VS_STRING),
+                                           F("experimentRun", VS_STRING),
+                                           END};
+static const vs_field encryption_spec[] = {FR("kmsKeyName", VS_STRING), END};
+
+/* Output-only fields: accepted, ignored (Google does the same). */
+#define OUTPUT_ONLY                                                                                \
+    F("name", VS_ANY), F("state", VS_ANY), F("createTime", VS_ANY), F("startTime", VS_ANY),        \
+        F("endTime", VS_ANY), F("updateTime", VS_ANY), F("error", VS_ANY)
+
+const vs_field vs_custom_job[] = {FR("displayName", VS_STRING),
+                                  MR("jobSpec", VS_MESSAGE, custom_job_spec),
+                                  F("labels", VS_LABELS),
+                                  M("encryptionSpec", VS_MESSAGE, encryption_spec),
+                                  OUTPUT_ONLY,
+                                  F("webAccessUris", VS_ANY),
+                                  END};
+
+static const vs_field port[] = {F("containerPort", VS_INT32), END};
+static const vs_field model_container_spec[] = {
+    FR("imageUri", VS_STRING),         F("command", VS_STRING_LIST),
+    F("args", VS_STRING_LIST),         M("env", VS_MESSAGE_LIST, env_var),
+    M("ports", VS_MESSAGE_LIST, port), F("predictRoute", VS_STRING),
+    F("healthRoute", VS_STRING),       END};
+
+const vs_field vs_model[] = {F("displayName", VS_STRING),
+                             F("description", VS_STRING),
+                             F("versionAliases", VS_STRING_LIST),
+                             F("versionDescription", VS_STRING),
+                             F("artifactUri", VS_STRING),
+                             M("containerSpec", VS_MESSAGE, model_container_spec),
+                             F("labels", VS_LABELS),
+                             F("metadata", VS_ANY),
+                             F("metadataSchemaUri", VS_STRING),
+                             M("encryptionSpec", VS_MESSAGE, encryption_spec),
+                             F("name", VS_ANY),
+                             F("versionId", VS_ANY),
+                             F("versionCreateTime", VS_ANY),
+                             F("versionUpdateTime", VS_ANY),
+                             F("createTime", VS_ANY),
+                             F("updateTime", VS_ANY),
+                             F("etag", VS_ANY),
+                             END};
+
+const vs_field vs_training_pipeline[] = {FR("displayName", VS_STRING),
+                                         FR("trainingTaskDefinition", VS_STRING),
+                                         FR("trainingTaskInputs", VS_ANY),
+                                         F("inputDataConfig", VS_ANY),
+                                         M("modelToUpload", VS_MESSAGE, vs_model),
+                                         F("parentModel", VS_STRING),
+                                         F("modelId", VS_STRING),
+                                         F("labels", VS_LABELS),
+                                         M("encryptionSpec", VS_MESSAGE, encryption_spec),
+                                         OUTPUT_ONLY,
+                                         F("trainingTaskMetadata", VS_ANY),
+                                         END};
+
+const vs_field vs_upload_model_request[] = {
+    F("parent", VS_STRING),  MR("model", VS_MESSAGE, vs_model), F("parentModel", VS_STRING),
+    F("modelId", VS_STRING), F("serviceAccount", VS_STRING),    END};
+
+const vs_field vs_merge_aliases_request[] = {FR("versionAliases", VS_STRING_LIST), END};
+
+const char *vs_status_name(vs_status s)
+{
+    switch (s) {
+    case VS_OK:
+        return "ok";
+    case VS_UNKNOWN_FIELD:
+        return "unknown field";
+    case VS_BAD_VALUE:
+        return "bad value";
+    case VS_MISSING:
+        return "missing required field";
+    case VS_BAD_LABELS:
+        return "bad labels";
+    }
+    return "?";
+}
+
+typedef struct {
+    char *msg, *field;
+    size_t msglen, fieldlen;
+} vs_out;
+
+/* "jobSpec" -> "job_spec": the proto name Google's messages use. */
+static void snake(const char *camel, char *out, size_t n)
+{
+    size_t o = 0;
+    for (const char *c = camel; *c && o + 2 < n; c++) {
+        if (isupper((unsigned char)*c)) {
+            out[o++] = '_';
+            out[o++] = (char)tolower((unsigned char)*c);
+        } else {
+            out[o++] = *c;
+        }
+    }
+    out[o] = '\0';
+}
+
+static const vs_field *find_field(const vs_field *schema, const char *key)
+{
+    char sn[96];
+    for (const vs_field *f = schema; f->name; f++) {
+        snake(f->name, sn, sizeof sn);
+        if (strcmp(f->name, key) == 0 || strcmp(sn, key) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+static const json_t *member(const json_t *obj, const char *camel)
+{
+    char sn[96];
+    const json_t *v = json_object_get(obj, camel);
+    if (!v) {
+        snake(camel, sn, sizeof sn);
+        v = json_object_get(obj, sn);
+    }
+    return v;
+}
+
+/* A path below another; paths are short, and a cut one still names the place. */
+static void sub_path(char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void sub_path(char *out, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, n, fmt, ap);
+    va_end(ap);
+}
+
+static vs_status bad_value(vs_out *o, const char *path, const char *type, const json_t *v)
+{
+    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    snprintf(o->msg, o->msglen, "Invalid value at '%s' (%s), %.200s", path, type,
+             text ? text : "?");
+    snprintf(o->field, o->fieldlen, "%s", path);
+    free(text);
+    return VS_BAD_VALUE;
+}
+
+static bool int_string(const char *s)
+{
+    if (*s == '-')
+        s++;
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/* ^\d+(\.\d+)?s$ */
+static bool duration_ok(const char *s)
+{
+    const char *p = s;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (p == s)
+        return false;
+    if (*p == '.') {
+        const char *q = ++p;
+        while (isdigit((unsigned char)*p))
+            p++;
+        if (p == q)
+            return false;
+    }
+    return p[0] == 's' && p[1] == '\0';
+}
+
+static vs_status check_message(const json_t *obj, const vs_field *schema, const char *path,
+                               vs_out *o);
+
+static vs_status check_value(const json_t *v, const vs_field *f, const char *path, vs_out *o)
+{
+    char sub[512];
+    size_t i;
+    const json_t *item;
+    switch (f->type) {
+    case VS_ANY:
+        return VS_OK;
+    case VS_STRING:
+        return json_is_string(v) ? VS_OK : bad_value(o, path, "TYPE_STRING", v);
+    case VS_BOOL:
+        return json_is_boolean(v) ? VS_OK : bad_value(o, path, "TYPE_BOOL", v);
+    case VS_INT64:
+    case VS_INT32:
+        if (json_is_integer(v) || (json_is_string(v) && int_string(json_string_value(v))))
+            return VS_OK;
+        return bad_value(o, path, f->type == VS_INT64 ? "TYPE_INT64" : "TYPE_INT32", v);
+    case VS_DURATION:
+        return json_is_string(v) && duration_ok(json_string_value(v))
+                   ? VS_OK
+                   : bad_value(o, path, "type.googleapis.com/google.protobuf.Duration", v);
+    case VS_MESSAGE:
+        return check_message(v, f->fields, path, o);
+    case VS_STRING_LIST:
+        if (!json_is_array(v))
+            return bad_value(o, path, "TYPE_STRING", v);
+        json_array_foreach(v, i, item)
+        {
+            if (!json_is_string(item)) {
+                sub_path(sub, sizeof sub, "%s[%zu]", path, i);
+                return bad_value(o, sub, "TYPE_STRING", item);
+            }
+        }
+        return VS_OK;
+    case VS_MESSAGE_LIST:
+        if (!json_is_array(v))
+            return bad_value(o, path, "TYPE_MESSAGE", v);
+        json_array_foreach(v, i, item)
+        {
+            sub_path(sub, sizeof sub, "%s[%zu]", path, i);
+            vs_status s = check_message(item, f->fields, sub, o);
+            if (s != VS_OK)
+                return s;
+        }
+        return VS_OK;
+    case VS_LABELS: {
+        if (!json_is_object(v))
+            return bad_value(o, path, "TYPE_MESSAGE", v);
+        const char *key;
+        json_t *val;
+        json_object_foreach((json_t *)v, key, val)
+        {
+            if (!json_is_string(val)) {
+                sub_path(sub, sizeof sub, "%s[%.63s]", path, key);
+                return bad_value(o, sub, "TYPE_STRING", val);
+            }
+        }
+        char err[256];
+        if (labels_validate(v, err, sizeof err) != 0) {
+            snprintf(o->msg, o->msglen, "Invalid labels at '%s': %s", path, err);
+            snprintf(o->field, o->fieldlen, "%s", path);
+            return VS_BAD_LABELS;
+        }
+        return VS_OK;
+    }
+    }
+    return VS_OK;
+}
+
+static vs_status check_message(const json_t *obj, const vs_field *schema, const char *path,
+                               vs_out *o)
+{
+    if (!json_is_object(obj))
+        return bad_value(o, path, "TYPE_MESSAGE", obj);
+    const char *key;
+    json_t *v;
+    char sub[512], sn[96];
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        const vs_field *f = find_field(schema, key);
+        if (!f) {
+            snprintf(o->msg, o->msglen,
+                     "Invalid JSON payload received. Unknown name \"%.100s\" at '%s': Cannot find "
+                     "field.",
+                     key, path);
+            snprintf(o->field, o->fieldlen, "%s", path);
+            return VS_UNKNOWN_FIELD;
+        }
+        snake(f->name, sn, sizeof sn);
+        sub_path(sub, sizeof sub, "%s.%s", path, sn);
+        vs_status s = check_value(v, f, sub, o);
+        if (s != VS_OK)
+            return s;
+    }
+    for (const vs_field *f = schema; f->name; f++) {
+        if (!(f->flags & VS_REQUIRED))
+            continue;
+        const json_t *m = member(obj, f->name);
+        bool empty = !m || json_is_null(m) || (json_is_string(m) && !json_string_length(m)) ||
+                     (json_is_array(m) && !json_array_size(m));
+        if (empty) {
+            snake(f->name, sn, sizeof sn);
+            sub_path(sub, sizeof sub, "%s.%s", path, sn);
+            snprintf(o->msg, o->msglen,
+                     "List of found errors:\t1.Field: %s; Message: Required field is not set.\t",
+                     sub);
+            snprintf(o->field, o->fieldlen, "%s", sub);
+            return VS_MISSING;
+        }
+    }
+    return VS_OK;
+}
+
+vs_status vs_check(const json_t *object, const vs_field *schema, const char *root, char *msg,
+                   size_t msglen, char *field, size_t fieldlen)
+{
+    vs_out o = {msg, field, msglen, fieldlen};
+    msg[0] = field[0] = '\0';
+    return check_message(object, schema, root, &o);
+}
