@@ -1,0 +1,517 @@
+/* vertex — see vertex.h. The calls, the retry loop and the adoption of ambiguous creates.
+ *
+ * One loop (perform) serves every call: get a token, send, read the answer, and decide: done,
+ * final error, refresh the token once (401), or back off and retry while the deadline allows.
+ * A create that may have reached Google is not retried by the loop itself: it first asks Vertex,
+ * through a list by the caller's label, whether the resource exists. */
+#include "vertex.h"
+
+#include "labels.h"
+#include "log.h"
+#include "vertex_body.h"
+
+#include <curl/curl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LIST_PAGE_SIZE 50
+
+struct vtx_client {
+    gauth *auth;
+    http_client *http;
+    char *base;   /* "https://us-central1-aiplatform.googleapis.com/v1" */
+    char *parent; /* base + "/projects/P/locations/L" */
+    long deadline_ms;
+};
+
+/* One logical call. */
+typedef struct {
+    const char *method;
+    const char *url;
+    const char *body; /* NULL for GET */
+    bool idempotent;
+    /* For creates: where to look for the resource by label after an ambiguous failure. */
+    const char *collection; /* "customJobs"; NULL: nothing to look in */
+    const char *label_key;
+    const char *label_value;
+} request;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *dup_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+static bool id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n < 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+vtx_client *vtx_client_new(const vertex_config *cfg, gauth *auth, http_client *http, char *err,
+                           size_t errlen)
+{
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return NULL;
+    }
+    const char *region = cfg->region && *cfg->region ? cfg->region : "us-central1";
+    if (!cfg->project || !id_valid(cfg->project)) {
+        snprintf(err, errlen, "vertex.project: required, lower-case letters, digits and '-'");
+        return NULL;
+    }
+    if (!id_valid(region)) {
+        snprintf(err, errlen, "vertex.region: lower-case letters, digits and '-'");
+        return NULL;
+    }
+    const char *ep = cfg->endpoint;
+    if (ep && strncmp(ep, "https://", 8) != 0 && strncmp(ep, "http://", 7) != 0) {
+        snprintf(err, errlen, "vertex.endpoint: must be an http(s) URL");
+        return NULL;
+    }
+    vtx_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->auth = auth;
+    c->http = http;
+    c->deadline_ms = cfg->deadline_ms > 0 ? cfg->deadline_ms : VTX_DEFAULT_DEADLINE_MS;
+    c->base = ep ? strdup(ep) : dup_printf("https://%s-aiplatform.googleapis.com/v1", region);
+    if (c->base) {
+        size_t n = strlen(c->base);
+        while (n > 0 && c->base[n - 1] == '/')
+            c->base[--n] = '\0';
+        c->parent = dup_printf("%s/projects/%s/locations/%s", c->base, cfg->project, region);
+    }
+    if (!c->parent) {
+        snprintf(err, errlen, "out of memory");
+        vtx_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void vtx_client_free(vtx_client *c)
+{
+    if (!c)
+        return;
+    free(c->base);
+    free(c->parent);
+    free(c);
+}
+
+const char *vtx_client_base_url(const vtx_client *c)
+{
+    return c->base;
+}
+
+static void set_message(vtx_result *r, vtx_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_message(vtx_result *r, vtx_err e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->message, sizeof r->message, fmt, ap);
+    va_end(ap);
+    r->err = e;
+}
+
+static vtx_err token_error(gauth_err ge, const char *why, vtx_result *out)
+{
+    vtx_err e = ge == GAUTH_ERR_TRANSIENT ? VTX_ERR_TRANSIENT
+                : ge == GAUTH_ERR_NOMEM   ? VTX_ERR_NOMEM
+                                          : VTX_ERR_AUTH;
+    set_message(out, e, "access token: %s", why);
+    return e;
+}
+
+/* One HTTP exchange with a fresh or cached token; fills OUT from the answer. Returns the HTTP
+ * layer's outcome; *SENT tells whether the request may have reached Google. */
+static vtx_err exchange(vtx_client *c, const request *q, long timeout_ms, vtx_result *out,
+                        bool *sent)
+{
+    const char *token;
+    char why[256];
+    *sent = false;
+    gauth_err ge = gauth_token(c->auth, timeout_ms, &token, why, sizeof why);
+    if (ge != GAUTH_OK)
+        return token_error(ge, why, out);
+    size_t alen = strlen(token) + sizeof "Authorization: Bearer ";
+    char *authz = sodium_malloc(alen);
+    if (!authz) {
+        set_message(out, VTX_ERR_NOMEM, "out of memory");
+        return VTX_ERR_NOMEM;
+    }
+    snprintf(authz, alen, "Authorization: Bearer %s", token);
+    const char *headers[] = {authz, "Content-Type: application/json", "Accept: application/json",
+                             NULL};
+    http_call call = {.method = q->method,
+                      .url = q->url,
+                      .headers = headers,
+                      .body = q->body,
+                      .body_len = q->body ? strlen(q->body) : 0,
+                      .timeout_ms = timeout_ms,
+                      .once = !q->idempotent};
+    http_response r;
+    http_err he = http_client_do(c->http, &call, &r);
+    sodium_free(authz);
+    out->attempts++;
+    *sent = r.sent;
+    out->retry_after_s = r.retry_after_s;
+    if (he == HTTP_OK) {
+        vtx_result_from_answer(out, r.status, r.body, r.body_len);
+    } else {
+        out->http_status = 0;
+        out->status[0] = '\0';
+        set_message(out, he == HTTP_ERR_NOMEM ? VTX_ERR_NOMEM : VTX_ERR_TRANSIENT, "%s %s: %s",
+                    q->method, q->collection ? q->collection : "request", http_err_name(he));
+    }
+    http_response_free(&r);
+    return out->err;
+}
+
+static vtx_err find_by_label(vtx_client *c, const char *collection, const char *key,
+                             const char *value, long long deadline, vtx_result *out);
+
+/* Whether a failed attempt may have created the resource anyway. */
+static bool ambiguous(const vtx_result *r, bool sent)
+{
+    if (!sent)
+        return false;
+    if (r->http_status == 0) /* timeout or broken connection after sending */
+        return true;
+    /* 2xx that could not be read, or a 5xx (the server may have acted before failing). A 429
+     * is a refusal before any work. */
+    return r->http_status >= 500 || (r->http_status >= 200 && r->http_status < 300);
+}
+
+/* The outcome of looking for the resource after an ambiguous create: true when the caller is
+ * done (adopted, or the look failed), false when nothing exists and a re-send is safe. */
+static bool resolve_ambiguity(vtx_client *c, const request *q, long long deadline, vtx_result *out)
+{
+    if (!q->collection) {
+        out->err = VTX_ERR_TRANSIENT;
+        snprintf(out->message, sizeof out->message,
+                 "outcome unknown (the request may have been applied); not re-sent");
+        return true;
+    }
+    vtx_result found = {.retry_after_s = -1};
+    vtx_err e = find_by_label(c, q->collection, q->label_key, q->label_value, deadline, &found);
+    out->attempts += found.attempts;
+    if (e == VTX_ERR_NOT_FOUND) {
+        vtx_result_clear(&found);
+        return false;
+    }
+    if (e == VTX_OK) {
+        log_emit(LOG_NOTICE,
+                 json_pack("{s:s, s:s, s:s}", "collection", q->collection, "label_key",
+                           q->label_key, "label_value", q->label_value),
+                 "vertex: create failed ambiguously; adopted the resource found by its label");
+        json_decref(out->resource);
+        out->resource = found.resource;
+        found.resource = NULL;
+        out->err = VTX_OK;
+        out->adopted = true;
+        out->message[0] = '\0';
+        return true;
+    }
+    /* The look itself failed: we cannot tell, so we must not re-send. */
+    out->err = VTX_ERR_TRANSIENT;
+    snprintf(out->message, sizeof out->message,
+             "create outcome unknown and the label lookup failed: %.180s", found.message);
+    vtx_result_clear(&found);
+    return true;
+}
+
+static vtx_err perform(vtx_client *c, const request *q, long long deadline, vtx_result *out)
+{
+    bool reauthed = false;
+    for (int retry = 0;; retry++) {
+        long long left = deadline - now_ms();
+        if (left <= 0) {
+            if (out->err == VTX_OK || out->attempts == 0)
+                set_message(out, VTX_ERR_TRANSIENT, "deadline exceeded before the call");
+            else
+                out->err = VTX_ERR_TRANSIENT;
+            return out->err;
+        }
+        bool sent;
+        vtx_err e = exchange(c, q, (long)left, out, &sent);
+        if (e == VTX_OK || e == VTX_ERR_NOMEM)
+            return e;
+        if (e == VTX_ERR_AUTH && out->http_status == 401 && !reauthed) {
+            /* Our cached token was revoked or expired early: one retry with a fresh one. A 401
+             * means the request was not acted on, so this is safe for creates too. */
+            gauth_invalidate(c->auth);
+            reauthed = true;
+            retry--;
+            continue;
+        }
+        if (e != VTX_ERR_TRANSIENT)
+            return e;
+        if (!q->idempotent && ambiguous(out, sent)) {
+            if (resolve_ambiguity(c, q, deadline, out))
+                return out->err;
+            log_info("vertex: ambiguous create not found by its label; sending it again");
+        }
+        long wait = vtx_backoff_ms(retry);
+        if (out->retry_after_s > 0 && out->retry_after_s * 1000 > wait)
+            wait = out->retry_after_s * 1000;
+        left = deadline - now_ms();
+        if (wait >= left) {
+            size_t n = strlen(out->message);
+            snprintf(out->message + n, sizeof out->message - n, " (gave up after %d attempts)",
+                     out->attempts);
+            return out->err;
+        }
+        sleep_ms(wait);
+    }
+}
+
+static vtx_err start(vtx_client *c, const request *q, vtx_result *out)
+{
+    *out = (vtx_result){.retry_after_s = -1};
+    return perform(c, q, now_ms() + c->deadline_ms, out);
+}
+
+static vtx_err invalid(vtx_result *out, const char *fmt, const char *arg)
+{
+    *out = (vtx_result){.retry_after_s = -1};
+    snprintf(out->message, sizeof out->message, fmt, arg);
+    out->err = VTX_ERR_INVALID;
+    return VTX_ERR_INVALID;
+}
+
+/* A resource name we put in a URL path: no query, fragment, spaces or "..". */
+static bool name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 0 && n < 512 && name[0] != '/' && !strstr(name, "..") &&
+           strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./@") == n;
+}
+
+/* The URL of NAME: a full "projects/..." name under base, or an id under parent/COLLECTION. */
+static char *resource_url(const vtx_client *c, const char *collection, const char *name)
+{
+    if (strncmp(name, "projects/", 9) == 0)
+        return dup_printf("%s/%s", c->base, name);
+    if (strchr(name, '/') || !collection)
+        return NULL;
+    return dup_printf("%s/%s/%s", c->parent, collection, name);
+}
+
+static vtx_err get_resource(vtx_client *c, const char *collection, const char *name,
+                            vtx_result *out)
+{
+    if (!name || !name_valid(name))
+        return invalid(out, "%s: resource name is empty or has forbidden characters",
+                       collection ? collection : "operation");
+    char *url = resource_url(c, collection, name);
+    if (!url)
+        return invalid(out, "%s: expected a full resource name or an id",
+                       collection ? collection : "operation");
+    request q = {.method = "GET", .url = url, .idempotent = true, .collection = collection};
+    vtx_err e = start(c, &q, out);
+    free(url);
+    return e;
+}
+
+static vtx_err list_resources(vtx_client *c, const char *collection, const char *filter,
+                              long long deadline, vtx_result *out)
+{
+    char *url;
+    if (filter && *filter) {
+        char *enc = curl_easy_escape(NULL, filter, 0);
+        url = enc ? dup_printf("%s/%s?filter=%s&pageSize=%d", c->parent, collection, enc,
+                               LIST_PAGE_SIZE)
+                  : NULL;
+        curl_free(enc);
+    } else {
+        url = dup_printf("%s/%s?pageSize=%d", c->parent, collection, LIST_PAGE_SIZE);
+    }
+    *out = (vtx_result){.retry_after_s = -1};
+    if (!url) {
+        set_message(out, VTX_ERR_NOMEM, "out of memory");
+        return VTX_ERR_NOMEM;
+    }
+    request q = {.method = "GET", .url = url, .idempotent = true, .collection = collection};
+    vtx_err e = perform(c, &q, deadline, out);
+    free(url);
+    return e;
+}
+
+static vtx_err find_by_label(vtx_client *c, const char *collection, const char *key,
+                             const char *value, long long deadline, vtx_result *out)
+{
+    char filter[160];
+    if (vtx_label_filter(filter, sizeof filter, key, value) != 0)
+        return invalid(out, "%s: label key or value is not a valid label", collection);
+    vtx_err e = list_resources(c, collection, filter, deadline, out);
+    if (e != VTX_OK)
+        return e;
+    json_t *items = json_object_get(out->resource, collection);
+    json_t *first = json_array_get(items, 0);
+    if (!json_is_object(first)) {
+        json_decref(out->resource);
+        out->resource = NULL;
+        set_message(out, VTX_ERR_NOT_FOUND, "no %s labelled %s", collection, filter);
+        return VTX_ERR_NOT_FOUND;
+    }
+    json_incref(first);
+    json_decref(out->resource);
+    out->resource = first;
+    return VTX_OK;
+}
+
+static vtx_err create_resource(vtx_client *c, const char *collection, const json_t *resource,
+                               const char *key, const char *value, vtx_result *out)
+{
+    char err[200];
+    json_t *body = vtx_with_label(resource, key ? key : "", value ? value : "", err, sizeof err);
+    if (!body)
+        return invalid(out, "%s", err);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    char *url = text ? dup_printf("%s/%s", c->parent, collection) : NULL;
+    if (!url) {
+        free(text);
+        *out = (vtx_result){.retry_after_s = -1};
+        set_message(out, VTX_ERR_NOMEM, "out of memory");
+        return VTX_ERR_NOMEM;
+    }
+    request q = {.method = "POST",
+                 .url = url,
+                 .body = text,
+                 .collection = collection,
+                 .label_key = key,
+                 .label_value = value};
+    vtx_err e = start(c, &q, out);
+    free(url);
+    free(text);
+    return e;
+}
+
+vtx_err vtx_create_custom_job(vtx_client *c, const json_t *job, const char *label_key,
+                              const char *label_value, vtx_result *out)
+{
+    return create_resource(c, "customJobs", job, label_key, label_value, out);
+}
+
+vtx_err vtx_get_custom_job(vtx_client *c, const char *name, vtx_result *out)
+{
+    return get_resource(c, "customJobs", name, out);
+}
+
+vtx_err vtx_list_custom_jobs(vtx_client *c, const char *filter, vtx_result *out)
+{
+    return list_resources(c, "customJobs", filter, now_ms() + c->deadline_ms, out);
+}
+
+vtx_err vtx_find_custom_job(vtx_client *c, const char *label_key, const char *label_value,
+                            vtx_result *out)
+{
+    *out = (vtx_result){.retry_after_s = -1};
+    return find_by_label(c, "customJobs", label_key, label_value, now_ms() + c->deadline_ms, out);
+}
+
+vtx_err vtx_create_training_pipeline(vtx_client *c, const json_t *pipeline, const char *label_key,
+                                     const char *label_value, vtx_result *out)
+{
+    return create_resource(c, "trainingPipelines", pipeline, label_key, label_value, out);
+}
+
+vtx_err vtx_get_training_pipeline(vtx_client *c, const char *name, vtx_result *out)
+{
+    return get_resource(c, "trainingPipelines", name, out);
+}
+
+vtx_err vtx_list_training_pipelines(vtx_client *c, const char *filter, vtx_result *out)
+{
+    return list_resources(c, "trainingPipelines", filter, now_ms() + c->deadline_ms, out);
+}
+
+vtx_err vtx_find_training_pipeline(vtx_client *c, const char *label_key, const char *label_value,
+                                   vtx_result *out)
+{
+    *out = (vtx_result){.retry_after_s = -1};
+    return find_by_label(c, "trainingPipelines", label_key, label_value, now_ms() + c->deadline_ms,
+                         out);
+}
+
+vtx_err vtx_upload_model(vtx_client *c, const json_t *body, vtx_result *out)
+{
+    if (!json_is_object(json_object_get(body, "model")))
+        return invalid(out, "%s", "upload body: \"model\" must be an object");
+    char *text = json_dumps(body, JSON_COMPACT);
+    char *url = text ? dup_printf("%s/models:upload", c->parent) : NULL;
+    if (!url) {
+        free(text);
+        *out = (vtx_result){.retry_after_s = -1};
+        set_message(out, VTX_ERR_NOMEM, "out of memory");
+        return VTX_ERR_NOMEM;
+    }
+    request q = {.method = "POST", .url = url, .body = text};
+    vtx_err e = start(c, &q, out);
+    free(url);
+    free(text);
+    return e;
+}
+
+vtx_err vtx_get_operation(vtx_client *c, const char *name, vtx_result *out)
+{
+    if (name && (strncmp(name, "projects/", 9) != 0 || !strstr(name, "/operations/")))
+        return invalid(out, "%s", "operation: expected projects/.../operations/ID");
+    return get_resource(c, NULL, name, out);
+}
+
+vtx_err vtx_merge_version_aliases(vtx_client *c, const char *model, const char *const *aliases,
+                                  vtx_result *out)
+{
+    if (!model || !name_valid(model) || strncmp(model, "projects/", 9) != 0 ||
+        !strstr(model, "/models/"))
+        return invalid(out, "%s", "model: expected projects/.../models/ID[@version]");
+    char err[200];
+    json_t *body = vtx_merge_aliases_body(aliases, err, sizeof err);
+    if (!body)
+        return invalid(out, "%s", err);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    char *url = text ? dup_printf("%s/%s:mergeVersionAliases", c->base, model) : NULL;
+    if (!url) {
+        free(text);
+        *out = (vtx_result){.retry_after_s = -1};
+        set_message(out, VTX_ERR_NOMEM, "out of memory");
+        return VTX_ERR_NOMEM;
+    }
+    /* Setting aliases is idempotent: retried like a read. */
+    request q = {.method = "POST", .url = url, .body = text, .idempotent = true};
+    vtx_err e = start(c, &q, out);
+    free(url);
+    free(text);
+    return e;
+}

@@ -1,0 +1,129 @@
+/* vertex_answer — reading Vertex's answers (google.rpc.Status errors) and the retry backoff.
+ *
+ * Part of the vertex module (vertex.h). An error answer looks like
+ *   {"error": {"code": 400, "message": "...", "status": "INVALID_ARGUMENT", "details": [...]}}
+ * Only code, status and message are kept; the message is cut to fit and flattened to one line.
+ * Anything else (HTML from a proxy, an empty or cut-off body) becomes a transient error whose
+ * message says what arrived, never what it contained. */
+#include "vertex.h"
+
+#include "labels.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const err_names[] = {
+    "ok",
+    "transient error",
+    "permanent error",
+    "not found",
+    "authentication failed",
+    "invalid arguments",
+    "out of memory",
+};
+
+const char *vtx_err_name(vtx_err e)
+{
+    return (unsigned)e < sizeof err_names / sizeof err_names[0] ? err_names[e] : "unknown";
+}
+
+void vtx_result_clear(vtx_result *r)
+{
+    json_decref(r->resource);
+    memset(r, 0, sizeof *r);
+    r->retry_after_s = -1;
+}
+
+long vtx_backoff_cap_ms(int attempt)
+{
+    long cap = VTX_BACKOFF_BASE_MS;
+    for (int i = 0; i < attempt && cap < VTX_BACKOFF_MAX_MS; i++)
+        cap *= 2;
+    return cap < VTX_BACKOFF_MAX_MS ? cap : VTX_BACKOFF_MAX_MS;
+}
+
+long vtx_backoff_ms(int attempt)
+{
+    return (long)randombytes_uniform((uint32_t)vtx_backoff_cap_ms(attempt) + 1);
+}
+
+static vtx_err classify(long status)
+{
+    if (status >= 200 && status < 300)
+        return VTX_OK;
+    if (status == 401)
+        return VTX_ERR_AUTH;
+    if (status == 404)
+        return VTX_ERR_NOT_FOUND;
+    if (status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+        status == 504)
+        return VTX_ERR_TRANSIENT;
+    if (status >= 400 && status < 500)
+        return VTX_ERR_PERMANENT;
+    return VTX_ERR_TRANSIENT; /* other 5xx, 1xx, 3xx: not an answer we can act on */
+}
+
+/* Copies S into OUT as one line: control characters become spaces, and a cut never splits a
+ * UTF-8 sequence. */
+static void copy_message(char *out, size_t outlen, const char *s)
+{
+    size_t n = strlen(s);
+    if (n >= outlen) {
+        n = outlen - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
+    out[n] = '\0';
+}
+
+void vtx_result_from_answer(vtx_result *r, long http_status, const char *body, size_t len)
+{
+    json_decref(r->resource);
+    r->resource = NULL;
+    r->http_status = http_status;
+    r->status[0] = '\0';
+    r->message[0] = '\0';
+    r->err = classify(http_status);
+
+    json_error_t jerr;
+    json_t *root = len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (r->err == VTX_OK) {
+        if (json_is_object(root)) {
+            r->resource = root;
+            return;
+        }
+        r->err = VTX_ERR_TRANSIENT;
+        snprintf(r->message, sizeof r->message,
+                 "HTTP %ld with %s (%zu bytes): truncated or malformed answer", http_status,
+                 len == 0 ? "an empty body"
+                 : root   ? "a JSON non-object"
+                          : "unparsable JSON",
+                 len);
+        json_decref(root);
+        return;
+    }
+    json_t *e = json_object_get(root, "error");
+    const char *status = json_string_value(json_object_get(e, "status"));
+    const char *message = json_string_value(json_object_get(e, "message"));
+    if (status)
+        copy_message(r->status, sizeof r->status, status);
+    if (message)
+        copy_message(r->message, sizeof r->message, message);
+    else if (!json_is_object(e))
+        snprintf(r->message, sizeof r->message, "HTTP %ld with %s (%zu bytes)", http_status,
+                 len == 0 ? "an empty body" : "a body that is not a google.rpc.Status", len);
+    else
+        snprintf(r->message, sizeof r->message, "HTTP %ld", http_status);
+    json_decref(root);
+}
+
+int vtx_label_filter(char *buf, size_t buflen, const char *key, const char *value)
+{
+    if (!key || !value || !labels_key_valid(key) || !labels_value_valid(value))
+        return -1;
+    int n = snprintf(buf, buflen, "labels.%s=\"%s\"", key, value);
+    return n > 0 && (size_t)n < buflen ? 0 : -1;
+}
