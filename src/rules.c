@@ -424,11 +424,27 @@ int rules_compile(const json_t *rules_array, rules **out, char *err, size_t errl
 
 /* ---- matching and accessors ------------------------------------------------------------- */
 
+/* The same lookup as ce_extension(); kept here so that the rules module needs only the
+ * cloudevent struct, not its parser. */
 static const char *event_extension(const cloudevent *ev, const char *name)
 {
     for (size_t i = 0; i < ev->n_extensions; i++)
         if (strcmp(ev->extensions[i].name, name) == 0)
             return ev->extensions[i].value;
+    return NULL;
+}
+
+const char *rules_event_bucket(const cloudevent *ev, const storage_object *obj)
+{
+    return obj ? obj->bucket : event_extension(ev, "bucket");
+}
+
+const char *rules_event_object_name(const cloudevent *ev, const storage_object *obj)
+{
+    if (obj)
+        return obj->name;
+    if (ev->subject && strncmp(ev->subject, "objects/", 8) == 0 && ev->subject[8])
+        return ev->subject + 8;
     return NULL;
 }
 
@@ -439,14 +455,12 @@ static bool rule_matches(const rule *r, const cloudevent *ev, const storage_obje
     if (r->source && strcmp(r->source, ev->source) != 0)
         return false;
     if (r->bucket) {
-        const char *bucket = obj ? obj->bucket : event_extension(ev, "bucket");
+        const char *bucket = rules_event_bucket(ev, obj);
         if (!bucket || strcmp(r->bucket, bucket) != 0)
             return false;
     }
     if (r->name_glob) {
-        const char *name = obj ? obj->name : NULL;
-        if (!obj && ev->subject && strncmp(ev->subject, "objects/", 8) == 0)
-            name = ev->subject + 8;
+        const char *name = rules_event_object_name(ev, obj);
         if (!name || !glob_match(r->name_glob, name))
             return false;
     }

@@ -8,6 +8,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "cloudevent.h"
+#include "storage_object.h"
+
 #define RULES_PATH_MAX 512
 
 typedef struct {
@@ -36,5 +39,10 @@ void rules_check_pipeline(rules_problems *p, const char *path, const json_t *pip
 int rules_template_has_placeholder(const char *s);
 /* Checks every placeholder in S: 0, or -1 with the first problem in MSG. */
 int rules_template_check(const char *s, char *msg, size_t msglen);
+
+/* The event's bucket: OBJ's (may be NULL), else the `bucket` extension; NULL when neither. */
+const char *rules_event_bucket(const cloudevent *ev, const storage_object *obj);
+/* The object name: OBJ's, else the subject "objects/NAME"; NULL when neither. */
+const char *rules_event_object_name(const cloudevent *ev, const storage_object *obj);
 
 #endif

@@ -219,27 +219,13 @@ json_t *rules_expand(const rule *r, const json_t *tmpl, const rules_vars *vars)
     return json_copy((json_t *)tmpl);
 }
 
-static const char *event_extension(const cloudevent *ev, const char *name)
-{
-    for (size_t i = 0; i < ev->n_extensions; i++)
-        if (strcmp(ev->extensions[i].name, name) == 0)
-            return ev->extensions[i].value;
-    return NULL;
-}
-
 int rules_vars_for_event(const rule *r, const cloudevent *ev, const storage_object *obj,
                          const char *event_key, arena *a, rules_vars *vars)
 {
     memset(vars, 0, sizeof *vars);
-    if (obj) {
-        vars->bucket = obj->bucket;
-        vars->name = obj->name;
-        vars->generation = obj->generation;
-    } else {
-        vars->bucket = event_extension(ev, "bucket");
-        if (ev->subject && strncmp(ev->subject, "objects/", 8) == 0 && ev->subject[8])
-            vars->name = ev->subject + 8;
-    }
+    vars->bucket = rules_event_bucket(ev, obj);
+    vars->name = rules_event_object_name(ev, obj);
+    vars->generation = obj ? obj->generation : NULL;
     vars->event_id = ev->id;
     vars->event_key = event_key;
     vars->event_time = ev->time;
