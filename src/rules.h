@@ -1,0 +1,115 @@
+/* rules — what to do when an object lands: match an event, then fill a template.
+ *
+ * The config's "rules" array is compiled once at start. Each rule is
+ *
+ *   {"name": "churn",                       required; a label value: [a-z0-9_-]{1,63}
+ *    "match": {"type": "...finalized",      required, exact
+ *              "bucket": "acme-data",       optional, exact
+ *              "name": "<glob>",            optional, glob.h syntax, against the object name
+ *              "source": "//storage...",    optional, exact, against the CloudEvent source
+ *              "subject": "<glob>"},        optional, glob.h syntax, against the subject
+ *    "action": "train" | "train_and_register" | "register",
+ *    "job": {CustomJob},                    train, train_and_register: displayName + jobSpec
+ *    "pipeline": {"displayName", "labels"}, optional, train_and_register only
+ *    "model": {parent | model_id, container_image, display_name, description, artifact_uri,
+ *              aliases, labels},             train_and_register, register
+ *    "min_interval_s": 600,                 optional integer >= 0 (default 0)
+ *    "labels": {...}}                       optional, added to what the rule creates
+ *
+ * Unknown keys are refused everywhere in a rule, including the CustomJob's own fields (those
+ * Vertex AI v1 documents), so a typo fails check-config rather than the first event.
+ *
+ * Templates. Every string in job, pipeline, model.display_name, model.description and
+ * model.artifact_uri may hold placeholders, replaced per event: ${bucket} ${name}
+ * ${generation} ${event_id} ${event_key} ${event_time} ${rule} ${gcs_uri}. "$${" writes a
+ * literal "${"; a '$' not followed by '{' is literal. Unknown placeholders and an unterminated
+ * "${" are compile errors. Keys, labels, model.parent, model.model_id, model.container_image
+ * and model.aliases are literal (a placeholder there is an error: they are checked against
+ * Google's rules once, at compile time).
+ *
+ * Ownership: rules_compile() copies what it needs; the caller keeps its array. Everything a
+ * rule hands out (strings, JSON) is borrowed and lives until rules_free(). */
+#ifndef RT_RULES_H
+#define RT_RULES_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "cloudevent.h"
+#include "storage_object.h"
+
+typedef struct rules rules;
+typedef struct rule rule;
+
+typedef enum {
+    RULES_TRAIN,              /* a CustomJob */
+    RULES_TRAIN_AND_REGISTER, /* a TrainingPipeline: the job's jobSpec, then a model upload */
+    RULES_REGISTER,           /* models.upload of the object's directory */
+} rules_action;
+
+/* The model settings of a registering rule; absent strings are NULL. */
+typedef struct {
+    const char *parent;          /* projects/P/locations/L/models/M: upload a new version */
+    const char *model_id;        /* or the id of a new model */
+    const char *container_image; /* serving container; always set for registering rules */
+    const char *display_name;    /* template; NULL: the rule's name */
+    const char *description;     /* template */
+    const char *artifact_uri;    /* template; NULL: the directory holding the object */
+    const char *const *aliases;  /* valid Vertex aliases */
+    size_t n_aliases;
+    const json_t *labels; /* object, or NULL */
+} rules_model;
+
+/* The values of the placeholders for one event. NULL fields expand to "". */
+typedef struct {
+    const char *bucket, *name, *generation, *event_id, *event_key, *event_time, *rule, *gcs_uri;
+} rules_vars;
+
+/* Validates and compiles RULES_ARRAY (a JSON array; NULL is an empty set). Returns 0 with *OUT
+ * set, or -1 with every problem written into ERR, one per line, each starting with its JSON
+ * path: "rules[0].match.name: unsupported glob: ...". */
+int rules_compile(const json_t *rules_array, rules **out, char *err, size_t errlen);
+void rules_free(rules *r);
+
+size_t rules_count(const rules *r);
+const rule *rules_at(const rules *r, size_t i);
+/* The rule named NAME, or NULL (replay finds the rule an event was matched to). */
+const rule *rules_find(const rules *r, const char *name);
+
+/* The first rule, in file order, that EV matches, or NULL. The bucket comes from OBJ (may be
+ * NULL) or else the event's `bucket` extension; the object name from OBJ or else the subject
+ * "objects/NAME". A rule that tests a value the event does not carry does not match. */
+const rule *rules_match(const rules *r, const cloudevent *ev, const storage_object *obj);
+
+const char *rules_name(const rule *r);
+rules_action rules_action_of(const rule *r);
+const json_t *rules_job(const rule *r);           /* the CustomJob template, or NULL */
+const json_t *rules_pipeline(const rule *r);      /* the pipeline overrides, or NULL */
+const rules_model *rules_model_of(const rule *r); /* NULL unless the rule registers */
+const json_t *rules_labels(const rule *r);        /* object, or NULL */
+int rules_min_interval_s(const rule *r);
+
+/* Fills VARS for an event matched to R. Strings come from EV, OBJ (may be NULL) and EVENT_KEY
+ * (the ledger key); gcs_uri is built in A. Returns 0, or -1 on OOM. */
+int rules_vars_for_event(const rule *r, const cloudevent *ev, const storage_object *obj,
+                         const char *event_key, arena *a, rules_vars *vars);
+
+/* A new JSON value: TMPL with every placeholder in every string value replaced (keys and
+ * non-strings copied as they are). New reference; NULL on OOM, or when an expanded string is
+ * not valid UTF-8 (an event id from a header can be any bytes). A vars->rule of NULL expands
+ * to R's name. */
+json_t *rules_expand(const rule *r, const json_t *tmpl, const rules_vars *vars);
+
+/* One template string expanded into A; NULL on OOM. */
+char *rules_expand_string(const rule *r, const char *tmpl, const rules_vars *vars, arena *a);
+
+/* The model's artifact URI for this event: model.artifact_uri expanded, or else the directory
+ * of gs://bucket/name with a trailing '/' ("" when the event names no object). In A; NULL on
+ * OOM. */
+char *rules_artifact_uri(const rule *r, const rules_vars *vars, arena *a);
+
+/* "train", "train_and_register", "register". */
+const char *rules_action_name(rules_action a);
+
+#endif

@@ -1,0 +1,250 @@
+/* rules_template — placeholder checking and expansion for rules (see rules.h).
+ *
+ * One scanner serves both the compile-time check and the per-event expansion, so what
+ * check-config accepts is exactly what expands: "$${" is a literal "${", "${NAME}" a
+ * placeholder, any other '$' literal. Expansion grows a heap buffer and hands the result to
+ * jansson or the arena; template strings are short, so this is not on any hot path. */
+#include "rules.h"
+#include "rules_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    size_t offset;
+} placeholders[] = {
+    {"bucket", offsetof(rules_vars, bucket)},
+    {"name", offsetof(rules_vars, name)},
+    {"generation", offsetof(rules_vars, generation)},
+    {"event_id", offsetof(rules_vars, event_id)},
+    {"event_key", offsetof(rules_vars, event_key)},
+    {"event_time", offsetof(rules_vars, event_time)},
+    {"rule", offsetof(rules_vars, rule)},
+    {"gcs_uri", offsetof(rules_vars, gcs_uri)},
+};
+
+#define N_PLACEHOLDERS (sizeof placeholders / sizeof placeholders[0])
+
+/* The index of placeholder NAME (LEN bytes), or -1. */
+static int lookup(const char *name, size_t len)
+{
+    for (size_t i = 0; i < N_PLACEHOLDERS; i++)
+        if (strlen(placeholders[i].name) == len && memcmp(placeholders[i].name, name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+typedef enum { SEG_TEXT, SEG_VAR, SEG_UNKNOWN, SEG_UNTERMINATED } seg_kind;
+
+/* The next segment of S: literal text (up to the next '$' that starts something), one
+ * placeholder, or a problem. Returns the number of bytes consumed (0 at the end). */
+static size_t next_segment(const char *s, seg_kind *kind, const char **text, size_t *len, int *var)
+{
+    if (!*s)
+        return 0;
+    if (s[0] == '$' && s[1] == '$' && s[2] == '{') {
+        *kind = SEG_TEXT;
+        *text = s + 1; /* "${" */
+        *len = 2;
+        return 3;
+    }
+    if (s[0] == '$' && s[1] == '{') {
+        const char *end = strchr(s + 2, '}');
+        if (!end) {
+            *kind = SEG_UNTERMINATED;
+            *text = s;
+            *len = strlen(s);
+            return *len;
+        }
+        *text = s + 2;
+        *len = (size_t)(end - (s + 2));
+        *var = lookup(*text, *len);
+        *kind = *var < 0 ? SEG_UNKNOWN : SEG_VAR;
+        return *len + 3;
+    }
+    /* Literal text up to the next '$' that is followed by '{' or "${". */
+    size_t n = 1;
+    while (s[n] && !(s[n] == '$' && (s[n + 1] == '{' || (s[n + 1] == '$' && s[n + 2] == '{'))))
+        n++;
+    *kind = SEG_TEXT;
+    *text = s;
+    *len = n;
+    return n;
+}
+
+int rules_template_has_placeholder(const char *s)
+{
+    seg_kind kind;
+    const char *text;
+    size_t len, used;
+    int var;
+    while ((used = next_segment(s, &kind, &text, &len, &var)) > 0) {
+        if (kind != SEG_TEXT)
+            return 1;
+        s += used;
+    }
+    return 0;
+}
+
+int rules_template_check(const char *s, char *msg, size_t msglen)
+{
+    seg_kind kind;
+    const char *text;
+    size_t len, used;
+    int var;
+    while ((used = next_segment(s, &kind, &text, &len, &var)) > 0) {
+        if (kind == SEG_UNKNOWN) {
+            snprintf(msg, msglen,
+                     "unknown placeholder ${%.*s} (known: ${bucket} ${name} ${generation} "
+                     "${event_id} ${event_key} ${event_time} ${rule} ${gcs_uri}; write $${ for "
+                     "a literal ${)",
+                     len > 40 ? 40 : (int)len, text);
+            return -1;
+        }
+        if (kind == SEG_UNTERMINATED) {
+            snprintf(msg, msglen, "unterminated ${ (write $${ for a literal ${)");
+            return -1;
+        }
+        s += used;
+    }
+    return 0;
+}
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int oom;
+} strbuf;
+
+static void sb_add(strbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->buf, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->buf = p;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+}
+
+/* S expanded on the heap (LEN bytes); NULL on OOM. Unknown placeholders, which compiled rules
+ * never hold, are copied literally. */
+static char *expand(const char *s, const rules_vars *v, const char *rule_name, size_t *out_len)
+{
+    strbuf b = {0};
+    sb_add(&b, "", 0);
+    seg_kind kind;
+    const char *text;
+    size_t len, used;
+    int var = -1;
+    while ((used = next_segment(s, &kind, &text, &len, &var)) > 0) {
+        if (kind == SEG_VAR) {
+            const char *value = *(const char *const *)((const char *)v + placeholders[var].offset);
+            if (!value && placeholders[var].offset == offsetof(rules_vars, rule))
+                value = rule_name;
+            if (value)
+                sb_add(&b, value, strlen(value));
+        } else if (kind == SEG_TEXT) {
+            sb_add(&b, text, len);
+        } else {
+            sb_add(&b, s, used);
+        }
+        s += used;
+    }
+    if (b.oom) {
+        free(b.buf);
+        return NULL;
+    }
+    *out_len = b.len;
+    return b.buf;
+}
+
+char *rules_expand_string(const rule *r, const char *tmpl, const rules_vars *vars, arena *a)
+{
+    size_t len;
+    char *s = expand(tmpl, vars, rules_name(r), &len);
+    char *copy = s ? arena_strndup(a, s, len) : NULL;
+    free(s);
+    return copy;
+}
+
+json_t *rules_expand(const rule *r, const json_t *tmpl, const rules_vars *vars)
+{
+    if (json_is_string(tmpl)) {
+        size_t len;
+        char *s = expand(json_string_value(tmpl), vars, rules_name(r), &len);
+        json_t *out = s ? json_stringn(s, len) : NULL; /* NULL for invalid UTF-8 too */
+        free(s);
+        return out;
+    }
+    if (json_is_array(tmpl)) {
+        json_t *out = json_array();
+        size_t i;
+        json_t *item;
+        json_array_foreach(tmpl, i, item)
+        {
+            if (!out || json_array_append_new(out, rules_expand(r, item, vars)) != 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    }
+    if (json_is_object(tmpl)) {
+        json_t *out = json_object();
+        const char *key;
+        json_t *value;
+        json_object_foreach((json_t *)tmpl, key, value)
+        {
+            if (!out || json_object_set_new(out, key, rules_expand(r, value, vars)) != 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    }
+    return json_copy((json_t *)tmpl);
+}
+
+int rules_vars_for_event(const rule *r, const cloudevent *ev, const storage_object *obj,
+                         const char *event_key, arena *a, rules_vars *vars)
+{
+    memset(vars, 0, sizeof *vars);
+    vars->bucket = rules_event_bucket(ev, obj);
+    vars->name = rules_event_object_name(ev, obj);
+    vars->generation = obj ? obj->generation : NULL;
+    vars->event_id = ev->id;
+    vars->event_key = event_key;
+    vars->event_time = ev->time;
+    vars->rule = rules_name(r);
+    if (vars->bucket && vars->name &&
+        !(vars->gcs_uri = arena_printf(a, "gs://%s/%s", vars->bucket, vars->name)))
+        return -1;
+    return 0;
+}
+
+char *rules_artifact_uri(const rule *r, const rules_vars *vars, arena *a)
+{
+    const rules_model *m = rules_model_of(r);
+    if (m && m->artifact_uri)
+        return rules_expand_string(r, m->artifact_uri, vars, a);
+    if (!vars->gcs_uri)
+        return arena_strdup(a, "");
+    /* The directory: everything up to the last '/' after "gs://bucket/". */
+    const char *uri = vars->gcs_uri;
+    const char *slash = strrchr(uri, '/');
+    return arena_strndup(a, uri, (size_t)(slash - uri) + 1);
+}
