@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "cloudevent.h"
+#include "dispatch.h"
 #include "function.h"
 #include "ledger.h"
 #include "log.h"
@@ -126,28 +127,6 @@ static void handle_metrics(service *svc, arena *a, http_response *resp)
 
 /* ---- the event path -------------------------------------------------------------------- */
 
-static json_t *event_summary(const cloudevent *ev, const char *key)
-{
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", ev->id, "source", ev->source, "type",
-                          ev->type, "key", key);
-    if (o && ev->subject)
-        json_object_set_new(o, "subject", json_string(ev->subject));
-    return o;
-}
-
-/* The answer body: OUTCOME's members, then status and event on top. Steals OUTCOME. */
-static json_t *answer_body(const char *status, json_t *outcome, const cloudevent *ev,
-                           const char *key)
-{
-    json_t *body = json_is_object(outcome) ? json_deep_copy(outcome) : json_object();
-    json_decref(outcome);
-    if (!body)
-        return NULL;
-    json_object_set_new(body, "status", json_string(status));
-    json_object_set_new(body, "event", event_summary(ev, key));
-    return body;
-}
-
 static void answer_retry(http_response *resp, arena *a, const char *after, const char *code,
                          const char *message)
 {
@@ -191,7 +170,7 @@ static void answer_duplicate(ledger_record *rec, const cloudevent *ev, const cha
                              http_response *resp)
 {
     json_t *stored = rec->outcome ? json_loads(rec->outcome, 0, NULL) : NULL;
-    json_t *body = answer_body("duplicate", stored, ev, key);
+    json_t *body = dispatch_body("duplicate", stored, ev, key);
     if (body)
         json_object_set_new(body, "recorded_status", json_string(rec->status));
     http_response_json(resp, a, 200, body);
@@ -200,51 +179,12 @@ static void answer_duplicate(ledger_record *rec, const cloudevent *ev, const cha
 static void run_function(service *svc, const cloudevent *ev, const char *key, bool reclaimed,
                          arena *a, http_response *resp)
 {
-    fn_context ctx = {.arena = a,
-                      .cfg = svc->cfg,
-                      .event_key = key,
-                      .reclaimed = reclaimed,
-                      .state = svc->fn_state};
-    fn_result res = {0};
-    svc->fn->handle(ev, &ctx, &res);
-
-    if (res.status == FN_RETRY) {
-        const char *why = res.error ? res.error : "transient failure";
-        if (ledger_release(svc->ledger, key, why) != LEDGER_OK)
-            log_error("ledger: could not release %s: %s", key, ledger_last_error(svc->ledger));
-        log_emit(LOG_WARNING, json_pack("{s:s, s:s}", "event_key", key, "error", why),
-                 "transient failure, delivery will be retried");
-        json_decref(res.outcome);
-        char *after = res.retry_after_s > 0 ? arena_printf(a, "%d", res.retry_after_s) : NULL;
-        answer_retry(resp, a, after ? after : RETRY_AFTER_UNAVAILABLE, "retry", why);
-        return;
-    }
-
-    char *outcome_text = res.outcome ? json_dumps(res.outcome, JSON_COMPACT) : NULL;
-    ledger_status ls = ledger_finish(svc->ledger, key, fn_status_ledger(res.status), outcome_text,
-                                     res.status == FN_FAILED ? res.error : NULL);
-    free(outcome_text);
-    if (ls != LEDGER_OK) {
-        /* The work happened but is not recorded: ask for a retry, which reclaims the event and
-         * lets the function find what it did instead of doing it twice. */
-        log_error("ledger: could not record %s: %s", key, ledger_last_error(svc->ledger));
-        json_decref(res.outcome);
-        answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
-                     "the outcome could not be recorded; retry later");
-        return;
-    }
-    const char *word = fn_status_word(res.status);
-    json_t *st = json_is_object(res.outcome) ? json_object_get(res.outcome, "status") : NULL;
-    if (json_is_string(st))
-        word = arena_strdup(a, json_string_value(st));
-    json_t *body = answer_body(word, res.outcome, ev, key);
-    if (body && res.status == FN_FAILED && res.error)
-        json_object_set_new(body, "error", json_string(res.error));
-    log_emit(res.status == FN_FAILED ? LOG_ERROR : LOG_INFO,
-             json_pack("{s:s, s:s, s:s, s:s}", "event_key", key, "event_id", ev->id, "source",
-                       ev->source, "outcome", word),
-             "event %s", word);
-    http_response_json(resp, a, 200, body);
+    dispatch_answer ans;
+    dispatch_event(svc->fn, svc->fn_state, svc->cfg, svc->ledger, ev, key, reclaimed, a, &ans);
+    if (ans.http_status == 503)
+        answer_retry(resp, a, ans.retry_after, ans.code, ans.message);
+    else
+        http_response_json(resp, a, ans.http_status, ans.body);
 }
 
 static void handle_event(service *svc, const http_request *req, arena *a, http_response *resp)
