@@ -12,6 +12,7 @@ BUILD   ?= build
 OPT     ?= -O2
 SAN     ?=
 CC      ?= cc
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
 CPPFLAGS += -D_GNU_SOURCE -Isrc -Ifcgi
 CFLAGS   := -std=c17 -Wall -Wextra -Werror -g $(OPT) $(SAN) -MMD -MP
@@ -73,7 +74,7 @@ deps:
 	@scripts/deps.sh
 
 test: deps
-	$(MAKE) all unit-bins
+	$(MAKE) -j$(JOBS) all unit-bins
 	tests/run-unit.sh $(BUILD)/tests
 	$(MAKE) unit-asan
 	$(MAKE) fuzz-regress
@@ -84,7 +85,7 @@ unit: unit-bins
 
 # The same unit tests, built again with AddressSanitizer and UndefinedBehaviorSanitizer.
 unit-asan:
-	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit-bins
+	$(MAKE) -j$(JOBS) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit-bins
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		tests/run-unit.sh build/asan/tests
 
