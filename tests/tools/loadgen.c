@@ -149,20 +149,37 @@ static char *slurp(const char *path)
 int main(int argc, char **argv)
 {
     options o = {.connections = 32, .requests = 100, .max_seconds = 60};
-    static const struct option longopts[] = {
-        {"url", 1, 0, 'u'},      {"cacert", 1, 0, 'c'},      {"connections", 1, 0, 'C'},
-        {"requests", 1, 0, 'n'}, {"max-seconds", 1, 0, 't'}, {"header", 1, 0, 'H'},
-        {"body", 1, 0, 'b'},     {"distinct", 1, 0, 'd'},    {"retry-503", 1, 0, 'r'},
-        {"http2", 0, 0, '2'},    {"log", 1, 0, 'l'},         {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"url", 1, 0, 'u'},
+                                             {"cacert", 1, 0, 'c'},
+                                             {"connections", 1, 0, 'C'},
+                                             {"requests", 1, 0, 'n'},
+                                             {"max-seconds", 1, 0, 't'},
+                                             {"header", 1, 0, 'H'},
+                                             {"body", 1, 0, 'b'},
+                                             {"distinct", 1, 0, 'd'},
+                                             {"retry-503", 1, 0, 'r'},
+                                             {"http2", 0, 0, '2'},
+                                             {"log", 1, 0, 'l'},
+                                             {"help", 0, 0, 'h'},
+                                             {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "H:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'u': o.url = optarg; break;
-        case 'c': o.cacert = optarg; break;
-        case 'C': o.connections = atoi(optarg); break;
-        case 'n': o.requests = atoi(optarg); break;
-        case 't': o.max_seconds = atof(optarg); break;
+        case 'u':
+            o.url = optarg;
+            break;
+        case 'c':
+            o.cacert = optarg;
+            break;
+        case 'C':
+            o.connections = atoi(optarg);
+            break;
+        case 'n':
+            o.requests = atoi(optarg);
+            break;
+        case 't':
+            o.max_seconds = atof(optarg);
+            break;
         case 'H':
             if (o.n_headers == MAX_HEADERS) {
                 fprintf(stderr, "loadgen: too many headers\n");
@@ -170,13 +187,27 @@ int main(int argc, char **argv)
             }
             o.headers[o.n_headers++] = optarg;
             break;
-        case 'b': o.body = optarg[0] == '@' ? slurp(optarg + 1) : optarg; break;
-        case 'd': o.distinct = atoi(optarg); break;
-        case 'r': o.retry_503 = atoi(optarg); break;
-        case '2': o.http2 = 1; break;
-        case 'l': o.log_path = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'b':
+            o.body = optarg[0] == '@' ? slurp(optarg + 1) : optarg;
+            break;
+        case 'd':
+            o.distinct = atoi(optarg);
+            break;
+        case 'r':
+            o.retry_503 = atoi(optarg);
+            break;
+        case '2':
+            o.http2 = 1;
+            break;
+        case 'l':
+            o.log_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!o.url || o.connections < 1 || o.requests < 1 || o.max_seconds <= 0) {
@@ -215,8 +246,7 @@ int main(int argc, char **argv)
             curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
             curl_multi_remove_handle(multi, msg->easy_handle);
             bool expired = now_s() > deadline;
-            if (msg->data.result == CURLE_OK && code == 503 && s->tries < o.retry_503 &&
-                !expired) {
+            if (msg->data.result == CURLE_OK && code == 503 && s->tries < o.retry_503 && !expired) {
                 s->tries++;
                 retries++;
                 prepare(s, &o, multi, s->index);
@@ -236,8 +266,8 @@ int main(int argc, char **argv)
                 word = json_string_value(json_object_get(ans, "error"));
             bump(answer_counts, word);
             if (log_file)
-                fprintf(log_file, "%d %s %s\n",
-                        o.distinct > 0 ? s->index % o.distinct : s->index, key, word);
+                fprintf(log_file, "%d %s %s\n", o.distinct > 0 ? s->index % o.distinct : s->index,
+                        key, word);
             json_decref(ans);
             completed++;
             s->tries = 0;
@@ -251,10 +281,10 @@ int main(int argc, char **argv)
             curl_multi_poll(multi, NULL, 0, 100, NULL);
     }
     double secs = now_s() - start;
-    json_t *report = json_pack("{s:i, s:i, s:i, s:i, s:O, s:O, s:f, s:f}", "requests", next,
-                               "completed", completed, "errors", errors, "retries", retries,
-                               "http", http_counts, "answers", answer_counts, "seconds", secs,
-                               "rps", secs > 0 ? completed / secs : 0.0);
+    json_t *report =
+        json_pack("{s:i, s:i, s:i, s:i, s:O, s:O, s:f, s:f}", "requests", next, "completed",
+                  completed, "errors", errors, "retries", retries, "http", http_counts, "answers",
+                  answer_counts, "seconds", secs, "rps", secs > 0 ? completed / secs : 0.0);
     char *text = json_dumps(report, JSON_COMPACT | JSON_SORT_KEYS);
     puts(text);
     free(text);
