@@ -183,6 +183,26 @@ done
 check "upload operation completes" eq "$(jq -r '[.done,.response.modelVersionId]|join(" ")' <<<"$opj")" "true 2"
 check "model alias resolves to the new version" eq "$(c -H "$A" "$P/models/churn@candidate" | jq -r .versionId)" 2
 
+c -X POST "$U/emulator/config" -d '{"upload_min_interval_ms":0}' >/dev/null
+badalias='{"model":{"displayName":"m","containerSpec":{"imageUri":"i"},"versionAliases":["Bad_alias"]},"parentModel":"projects/test-project/locations/us-central1/models/churn"}'
+check "bad version alias on upload is 400 naming it" eq \
+  "$(c -H "$A" -X POST "$P/models:upload" -d "$badalias" | jq -r '.error.details[0].fieldViolations[0].field')" \
+  "upload_model_request.model.version_aliases[0]"
+tp='{"displayName":"smoke-pipeline","trainingTaskDefinition":"gs://google-cloud-aiplatform/schema/trainingjob/definition/custom_task_1.0.0.yaml",
+  "trainingTaskInputs":{"workerPoolSpecs":[]},"parentModel":"projects/test-project/locations/us-central1/models/churn",
+  "modelToUpload":{"displayName":"churn","containerSpec":{"imageUri":"i"},"versionAliases":["prod"]},"labels":{"run":"smoke-1"}}'
+tpname=$(c -H "$A" -X POST "$P/trainingPipelines" -d "$tp" | jq -r .name)
+for _ in $(seq 30); do
+  tpj=$(c -H "$A" "$U/v1/$tpname")
+  [ "$(jq -r .state <<<"$tpj")" = PIPELINE_STATE_SUCCEEDED ] && break
+  sleep 0.1
+done
+check "pipeline succeeds with a new model version" eq "$(jq -r .modelToUpload.name <<<"$tpj")" \
+  "projects/test-project/locations/us-central1/models/churn@3"
+check "pipeline alias applied" eq "$(c -H "$A" "$P/models/churn@prod" | jq -r .versionId)" 3
+check "pipeline list by label" eq "$(c -H "$A" -G "$P/trainingPipelines" \
+  --data-urlencode 'filter=labels.run="smoke-1"' | jq -r '.trainingPipelines|length')" 1
+
 # ---- faults, stats, token revocation -------------------------------------------------------
 c -X POST "$U/emulator/faults" -d '{"rate_503":1.0,"seed":7,"paths":"/v1/"}' >/dev/null
 check "fault 503 applies to /v1/" eq "$(code -H "$A" "$U/v1/$name")" 503
