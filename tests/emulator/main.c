@@ -1,8 +1,8 @@
 /* gcp-emulator — one loopback HTTP server that stands in for Google (see emu.h).
  *
  * This file owns the process: the command line, the libmicrohttpd server (an internal polling
- * thread with a small thread pool), request bodies (at most 1 MiB), dispatch to the services,
- * fault injection and the control endpoints every service shares:
+ * thread with a small thread pool), request bodies (at most 1 MiB, else 413), dispatch to the
+ * services, fault injection and the control endpoints every service shares:
  *
  *   POST /emulator/faults   {"rate_503","rate_429","latency_ms","drop_rate","truncate_rate",
  *                            "paths","seed"} — replaces the fault settings ({} = no faults)
@@ -10,10 +10,9 @@
  *   GET  /emulator/stats    {"requests":{route:n}, "faults":{...}, "created":{...}, ...}
  *   POST /emulator/reset    every service back to its state at start, stats and faults cleared
  *
- * Faults apply only to paths starting with "paths" (default "/v1/") and never to the /emulator/
- * paths; draws come from one seeded generator, so a run with "seed" is repeatable given the same
- * request order. A dropped request is never handled; a truncated one is handled (its effect
- * stays, as when a real answer is lost on the way) and its body is cut in half with status 200. */
+ * Faults (faults.h) are decided here before any service sees the request. A dropped request is
+ * never handled; a truncated one is handled (its effect stays, as when a real answer is lost on
+ * the way) and its body is cut in half with status 200. */
 #include "emu.h"
 #include "faults.h"
 
