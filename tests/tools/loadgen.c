@@ -5,7 +5,8 @@
  * {d} the index modulo --distinct (so 2,000 requests can carry 200 distinct event ids). It
  * stops after the count or --max-seconds, whichever comes first, and prints one JSON object:
  * requests sent, HTTP statuses, the "status" word of each JSON answer, retries and the rate.
- * With --retry-503 K a 503 answer is sent again (up to K times), as Pub/Sub would.
+ * With --retry-503 K a 503 answer is sent again (up to K times, --retry-delay-ms apart, 50 by
+ * default), as Pub/Sub would.
  * With --log FILE each final answer is written as a line "d http_status answer_status". */
 #include <curl/curl.h>
 #include <getopt.h>
@@ -21,7 +22,7 @@
 typedef struct {
     const char *url, *cacert, *body, *log_path;
     const char *headers[MAX_HEADERS];
-    int n_headers, connections, requests, distinct, retry_503, http2;
+    int n_headers, connections, requests, distinct, retry_503, retry_delay_ms, http2;
     double max_seconds;
 } options;
 
@@ -32,6 +33,7 @@ typedef struct {
     char *resp;
     size_t resp_len;
     int index, tries;
+    double due; /* > 0: a 503 waiting to be sent again at this time */
 } slot;
 
 static json_t *http_counts, *answer_counts;
@@ -123,7 +125,8 @@ static void usage(FILE *f)
 {
     fputs("usage: loadgen --url URL [--cacert FILE] [--connections C] [--requests N]\n"
           "               [--max-seconds S] [--header 'K: V']... [--body TEXT|@FILE]\n"
-          "               [--distinct D] [--retry-503 K] [--http2] [--log FILE]\n",
+          "               [--distinct D] [--retry-503 K] [--retry-delay-ms MS] [--http2]\n"
+          "               [--log FILE]\n",
           f);
 }
 
@@ -148,7 +151,7 @@ static char *slurp(const char *path)
 
 int main(int argc, char **argv)
 {
-    options o = {.connections = 32, .requests = 100, .max_seconds = 60};
+    options o = {.connections = 32, .requests = 100, .max_seconds = 60, .retry_delay_ms = 50};
     static const struct option longopts[] = {{"url", 1, 0, 'u'},
                                              {"cacert", 1, 0, 'c'},
                                              {"connections", 1, 0, 'C'},
@@ -249,7 +252,7 @@ int main(int argc, char **argv)
             if (msg->data.result == CURLE_OK && code == 503 && s->tries < o.retry_503 && !expired) {
                 s->tries++;
                 retries++;
-                prepare(s, &o, multi, s->index);
+                s->due = now_s() + o.retry_delay_ms / 1000.0; /* as Pub/Sub backs off */
                 continue;
             }
             char key[16];
@@ -257,7 +260,7 @@ int main(int argc, char **argv)
             if (msg->data.result != CURLE_OK)
                 errors++;
             bump(http_counts, key);
-            const char *word = "-";
+            const char *word = msg->data.result == CURLE_OK ? "-" : curl_easy_strerror(msg->data.result);
             json_t *ans = s->resp_len ? json_loads(s->resp, 0, NULL) : NULL;
             json_t *st = ans ? json_object_get(ans, "status") : NULL;
             if (json_is_string(st))
@@ -277,8 +280,14 @@ int main(int argc, char **argv)
                 active--;
             }
         }
+        double t = now_s();
+        for (int i = 0; i < n_slots; i++)
+            if (slots[i].due > 0 && slots[i].due <= t) {
+                slots[i].due = 0;
+                prepare(&slots[i], &o, multi, slots[i].index);
+            }
         if (active > 0)
-            curl_multi_poll(multi, NULL, 0, 100, NULL);
+            curl_multi_poll(multi, NULL, 0, 10, NULL);
     }
     double secs = now_s() - start;
     json_t *report =
