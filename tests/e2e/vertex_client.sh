@@ -44,6 +44,7 @@ fi
 RETRAIN_TEST_EMULATOR=$url RETRAIN_TEST_KEY_FILE=$work/sa-key.json \
   RETRAIN_TEST_STATIC_TOKEN=$static_token "$BUILD/e2e/vertex_live" 2>"$work/test-stderr"
 rc=$?
+grep '^\[' "$work/test-stderr" >&2 # cmocka's verdicts; the client's JSON log lines stay there
 if [ $rc -ne 0 ]; then
   echo "vertex_client: FAILED (rc $rc); the client's log:" >&2
   tail -n 40 "$work/test-stderr" >&2
