@@ -344,6 +344,7 @@ gauth_err gauth_open(const gauth_options *opt, gauth **out, char *err, size_t er
             if (e != GAUTH_OK && e != GAUTH_ERR_CONFIG && opt->probe_metadata) {
                 free(g->metadata_url);
                 g->metadata_url = NULL;
+                g->fetches = 0;
                 e = GAUTH_ERR_NO_SOURCE;
             }
         }

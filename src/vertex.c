@@ -231,9 +231,11 @@ static bool resolve_ambiguity(vtx_client *c, const request *q, long long deadlin
         return false;
     }
     if (e == VTX_OK) {
+        const char *name = json_string_value(json_object_get(found.resource, "name"));
         log_emit(LOG_NOTICE,
-                 json_pack("{s:s, s:s, s:s}", "collection", q->collection, "label_key",
-                           q->label_key, "label_value", q->label_value),
+                 json_pack("{s:s, s:s, s:s, s:s}", "collection", q->collection, "label_key",
+                           q->label_key, "label_value", q->label_value, "resource",
+                           name ? name : "?"),
                  "vertex: create failed ambiguously; adopted the resource found by its label");
         json_decref(out->resource);
         out->resource = found.resource;
