@@ -505,7 +505,7 @@ static void test_deadline_respected_when_stalled(void **state)
     assert_int_equal(vtx_get_custom_job(f->c, "7", &r), VTX_ERR_TRANSIENT);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    assert_true(ms >= 650 && ms < 1400); /* deadline_ms = 700 */
+    assert_true(ms >= 650 && ms < 2000); /* deadline_ms = 700; the stall is 6000 */
     assert_non_null(strstr(r.message, "timed out"));
     vtx_result_clear(&r);
 }
