@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vertex_client — gauth and the Vertex AI client against the local Google emulator.
+# test_vertex_client — gauth and the Vertex AI client against the local Google emulator.
 #
 # Builds build/gcp-emulator and libretrain.a, compiles tests/e2e/vertex_live.c into
 # build/e2e/vertex_live, starts the emulator on a free loopback port (--port 0) with a state
@@ -49,4 +49,8 @@ if [ $rc -ne 0 ]; then
   echo "vertex_client: FAILED (rc $rc); the client's log:" >&2
   tail -n 40 "$work/test-stderr" >&2
 fi
+ok=$(grep -c '^\[       OK \]' "$work/test-stderr")
+bad=$(grep -c '^\[  FAILED  \] [a-z_]' "$work/test-stderr")
+[ $rc -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+echo "test_vertex_client: $ok passed, $bad failed"
 exit $rc
