@@ -13,7 +13,8 @@ e2e_start_emulator --audience "$AUD" --service-account "$SA"
 TOKEN=$(curl -sS -X POST "$EMU/emulator/oidc/mint" -d '{"ttl_s":3600}' | jq -r .token)
 
 pool_config() { # LEDGER_URL
-  printf '{"function":"echo","workers":4,"ledger":{"url":"%s","lease_s":5},
+  printf '{"function":"echo","workers":4,
+    "ledger":{"url":"%s","lease_s":5,"gc_interval_s":1,"retention_s":3600},
     "auth":{"audiences":["%s"],"service_accounts":["%s"],"jwks_url":"%s/oauth2/v3/certs",
             "jwks_cache":"%s/jwks.json"}}' "$1" "$AUD" "$SA" "$EMU" "$E2E_DIR"
 }
@@ -63,6 +64,13 @@ expect "events show ID finds the same record" "$("$BUILD/retrainctl" events show
 expect "events show of an unknown key exits 1" $? 1
 "$BUILD/retrainctl" gc --older-than 1h >/dev/null
 expect "gc keeps what is younger" "$("$BUILD/retrainctl" events list --limit 1000 | wc -l)" 200
+
+echo "the pool collects old records by itself"
+sqlite3 "$E2E_DIR/ledger.db" "PRAGMA busy_timeout=5000; UPDATE ledger_events SET last_seen_ms = last_seen_ms - 2*86400*1000 WHERE id IN ('evt-1','evt-2','evt-3')"
+e2e_wait_for 10 test "$("$BUILD/retrainctl" events list --limit 1000 | wc -l)" -eq 197
+expect "records past retention_s are collected, the rest kept" \
+  "$("$BUILD/retrainctl" events list --limit 1000 | wc -l)" 197
+expect_match "and the collection is logged" "$(grep '"component":"gc"' "$E2E_DIR/pool.log")" 'removed 3 finished records'
 unset RETRAIN_LEDGER
 e2e_stop_group "$POOL_PID"
 e2e_stop_group "$NGINX_PID"
