@@ -1,11 +1,12 @@
 /* ledger — the public contract over two backends (see ledger.h and ledger_backend.h).
  *
  * The claim protocol lives here so both backends share it: a plain read first, because most
- * duplicate deliveries hit a finished record and a read costs no synchronous write; then one
- * atomic upsert that either inserts the record or takes over an expired lease (the store's own
- * clock decides expiry, so hosts agree); then, when the upsert took nothing, a read to tell a
- * live lease (BUSY) from a record that became final meanwhile (DONE). A record deleted by gc
- * between two steps sends the protocol round again. */
+ * duplicate deliveries hit a finished record and a read costs no synchronous write (on SQLite,
+ * whose clock is ours, a live lease seen by that read is BUSY at once as well); then one atomic
+ * upsert that either inserts the record or takes over an expired lease (the store's own clock
+ * decides expiry, so hosts agree); then, when the upsert took nothing, a read to tell a live
+ * lease (BUSY) from a record that became final meanwhile (DONE). A record deleted by gc between
+ * two steps sends the protocol round again. */
 #include "ledger_backend.h"
 
 #include <sodium.h>
@@ -186,6 +187,11 @@ ledger_status ledger_claim(ledger *l, const char *key, const ledger_event *ev, i
                 return LEDGER_ERR_UNAVAILABLE;
             }
             *result = LEDGER_DONE;
+            hand_over(&cur, rec);
+            return LEDGER_OK;
+        }
+        if (st == LEDGER_OK && l->ops->local_clock && cur.lease_until_ms > ledger_now_ms()) {
+            *result = LEDGER_BUSY;
             hand_over(&cur, rec);
             return LEDGER_OK;
         }

@@ -12,7 +12,14 @@
  * every host). The password never reaches a log or an error message.
  *
  * Ownership: a ledger handle belongs to one process (open it after fork). Records returned
- * through ledger_record own their strings; release them with ledger_record_clear(). */
+ * through ledger_record own their strings; release them with ledger_record_clear(). A function
+ * that fills a record overwrites it whole (clear it first if it held strings) and leaves it
+ * zeroed when it returns an error.
+ *
+ * Times are milliseconds since the epoch, from the store's clock (PostgreSQL's now(); this
+ * host's for SQLite). last_seen is the last receipt, refreshed by a duplicate claim at most once
+ * a minute (so redelivery bursts cost reads, not writes). A lost PostgreSQL connection fails the
+ * call that finds it with LEDGER_ERR_UNAVAILABLE and is re-established by the next call. */
 #ifndef RT_LEDGER_H
 #define RT_LEDGER_H
 
@@ -62,8 +69,8 @@ typedef struct {
     const char *status; /* NULL: any */
     int64_t since_ms;   /* first_seen >= since; 0: any */
     int limit;          /* <= 0: 100 */
-    const char
-        *after_key; /* paging: records after this key in (first_seen, key) order; NULL: start */
+    /* paging: records after this key in (first_seen, key) order; NULL: from the start */
+    const char *after_key;
     const char *id; /* only records with this CloudEvent id (any source); NULL: any */
 } ledger_query;
 
@@ -81,8 +88,9 @@ ledger_status ledger_claim(ledger *l, const char *key, const ledger_event *ev, i
                            ledger_claim_result *result, ledger_record *rec);
 
 /* Records the final STATUS ("done", "failed", "coalesced", "ignored") with OUTCOME (JSON text,
- * may be NULL) and ERROR (may be NULL). Only the holder of a live or just-expired claim should
- * call it; it fails with LEDGER_ERR_STATE when the record is already final. */
+ * may be NULL) and ERROR (may be NULL; NULL keeps an earlier error). Only the holder of a live or
+ * just-expired claim should call it; it fails with LEDGER_ERR_STATE when the record is not
+ * claimed (already final) and LEDGER_ERR_NOT_FOUND when there is none. */
 ledger_status ledger_finish(ledger *l, const char *key, const char *status, const char *outcome,
                             const char *error);
 
@@ -90,7 +98,8 @@ ledger_status ledger_finish(ledger *l, const char *key, const char *status, cons
  * expired, so the next delivery reclaims it at once. */
 ledger_status ledger_release(ledger *l, const char *key, const char *error);
 
-/* Re-opens a failed record as claimed by the caller (for `retrainctl replay`). */
+/* Re-opens a failed record as claimed by the caller for LEASE_S (for `retrainctl replay`);
+ * attempts + 1. LEDGER_ERR_STATE unless the record is failed. */
 ledger_status ledger_reopen(ledger *l, const char *key, int lease_s);
 
 ledger_status ledger_get(ledger *l, const char *key, ledger_record *rec);

@@ -22,6 +22,9 @@
 
 typedef struct ledger_ops {
     const char *name;
+    /* True when the store's times come from this host's clock (SQLite): a live lease seen by a
+     * read is then BUSY at once, without taking the write lock. */
+    bool local_clock;
     /* Fills REC with the record of KEY. */
     ledger_status (*get)(ledger *l, const char *key, ledger_record *rec);
     /* One atomic statement: inserts KEY as claimed (attempts 1), or, when KEY is claimed with an

@@ -80,6 +80,7 @@ static const struct {
 typedef struct {
     PGconn *conn;
     bool prepared;
+    bool broken;     /* a statement failed with a connection error: reset before the next */
     char *password;  /* only to scrub messages; wiped on close */
     char where[160]; /* host:port/db, for messages */
 } pg_ledger;
@@ -133,8 +134,9 @@ static ledger_status prepare_all(ledger *l)
 static ledger_status ensure(ledger *l)
 {
     pg_ledger *p = l->impl;
-    if (PQstatus(p->conn) != CONNECTION_OK) {
+    if (p->broken || PQstatus(p->conn) != CONNECTION_OK) {
         p->prepared = false;
+        p->broken = false;
         PQreset(p->conn);
         if (PQstatus(p->conn) != CONNECTION_OK)
             return pg_fail(l, "reconnect", PQerrorMessage(p->conn));
@@ -157,9 +159,12 @@ static ledger_status run(ledger *l, int i, int n, const char *const *vals, PGres
         return LEDGER_OK;
     }
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    /* 26000: the server forgot our statements (a pooler switched sessions); prepare again. */
+    /* 26000: the server forgot our statements (a pooler switched sessions); prepare again.
+     * Class 08 and 57P0x: the connection or the server is going away; start afresh. */
     if (state && strcmp(state, "26000") == 0)
         p->prepared = false;
+    if (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0))
+        p->broken = true;
     st = pg_fail(l, stmts[i].name + strlen("ledger_"),
                  r ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
     PQclear(r);

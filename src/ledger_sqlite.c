@@ -69,6 +69,7 @@ static const char *const sql[S_COUNT] = {
 typedef struct {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
+    int64_t busy_since_ms; /* when the current wait for the write lock began */
 } sqlite_ledger;
 
 static ledger_status db_fail(ledger *l, const char *what)
@@ -296,6 +297,7 @@ static void sq_close(ledger *l)
 
 static const ledger_ops sqlite_ops = {
     .name = "sqlite",
+    .local_clock = true,
     .get = sq_get,
     .upsert = sq_upsert,
     .touch = sq_touch,
@@ -330,6 +332,20 @@ static int make_parent(const char *path)
     int rc = (*dir && mkdir(dir, 0750) != 0 && errno != EEXIST) ? -1 : 0;
     free(dir);
     return rc;
+}
+
+/* Waits for another writer in short steps: a commit takes one fsync (a few ms), and SQLite's
+ * own busy timeout sleeps in growing steps up to 100 ms, which leaves the lock idle under
+ * contention. Gives up after BUSY_TIMEOUT_MS. */
+static int busy_wait(void *arg, int count)
+{
+    int64_t *since = arg;
+    if (count == 0)
+        *since = ledger_now_ms();
+    else if (ledger_now_ms() - *since > BUSY_TIMEOUT_MS)
+        return 0;
+    usleep(count < 10 ? 200 : 1000);
+    return 1;
 }
 
 /* Switching a fresh file to WAL needs a moment alone with it; workers starting together wait. */
@@ -398,7 +414,7 @@ ledger_status ledger_sqlite_open(ledger *l, const char *url, char err[LEDGER_ERR
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
         failed = "open";
-    else if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK ||
+    else if (sqlite3_busy_handler(s->db, busy_wait, &s->busy_since_ms) != SQLITE_OK ||
              exec_patient(s->db, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
              sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
         failed = "setup";
