@@ -42,15 +42,16 @@ if [ -z "$url" ] || [ ! -s "$work/sa-key.json" ]; then
 fi
 
 RETRAIN_TEST_EMULATOR=$url RETRAIN_TEST_KEY_FILE=$work/sa-key.json \
-  RETRAIN_TEST_STATIC_TOKEN=$static_token "$BUILD/e2e/vertex_live" 2>"$work/test-stderr"
+  RETRAIN_TEST_STATIC_TOKEN=$static_token "$BUILD/e2e/vertex_live" >"$work/test-stdout" 2>"$work/test-stderr"
 rc=$?
+cat "$work/test-stdout"
 grep '^\[' "$work/test-stderr" >&2 # cmocka's verdicts; the client's JSON log lines stay there
 if [ $rc -ne 0 ]; then
   echo "vertex_client: FAILED (rc $rc); the client's log:" >&2
   tail -n 40 "$work/test-stderr" >&2
 fi
-ok=$(grep -c '^\[       OK \]' "$work/test-stderr")
-bad=$(grep -c '^\[  FAILED  \] [a-z_]' "$work/test-stderr")
+ok=$(cat "$work/test-stdout" "$work/test-stderr" | grep -c '^\[       OK \]')
+bad=$(cat "$work/test-stdout" "$work/test-stderr" | grep -c '^\[  FAILED  \] [a-z_]')
 [ $rc -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
 echo "test_vertex_client: $ok passed, $bad failed"
 exit $rc
