@@ -45,8 +45,8 @@ typedef struct {
     int64_t next_spawn_ms;
     bool stopping, killed_all;
     int64_t stop_deadline_ms;
-    pid_t gc_pid;       /* the running collection, 0 when none */
-    int64_t gc_due_ms;  /* when the next collection starts */
+    pid_t gc_pid;      /* the running collection, 0 when none */
+    int64_t gc_due_ms; /* when the next collection starts */
 } master;
 
 static int desired(const master *m)
@@ -303,8 +303,12 @@ static void read_signals(master *m)
 int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard *sb)
 {
     static master m; /* large (the child table); one per process */
-    m = (master){.opts = opts, .cfg = *cfg, .listen_fd = listen_fd, .sb = sb, .generation = 1,
-                  .gc_due_ms = sb_now_ms() + 1000};
+    m = (master){.opts = opts,
+                 .cfg = *cfg,
+                 .listen_fd = listen_fd,
+                 .sb = sb,
+                 .generation = 1,
+                 .gc_due_ms = sb_now_ms() + 1000};
     memset(cfg, 0, sizeof *cfg);
     atomic_store(&sb->master_pid, getpid());
     atomic_store(&sb->generation, 1);

@@ -35,7 +35,7 @@ static void usage(FILE *out)
         "\n"
         "The config comes from $RETRAIN_CONFIG, the ledger from --ledger, $RETRAIN_LEDGER or the\n"
         "config. Exit status: 0 success, 1 negative answer, 2 usage or environment error (and\n"
-          "a config that fails check-config).\n",
+        "a config that fails check-config).\n",
         out);
 }
 

@@ -260,7 +260,8 @@ int main(int argc, char **argv)
             if (msg->data.result != CURLE_OK)
                 errors++;
             bump(http_counts, key);
-            const char *word = msg->data.result == CURLE_OK ? "-" : curl_easy_strerror(msg->data.result);
+            const char *word =
+                msg->data.result == CURLE_OK ? "-" : curl_easy_strerror(msg->data.result);
             json_t *ans = s->resp_len ? json_loads(s->resp, 0, NULL) : NULL;
             json_t *st = ans ? json_object_get(ans, "status") : NULL;
             if (json_is_string(st))
