@@ -6,7 +6,7 @@
 #   make run        the whole service on https://127.0.0.1:8443/ with the local Google emulator
 #   make bench      benchmarks (figures printed beside their baselines)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
-#   make format / make lint / make clean
+#   make format / make format-check / make lint / make clean   (make test runs the checks too)
 
 BUILD   ?= build
 OPT     ?= -O2
@@ -33,7 +33,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BINS      := $(BUILD)/retrain-fcgi $(BUILD)/retrainctl $(BUILD)/gcp-emulator $(BUILD)/fcgi-trivial \
              $(BUILD)/loadgen
 
-.PHONY: all unit-bins test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps format lint clean
+.PHONY: all unit-bins test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps format format-check lint clean
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -74,6 +74,7 @@ deps:
 	@scripts/deps.sh
 
 test: deps
+	$(MAKE) format-check lint
 	$(MAKE) -j$(JOBS) all unit-bins
 	tests/run-unit.sh $(BUILD)/tests
 	$(MAKE) unit-asan
@@ -109,7 +110,8 @@ bench: deps all
 
 # ---- hygiene -----------------------------------------------------------------------------
 FORMAT_FILES = $(wildcard src/*.[ch] fcgi/*.[ch] tests/unit/*.[ch] tests/unit/support/*.[ch] \
-                          tests/emulator/*.[ch] tests/fuzz/*.c tests/tools/*.c bench/*.c)
+                          tests/emulator/*.[ch] tests/fuzz/*.c tests/tools/*.c tests/e2e/*.c \
+                          bench/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 
