@@ -18,8 +18,11 @@ static json_t *event_summary(const cloudevent *ev, const char *key)
 
 json_t *dispatch_body(const char *status, json_t *outcome, const cloudevent *ev, const char *key)
 {
-    json_t *body = json_is_object(outcome) ? json_deep_copy(outcome) : json_object();
-    json_decref(outcome);
+    json_t *body = outcome; /* stolen: ours to extend in place */
+    if (!json_is_object(body)) {
+        json_decref(body);
+        body = json_object();
+    }
     if (!body)
         return NULL;
     json_object_set_new(body, "status", json_string(status));
