@@ -100,7 +100,7 @@ e2e: all
 	tests/e2e/run.sh
 
 chaos: all
-	tests/chaos/run.sh long
+	tests/chaos/chaos.sh long
 
 run: deps all
 	scripts/run.sh

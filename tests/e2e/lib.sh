@@ -9,7 +9,7 @@
 set -u
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-$E2E_ROOT/build}
-E2E_NAME=$(basename "${0%.sh}")
+E2E_NAME=${E2E_NAME:-$(basename "${0%.sh}")}
 e2e_passed=0
 e2e_failed=0
 e2e_pgids=()
@@ -110,7 +110,7 @@ e2e_start_pool() {
 e2e_start_nginx() {
   local port attempt
   for attempt in 1 2 3 4 5; do
-    port=$(e2e_free_port)
+    port=${E2E_HTTPS_PORT:-$(e2e_free_port)} # a fixed port: a restart keeps the clients' URL
     rm -f "$E2E_DIR/nginx/nginx.pid"
     RUN_DIR="$E2E_DIR/nginx" HTTPS_PORT=$port FCGI_ADDR="unix:$E2E_SOCK" \
       TLS_CERT="$BUILD/tls/cert.pem" TLS_KEY="$BUILD/tls/key.pem" \

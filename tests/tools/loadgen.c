@@ -6,7 +6,8 @@
  * stops after the count or --max-seconds, whichever comes first, and prints one JSON object:
  * requests sent, HTTP statuses, the "status" word of each JSON answer, retries and the rate.
  * With --retry-503 K a 503 answer is sent again (up to K times, --retry-delay-ms apart, 50 by
- * default), as Pub/Sub would.
+ * default), as Pub/Sub would; --redeliver K resends anything but a 2xx, transport errors
+ * included, the way a push subscription redelivers.
  * With --log FILE each final answer is written as a line "d http_status answer_status". */
 #include <curl/curl.h>
 #include <getopt.h>
@@ -23,6 +24,7 @@ typedef struct {
     const char *url, *cacert, *body, *log_path;
     const char *headers[MAX_HEADERS];
     int n_headers, connections, requests, distinct, retry_503, retry_delay_ms, http2;
+    int redeliver; /* resend anything but a 2xx (transport errors too), as Pub/Sub does */
     double max_seconds;
 } options;
 
@@ -125,8 +127,8 @@ static void usage(FILE *f)
 {
     fputs("usage: loadgen --url URL [--cacert FILE] [--connections C] [--requests N]\n"
           "               [--max-seconds S] [--header 'K: V']... [--body TEXT|@FILE]\n"
-          "               [--distinct D] [--retry-503 K] [--retry-delay-ms MS] [--http2]\n"
-          "               [--log FILE]\n",
+          "               [--distinct D] [--retry-503 K] [--redeliver K] [--retry-delay-ms MS]\n"
+          "               [--http2] [--log FILE]\n",
           f);
 }
 
