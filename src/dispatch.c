@@ -38,7 +38,7 @@ void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
                     dispatch_answer *out)
 {
     fn_context ctx = {.arena = a, .cfg = cfg, .event_key = key, .reclaimed = reclaimed,
-                      .state = state};
+                      .state = state, .ledger = l};
     fn_result res = {0};
     fn->handle(ev, &ctx, &res);
 
