@@ -213,4 +213,14 @@ into=$(jq -r .outcome.into_event "$E2E_DIR/coalesced.jsonl" | sort -u)
 expect "burst: every one names the submitting event" "$("$BUILD/retrainctl" events show "$into" | jq -r '.outcome.status + " " + .outcome.resource')" \
   "submitted $burst_job"
 
+echo "within the interval, once the rule's job has finished, the next event starts a new one"
+curl -sS -X POST "$EMU/emulator/config" -d '{"job_clock_ms":1}' >/dev/null
+sleep 0.05
+expect "the burst job has ended" "$(vx "$EMU/v1/$burst_job" | jq -r .state)" JOB_STATE_SUCCEEDED
+curl -sS -X POST "$EMU/emulator/config" -d '{"job_clock_ms":60000}' >/dev/null
+send burst-next acme-data burst/next.csv
+expect "after the job finished: submitted" "$STATUS/$(json_get status)" 200/submitted
+expect "after the job finished: a second job for the rule" "$(jobs_labelled retrain-rule=burst)" 2
+send burst-after acme-data burst/after.csv
+expect "and the event after it coalesces into the new job" "$(json_get status)" coalesced
 e2e_finish
