@@ -20,6 +20,9 @@
  *                  operation's name (Vertex finishes it on its own; `retrainctl events show`
  *                  names the operation to look at). An upload has no label to look by, so a
  *                  crash between the upload and the record can register the version twice.
+ *   model_id       a rule naming a new model's model_id creates it with the first event;
+ *                  Vertex answers 409 to the next ones, which are then sent again as new
+ *                  versions of that model (parentModel).
  *
  * Outcomes (stored in the ledger and answered with 200):
  *   {"status":"submitted","rule","action","resource","adopted"}   ("operation" for register,

@@ -203,3 +203,20 @@ json_t *retrain_request_body(const rule *r, const rules_vars *vars, arena *a, ch
     snprintf(err, errlen, "rule %s: unknown action", rules_name(r));
     return NULL;
 }
+
+json_t *retrain_body_as_version(const json_t *body, const char *vertex_parent)
+{
+    const char *id = json_string_value(json_object_get(body, "modelId"));
+    if (!id || !vertex_parent)
+        return NULL;
+    char parent[512];
+    if (snprintf(parent, sizeof parent, "%s/models/%s", vertex_parent, id) >= (int)sizeof parent)
+        return NULL;
+    json_t *copy = json_deep_copy(body);
+    if (!copy || json_object_del(copy, "modelId") != 0 ||
+        json_object_set_new(copy, "parentModel", json_string(parent)) != 0) {
+        json_decref(copy);
+        return NULL;
+    }
+    return copy;
+}

@@ -44,4 +44,11 @@ json_t *retrain_labels(const json_t *rule_labels, const json_t *own, const char 
 json_t *retrain_request_body(const rule *r, const rules_vars *vars, arena *a, char *err,
                              size_t errlen);
 
+/* BODY (an UploadModelRequest or TrainingPipeline naming a new model's modelId) as a new version
+ * of that model instead: modelId replaced by parentModel VERTEX_PARENT/models/ID, where
+ * VERTEX_PARENT is "projects/P/locations/L". For the events after the one that created the
+ * model (Vertex answers 409 ALREADY_EXISTS to a second modelId). New reference; NULL when BODY
+ * names no modelId or memory runs out. */
+json_t *retrain_body_as_version(const json_t *body, const char *vertex_parent);
+
 #endif

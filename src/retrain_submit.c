@@ -62,6 +62,19 @@ static void slot_set_resource(const retrain_call *c, const char *holder, const c
                     resource, ledger_last_error(c->ctx->ledger));
 }
 
+/* A model_id rule's model exists already (an earlier event created it). */
+static bool already_exists(vtx_err e, const vtx_result *res)
+{
+    return e == VTX_ERR_PERMANENT && res->http_status == 409;
+}
+
+static const char *vertex_parent(const retrain_call *c)
+{
+    const vertex_config *v = &c->ctx->cfg->vertex;
+    return arena_printf(c->ctx->arena, "projects/%s/locations/%s", v->project ? v->project : "",
+                        v->region ? v->region : "");
+}
+
 /* ---- burst control ------------------------------------------------------------------------- */
 
 typedef enum { BURST_SUBMIT, BURST_DECIDED } burst;
@@ -196,6 +209,13 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
     vtx_err e =
         pipeline ? vtx_create_training_pipeline(c->st->vtx, body, RETRAIN_LABEL_EVENT, label, &res)
                  : vtx_create_custom_job(c->st->vtx, body, RETRAIN_LABEL_EVENT, label, &res);
+    json_t *as_version = NULL;
+    if (pipeline && already_exists(e, &res) &&
+        (as_version = retrain_body_as_version(body, vertex_parent(c)))) {
+        vtx_result_clear(&res);
+        e = vtx_create_training_pipeline(c->st->vtx, as_version, RETRAIN_LABEL_EVENT, label, &res);
+        json_decref(as_version);
+    }
     const char *name = e == VTX_OK ? resource_name(&res, a) : NULL;
     if (!name) {
         if (burst_controlled) /* nothing was started: the next event may submit at once */
@@ -270,6 +290,16 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
         return;
     vtx_result res;
     vtx_err e = vtx_upload_model(c->st->vtx, body, &res);
+    json_t *as_version = NULL;
+    if (already_exists(e, &res) && (as_version = retrain_body_as_version(body, vertex_parent(c)))) {
+        vtx_result_clear(&res);
+        if (upload_slot(c, out) != 0) {
+            json_decref(as_version);
+            return;
+        }
+        e = vtx_upload_model(c->st->vtx, as_version, &res);
+        json_decref(as_version);
+    }
     const char *op = e == VTX_OK ? resource_name(&res, a) : NULL;
     if (!op) {
         if (e == VTX_OK) {

@@ -64,7 +64,10 @@ config() { # $1: the extra field of the "broken" rule's job spec
    "match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-models","name":"models/**/saved_model.pb"},
    "model":{"parent":"$P/models/imported","aliases":["staging"],"display_name":"imported \${name}",
     "container_image":"us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"},
-   "labels":{"team":"ml"}}]}
+   "labels":{"team":"ml"}},
+  {"name":"fresh","action":"register",
+   "match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-models","name":"fresh/**/saved_model.pb"},
+   "model":{"model_id":"fresh-model","container_image":"us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"}}]}
 EOF
 }
 out_dir='"baseOutputDirectory":{"outputUriPrefix":"gs://acme-data/out/"'
@@ -167,6 +170,12 @@ t1=$(date +%s%N)
 expect "register: a second upload right after is spaced, not refused" \
   "$STATUS/$(json_get resource)/$(stats .created.uploadsRefused)" "200/$P/models/imported@3/0"
 expect "register: it waited for its turn (>= 1.5 s)" "$([ $(((t1 - t0) / 1000000)) -ge 1500 ] && echo yes)" yes
+send r-3 acme-models fresh/a/saved_model.pb
+expect "register with model_id: the first event creates the model" "$STATUS/$(json_get resource)" "200/$P/models/fresh-model@1"
+send r-4 acme-models fresh/b/saved_model.pb
+expect "register with model_id: the next one adds a version to it" "$STATUS/$(json_get resource)" "200/$P/models/fresh-model@2"
+expect "register with model_id: version 2 is the new directory" "$(vx "$V/models/fresh-model@2" | jq -r .artifactUri)" \
+  gs://acme-models/fresh/b/
 
 echo "Google answers 400: a dead letter, replayable once the config is fixed"
 send b-1 acme-data broken/x.csv

@@ -287,6 +287,21 @@ static void test_body_needs_an_event_key(void **state)
     assert_string_equal(err, "no event key to label the work with");
 }
 
+static void test_body_as_version_of_an_existing_model(void **state)
+{
+    (void)state;
+    json_t *body = json_pack("{s:{s:s}, s:s}", "model", "displayName", "m", "modelId", "fresh");
+    expect_json(retrain_body_as_version(body, PARENT),
+                "{\"model\":{\"displayName\":\"m\"},"
+                " \"parentModel\":\"" PARENT "/models/fresh\"}");
+    json_t *versioned =
+        json_pack("{s:{s:s}, s:s}", "model", "displayName", "m", "parentModel", PARENT "/models/x");
+    assert_null(retrain_body_as_version(versioned, PARENT)); /* no modelId: nothing to redo */
+    assert_null(retrain_body_as_version(body, NULL));
+    json_decref(body);
+    json_decref(versioned);
+}
+
 /* ---- outcomes, states, errors -------------------------------------------------------------- */
 
 static void test_outcome_shapes(void **state)
@@ -446,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_upload_body_names_the_directory),
         cmocka_unit_test(test_upload_without_object_is_refused),
         cmocka_unit_test(test_body_needs_an_event_key),
+        cmocka_unit_test(test_body_as_version_of_an_existing_model),
         cmocka_unit_test(test_outcome_shapes),
         cmocka_unit_test(test_terminal_states),
         cmocka_unit_test(test_vertex_errors_map_to_failed_or_retry),
