@@ -302,6 +302,37 @@ static void test_body_as_version_of_an_existing_model(void **state)
     json_decref(versioned);
 }
 
+/* Every rule of the shipped example config builds a body Vertex's rules accept (labels,
+ * aliases), for an event it matches. Run from the repository's root (tests/run-unit.sh does). */
+static void test_example_config_rules_build(void **state)
+{
+    fx *f = *state;
+    config cfg;
+    char err[CONFIG_ERR_MAX];
+    if (config_load("examples/config.json", &cfg, err) != 0)
+        fail_msg("examples/config.json: %s", err);
+    rules *rs = NULL;
+    assert_int_equal(rules_compile(cfg.rules, &rs, err, sizeof err), 0);
+    static const char *const objects[][3] = {
+        {"acme-data", "datasets/churn/2026/11/26.csv", "churn"},
+        {"acme-models", "models/v1/saved_model.pb", "saved-models"},
+        {"acme-data", "datasets/fraud/day.parquet", "fraud-nightly"}};
+    for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++) {
+        const storage_object *obj = event(f, FINALIZED, "ex", objects[i][0], objects[i][1]);
+        const rule *r = rules_match(rs, &f->ev, obj);
+        assert_non_null(r);
+        assert_string_equal(rules_name(r), objects[i][2]);
+        rules_vars vars;
+        assert_int_equal(rules_vars_for_event(r, &f->ev, obj, f->key, f->a, &vars), 0);
+        json_t *body = retrain_request_body(r, &vars, f->a, err, sizeof err);
+        if (!body)
+            fail_msg("rule %s: %s", rules_name(r), err);
+        json_decref(body);
+    }
+    rules_free(rs);
+    config_free(&cfg);
+}
+
 /* ---- outcomes, states, errors -------------------------------------------------------------- */
 
 static void test_outcome_shapes(void **state)
@@ -462,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_upload_without_object_is_refused),
         cmocka_unit_test(test_body_needs_an_event_key),
         cmocka_unit_test(test_body_as_version_of_an_existing_model),
+        cmocka_unit_test(test_example_config_rules_build),
         cmocka_unit_test(test_outcome_shapes),
         cmocka_unit_test(test_terminal_states),
         cmocka_unit_test(test_vertex_errors_map_to_failed_or_retry),
