@@ -9,6 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 e2e_init
 
+# RETRAIN_E2E_LEDGER: run against another (empty) ledger, e.g. a PostgreSQL schema.
+LEDGER_URL=${RETRAIN_E2E_LEDGER:-sqlite://$E2E_DIR/ledger.db}
 e2e_start_emulator --job-clock-ms 300
 P=projects/test-project/locations/us-central1
 V="$EMU/v1/$P"
@@ -45,7 +47,7 @@ EOF
 config() { # $1: the extra field of the "broken" rule's job spec
   cat <<EOF
 {"function":"retrain","workers":4,"request_timeout_s":20,"auth":{"disabled":true},
- "ledger":{"url":"sqlite://$E2E_DIR/ledger.db","lease_s":2},
+ "ledger":{"url":"$LEDGER_URL","lease_s":2},
  "vertex":{"project":"test-project","region":"us-central1","deadline_ms":5000},
  "rules":[
   $(train_rule fraud 'fraud/*.parquet'),
@@ -183,7 +185,7 @@ expect "400: acknowledged with 200" "$STATUS" 200
 expect "400: failed" "$(json_get status)" failed
 expect_match "400: Google's status and message" "$(json_get error)" 'INVALID_ARGUMENT.*bogusField'
 bkey=$(key_of)
-export RETRAIN_LEDGER="sqlite://$E2E_DIR/ledger.db"
+export RETRAIN_LEDGER="$LEDGER_URL"
 rec=$("$BUILD/retrainctl" events show "$bkey")
 expect "400: the ledger holds a failed record" "$(jq -r .status <<<"$rec")" failed
 out=$(RETRAIN_CONFIG="$E2E_DIR/retrain.json" "$BUILD/retrainctl" replay "$bkey" 2>/dev/null); rc=$?
