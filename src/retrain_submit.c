@@ -68,6 +68,14 @@ static bool already_exists(vtx_err e, const vtx_result *res)
     return e == VTX_ERR_PERMANENT && res->http_status == 409;
 }
 
+/* A failed create that certainly created nothing: refused (4xx, 429 included), never sent. */
+static bool surely_not_created(vtx_err e, const vtx_result *res)
+{
+    return e == VTX_ERR_PERMANENT || e == VTX_ERR_NOT_FOUND || e == VTX_ERR_INVALID ||
+           e == VTX_ERR_AUTH || e == VTX_ERR_NOMEM ||
+           (res->http_status >= 400 && res->http_status < 500);
+}
+
 static const char *vertex_parent(const retrain_call *c)
 {
     const vertex_config *v = &c->ctx->cfg->vertex;
@@ -218,7 +226,9 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
     }
     const char *name = e == VTX_OK ? resource_name(&res, a) : NULL;
     if (!name) {
-        if (burst_controlled) /* nothing was started: the next event may submit at once */
+        /* Nothing was started: the next event may submit at once. When the create may have
+         * happened, the slot stays ours: our redelivery re-enters it and adopts the job. */
+        if (burst_controlled && surely_not_created(e, &res))
             ledger_rule_slot_free(c->ctx->ledger, rules_name(c->r), c->ctx->event_key);
         if (e == VTX_OK) {
             res.err = VTX_ERR_TRANSIENT;
