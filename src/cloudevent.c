@@ -16,6 +16,8 @@
  * ce_from_json(ce_to_json(ev)) is always ev. */
 #include "cloudevent.h"
 
+#include "http_request.h"
+
 #include <ctype.h>
 #include <sodium.h>
 #include <stdarg.h>

@@ -28,7 +28,10 @@
 #include <stddef.h>
 
 #include "arena.h"
-#include "http_request.h"
+
+/* Forward-declared, not included: http_request.h's http_response would clash with
+ * http_client.h's in a file (the retrain function) that uses both events and Vertex AI. */
+struct http_request;
 
 typedef struct {
     const char *name; /* lower-case attribute name */
@@ -60,7 +63,7 @@ typedef enum {
 /* Parses the event carried by REQ. On error, returns the status, zeroes *OUT and writes into ERR
  * (may be NULL) a message that names the attribute ("missing required attribute \"source\"") and
  * never echoes more than 64 bytes of input, as printable ASCII. */
-ce_status ce_parse_http(const http_request *req, arena *a, cloudevent *out, char *err,
+ce_status ce_parse_http(const struct http_request *req, arena *a, cloudevent *out, char *err,
                         size_t errlen);
 
 /* The value of extension NAME, or NULL. */

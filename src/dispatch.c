@@ -40,8 +40,12 @@ void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
                     const cloudevent *ev, const char *key, bool reclaimed, arena *a,
                     dispatch_answer *out)
 {
-    fn_context ctx = {
-        .arena = a, .cfg = cfg, .event_key = key, .reclaimed = reclaimed, .state = state};
+    fn_context ctx = {.arena = a,
+                      .cfg = cfg,
+                      .event_key = key,
+                      .reclaimed = reclaimed,
+                      .state = state,
+                      .ledger = l};
     fn_result res = {0};
     fn->handle(ev, &ctx, &res);
 

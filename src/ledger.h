@@ -114,6 +114,49 @@ ledger_status ledger_ping(ledger *l);
 /* The last error message (no secrets), for logs. */
 const char *ledger_last_error(const ledger *l);
 
+/* ---- burst control: one submission slot per rule ------------------------------------------
+ *
+ * A rule's slot names the event that last submitted work for the rule, the resource that work
+ * became (once known) and when it was taken. ledger_rule_slot() is one atomic statement, so among
+ * any number of workers on any number of hosts asking at once exactly one gets LEDGER_SLOT_TAKEN;
+ * the others get LEDGER_SLOT_HELD with the holder. The slot is taken when it is free, when it was
+ * taken at least MIN_INTERVAL_S seconds ago, when EVENT_KEY already holds it (a retry or a
+ * reclaimed delivery of the holder), or when REPLACE (may be NULL) holds it: the caller found
+ * the holder's work finished and replaces it. Taking it from another event clears its resource
+ * and restarts its clock (the store's clock, so hosts agree). RULE is any non-empty name of at
+ * most LEDGER_SLOT_RULE_MAX bytes (rule names, or a pseudo-rule such as a quota's name). */
+#define LEDGER_SLOT_RULE_MAX 255
+
+typedef enum {
+    LEDGER_SLOT_TAKEN, /* the caller submits; the slot now names EVENT_KEY */
+    LEDGER_SLOT_HELD,  /* another event holds it: see the slot */
+} ledger_slot_result;
+
+typedef struct {
+    char event_key[LEDGER_KEY_HEX + 1]; /* the holder */
+    char *resource;                     /* what the holder submitted; NULL until set */
+    int64_t submitted_ms;               /* when the holder took it (the store's clock) */
+    int64_t age_ms;                     /* how long ago, by the store's clock */
+} ledger_slot;
+
+/* Takes RULE's slot for EVENT_KEY or reports its holder in SLOT (may be NULL; release it with
+ * ledger_slot_clear). MIN_INTERVAL_S >= 0. */
+ledger_status ledger_rule_slot(ledger *l, const char *rule, int min_interval_s,
+                               const char *event_key, const char *replace,
+                               ledger_slot_result *result, ledger_slot *slot);
+/* Records RESOURCE as what EVENT_KEY submitted under RULE. LEDGER_ERR_STATE when the slot no
+ * longer names EVENT_KEY (another event took it meanwhile); LEDGER_ERR_NOT_FOUND when free. */
+ledger_status ledger_rule_slot_set_resource(ledger *l, const char *rule, const char *event_key,
+                                            const char *resource);
+/* Frees RULE's slot when EVENT_KEY holds it (its submission failed, so the next event may
+ * submit at once); OK as well when it does not. */
+ledger_status ledger_rule_slot_free(ledger *l, const char *rule, const char *event_key);
+/* Reads RULE's slot: LEDGER_ERR_NOT_FOUND when free. */
+ledger_status ledger_rule_slot_get(ledger *l, const char *rule, ledger_slot *slot);
+
+void ledger_slot_clear(ledger_slot *slot);
+const char *ledger_slot_result_name(ledger_slot_result r);
+
 void ledger_record_clear(ledger_record *rec);
 const char *ledger_claim_result_name(ledger_claim_result r);
 const char *ledger_status_name(ledger_status s);

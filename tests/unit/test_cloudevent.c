@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "cloudevent.h"
+#include "http_request.h"
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define STRUCTURED "application/cloudevents+json; charset=utf-8"
