@@ -35,7 +35,7 @@ typedef struct {
     char *resp;
     size_t resp_len;
     int index, tries;
-    double due; /* > 0: a 503 waiting to be sent again at this time */
+    double due; /* > 0: a delivery waiting to be sent again at this time */
 } slot;
 
 static json_t *http_counts, *answer_counts;
@@ -166,6 +166,8 @@ int main(int argc, char **argv)
                                              {"http2", 0, 0, '2'},
                                              {"log", 1, 0, 'l'},
                                              {"help", 0, 0, 'h'},
+                                             {"retry-delay-ms", 1, 0, 'D'},
+                                             {"redeliver", 1, 0, 'R'},
                                              {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "H:", longopts, NULL)) != -1) {
@@ -200,6 +202,12 @@ int main(int argc, char **argv)
             break;
         case 'r':
             o.retry_503 = atoi(optarg);
+            break;
+        case 'D':
+            o.retry_delay_ms = atoi(optarg);
+            break;
+        case 'R':
+            o.redeliver = atoi(optarg);
             break;
         case '2':
             o.http2 = 1;
@@ -251,7 +259,10 @@ int main(int argc, char **argv)
             curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
             curl_multi_remove_handle(multi, msg->easy_handle);
             bool expired = now_s() > deadline;
-            if (msg->data.result == CURLE_OK && code == 503 && s->tries < o.retry_503 && !expired) {
+            bool ok2xx = msg->data.result == CURLE_OK && code >= 200 && code < 300;
+            bool again = (msg->data.result == CURLE_OK && code == 503 && s->tries < o.retry_503) ||
+                         (!ok2xx && s->tries < o.redeliver);
+            if (again && !expired) {
                 s->tries++;
                 retries++;
                 s->due = now_s() + o.retry_delay_ms / 1000.0; /* as Pub/Sub backs off */
