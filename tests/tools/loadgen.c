@@ -7,7 +7,8 @@
  * requests sent, HTTP statuses, the "status" word of each JSON answer, retries and the rate.
  * With --retry-503 K a 503 answer is sent again (up to K times, --retry-delay-ms apart, 50 by
  * default), as Pub/Sub would; --redeliver K resends anything but a 2xx, transport errors
- * included, the way a push subscription redelivers.
+ * included, the way a push subscription redelivers. --rate R paces new requests to R a second,
+ * for a steady load that lasts.
  * With --log FILE each final answer is written as a line "d http_status answer_status". */
 #include <curl/curl.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@ typedef struct {
     const char *headers[MAX_HEADERS];
     int n_headers, connections, requests, distinct, retry_503, retry_delay_ms, http2;
     int redeliver; /* resend anything but a 2xx (transport errors too), as Pub/Sub does */
+    double rate;   /* new requests per second at most; 0: as fast as the connections go */
     double max_seconds;
 } options;
 
@@ -128,7 +130,7 @@ static void usage(FILE *f)
     fputs("usage: loadgen --url URL [--cacert FILE] [--connections C] [--requests N]\n"
           "               [--max-seconds S] [--header 'K: V']... [--body TEXT|@FILE]\n"
           "               [--distinct D] [--retry-503 K] [--redeliver K] [--retry-delay-ms MS]\n"
-          "               [--http2] [--log FILE]\n",
+          "               [--rate PER_SECOND] [--http2] [--log FILE]\n",
           f);
 }
 
@@ -168,6 +170,7 @@ int main(int argc, char **argv)
                                              {"help", 0, 0, 'h'},
                                              {"retry-delay-ms", 1, 0, 'D'},
                                              {"redeliver", 1, 0, 'R'},
+                                             {"rate", 1, 0, 'Q'},
                                              {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "H:", longopts, NULL)) != -1) {
@@ -208,6 +211,9 @@ int main(int argc, char **argv)
             break;
         case 'R':
             o.redeliver = atoi(optarg);
+            break;
+        case 'Q':
+            o.rate = atof(optarg);
             break;
         case '2':
             o.http2 = 1;
@@ -288,7 +294,10 @@ int main(int argc, char **argv)
             json_decref(ans);
             completed++;
             s->tries = 0;
-            if (next < o.requests && !expired) {
+            if (next < o.requests && !expired && o.rate > 0) {
+                s->index = next; /* paced: sent when its turn comes */
+                s->due = start + next++ / o.rate;
+            } else if (next < o.requests && !expired) {
                 prepare(s, &o, multi, next++);
             } else {
                 active--;
