@@ -120,12 +120,14 @@ static void test_take_hold_and_resource(void **state)
     /* Only the holder names the resource. */
     assert_int_equal(ledger_rule_slot_set_resource(l, "churn", b, "projects/p/x/1"),
                      LEDGER_ERR_STATE);
+    sleep_ms(20);
     assert_int_equal(ledger_rule_slot_set_resource(l, "churn", a, "projects/p/customJobs/1"),
                      LEDGER_OK);
     assert_int_equal(take(l, "churn", 600, b, NULL, &s), LEDGER_SLOT_HELD);
     assert_string_equal(s.event_key, a);
     assert_string_equal(s.resource, "projects/p/customJobs/1");
-    assert_int_equal(s.submitted_ms, taken_at);
+    assert_true(s.submitted_ms >= taken_at + 20); /* the clock restarts when the work exists */
+    taken_at = s.submitted_ms;
     ledger_slot_clear(&s);
 
     /* The holder's own retry takes it again and keeps its clock and resource. */
@@ -150,9 +152,11 @@ static void test_interval_replace_and_free(void **state)
     ledger_slot s;
 
     assert_int_equal(take(l, "r", 1, a, NULL, NULL), LEDGER_SLOT_TAKEN);
+    sleep_ms(600);
     assert_int_equal(ledger_rule_slot_set_resource(l, "r", a, "job-a"), LEDGER_OK);
+    sleep_ms(600); /* 1.2 s after the take, 0.6 s after the work existed: still held */
     assert_int_equal(take(l, "r", 1, b, NULL, NULL), LEDGER_SLOT_HELD);
-    sleep_ms(1100);
+    sleep_ms(500);
     /* The interval has passed: B takes it, and A's job is no longer named. */
     assert_int_equal(take(l, "r", 1, b, NULL, &s), LEDGER_SLOT_TAKEN);
     assert_string_equal(s.event_key, b);
