@@ -233,6 +233,11 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
                          .ctx = ctx,
                          .deadline_ms =
                              retrain_now_ms() + (budget > BUDGET_MIN_MS ? budget : BUDGET_MIN_MS)};
+    if (!ctx->ledger) { /* the slots that space and coalesce submissions live there */
+        json_decref(body);
+        retrain_retry(&call, out, 0, "no ledger to coordinate submissions with");
+        return;
+    }
     if (rules_action_of(r) == RULES_REGISTER)
         retrain_submit_upload(&call, body, out);
     else

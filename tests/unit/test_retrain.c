@@ -465,6 +465,14 @@ static void test_handle_ignores_and_refuses_without_google(void **state)
     assert_non_null(strstr(out.error, "data: not a StorageObjectData (wrong_type)"));
     json_decref(out.outcome);
 
+    /* A matching event with no ledger to coordinate through: retried, nothing sent. */
+    event(f, FINALIZED, "e-9", "acme-data", "fraud/x");
+    out = (fn_result){0};
+    def->handle(&f->ev, &ctx, &out);
+    assert_int_equal(out.status, FN_RETRY);
+    assert_string_equal(out.error, "no ledger to coordinate submissions with");
+    assert_null(out.outcome);
+
     retrain_function.fini(fstate);
     config_free(&cfg);
 }
