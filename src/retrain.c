@@ -72,8 +72,16 @@ void retrain_crash_hook(const rule *r)
         which = getenv("RETRAIN_TEST_CRASH_AFTER_CREATE");
         armed = hooks && strcmp(hooks, "1") == 0 && which && *which;
     }
-    if (armed && (strcmp(which, "1") == 0 || strcmp(which, rules_name(r)) == 0))
-        raise(SIGKILL);
+    if (!armed)
+        return;
+    /* "1", or a comma-separated list of rule names. */
+    size_t n = strlen(rules_name(r));
+    for (const char *p = which; *p;) {
+        size_t len = strcspn(p, ",");
+        if ((len == 1 && *p == '1') || (len == n && strncmp(p, rules_name(r), n) == 0))
+            raise(SIGKILL);
+        p += len + (p[len] == ',');
+    }
 }
 
 /* ---- outcomes ------------------------------------------------------------------------------ */
