@@ -275,7 +275,7 @@ static void test_upload_without_object_is_refused(void **state)
     char err[256];
     event(f, "custom.v1", "e-4", NULL, NULL);
     assert_null(body_for(f, NULL, "anywhere", err, sizeof err));
-    assert_string_equal(err, "rule anywhere: the event names no object to register");
+    assert_string_equal(err, "the event names no object to register");
 }
 
 static void test_body_needs_an_event_key(void **state)
@@ -503,6 +503,15 @@ static void test_handle_ignores_and_refuses_without_google(void **state)
     assert_int_equal(out.status, FN_FAILED);
     assert_non_null(strstr(out.error, "data: not a StorageObjectData (wrong_type)"));
     json_decref(out.outcome);
+
+    /* A matched rule whose body cannot be built for this event: a dead letter naming the rule. */
+    event(f, "custom.v1", "e-10", NULL, NULL);
+    out = (fn_result){0};
+    def->handle(&f->ev, &ctx, &out);
+    assert_int_equal(out.status, FN_FAILED);
+    assert_string_equal(out.error, "rule anywhere: the event names no object to register");
+    expect_json(out.outcome, "{\"status\":\"failed\",\"message\":"
+                             "\"rule anywhere: the event names no object to register\"}");
 
     /* A matching event with no ledger to coordinate through: retried, nothing sent. */
     event(f, FINALIZED, "e-9", "acme-data", "fraud/x");
