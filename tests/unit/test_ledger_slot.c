@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <postgresql/libpq-fe.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,43 @@ static void test_bad_arguments(void **state)
     ledger_close(l);
 }
 
+/* A store made by the first schema (no slots table) gains it when opened by this build, and
+ * keeps its events. */
+static void test_upgrade_from_the_first_schema(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    const char *k = key(1);
+    ledger_event ev = {.source = SRC, .id = "ev-1"};
+    ledger_claim_result claimed;
+    assert_int_equal(ledger_claim(l, k, &ev, 60, &claimed, NULL), LEDGER_OK);
+    ledger_close(l);
+    if (cur->pg) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "DROP TABLE slot_t%d_%d.ledger_rule_slots;"
+                 " DELETE FROM slot_t%d_%d.ledger_schema WHERE version = 2",
+                 (int)getpid(), cur->stores, (int)getpid(), cur->stores);
+        PGresult *r = PQexec(cur->admin, sql);
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+    } else {
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(cur->url + strlen("sqlite://"), &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "DROP TABLE ledger_rule_slots; PRAGMA user_version = 1",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+    }
+    l = open_url(cur->url);
+    ledger_record rec;
+    assert_int_equal(ledger_get(l, k, &rec), LEDGER_OK);
+    assert_string_equal(rec.status, "claimed");
+    ledger_record_clear(&rec);
+    assert_int_equal(take(l, "r", 60, k, NULL, NULL), LEDGER_SLOT_TAKEN);
+    ledger_close(l);
+}
+
 /* Many processes, each with its own handle, ask for one rule's slot for different events at
  * the same moment: exactly one event takes it, every other one sees that event as holder. */
 static void test_concurrent_takers_one_wins(void **state)
@@ -334,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_take_hold_and_resource),
         cmocka_unit_test(test_interval_replace_and_free),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_upgrade_from_the_first_schema),
         cmocka_unit_test(test_concurrent_takers_one_wins),
     };
     int failed =
