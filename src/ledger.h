@@ -144,8 +144,11 @@ typedef struct {
 ledger_status ledger_rule_slot(ledger *l, const char *rule, int min_interval_s,
                                const char *event_key, const char *replace,
                                ledger_slot_result *result, ledger_slot *slot);
-/* Records RESOURCE as what EVENT_KEY submitted under RULE. LEDGER_ERR_STATE when the slot no
- * longer names EVENT_KEY (another event took it meanwhile); LEDGER_ERR_NOT_FOUND when free. */
+/* Records RESOURCE as what EVENT_KEY submitted under RULE and restarts the slot's clock: the
+ * interval counts from when the work exists (Google's answer), not from when it was asked for,
+ * so a quota such as "one upload every 2 s" holds however long each request took.
+ * LEDGER_ERR_STATE when the slot no longer names EVENT_KEY (another event took it meanwhile);
+ * LEDGER_ERR_NOT_FOUND when free. */
 ledger_status ledger_rule_slot_set_resource(ledger *l, const char *rule, const char *event_key,
                                             const char *resource);
 /* Frees RULE's slot when EVENT_KEY holds it (its submission failed, so the next event may

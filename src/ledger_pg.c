@@ -108,8 +108,9 @@ static const struct {
                      " RETURNING " LEDGER_SLOT_COLUMNS ", " NOW_MS " - submitted_ms"},
     [P_SLOT_GET] = {"ledger_slot_get", "SELECT " LEDGER_SLOT_COLUMNS ", " NOW_MS " - submitted_ms"
                                        " FROM ledger_rule_slots WHERE rule = $1"},
-    [P_SLOT_SET] = {"ledger_slot_set", "UPDATE ledger_rule_slots SET resource = $3"
-                                       " WHERE rule = $1 AND event_key = $2"},
+    [P_SLOT_SET] = {"ledger_slot_set",
+                    "UPDATE ledger_rule_slots SET resource = $3,"
+                    " submitted_ms = " NOW_MS " WHERE rule = $1 AND event_key = $2"},
     [P_SLOT_FREE] = {"ledger_slot_free",
                      "DELETE FROM ledger_rule_slots WHERE rule = $1 AND event_key = $2"},
 };

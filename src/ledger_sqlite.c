@@ -95,7 +95,8 @@ static const char *const sql[S_COUNT] = {
                     " RETURNING " LEDGER_SLOT_COLUMNS ", ?3 - submitted_ms",
     [S_SLOT_GET] = "SELECT " LEDGER_SLOT_COLUMNS ", ?2 - submitted_ms FROM ledger_rule_slots"
                    " WHERE rule = ?1",
-    [S_SLOT_SET] = "UPDATE ledger_rule_slots SET resource = ?3 WHERE rule = ?1 AND event_key = ?2",
+    [S_SLOT_SET] = "UPDATE ledger_rule_slots SET resource = ?3, submitted_ms = ?4"
+                   " WHERE rule = ?1 AND event_key = ?2",
     [S_SLOT_FREE] = "DELETE FROM ledger_rule_slots WHERE rule = ?1 AND event_key = ?2",
 };
 
@@ -385,6 +386,7 @@ static ledger_status sq_slot_set_resource(ledger *l, const char *rule, const cha
     bind_text(st, 1, rule);
     bind_text(st, 2, event_key);
     bind_text(st, 3, resource);
+    sqlite3_bind_int64(st, 4, ledger_now_ms());
     return changed_or_state(l, st, "rule slot resource");
 }
 

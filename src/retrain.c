@@ -72,8 +72,16 @@ void retrain_crash_hook(const rule *r)
         which = getenv("RETRAIN_TEST_CRASH_AFTER_CREATE");
         armed = hooks && strcmp(hooks, "1") == 0 && which && *which;
     }
-    if (armed && (strcmp(which, "1") == 0 || strcmp(which, rules_name(r)) == 0))
-        raise(SIGKILL);
+    if (!armed)
+        return;
+    /* "1", or a comma-separated list of rule names. */
+    size_t n = strlen(rules_name(r));
+    for (const char *p = which; *p;) {
+        size_t len = strcspn(p, ",");
+        if ((len == 1 && *p == '1') || (len == n && strncmp(p, rules_name(r), n) == 0))
+            raise(SIGKILL);
+        p += len + (p[len] == ',');
+    }
 }
 
 /* ---- outcomes ------------------------------------------------------------------------------ */
@@ -233,6 +241,11 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
                          .ctx = ctx,
                          .deadline_ms =
                              retrain_now_ms() + (budget > BUDGET_MIN_MS ? budget : BUDGET_MIN_MS)};
+    if (!ctx->ledger) { /* the slots that space and coalesce submissions live there */
+        json_decref(body);
+        retrain_retry(&call, out, 0, "no ledger to coordinate submissions with");
+        return;
+    }
     if (rules_action_of(r) == RULES_REGISTER)
         retrain_submit_upload(&call, body, out);
     else

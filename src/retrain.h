@@ -33,9 +33,9 @@
  * Google's 400/403/404 is final (FN_FAILED: the dead letter, replayable); 429, 5xx, network and
  * token trouble ask for a retry (FN_RETRY: 503 with Retry-After).
  *
- * Test hook: with RETRAIN_TEST_HOOKS=1, RETRAIN_TEST_CRASH_AFTER_CREATE=1 (or =RULE, for that
- * rule only) makes the worker SIGKILL itself right after Google created the resource, before
- * anything is recorded. */
+ * Test hook: with RETRAIN_TEST_HOOKS=1, RETRAIN_TEST_CRASH_AFTER_CREATE=1 (or =RULE[,RULE...],
+ * for those rules only) makes the worker SIGKILL itself right after Google created the
+ * resource, before anything is recorded. */
 #ifndef RT_RETRAIN_H
 #define RT_RETRAIN_H
 

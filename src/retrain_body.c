@@ -66,13 +66,12 @@ static json_t *expanded_job(const rule *r, const rules_vars *vars, char *err, si
 {
     const json_t *tmpl = rules_job(r);
     if (!json_is_object(tmpl)) {
-        snprintf(err, errlen, "rule %s: no job template", rules_name(r));
+        snprintf(err, errlen, "no job template");
         return NULL;
     }
     json_t *job = rules_expand(r, tmpl, vars);
     if (!job)
-        snprintf(err, errlen, "rule %s: the job template does not expand to valid UTF-8",
-                 rules_name(r));
+        snprintf(err, errlen, "the job template does not expand to valid UTF-8");
     return job;
 }
 
@@ -95,7 +94,7 @@ static int model_spec(const rule *r, const rules_vars *vars, arena *a, vtx_model
     memset(spec, 0, sizeof *spec);
     *labels = NULL;
     if (!m) {
-        snprintf(err, errlen, "rule %s: no model settings", rules_name(r));
+        snprintf(err, errlen, "no model settings");
         return -1;
     }
     const char **aliases = arena_zalloc(a, (m->n_aliases + 1) * sizeof *aliases);
@@ -127,7 +126,7 @@ static json_t *pipeline_body(const rule *r, const rules_vars *vars, arena *a, ch
     json_t *model_labels = NULL, *labels = NULL, *body = NULL;
     vtx_model_spec spec;
     if (!over) {
-        snprintf(err, errlen, "rule %s: the pipeline template does not expand", rules_name(r));
+        snprintf(err, errlen, "the pipeline template does not expand to valid UTF-8");
         goto out;
     }
     const rules_model *m = rules_model_of(r);
@@ -177,7 +176,7 @@ static json_t *upload_body(const rule *r, const rules_vars *vars, arena *a, char
     if (!spec.artifact_uri)
         snprintf(err, errlen, "out of memory");
     else if (!*spec.artifact_uri)
-        snprintf(err, errlen, "rule %s: the event names no object to register", rules_name(r));
+        snprintf(err, errlen, "the event names no object to register");
     else
         body = vtx_upload_body(&spec, rules_model_of(r)->parent, rules_model_of(r)->model_id, err,
                                errlen);
@@ -200,7 +199,7 @@ json_t *retrain_request_body(const rule *r, const rules_vars *vars, arena *a, ch
     case RULES_REGISTER:
         return upload_body(r, vars, a, err, errlen);
     }
-    snprintf(err, errlen, "rule %s: unknown action", rules_name(r));
+    snprintf(err, errlen, "unknown action");
     return NULL;
 }
 

@@ -10,8 +10,8 @@
  * key's first 63 hex digits (252 bits of BLAKE2b: still unique).
  *
  * Every builder returns a new reference (the caller json_decref's it) or NULL with a message in
- * ERR naming what is wrong (a label, an alias, a missing field); strings the builders need
- * beyond the call come from the arena A. Rules and vars are borrowed. */
+ * ERR naming what is wrong (a label, an alias, a missing field; the caller names the rule); strings
+ * the builders need beyond the call come from the arena A. Rules and vars are borrowed. */
 #ifndef RT_RETRAIN_BODY_H
 #define RT_RETRAIN_BODY_H
 

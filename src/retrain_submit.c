@@ -249,12 +249,18 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
 
 /* ---- register ------------------------------------------------------------------------------ */
 
+/* The pseudo-rule whose slot spaces the uploads of one project and region. */
+static const char *upload_slot_name(const retrain_call *c)
+{
+    const vertex_config *v = &c->ctx->cfg->vertex;
+    return arena_printf(c->ctx->arena, "models.upload/%s/%s", v->project ? v->project : "",
+                        v->region ? v->region : "");
+}
+
 /* Waits for the project's upload slot within the deadline: 0, or -1 with OUT decided. */
 static int upload_slot(const retrain_call *c, fn_result *out)
 {
-    const vertex_config *v = &c->ctx->cfg->vertex;
-    const char *slot = arena_printf(c->ctx->arena, "models.upload/%s/%s",
-                                    v->project ? v->project : "", v->region ? v->region : "");
+    const char *slot = upload_slot_name(c);
     for (int round = 0; slot && round < SLOT_ROUNDS; round++) {
         ledger_slot s;
         ledger_slot_result res;
@@ -302,15 +308,15 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
     vtx_err e = vtx_upload_model(c->st->vtx, body, &res);
     json_t *as_version = NULL;
     if (already_exists(e, &res) && (as_version = retrain_body_as_version(body, vertex_parent(c)))) {
+        /* A refused upload created nothing: the slot is still ours, send the version now. */
         vtx_result_clear(&res);
-        if (upload_slot(c, out) != 0) {
-            json_decref(as_version);
-            return;
-        }
         e = vtx_upload_model(c->st->vtx, as_version, &res);
         json_decref(as_version);
     }
     const char *op = e == VTX_OK ? resource_name(&res, a) : NULL;
+    /* The next upload waits 2 s from now, when this one has surely reached Google. */
+    ledger_rule_slot_set_resource(c->ctx->ledger, upload_slot_name(c), c->ctx->event_key,
+                                  op ? op : "(refused)");
     if (!op) {
         if (e == VTX_OK) {
             e = res.err = VTX_ERR_TRANSIENT;

@@ -27,7 +27,7 @@ seed_model churn
 seed_model imported
 
 export RETRAIN_VERTEX_ENDPOINT="$EMU/v1" GCE_METADATA_HOST="${EMU#http://}"
-export RETRAIN_TEST_HOOKS=1 RETRAIN_TEST_CRASH_AFTER_CREATE=crashy
+export RETRAIN_TEST_HOOKS=1 RETRAIN_TEST_CRASH_AFTER_CREATE=crashy,held
 
 # A train rule; $1 its name, $2 the object glob, $3 extra members (min_interval_s, ...), $4 a
 # field added to the job spec.
@@ -54,6 +54,7 @@ config() { # $1: the extra field of the "broken" rule's job spec
   $(train_rule crashy 'crash/*.csv'),
   $(train_rule broken 'broken/*.csv' '' "$1"),
   $(train_rule burst 'burst/*.csv' '"min_interval_s":600,'),
+  $(train_rule held 'held/*.csv' '"min_interval_s":600,'),
   {"name":"churn","action":"train_and_register",
    "match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-data","name":"churn/*.csv"},
    "job":{"displayName":"churn-\${event_id}",
@@ -223,6 +224,20 @@ expect "burst: every one names the job" \
 into=$(jq -r .outcome.into_event "$E2E_DIR/coalesced.jsonl" | sort -u)
 expect "burst: every one names the submitting event" "$("$BUILD/retrainctl" events show "$into" | jq -r '.outcome.status + " " + .outcome.resource')" \
   "submitted $burst_job"
+
+echo "the rule's slot holder killed between create and record: the next event finds its job"
+send h-1 acme-data held/1.csv
+expect "holder: killed after the create" "$([ "$STATUS" != 200 ] && echo yes)" yes
+send h-2 acme-data held/2.csv # waits for the holder to name its job, then looks it up by label
+held_job=$(vx -G "$V/customJobs" --data-urlencode 'filter=labels.retrain-rule="held"' | jq -r '.customJobs[0].name')
+expect "holder: the next event coalesces into the dead holder's job" "$STATUS/$(json_get status)/$(json_get resource)" \
+  "200/coalesced/$held_job"
+into=$(json_get into_event)
+send h-1 acme-data held/1.csv # the lease (2 s) has expired meanwhile
+expect "holder: its redelivery adopts the job" "$(json_get status)/$(json_get adopted)/$(json_get resource)" \
+  "submitted/true/$held_job"
+expect "holder: the coalesced event names it" "$into" "$(json_get event.key)"
+expect "holder: one job for the rule" "$(jobs_labelled retrain-rule=held)" 1
 
 echo "within the interval, once the rule's job has finished, the next event starts a new one"
 curl -sS -X POST "$EMU/emulator/config" -d '{"job_clock_ms":1}' >/dev/null

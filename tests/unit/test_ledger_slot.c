@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <postgresql/libpq-fe.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,12 +121,14 @@ static void test_take_hold_and_resource(void **state)
     /* Only the holder names the resource. */
     assert_int_equal(ledger_rule_slot_set_resource(l, "churn", b, "projects/p/x/1"),
                      LEDGER_ERR_STATE);
+    sleep_ms(20);
     assert_int_equal(ledger_rule_slot_set_resource(l, "churn", a, "projects/p/customJobs/1"),
                      LEDGER_OK);
     assert_int_equal(take(l, "churn", 600, b, NULL, &s), LEDGER_SLOT_HELD);
     assert_string_equal(s.event_key, a);
     assert_string_equal(s.resource, "projects/p/customJobs/1");
-    assert_int_equal(s.submitted_ms, taken_at);
+    assert_true(s.submitted_ms >= taken_at + 20); /* the clock restarts when the work exists */
+    taken_at = s.submitted_ms;
     ledger_slot_clear(&s);
 
     /* The holder's own retry takes it again and keeps its clock and resource. */
@@ -150,9 +153,11 @@ static void test_interval_replace_and_free(void **state)
     ledger_slot s;
 
     assert_int_equal(take(l, "r", 1, a, NULL, NULL), LEDGER_SLOT_TAKEN);
+    sleep_ms(600);
     assert_int_equal(ledger_rule_slot_set_resource(l, "r", a, "job-a"), LEDGER_OK);
+    sleep_ms(600); /* 1.2 s after the take, 0.6 s after the work existed: still held */
     assert_int_equal(take(l, "r", 1, b, NULL, NULL), LEDGER_SLOT_HELD);
-    sleep_ms(1100);
+    sleep_ms(500);
     /* The interval has passed: B takes it, and A's job is no longer named. */
     assert_int_equal(take(l, "r", 1, b, NULL, &s), LEDGER_SLOT_TAKEN);
     assert_string_equal(s.event_key, b);
@@ -207,6 +212,43 @@ static void test_bad_arguments(void **state)
     assert_int_equal(ledger_rule_slot_get(l, "", &s), LEDGER_ERR_INVALID);
     assert_string_equal(ledger_slot_result_name(LEDGER_SLOT_TAKEN), "taken");
     assert_string_equal(ledger_slot_result_name(LEDGER_SLOT_HELD), "held");
+    ledger_close(l);
+}
+
+/* A store made by the first schema (no slots table) gains it when opened by this build, and
+ * keeps its events. */
+static void test_upgrade_from_the_first_schema(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    const char *k = key(1);
+    ledger_event ev = {.source = SRC, .id = "ev-1"};
+    ledger_claim_result claimed;
+    assert_int_equal(ledger_claim(l, k, &ev, 60, &claimed, NULL), LEDGER_OK);
+    ledger_close(l);
+    if (cur->pg) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "DROP TABLE slot_t%d_%d.ledger_rule_slots;"
+                 " DELETE FROM slot_t%d_%d.ledger_schema WHERE version = 2",
+                 (int)getpid(), cur->stores, (int)getpid(), cur->stores);
+        PGresult *r = PQexec(cur->admin, sql);
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+    } else {
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(cur->url + strlen("sqlite://"), &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "DROP TABLE ledger_rule_slots; PRAGMA user_version = 1",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+    }
+    l = open_url(cur->url);
+    ledger_record rec;
+    assert_int_equal(ledger_get(l, k, &rec), LEDGER_OK);
+    assert_string_equal(rec.status, "claimed");
+    ledger_record_clear(&rec);
+    assert_int_equal(take(l, "r", 60, k, NULL, NULL), LEDGER_SLOT_TAKEN);
     ledger_close(l);
 }
 
@@ -330,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_take_hold_and_resource),
         cmocka_unit_test(test_interval_replace_and_free),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_upgrade_from_the_first_schema),
         cmocka_unit_test(test_concurrent_takers_one_wins),
     };
     int failed =

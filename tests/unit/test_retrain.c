@@ -9,9 +9,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ledger.h"
 #include "retrain.h"
@@ -272,7 +275,7 @@ static void test_upload_without_object_is_refused(void **state)
     char err[256];
     event(f, "custom.v1", "e-4", NULL, NULL);
     assert_null(body_for(f, NULL, "anywhere", err, sizeof err));
-    assert_string_equal(err, "rule anywhere: the event names no object to register");
+    assert_string_equal(err, "the event names no object to register");
 }
 
 static void test_body_needs_an_event_key(void **state)
@@ -422,6 +425,42 @@ static void test_vertex_errors_map_to_failed_or_retry(void **state)
     assert_int_equal(out.retry_after_s, 0);
 }
 
+/* Runs the crash hook for rule NAME in a child with the hook's environment; true when the child
+ * was killed by SIGKILL. */
+static bool hook_kills(fx *f, const char *hooks, const char *which, const char *object)
+{
+    const storage_object *obj = event(f, FINALIZED, "hook", "acme-data", object);
+    const rule *r = rules_match(f->rules, &f->ev, obj);
+    assert_non_null(r);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (hooks)
+            setenv("RETRAIN_TEST_HOOKS", hooks, 1);
+        else
+            unsetenv("RETRAIN_TEST_HOOKS");
+        setenv("RETRAIN_TEST_CRASH_AFTER_CREATE", which, 1);
+        retrain_crash_hook(r);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+static void test_crash_hook_needs_both_variables_and_the_rule(void **state)
+{
+    fx *f = *state;
+    assert_true(hook_kills(f, "1", "1", "fraud/x"));
+    assert_true(hook_kills(f, "1", "fraud", "fraud/x"));
+    assert_true(hook_kills(f, "1", "held,fraud", "fraud/x"));
+    assert_false(hook_kills(f, "1", "churn", "fraud/x"));
+    assert_false(hook_kills(f, "1", "frau,fraudx", "fraud/x"));
+    assert_false(hook_kills(f, NULL, "1", "fraud/x"));
+    assert_false(hook_kills(f, "0", "fraud", "fraud/x"));
+    assert_false(hook_kills(f, "1", "", "fraud/x"));
+}
+
 /* ---- the function without Google ------------------------------------------------------------ */
 
 /* A config for the function: the rules above, a metadata server that is never called. */
@@ -465,6 +504,23 @@ static void test_handle_ignores_and_refuses_without_google(void **state)
     assert_non_null(strstr(out.error, "data: not a StorageObjectData (wrong_type)"));
     json_decref(out.outcome);
 
+    /* A matched rule whose body cannot be built for this event: a dead letter naming the rule. */
+    event(f, "custom.v1", "e-10", NULL, NULL);
+    out = (fn_result){0};
+    def->handle(&f->ev, &ctx, &out);
+    assert_int_equal(out.status, FN_FAILED);
+    assert_string_equal(out.error, "rule anywhere: the event names no object to register");
+    expect_json(out.outcome, "{\"status\":\"failed\",\"message\":"
+                             "\"rule anywhere: the event names no object to register\"}");
+
+    /* A matching event with no ledger to coordinate through: retried, nothing sent. */
+    event(f, FINALIZED, "e-9", "acme-data", "fraud/x");
+    out = (fn_result){0};
+    def->handle(&f->ev, &ctx, &out);
+    assert_int_equal(out.status, FN_RETRY);
+    assert_string_equal(out.error, "no ledger to coordinate submissions with");
+    assert_null(out.outcome);
+
     retrain_function.fini(fstate);
     config_free(&cfg);
 }
@@ -497,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_outcome_shapes),
         cmocka_unit_test(test_terminal_states),
         cmocka_unit_test(test_vertex_errors_map_to_failed_or_retry),
+        cmocka_unit_test(test_crash_hook_needs_both_variables_and_the_rule),
         cmocka_unit_test(test_handle_ignores_and_refuses_without_google),
         cmocka_unit_test(test_init_refuses_bad_rules),
     };
