@@ -483,6 +483,10 @@ static void test_alias_problems(void **state)
                     "rules[0].model.aliases[1]: not a valid Vertex alias",
                     "rules[0].model.aliases[2]: not a valid Vertex alias",
                     "rules[0].model.aliases[3]: not a valid Vertex alias");
+    /* What the Vertex client would refuse is refused here already: one letter, a '-' at the end. */
+    expect_problems(churn_with("model.aliases", "[\"b\", \"ab-\", \"ok\"]"), 2,
+                    "rules[0].model.aliases[0]: not a valid Vertex alias",
+                    "rules[0].model.aliases[1]: not a valid Vertex alias");
     expect_problems(churn_with("model.aliases", "[\"prod\", \"prod\"]"), 1,
                     "rules[0].model.aliases[1]: duplicate alias \"prod\"");
 }
