@@ -48,12 +48,12 @@ static json_t *control(const char *method, const char *path, const char *body)
                       .body = body,
                       .body_len = body ? strlen(body) : 0,
                       .timeout_ms = 5000};
-    http_response r;
+    http_answer r;
     http_err e = http_client_do(h, &call, &r);
     if (e != HTTP_OK || r.status != 200)
         fail_msg("%s %s: %s, HTTP %ld: %s", method, path, http_err_name(e), r.status, r.body);
     json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
-    http_response_free(&r);
+    http_answer_free(&r);
     http_client_free(h);
     assert_non_null(j);
     return j;
