@@ -129,7 +129,7 @@ e2e_start_nginx() {
 
 e2e_nginx_up() {
   kill -0 "$NGINX_PID" 2>/dev/null && [ -s "$E2E_DIR/nginx/nginx.pid" ] &&
-    "${CURL[@]}" -o /dev/null "$BASE/healthz"
+    "${CURL[@]}" -f -o /dev/null "$BASE/healthz" # 200 from a worker: the pool serves too
 }
 
 # ---- requests and assertions -----------------------------------------------------------

@@ -74,7 +74,9 @@ config() { # $1: the extra field of the "broken" rule's job spec
 EOF
 }
 out_dir='"baseOutputDirectory":{"outputUriPrefix":"gs://acme-data/out/"'
-config ",$out_dir,\"bogusField\":true}" >"$E2E_DIR/retrain.json"
+# The broken rule passes our config check but names a persistent resource Google does not know
+# of, which Google (the strict emulator) refuses with 400 at the create.
+config ",$out_dir},\"persistentResourceId\":\"no-such-resource\"" >"$E2E_DIR/retrain.json"
 config ",$out_dir}" >"$E2E_DIR/fixed.json"
 e2e_start_pool "$(cat "$E2E_DIR/retrain.json")"
 e2e_start_nginx
@@ -184,7 +186,7 @@ echo "Google answers 400: a dead letter, replayable once the config is fixed"
 send b-1 acme-data broken/x.csv
 expect "400: acknowledged with 200" "$STATUS" 200
 expect "400: failed" "$(json_get status)" failed
-expect_match "400: Google's status and message" "$(json_get error)" 'INVALID_ARGUMENT.*bogusField'
+expect_match "400: Google's status and message" "$(json_get error)" 'INVALID_ARGUMENT.*persistent_?[Rr]esource_?[Ii]d'
 bkey=$(key_of)
 export RETRAIN_LEDGER="$LEDGER_URL"
 rec=$("$BUILD/retrainctl" events show "$bkey")
