@@ -145,8 +145,7 @@ static void serve(worker *w, conn *c)
             http_response_error(&resp, a, 413, "too_large", "the body must be at most %d bytes",
                                 GLUE_MAX_BODY);
             c->req.keepConnection = 0; /* its unread body must not be parsed as a next request */
-        }
-        else
+        } else
             service_handle(w->svc, &req, a, &resp);
     }
     write_response(&c->req, &req, &resp, a);
