@@ -61,12 +61,17 @@ PROJECT=${GOOGLE_CLOUD_PROJECT:-$(jq -r '.vertex.project // .project // "test-pr
 # ---- process groups ---------------------------------------------------------------------
 pgids=()
 names=()
+# var/run/run.pids lists "NAME PGID" of each group we started, for whoever must check on them.
+remember() {
+  pgids+=("$2")
+  names+=("$1")
+  echo "$1 $2" >>"$VAR/run/run.pids"
+}
 spawn() { # NAME COMMAND...: its own session and process group, logs to our stderr
   local name=$1
   shift
   setsid "$@" &
-  pgids+=("$!")
-  names+=("$name")
+  remember "$name" "$!"
 }
 
 stop_group() { # PID: TERM the group, wait up to 10 s, then KILL
@@ -87,7 +92,7 @@ cleanup() {
   local i
   for ((i = ${#pgids[@]} - 1; i >= 0; i--)); do stop_group "${pgids[$i]}"; done
   wait 2>/dev/null || true
-  rm -f "$SOCK"
+  rm -f "$SOCK" "$VAR/run/run.pids"
   [ ${#pgids[@]} -gt 0 ] && say "stopped"
 }
 trap cleanup EXIT
@@ -104,12 +109,12 @@ wait_for() { # SECONDS NAME COMMAND...
 }
 
 # ---- the emulator -----------------------------------------------------------------------
+echo "run.sh $$" >"$VAR/run/run.pids"
 rm -f "$VAR/run/emulator.out"
 setsid "$BUILD/gcp-emulator" --port "$EMU_PORT" --state-dir "$VAR/emulator" \
   --audience "$AUDIENCE" --service-account "$SA" --project "$PROJECT" \
   --job-clock-ms "${RUN_JOB_CLOCK_MS:-2000}" >"$VAR/run/emulator.out" &
-pgids+=("$!")
-names+=(emulator)
+remember emulator "$!"
 wait_for 10 "the emulator" grep -q 'listening on' "$VAR/run/emulator.out"
 
 # The models the rules add versions to must exist: Vertex does not create a parentModel.
