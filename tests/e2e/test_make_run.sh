@@ -94,7 +94,7 @@ if [ "$MODE" = retrain ]; then
   versions=$(vx "$P/models/churn:listVersions")
   expect "a second version of churn is registered" "$(json_get '.models | length' "$versions")" 2
   expect "the new version holds the rule's aliases" \
-    "$(json_get '[.models[] | select(.versionId=="2") | .versionAliases[]] | sort | join(",")' "$versions")" \
+    "$(json_get '.models | map(select(.versionId == "2") | .versionAliases[]) | sort | join(",")' "$versions")" \
     default,latest
 else
   expect "echo answered the event" "$(json_get .outcome.status "$rec")" echoed
