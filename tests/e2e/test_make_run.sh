@@ -115,6 +115,20 @@ print(base64.b64encode((c ^ 0xFFFFFFFF).to_bytes(4, "big")).decode())' "$f")
   expect "nothing was created in Vertex" "$(curl -sS "$EMU/emulator/stats" | jq -r '.created.trainingPipelines')" 0
 fi
 
+# `send --once`, through --connect-to as in docker-compose: the URL names localhost (the
+# certificate's other name), the connection goes to 127.0.0.1; exit 0 once acknowledged.
+mkdir -p "$E2E_DIR/once/datasets/churn"
+printf 'id,churn\n3,1\n' >"$E2E_DIR/once/datasets/churn/b.csv"
+timeout 30 "$BUILD/gcp-emulator" send --once --inbox "$E2E_DIR/once" \
+  --target "https://localhost:$HTTPS_PORT/" --connect-to "localhost:$HTTPS_PORT:127.0.0.1:$HTTPS_PORT" \
+  --audience "$BASE/" --issuer "$EMU" --cacert "$VAR/tls/cert.pem" --settle-ms 100 \
+  >"$E2E_DIR/once.log" 2>&1
+expect "send --once exits 0 when its delivery is acknowledged" "$?" 0
+# (retrain folds it into the pipeline a.csv started: the rule's min_interval_s)
+expect_match "and the ledger has its event" \
+  "$(events | jq -r 'select(.subject=="objects/datasets/churn/b.csv") | .status')" '^(done|coalesced)$'
+expect_match "send --once logs one delivery" "$(cat "$E2E_DIR/once.log")" '"delivered":1,"failed":0'
+
 # A port already taken: a second run.sh refuses at once, naming it.
 out=$(RUN_VAR_DIR="$E2E_DIR/var2" RUN_HTTPS_PORT="$HTTPS_PORT" RUN_EMULATOR_PORT="$(e2e_free_port)" \
   BUILD="$BUILD" timeout 20 "$E2E_ROOT/scripts/run.sh" 2>&1)

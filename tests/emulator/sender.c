@@ -2,7 +2,7 @@
  *
  *   gcp-emulator send --inbox DIR --target URL --issuer URL [--cacert FILE] [--bucket B]
  *                     [--audience AUD] [--once] [--interval-ms N] [--settle-ms N]
- *                     [--max-attempts N]
+ *                     [--max-attempts N] [--connect-to HOST:PORT:CONNECT-HOST:CONNECT-PORT]
  *
  * The watcher is a scan of DIR's tree that inotify wakes early: each scan stats every regular
  * file (dotfiles, dot-directories and editors' partial files skipped), and a file whose size and
@@ -44,7 +44,7 @@
 #define SND_TOKEN_MARGIN_MS (5 * 60 * 1000)
 
 typedef struct {
-    const char *inbox, *target, *issuer, *cacert, *bucket, *audience;
+    const char *inbox, *target, *issuer, *cacert, *bucket, *audience, *connect_to;
     bool once;
     long interval_ms, settle_ms, max_attempts, min_backoff_ms, max_backoff_ms;
 } snd_options;
@@ -64,7 +64,8 @@ typedef struct {
     size_t n_files, cap_files;
     int inotify_fd; /* -1: polling only */
     CURL *curl;
-    char *token; /* the cached ID token; wiped when replaced */
+    struct curl_slist *connect_to; /* --connect-to, for deliveries only */
+    char *token;                   /* the cached ID token; wiped when replaced */
     int64_t token_expires_ms;
     long delivered, failed;
 } snd_state;
@@ -386,6 +387,8 @@ static bool deliver(snd_state *st, const snd_file *file)
         rc = CURLE_OUT_OF_MEMORY;
         if (hdrs) {
             curl_prepare(st, st->opt.target, hdrs, body, &ans);
+            if (st->connect_to)
+                curl_easy_setopt(st->curl, CURLOPT_CONNECT_TO, st->connect_to);
             rc = curl_easy_perform(st->curl);
             curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
             curl_slist_free_all(hdrs);
@@ -527,11 +530,14 @@ static void usage(FILE *to)
     fputs("usage: gcp-emulator send --inbox DIR --target URL --issuer URL [--cacert FILE]\n"
           "                         [--bucket B] [--audience AUD] [--once] [--interval-ms N]\n"
           "                         [--settle-ms N] [--max-attempts N]\n"
+          "                         [--connect-to HOST:PORT:CONNECT-HOST:CONNECT-PORT]\n"
           "Watches DIR (recursively) and delivers each new or changed file, once its size has\n"
           "settled, as a signed google.cloud.storage.object.v1.finalized CloudEvent to URL, as\n"
           "Eventarc does. The object name is the path under DIR; the bucket defaults to\n"
           "acme-data, the token audience to URL. --once sends what is there and exits (1 when a\n"
-          "delivery was refused).\n",
+          "delivery was refused). --connect-to (curl's syntax) reaches the target at another\n"
+          "address while TLS still checks the target's name (docker-compose: 127.0.0.1:8443\n"
+          "served by the nginx container).\n",
           to);
 }
 
@@ -548,6 +554,7 @@ static int parse_args(int argc, char **argv, snd_options *o)
         {"interval-ms", required_argument, NULL, 'n'},
         {"settle-ms", required_argument, NULL, 'S'},
         {"max-attempts", required_argument, NULL, 'm'},
+        {"connect-to", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -580,6 +587,9 @@ static int parse_args(int argc, char **argv, snd_options *o)
             break;
         case 'a':
             o->audience = optarg;
+            break;
+        case 'C':
+            o->connect_to = optarg;
             break;
         case 'o':
             o->once = true;
@@ -629,7 +639,10 @@ int emu_send_cli(int argc, char **argv)
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
     st.curl = curl_easy_init();
+    if (st.opt.connect_to && !(st.connect_to = curl_slist_append(NULL, st.opt.connect_to)))
+        return 1;
     int rc = st.curl ? run(&st) : 1;
+    curl_slist_free_all(st.connect_to);
     token_drop(&st);
     for (size_t i = 0; i < st.n_files; i++)
         free(st.files[i].name);
