@@ -147,7 +147,7 @@ unset GOOGLE_APPLICATION_CREDENTIALS RETRAIN_ACCESS_TOKEN
 FUNCTION=${RETRAIN_FUNCTION:-retrain}
 if ! "$BUILD/retrain-fcgi" --function "$FUNCTION" --check >/dev/null 2>&1; then
   say "this build has no function \"$FUNCTION\" registered: falling back to \"echo\" (events are authenticated, de-duplicated and recorded, but nothing is trained)"
-  FUNCTION=echo
+  FUNCTION="echo"
 fi
 export RETRAIN_FUNCTION=$FUNCTION
 group=()

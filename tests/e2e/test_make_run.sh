@@ -49,7 +49,7 @@ done <"$VAR/run/run.pids"
 expect "run.sh started emulator, pool, nginx and sender" "${#run_groups[@]}" 4
 expect "the inbox shows where CSVs go" "$([ -d "$VAR/inbox/datasets/churn" ] && echo yes)" yes
 expect "the certificate is in var/tls" "$([ -s "$VAR/tls/cert.pem" ] && echo yes)" yes
-if grep -q 'is up (function: retrain)' "$LOG"; then MODE=retrain; else MODE=echo; fi
+if grep -q 'is up (function: retrain)' "$LOG"; then MODE="retrain"; else MODE="echo"; fi
 echo "  (function: $MODE)"
 if [ "$MODE" = echo ]; then
   expect_match "the echo fallback is said out loud" "$(cat "$LOG")" 'falling back to "echo"'
@@ -128,6 +128,22 @@ expect "send --once exits 0 when its delivery is acknowledged" "$?" 0
 expect_match "and the ledger has its event" \
   "$(events | jq -r 'select(.subject=="objects/datasets/churn/b.csv") | .status')" '^(done|coalesced)$'
 expect_match "send --once logs one delivery" "$(cat "$E2E_DIR/once.log")" '"delivered":1,"failed":0'
+
+# Retries: a target answering 503 (the emulator with every non-control path faulted) is tried
+# --max-attempts times with backoff, then given up (exit 1); a final status (404) is not retried.
+curl -sS -X POST "$EMU/emulator/faults" -d '{"rate_503":1,"paths":"/push"}' >/dev/null
+timeout 30 "$BUILD/gcp-emulator" send --once --inbox "$E2E_DIR/once" --target "$EMU/push" \
+  --issuer "$EMU" --settle-ms 100 --max-attempts 3 >"$E2E_DIR/retry.log" 2>&1
+expect "a delivery never acknowledged exits 1" "$?" 1
+expect "it was retried twice, with backoff" "$(grep -c '"message":"delivery of .* retrying"' "$E2E_DIR/retry.log")" 2
+expect_match "and given up after 3 attempts" "$(grep '"message":"failed' "$E2E_DIR/retry.log")" \
+  '"http_status":503,"attempts":3'
+curl -sS -X POST "$EMU/emulator/faults" -d '{}' >/dev/null
+timeout 30 "$BUILD/gcp-emulator" send --once --inbox "$E2E_DIR/once" --target "$EMU/push" \
+  --issuer "$EMU" --settle-ms 100 --max-attempts 3 >"$E2E_DIR/final.log" 2>&1
+expect "a 404 is final: exit 1" "$?" 1
+expect_match "after one attempt" "$(grep '"message":"failed' "$E2E_DIR/final.log")" '"http_status":404,"attempts":1'
+expect "no token in the sender's logs" "$(cat "$E2E_DIR"/*.log | grep -c 'eyJ')" 0
 
 # A port already taken: a second run.sh refuses at once, naming it.
 out=$(RUN_VAR_DIR="$E2E_DIR/var2" RUN_HTTPS_PORT="$HTTPS_PORT" RUN_EMULATOR_PORT="$(e2e_free_port)" \
