@@ -129,6 +129,22 @@ expect_match "and the ledger has its event" \
   "$(events | jq -r 'select(.subject=="objects/datasets/churn/b.csv") | .status')" '^(done|coalesced)$'
 expect_match "send --once logs one delivery" "$(cat "$E2E_DIR/once.log")" '"delivered":1,"failed":0'
 
+# A directory made after start is watched too (inotify learns it on the next scan).
+mkdir -p "$VAR/inbox/models/fresh/deep"
+printf 'x' >"$VAR/inbox/models/fresh/deep/x.bin"
+seen() { events | jq -e "select(.subject==\"objects/$1\")"; }
+if e2e_wait_for 20 seen models/fresh/deep/x.bin; then pass "a new subdirectory's file is delivered"; else fail "models/fresh/deep/x.bin never arrived"; fi
+
+# The polling fallback: --poll, no inotify, still sees a file dropped while it runs.
+mkdir -p "$E2E_DIR/polled"
+e2e_spawn "$E2E_DIR/poll.log" "$BUILD/gcp-emulator" send --poll --interval-ms 200 --settle-ms 100 \
+  --inbox "$E2E_DIR/polled" --target "$BASE/" --issuer "$EMU" --cacert "$VAR/tls/cert.pem"
+POLL_PID=$LAST_PID
+e2e_wait_for 10 grep -q '"inotify":false' "$E2E_DIR/poll.log"
+printf 'id\n9\n' >"$E2E_DIR/polled/p.csv"
+if e2e_wait_for 20 seen p.csv; then pass "--poll delivers a file dropped after start"; else fail "--poll: $(cat "$E2E_DIR/poll.log")"; fi
+e2e_stop_group "$POLL_PID"
+
 # Retries: a target answering 503 (the emulator with every non-control path faulted) is tried
 # --max-attempts times with backoff, then given up (exit 1); a final status (404) is not retried.
 curl -sS -X POST "$EMU/emulator/faults" -d '{"rate_503":1,"paths":"/push"}' >/dev/null

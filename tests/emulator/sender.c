@@ -3,6 +3,7 @@
  *   gcp-emulator send --inbox DIR --target URL --issuer URL [--cacert FILE] [--bucket B]
  *                     [--audience AUD] [--once] [--interval-ms N] [--settle-ms N]
  *                     [--max-attempts N] [--connect-to HOST:PORT:CONNECT-HOST:CONNECT-PORT]
+ *                     [--poll]
  *
  * The watcher is a scan of DIR's tree that inotify wakes early: each scan stats every regular
  * file (dotfiles, dot-directories and editors' partial files skipped), and a file whose size and
@@ -45,7 +46,7 @@
 
 typedef struct {
     const char *inbox, *target, *issuer, *cacert, *bucket, *audience, *connect_to;
-    bool once;
+    bool once, poll_only;
     long interval_ms, settle_ms, max_attempts, min_backoff_ms, max_backoff_ms;
 } snd_options;
 
@@ -490,8 +491,8 @@ static int run(snd_state *st)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    st->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (st->inotify_fd < 0)
+    st->inotify_fd = st->opt.poll_only ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (st->inotify_fd < 0 && !st->opt.poll_only)
         log_warning("inotify unavailable (%s); polling every %ld ms", strerror(errno),
                     st->opt.interval_ms);
     log_emit(LOG_INFO,
@@ -530,14 +531,15 @@ static void usage(FILE *to)
     fputs("usage: gcp-emulator send --inbox DIR --target URL --issuer URL [--cacert FILE]\n"
           "                         [--bucket B] [--audience AUD] [--once] [--interval-ms N]\n"
           "                         [--settle-ms N] [--max-attempts N]\n"
-          "                         [--connect-to HOST:PORT:CONNECT-HOST:CONNECT-PORT]\n"
+          "                         [--connect-to HOST:PORT:CONNECT-HOST:CONNECT-PORT] [--poll]\n"
           "Watches DIR (recursively) and delivers each new or changed file, once its size has\n"
           "settled, as a signed google.cloud.storage.object.v1.finalized CloudEvent to URL, as\n"
           "Eventarc does. The object name is the path under DIR; the bucket defaults to\n"
           "acme-data, the token audience to URL. --once sends what is there and exits (1 when a\n"
           "delivery was refused). --connect-to (curl's syntax) reaches the target at another\n"
           "address while TLS still checks the target's name (docker-compose: 127.0.0.1:8443\n"
-          "served by the nginx container).\n",
+          "served by the nginx container). --poll scans every --interval-ms without inotify\n"
+          "(what happens anyway where inotify is unavailable, e.g. some network file systems).\n",
           to);
 }
 
@@ -555,6 +557,7 @@ static int parse_args(int argc, char **argv, snd_options *o)
         {"settle-ms", required_argument, NULL, 'S'},
         {"max-attempts", required_argument, NULL, 'm'},
         {"connect-to", required_argument, NULL, 'C'},
+        {"poll", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -590,6 +593,9 @@ static int parse_args(int argc, char **argv, snd_options *o)
             break;
         case 'C':
             o->connect_to = optarg;
+            break;
+        case 'P':
+            o->poll_only = true;
             break;
         case 'o':
             o->once = true;
