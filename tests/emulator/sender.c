@@ -9,7 +9,10 @@
  * file (dotfiles, dot-directories and editors' partial files skipped), and a file whose size and
  * mtime have not moved for --settle-ms, and differ from what was last sent, is delivered. So a
  * slow copy is sent once, when it is whole; a rewrite is a new generation; and when inotify is
- * unavailable (or its queue overflows) the next timed scan sees the same thing.
+ * unavailable (or its queue overflows) the next timed scan sees the same thing. Files already
+ * there at start are sent too: an event's id is stable for an object generation, so the ledger
+ * answers "duplicate" for those it has recorded, as for an Eventarc redelivery. The file table
+ * is a plain array searched linearly: an inbox is dropped into by hand, not by the thousand.
  *
  * Delivery is one POST per object generation in CloudEvents binary mode, with an ID token minted
  * by the emulator's issuer for the pool's audience (cached until five minutes before expiry,
