@@ -50,7 +50,15 @@ chmod 711 "$VAR" "$VAR/run"
 
 BASE="https://127.0.0.1:$HTTPS_PORT"
 EMU="http://127.0.0.1:$EMU_PORT"
-SOCK="$VAR/run/fcgi.sock"
+SOCK_DIR="$VAR/run"
+# A checkout under a private home directory: nginx's workers could not reach the socket there.
+if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null &&
+  ! runuser -u www-data -- test -x "$SOCK_DIR" 2>/dev/null; then
+  SOCK_DIR=$(mktemp -d /tmp/retrain-run.XXXXXX)
+  chmod 711 "$SOCK_DIR"
+  say "www-data cannot reach $VAR/run; the pool's socket goes to $SOCK_DIR"
+fi
+SOCK="$SOCK_DIR/fcgi.sock"
 AUDIENCE=${RETRAIN_AUDIENCE:-$BASE/}
 # The identity the emulator's tokens carry: the first allowed service account of the config.
 SA=${RETRAIN_SERVICE_ACCOUNTS:-$(jq -r '.auth.service_accounts[0] // empty' "$CONFIG")}
@@ -93,6 +101,7 @@ cleanup() {
   for ((i = ${#pgids[@]} - 1; i >= 0; i--)); do stop_group "${pgids[$i]}"; done
   wait 2>/dev/null || true
   rm -f "$SOCK" "$VAR/run/run.pids"
+  [ "$SOCK_DIR" != "$VAR/run" ] && rm -rf "$SOCK_DIR"
   [ ${#pgids[@]} -gt 0 ] && say "stopped"
 }
 trap cleanup EXIT
