@@ -159,6 +159,13 @@ timeout 30 "$BUILD/gcp-emulator" send --once --inbox "$E2E_DIR/once" --target "$
   --issuer "$EMU" --settle-ms 100 --max-attempts 3 >"$E2E_DIR/final.log" 2>&1
 expect "a 404 is final: exit 1" "$?" 1
 expect_match "after one attempt" "$(grep '"message":"failed' "$E2E_DIR/final.log")" '"http_status":404,"attempts":1'
+closed=$(e2e_free_port)
+timeout 30 "$BUILD/gcp-emulator" send --once --inbox "$E2E_DIR/once" --target "$BASE/" \
+  --cacert "$VAR/tls/cert.pem" --issuer "http://127.0.0.1:$closed" --settle-ms 100 \
+  --max-attempts 2 >"$E2E_DIR/noissuer.log" 2>&1
+expect "no issuer: exit 1" "$?" 1
+expect_match "no issuer: said so, and nothing was sent" "$(grep '"message":"failed' "$E2E_DIR/noissuer.log")" \
+  '"http_status":0,"attempts":2,.*"error":"no ID token from the issuer"'
 expect "no token in the sender's logs" "$(cat "$E2E_DIR"/*.log | grep -c 'eyJ')" 0
 
 # A port already taken: a second run.sh refuses at once, naming it.

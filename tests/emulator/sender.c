@@ -380,7 +380,7 @@ static bool deliver(snd_state *st, const snd_file *file)
         return false;
     }
     long status = 0, attempt = 0;
-    CURLcode rc = CURLE_OK;
+    const char *why = NULL; /* why the last attempt got no answer; NULL when it got one */
     snd_answer ans = {0};
     int64_t started = emu_mono_ms(), backoff = st->opt.min_backoff_ms;
     for (attempt = 1; attempt <= st->opt.max_attempts && !stopping; attempt++) {
@@ -388,16 +388,18 @@ static bool deliver(snd_state *st, const snd_file *file)
         status = 0;
         const char *token = id_token(st);
         struct curl_slist *hdrs = token ? event_headers(&o, &at, token) : NULL;
-        rc = CURLE_OUT_OF_MEMORY;
+        why = !token ? "no ID token from the issuer" : !hdrs ? "out of memory" : NULL;
         if (hdrs) {
             curl_prepare(st, st->opt.target, hdrs, body, &ans);
             if (st->connect_to)
                 curl_easy_setopt(st->curl, CURLOPT_CONNECT_TO, st->connect_to);
-            rc = curl_easy_perform(st->curl);
+            CURLcode rc = curl_easy_perform(st->curl);
             curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &status);
             curl_slist_free_all(hdrs);
+            if (rc != CURLE_OK)
+                why = curl_easy_strerror(rc);
         }
-        if (rc == CURLE_OK && !retryable(status))
+        if (!why && !retryable(status))
             break;
         if (attempt == st->opt.max_attempts)
             break;
@@ -411,13 +413,13 @@ static bool deliver(snd_state *st, const snd_file *file)
                            "http_status", (int)status, "attempt", (int)attempt, "retry_in_ms",
                            (json_int_t)wait),
                  "delivery of %s not acknowledged (%s); retrying", file->name,
-                 rc != CURLE_OK ? curl_easy_strerror(rc) : "status");
+                 why ? why : "a retryable status");
         sleep_ms(wait);
         backoff = backoff * 2 > st->opt.max_backoff_ms ? st->opt.max_backoff_ms : backoff * 2;
     }
     if (attempt > st->opt.max_attempts)
         attempt = st->opt.max_attempts;
-    bool acked = rc == CURLE_OK && status >= 200 && status < 300;
+    bool acked = !why && status >= 200 && status < 300;
     json_t *answer = ans.buf ? json_loads(ans.buf, 0, NULL) : NULL;
     char gen[24];
     snprintf(gen, sizeof gen, "%" PRId64, o.generation);
@@ -427,16 +429,19 @@ static bool deliver(snd_state *st, const snd_file *file)
                   (int)attempt, "latency_ms", (json_int_t)(emu_mono_ms() - started));
     const char *word = json_string_value(json_object_get(answer, "status"));
     const char *resource = json_string_value(json_object_get(answer, "resource"));
-    if (!word) /* an error answer: {"error":"unauthorized", ...} or Google's {"error":{...}} */
-        word = json_string_value(json_object_get(answer, "error"));
+    if (!word) { /* an error answer: the pool's {"error":"unauthorized"}, Google's {"error":{}} */
+        const json_t *e = json_object_get(answer, "error");
+        word = json_is_object(e) ? json_string_value(json_object_get(e, "status"))
+                                 : json_string_value(e);
+    }
     if (word)
         json_object_set_new(fields, "status", json_string(word));
     if (resource)
         json_object_set_new(fields, "resource", json_string(resource));
-    if (rc != CURLE_OK)
-        json_object_set_new(fields, "error", json_string(curl_easy_strerror(rc)));
+    if (why)
+        json_object_set_new(fields, "error", json_string(why));
     log_emit(acked ? LOG_INFO : LOG_ERROR, fields, "%s %s: %ld %s", acked ? "delivered" : "failed",
-             file->name, status, word ? word : (rc != CURLE_OK ? curl_easy_strerror(rc) : ""));
+             file->name, status, word ? word : (why ? why : ""));
     json_decref(answer);
     answer_reset(&ans);
     free(body);
