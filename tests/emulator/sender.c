@@ -5,14 +5,10 @@
  *                     [--max-attempts N] [--connect-to HOST:PORT:CONNECT-HOST:CONNECT-PORT]
  *                     [--poll]
  *
- * The watcher is a scan of DIR's tree that inotify wakes early: each scan stats every regular
- * file (dotfiles, dot-directories and editors' partial files skipped), and a file whose size and
- * mtime have not moved for --settle-ms, and differ from what was last sent, is delivered. So a
- * slow copy is sent once, when it is whole; a rewrite is a new generation; and when inotify is
- * unavailable (or its queue overflows) the next timed scan sees the same thing. Files already
- * there at start are sent too: an event's id is stable for an object generation, so the ledger
- * answers "duplicate" for those it has recorded, as for an Eventarc redelivery. The file table
- * is a plain array searched linearly: an inbox is dropped into by hand, not by the thousand.
+ * The inbox is watched by sender_watch.h: a file is delivered once its size and mtime have not
+ * moved for --settle-ms. Files already there at start are sent too: an event's id is stable for
+ * an object generation, so the ledger answers "duplicate" for those it has recorded, as for an
+ * Eventarc redelivery.
  *
  * Delivery is one POST per object generation in CloudEvents binary mode, with an ID token minted
  * by the emulator's issuer for the pool's audience (cached until five minutes before expiry,
@@ -21,28 +17,25 @@
  * line per delivery. */
 #include "emu.h"
 #include "sender.h"
+#include "sender_watch.h"
 
 #include "log.h"
 
 #include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#define SND_MAX_DEPTH 16
 #define SND_ANSWER_MAX (64 * 1024)
 #define SND_TOKEN_TTL_S 3600
 #define SND_TOKEN_MARGIN_MS (5 * 60 * 1000)
@@ -53,20 +46,9 @@ typedef struct {
     long interval_ms, settle_ms, max_attempts, min_backoff_ms, max_backoff_ms;
 } snd_options;
 
-/* One file seen under the inbox. */
-typedef struct {
-    char *name;                       /* relative path = object name */
-    int64_t size, mtime_us;           /* last observed */
-    int64_t stable_since_ms;          /* when size and mtime last changed */
-    int64_t sent_size, sent_mtime_us; /* the generation last delivered (-1: none) */
-    bool present;                     /* seen by the current scan */
-} snd_file;
-
 typedef struct {
     snd_options opt;
-    snd_file *files;
-    size_t n_files, cap_files;
-    int inotify_fd; /* -1: polling only */
+    snd_watch watch;
     CURL *curl;
     struct curl_slist *connect_to; /* --connect-to, for deliveries only */
     char *token;                   /* the cached ID token; wiped when replaced */
@@ -87,111 +69,6 @@ static void sleep_ms(int64_t ms)
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     while (!stopping && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
-}
-
-/* ---- the watcher ---------------------------------------------------------------------- */
-
-/* Names a writer has not finished: dotfiles (rsync's, vim's), and the usual temporary suffixes. */
-static bool is_partial(const char *base)
-{
-    static const char *const suffixes[] = {"~",           ".part", ".partial", ".tmp",
-                                           ".crdownload", ".swp",  ".download"};
-    if (base[0] == '.')
-        return true;
-    size_t n = strlen(base);
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        size_t k = strlen(suffixes[i]);
-        if (n > k && strcmp(base + n - k, suffixes[i]) == 0)
-            return true;
-    }
-    return false;
-}
-
-static snd_file *file_find(snd_state *st, const char *name)
-{
-    for (size_t i = 0; i < st->n_files; i++)
-        if (strcmp(st->files[i].name, name) == 0)
-            return &st->files[i];
-    if (st->n_files == st->cap_files) {
-        size_t cap = st->cap_files ? st->cap_files * 2 : 64;
-        snd_file *nf = realloc(st->files, cap * sizeof *nf);
-        if (!nf)
-            return NULL;
-        st->files = nf;
-        st->cap_files = cap;
-    }
-    char *copy = strdup(name);
-    if (!copy)
-        return NULL;
-    snd_file *f = &st->files[st->n_files++];
-    *f = (snd_file){.name = copy, .size = -1, .mtime_us = -1, .sent_size = -1, .sent_mtime_us = -1};
-    return f;
-}
-
-static void observe(snd_state *st, const char *name, const struct stat *sb, int64_t now)
-{
-    snd_file *f = file_find(st, name);
-    if (!f)
-        return;
-    int64_t mtime_us = (int64_t)sb->st_mtim.tv_sec * 1000000 + sb->st_mtim.tv_nsec / 1000;
-    f->present = true;
-    if (f->size != (int64_t)sb->st_size || f->mtime_us != mtime_us) {
-        f->size = (int64_t)sb->st_size;
-        f->mtime_us = mtime_us;
-        f->stable_since_ms = now;
-    }
-}
-
-/* Walks DIR (REL is its path under the inbox, "" at the top), watching each directory. */
-static void scan_dir(snd_state *st, const char *dir, const char *rel, int depth, int64_t now)
-{
-    if (depth > SND_MAX_DEPTH)
-        return;
-    if (st->inotify_fd >= 0)
-        inotify_add_watch(st->inotify_fd, dir,
-                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_ATTRIB |
-                              IN_DELETE | IN_ONLYDIR);
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (is_partial(de->d_name))
-            continue; /* "." and ".." too */
-        char path[PATH_MAX], name[PATH_MAX];
-        int a = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        int b = snprintf(name, sizeof name, "%s%s%s", rel, *rel ? "/" : "", de->d_name);
-        if (a < 0 || b < 0 || (size_t)a >= sizeof path || (size_t)b >= sizeof name)
-            continue;
-        struct stat sb;
-        if (lstat(path, &sb) != 0)
-            continue;
-        if (S_ISDIR(sb.st_mode))
-            scan_dir(st, path, name, depth + 1, now);
-        else if (S_ISREG(sb.st_mode))
-            observe(st, name, &sb, now);
-    }
-    closedir(d);
-}
-
-static void scan(snd_state *st, int64_t now)
-{
-    for (size_t i = 0; i < st->n_files; i++)
-        st->files[i].present = false;
-    scan_dir(st, st->opt.inbox, "", 0, now);
-    size_t kept = 0; /* files gone since: forget them */
-    for (size_t i = 0; i < st->n_files; i++) {
-        if (st->files[i].present)
-            st->files[kept++] = st->files[i];
-        else
-            free(st->files[i].name);
-    }
-    st->n_files = kept;
-}
-
-static bool unsent(const snd_file *f)
-{
-    return f->size != f->sent_size || f->mtime_us != f->sent_mtime_us;
 }
 
 /* ---- HTTP ----------------------------------------------------------------------------- */
@@ -449,47 +326,31 @@ static bool deliver(snd_state *st, const snd_file *file)
 }
 
 /* One pass: rescan, then deliver each file that has settled since it last changed. Returns how
- * many files are still waiting (changed, not yet settled or not yet sent). */
+ * many files are still waiting (changed, not yet settled). */
 static size_t tick(snd_state *st)
 {
     int64_t now = emu_mono_ms();
-    scan(st, now);
+    snd_watch_scan(&st->watch, now);
     size_t waiting = 0;
-    for (size_t i = 0; i < st->n_files && !stopping; i++) {
-        snd_file *f = &st->files[i];
-        if (!unsent(f))
+    for (size_t i = 0; i < st->watch.n_files && !stopping; i++) {
+        snd_file *f = &st->watch.files[i];
+        switch (snd_watch_state(&st->watch, f, now, st->opt.settle_ms)) {
+        case SND_FILE_SENT:
             continue;
-        if (now - f->stable_since_ms < st->opt.settle_ms) {
+        case SND_FILE_SETTLING:
             waiting++;
             continue;
-        }
-        /* Stable: one more stat makes sure the writer did not move it under us. */
-        char path[PATH_MAX];
-        struct stat sb;
-        snprintf(path, sizeof path, "%s/%s", st->opt.inbox, f->name);
-        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
-            continue;
-        int64_t mtime_us = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
-        if ((int64_t)sb.st_size != f->size || mtime_us != f->mtime_us) {
-            waiting++;
-            continue; /* the next scan restarts its clock */
+        case SND_FILE_READY:
+            break;
         }
         if (deliver(st, f))
             st->delivered++;
         else
             st->failed++;
         /* Final either way: a refused generation is not sent again until the file changes. */
-        f->sent_size = f->size;
-        f->sent_mtime_us = f->mtime_us;
+        snd_watch_mark_sent(f);
     }
     return waiting;
-}
-
-static void drain_inotify(int fd)
-{
-    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-    while (read(fd, buf, sizeof buf) > 0) {
-    }
 }
 
 static int run(snd_state *st)
@@ -499,36 +360,28 @@ static int run(snd_state *st)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    st->inotify_fd = st->opt.poll_only ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (st->inotify_fd < 0 && !st->opt.poll_only)
+    snd_watch_open(&st->watch, st->opt.inbox, st->opt.poll_only);
+    bool inotify = st->watch.inotify_fd >= 0;
+    if (!inotify && !st->opt.poll_only)
         log_warning("inotify unavailable (%s); polling every %ld ms", strerror(errno),
                     st->opt.interval_ms);
     log_emit(LOG_INFO,
              json_pack("{s:s, s:s, s:s, s:b}", "inbox", st->opt.inbox, "target", st->opt.target,
-                       "bucket", st->opt.bucket, "inotify", st->inotify_fd >= 0),
+                       "bucket", st->opt.bucket, "inotify", inotify),
              "sending %s events for files under %s to %s", SND_EVENT_TYPE, st->opt.inbox,
              st->opt.target);
     while (!stopping) {
         size_t waiting = tick(st);
         if (st->opt.once && waiting == 0)
             break;
-        int timeout = waiting ? 100 : (int)st->opt.interval_ms;
-        if (st->inotify_fd >= 0) {
-            struct pollfd p = {.fd = st->inotify_fd, .events = POLLIN};
-            if (poll(&p, 1, timeout) > 0) {
-                drain_inotify(st->inotify_fd);
-                sleep_ms(50); /* let a burst of writes land in one scan */
-            }
-        } else {
-            sleep_ms(timeout);
-        }
+        if (!stopping) /* settling files are looked at again soon */
+            snd_watch_wait(&st->watch, waiting ? 100 : (int)st->opt.interval_ms);
     }
     log_emit(LOG_INFO,
              json_pack("{s:I, s:I}", "delivered", (json_int_t)st->delivered, "failed",
                        (json_int_t)st->failed),
              "sender stopping");
-    if (st->inotify_fd >= 0)
-        close(st->inotify_fd);
+    snd_watch_close(&st->watch);
     return st->opt.once && st->failed ? 1 : 0;
 }
 
@@ -639,7 +492,7 @@ int emu_send_cli(int argc, char **argv)
                             .max_attempts = 6,
                             .min_backoff_ms = 1000,
                             .max_backoff_ms = 30000},
-                    .inotify_fd = -1};
+                    .watch = {.inotify_fd = -1}};
     if (parse_args(argc, argv, &st.opt) != 0) {
         usage(stderr);
         return 2;
@@ -658,9 +511,6 @@ int emu_send_cli(int argc, char **argv)
     int rc = st.curl ? run(&st) : 1;
     curl_slist_free_all(st.connect_to);
     token_drop(&st);
-    for (size_t i = 0; i < st.n_files; i++)
-        free(st.files[i].name);
-    free(st.files);
     curl_easy_cleanup(st.curl);
     curl_global_cleanup();
     return rc;

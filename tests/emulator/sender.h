@@ -4,8 +4,8 @@
  *
  * This header is the pure half (sender_object.c): digests, the guessed content type, the
  * CloudEvent attributes and the body, all computed from an snd_object without I/O, so they are
- * unit-tested against Cloud Storage's documented shapes. sender.c is the command: the watcher,
- * the ID token and the delivery with Pub/Sub-like retries. */
+ * unit-tested against Cloud Storage's documented shapes. sender_watch.h watches the folder;
+ * sender.c is the command: options, the ID token and the delivery with Pub/Sub-like retries. */
 #ifndef EMU_SENDER_H
 #define EMU_SENDER_H
 
