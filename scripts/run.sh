@@ -162,10 +162,17 @@ export RETRAIN_FUNCTION=$FUNCTION
 group=()
 [ "$(id -u)" -eq 0 ] && group=(--socket-group www-data)
 spawn pool "$BUILD/retrain-fcgi" "${group[@]}"
-wait_for 10 "the pool" test -S "$SOCK"
+# nginx's upstream takes the listener's own syntax: unix:/path or host:port.
+pool_listening() {
+  case $RETRAIN_LISTEN in
+  unix:*) test -S "${RETRAIN_LISTEN#unix:}" ;;
+  *) (exec 3<>"/dev/tcp/${RETRAIN_LISTEN%:*}/${RETRAIN_LISTEN##*:}") 2>/dev/null ;;
+  esac
+}
+wait_for 10 "the pool" pool_listening
 
 # ---- nginx ------------------------------------------------------------------------------
-RUN_DIR="$VAR/run/nginx" HTTPS_PORT=$HTTPS_PORT FCGI_ADDR="unix:$SOCK" \
+RUN_DIR="$VAR/run/nginx" HTTPS_PORT=$HTTPS_PORT FCGI_ADDR="$RETRAIN_LISTEN" \
   TLS_CERT="$VAR/tls/cert.pem" TLS_KEY="$VAR/tls/key.pem" \
   ACCESS_LOG=${RUN_ACCESS_LOG:-/dev/stdout} ERROR_LOG=/dev/stderr "$here/scripts/render-nginx.sh"
 spawn nginx nginx -c "$VAR/run/nginx/nginx.conf" -p "$VAR/run/nginx" -e /dev/stderr
