@@ -97,6 +97,9 @@ stopping=0
 cleanup() {
   [ "$stopping" -eq 1 ] && return
   stopping=1
+  # Uninterruptible: make passes its own SIGTERM on to us, and a second Ctrl-C must not leave
+  # half the processes running.
+  trap '' INT TERM
   local i
   for ((i = ${#pgids[@]} - 1; i >= 0; i--)); do stop_group "${pgids[$i]}"; done
   wait 2>/dev/null || true
