@@ -178,7 +178,7 @@ expect_match "and says which port" "$out" "port 127.0.0.1:$HTTPS_PORT is taken"
 # SIGTERM to run.sh alone, twice (make passes its own SIGTERM on, an impatient user presses
 # Ctrl-C again): it still stops everything it started.
 kill -TERM "$RUN_PID"
-sleep 0.3
+sleep 0.05
 kill -TERM "$RUN_PID" 2>/dev/null
 if e2e_wait_for 30 bash -c "! kill -0 $RUN_PID"; then pass "run.sh exits on SIGTERM"; else fail "run.sh still running"; fi
 alive=()
