@@ -190,6 +190,15 @@ static void run_function(service *svc, const cloudevent *ev, const char *key, bo
         http_response_json(resp, a, ans.http_status, ans.body);
 }
 
+/* The structured form the ledger stores for replay (malloc'd), made only for a new record. */
+static char *event_json(void *arg)
+{
+    json_t *as_json = ce_to_json(arg);
+    char *text = as_json ? json_dumps(as_json, JSON_COMPACT) : NULL;
+    json_decref(as_json);
+    return text;
+}
+
 static void handle_event(service *svc, const http_request *req, arena *a, http_response *resp)
 {
     if (authenticate(svc, req, a, resp) != 0)
@@ -212,19 +221,16 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
                      "the ledger cannot be reached; retry later");
         return;
     }
-    json_t *as_json = ce_to_json(&ev);
-    char *event_json = as_json ? json_dumps(as_json, JSON_COMPACT) : NULL;
-    json_decref(as_json);
     ledger_event le = {.source = ev.source,
                        .id = ev.id,
                        .type = ev.type,
                        .subject = ev.subject,
                        .event_time = ev.time,
-                       .event_json = event_json};
+                       .event_json_fn = event_json,
+                       .event_json_arg = &ev};
     ledger_claim_result claim;
     ledger_record rec = {0};
     ledger_status ls = ledger_claim(svc->ledger, key, &le, svc->cfg->ledger.lease_s, &claim, &rec);
-    free(event_json);
     if (ls != LEDGER_OK) {
         log_error("ledger: claim failed for %s: %s", key, ledger_last_error(svc->ledger));
         answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
