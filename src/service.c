@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "answer_cache.h"
 #include "auth.h"
 #include "cloudevent.h"
 #include "dispatch.h"
@@ -22,6 +23,7 @@
 #define RETRY_AFTER_BUSY "5"
 #define RETRY_AFTER_UNAVAILABLE "10"
 #define LEDGER_REOPEN_MS 1000
+#define ANSWER_TTL_MS 60000 /* the ledger refreshes a record's last receipt about this often */
 
 struct service {
     const config *cfg;
@@ -31,6 +33,7 @@ struct service {
     int64_t ledger_next_try_ms;
     const fn_def *fn;
     void *fn_state;
+    answer_cache *answers; /* duplicates of finished events, answered without the ledger */
 };
 
 static int open_ledger(service *svc)
@@ -77,6 +80,10 @@ service *service_new(const config *cfg, scoreboard *sb, char *err, size_t errlen
     }
     if (!(svc->auth = auth_new(&cfg->auth, err, errlen)))
         goto fail;
+    if (!(svc->answers = answer_cache_new((size_t)cfg->ledger.answer_cache_size, ANSWER_TTL_MS))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if (svc->fn->init && svc->fn->init(cfg, &svc->fn_state, err, errlen) != 0)
         goto fail;
     return svc;
@@ -92,6 +99,7 @@ void service_free(service *svc)
     if (svc->fn && svc->fn->fini && svc->fn_state)
         svc->fn->fini(svc->fn_state);
     auth_free(svc->auth);
+    answer_cache_free(svc->answers);
     ledger_close(svc->ledger);
     free(svc);
 }
@@ -168,15 +176,30 @@ static int authenticate(service *svc, const http_request *req, arena *a, http_re
 }
 
 /* Answers a delivery of an event the ledger already finished: the stored outcome, unchanged
- * but for the status word. */
-static void answer_duplicate(ledger_record *rec, const cloudevent *ev, const char *key, arena *a,
-                             http_response *resp)
+ * but for the status word. The answer is remembered unless the record may still change (a
+ * failed one can be replayed). */
+static void answer_duplicate(service *svc, ledger_record *rec, const cloudevent *ev,
+                             const char *key, arena *a, http_response *resp)
 {
     json_t *stored = rec->outcome ? json_loads(rec->outcome, 0, NULL) : NULL;
     json_t *body = dispatch_body("duplicate", stored, ev, key);
     if (body)
         json_object_set_new(body, "recorded_status", json_string(rec->status));
-    http_response_json(resp, a, 200, body);
+    if (http_response_json(resp, a, 200, body) == 0 && strcmp(rec->status, "failed") != 0)
+        answer_cache_put(svc->answers, key, resp->body, resp->body_len, sb_now_ms());
+}
+
+static bool answer_from_cache(service *svc, const char *key, http_response *resp)
+{
+    size_t len;
+    const char *known = answer_cache_get(svc->answers, key, sb_now_ms(), &len);
+    if (!known)
+        return false;
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = known; /* valid until the next put, after this answer is written */
+    resp->body_len = len;
+    return true;
 }
 
 static void run_function(service *svc, const cloudevent *ev, const char *key, bool reclaimed,
@@ -216,6 +239,8 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
 
     char key[LEDGER_KEY_HEX + 1];
     ledger_key(ev.source, ev.id, key);
+    if (answer_from_cache(svc, key, resp))
+        return;
     if (open_ledger(svc) != 0) {
         answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
                      "the ledger cannot be reached; retry later");
@@ -236,7 +261,7 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
         answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
                      "the ledger cannot be reached; retry later");
     } else if (claim == LEDGER_DONE) {
-        answer_duplicate(&rec, &ev, key, a, resp);
+        answer_duplicate(svc, &rec, &ev, key, a, resp);
     } else if (claim == LEDGER_BUSY) {
         answer_retry(resp, a, RETRY_AFTER_BUSY, "busy",
                      "this event is being processed by another worker; retry later");
