@@ -76,6 +76,16 @@ static const char *echo(char *out, const char *s)
     return out;
 }
 
+/* All of S (shorter than the buffer OUT), printable ASCII only. */
+static const char *echo_all(char *out, const char *s)
+{
+    size_t i = 0;
+    for (; s[i]; i++)
+        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    out[i] = '\0';
+    return out;
+}
+
 static bool content_type_is_json(const char *ct)
 {
     size_t n = strcspn(ct, ";");
@@ -268,9 +278,12 @@ static ce_status storage_data(const envelope *env, const char *bucket, const cha
         storage_object_parse(env->data, env->data_len, a, &obj, why, sizeof why);
     if (st == STORAGE_OBJECT_ERR_NOMEM)
         return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
-    if (st != STORAGE_OBJECT_OK)
+    if (st != STORAGE_OBJECT_OK) {
+        /* jansson's part of the reason may quote the data's bytes: keep it printable. */
+        char buf[sizeof why + 4];
         return fail(err, errlen, CE_ERR_INVALID, "message.data: not a StorageObjectData (%s): %s",
-                    storage_object_status_name(st), why);
+                    storage_object_status_name(st), echo_all(buf, why));
+    }
     if (strcmp(obj.bucket, bucket) != 0)
         return fail(err, errlen, CE_ERR_INVALID,
                     "message.data: bucket differs from message.attributes.bucketId");

@@ -499,6 +499,12 @@ static void test_error_echo_is_bounded(void **state)
     assert_null(strstr(f->err, "\x01"));
     assert_non_null(strstr(f->err, "..."));
     assert_true(strlen(f->err) < 64 + 200);
+    /* The data's own bytes, quoted by the JSON parser's reason, come out printable too. */
+    env = gcs_envelope();
+    json_object_set_new(message_of(env), "data", b64("{\"bucket\":\"acme\x7f\xfd\"}"));
+    expect_error(f, env, CE_ERR_INVALID, "message.data: not a StorageObjectData (invalid_json)");
+    for (const char *p = f->err; *p; p++)
+        assert_true(*p >= 0x20 && *p < 0x7f);
 }
 
 int main(void)
