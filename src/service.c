@@ -19,6 +19,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "metrics.h"
+#include "pubsub_push.h"
 
 #define RETRY_AFTER_BUSY "5"
 #define RETRY_AFTER_UNAVAILABLE "10"
@@ -230,6 +231,9 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
     cloudevent ev;
     char err[256];
     ce_status cs = ce_parse_http(req, a, &ev, err, sizeof err);
+    /* Not a CloudEvent at all (no ce-specversion, not structured): a Pub/Sub push envelope? */
+    if (cs == CE_ERR_MISSING && psp_is_envelope(req))
+        cs = psp_parse_http(req, a, &ev, err, sizeof err);
     if (cs != CE_OK) {
         log_emit(LOG_WARNING, json_pack("{s:s}", "reason", ce_status_code(cs)),
                  "malformed event: %s", err);
