@@ -154,9 +154,16 @@ storage_object_status storage_object_parse(const void *data, size_t len, arena *
         return fail(err, errlen, STORAGE_OBJECT_ERR_JSON, "no data");
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (!root)
-        return fail(err, errlen, STORAGE_OBJECT_ERR_JSON, "not JSON: %s at line %d column %d",
-                    jerr.text, jerr.line, jerr.column);
+    if (!root) {
+        /* jansson's text may quote the offending bytes: keep at most 64, printable ones. */
+        char why[65];
+        size_t n = 0;
+        for (const char *t = jerr.text; *t && n < sizeof why - 1; t++)
+            why[n++] = *t >= 0x20 && *t < 0x7f ? *t : '?';
+        why[n] = '\0';
+        return fail(err, errlen, STORAGE_OBJECT_ERR_JSON, "not JSON: %s at line %d column %d", why,
+                    jerr.line, jerr.column);
+    }
     storage_object_status st;
     if (!json_is_object(root))
         st = fail(err, errlen, STORAGE_OBJECT_ERR_NOT_OBJECT, "must be a JSON object");

@@ -55,11 +55,12 @@ e2e_cleanup() {
   fi
 }
 
-# A loopback TCP port nothing listens on.
+# A loopback TCP port nothing listens on, below Linux's ephemeral range (32768-60999), so no
+# client connection of the tests holds it either.
 e2e_free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 30000))
+    p=$((20000 + RANDOM % 12000))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }

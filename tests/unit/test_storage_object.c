@@ -133,6 +133,10 @@ static void test_not_json(void **state)
     expect(f, "bucket=b", STORAGE_OBJECT_ERR_JSON, "not JSON");
     assert_int_equal(storage_object_parse(NULL, 0, f->a, &f->obj, f->err, sizeof f->err),
                      STORAGE_OBJECT_ERR_JSON);
+    /* Raw control bytes and a long run of input never reach the message as they are. */
+    expect(f, "{\"bucket\":\x7f\x01\x02}", STORAGE_OBJECT_ERR_JSON, "not JSON");
+    for (const char *p = f->err; *p; p++)
+        assert_true(*p >= 0x20 && *p < 0x7f);
 }
 
 static void test_not_object(void **state)
