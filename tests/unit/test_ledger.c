@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "support/test_store.h"
+
 #include "ledger.h"
 
 #include <errno.h>
@@ -27,15 +29,7 @@
 
 #define SRC "//storage.googleapis.com/projects/_/buckets/test"
 
-typedef struct {
-    bool pg;
-    char base[1024]; /* PG: the server URL */
-    char tmp[256];   /* SQLite: the temp dir */
-    PGconn *admin;   /* PG: creates and drops the per-test schemas */
-    int stores;      /* fresh stores handed out */
-    char url[1200];  /* the current test's store */
-    char sqlite_path[512];
-} backend;
+typedef test_store backend;
 
 static backend *cur;
 
@@ -60,20 +54,7 @@ static void sleep_ms(int64_t ms)
 /* Points cur->url at a store nobody else uses. */
 static const char *fresh_store(void)
 {
-    int n = ++cur->stores;
-    if (!cur->pg) {
-        snprintf(cur->sqlite_path, sizeof cur->sqlite_path, "%s/t%d/nested/ledger.db", cur->tmp, n);
-        snprintf(cur->url, sizeof cur->url, "sqlite://%s", cur->sqlite_path);
-        return cur->url;
-    }
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE SCHEMA ledger_t%d_%d", (int)getpid(), n);
-    PGresult *r = PQexec(cur->admin, sql);
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
-    snprintf(cur->url, sizeof cur->url, "%s%soptions=-csearch_path%%3Dledger_t%d_%d", cur->base,
-             strchr(cur->base, '?') ? "&" : "?", (int)getpid(), n);
-    return cur->url;
+    return test_store_fresh(cur, "t%d/nested/ledger.db");
 }
 
 static ledger *open_fresh(void)
@@ -817,68 +798,32 @@ static void test_names(void **state)
 
 /* ---- groups ------------------------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static backend sqlite_backend, pg_backend;
 
 static int sqlite_setup(void **state)
 {
     (void)state;
     cur = &sqlite_backend;
-    snprintf(cur->tmp, sizeof cur->tmp, "/tmp/test_ledger.XXXXXX");
-    return mkdtemp(cur->tmp) ? 0 : -1;
+    return test_store_sqlite_setup(cur, "test_ledger");
 }
 
 static int sqlite_teardown(void **state)
 {
     (void)state;
-    return nftw(sqlite_backend.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void quiet(void *arg, const char *message)
-{
-    (void)arg, (void)message;
+    return test_store_sqlite_teardown(&sqlite_backend);
 }
 
 static int pg_setup(void **state)
 {
     (void)state;
     cur = &pg_backend;
-    cur->pg = true;
-    const char *url = getenv("RETRAIN_TEST_PG_URL");
-    if (!url || !*url) {
-        print_error("RETRAIN_TEST_PG_URL is not set: run the ledger tests through "
-                    "tests/run-unit.sh, which starts PostgreSQL\n");
-        return -1;
-    }
-    snprintf(cur->base, sizeof cur->base, "%s", url);
-    cur->admin = PQconnectdb(url);
-    PQsetNoticeProcessor(cur->admin, quiet, NULL);
-    if (PQstatus(cur->admin) != CONNECTION_OK) {
-        print_error("cannot reach the test PostgreSQL server\n");
-        PQfinish(cur->admin);
-        cur->admin = NULL;
-        return -1;
-    }
-    return 0;
+    return test_store_pg_setup(cur, "ledger");
 }
 
 static int pg_teardown(void **state)
 {
     (void)state;
-    if (PQstatus(pg_backend.admin) != CONNECTION_OK)
-        PQreset(pg_backend.admin);
-    for (int n = 1; n <= pg_backend.stores; n++) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS ledger_t%d_%d CASCADE", (int)getpid(), n);
-        PQclear(PQexec(pg_backend.admin, sql));
-    }
-    PQfinish(pg_backend.admin);
-    return 0;
+    return test_store_pg_teardown(&pg_backend);
 }
 
 int main(void)

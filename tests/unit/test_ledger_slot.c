@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "support/test_store.h"
+
 #include "ledger.h"
 
 #include <errno.h>
@@ -26,14 +28,7 @@
 #define RACE_PROCS 8
 #define RACE_EVENTS 50 /* per process: 400 events asking for one rule's slot at once */
 
-typedef struct {
-    bool pg;
-    char base[1024]; /* PG: the server URL */
-    char tmp[256];   /* SQLite: the temp dir */
-    PGconn *admin;   /* PG: creates and drops the per-test schemas */
-    int stores;
-    char url[1200];
-} backend;
+typedef test_store backend;
 
 static backend *cur;
 
@@ -56,19 +51,7 @@ static ledger *open_url(const char *url)
 /* A ledger on a store nobody else uses. */
 static ledger *open_fresh(void)
 {
-    int n = ++cur->stores;
-    if (!cur->pg) {
-        snprintf(cur->url, sizeof cur->url, "sqlite://%s/s%d.db", cur->tmp, n);
-        return open_url(cur->url);
-    }
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE SCHEMA slot_t%d_%d", (int)getpid(), n);
-    PGresult *r = PQexec(cur->admin, sql);
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
-    snprintf(cur->url, sizeof cur->url, "%s%soptions=-csearch_path%%3Dslot_t%d_%d", cur->base,
-             strchr(cur->base, '?') ? "&" : "?", (int)getpid(), n);
-    return open_url(cur->url);
+    return open_url(test_store_fresh(cur, "s%d.db"));
 }
 
 static const char *key(int i)
@@ -304,66 +287,32 @@ static void test_concurrent_takers_one_wins(void **state)
 
 /* ---- groups ------------------------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static backend sqlite_backend, pg_backend;
 
 static int sqlite_setup(void **state)
 {
     (void)state;
     cur = &sqlite_backend;
-    snprintf(cur->tmp, sizeof cur->tmp, "/tmp/test_ledger_slot.XXXXXX");
-    return mkdtemp(cur->tmp) ? 0 : -1;
+    return test_store_sqlite_setup(cur, "test_ledger_slot");
 }
 
 static int sqlite_teardown(void **state)
 {
     (void)state;
-    return nftw(sqlite_backend.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void quiet(void *arg, const char *message)
-{
-    (void)arg, (void)message;
+    return test_store_sqlite_teardown(&sqlite_backend);
 }
 
 static int pg_setup(void **state)
 {
     (void)state;
     cur = &pg_backend;
-    cur->pg = true;
-    const char *url = getenv("RETRAIN_TEST_PG_URL");
-    if (!url || !*url) {
-        print_error("RETRAIN_TEST_PG_URL is not set: run the ledger tests through "
-                    "tests/run-unit.sh, which starts PostgreSQL\n");
-        return -1;
-    }
-    snprintf(cur->base, sizeof cur->base, "%s", url);
-    cur->admin = PQconnectdb(url);
-    PQsetNoticeProcessor(cur->admin, quiet, NULL);
-    if (PQstatus(cur->admin) != CONNECTION_OK) {
-        print_error("cannot reach the test PostgreSQL server\n");
-        PQfinish(cur->admin);
-        cur->admin = NULL;
-        return -1;
-    }
-    return 0;
+    return test_store_pg_setup(cur, "slot");
 }
 
 static int pg_teardown(void **state)
 {
     (void)state;
-    for (int n = 1; n <= pg_backend.stores; n++) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS slot_t%d_%d CASCADE", (int)getpid(), n);
-        PQclear(PQexec(pg_backend.admin, sql));
-    }
-    PQfinish(pg_backend.admin);
-    return 0;
+    return test_store_pg_teardown(&pg_backend);
 }
 
 int main(void)
