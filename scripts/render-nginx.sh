@@ -30,6 +30,7 @@ render() {
 mkdir -p "$RUN_DIR"
 render "$here/nginx/nginx.conf.template" >"$RUN_DIR/nginx.conf"
 render "$here/nginx/fastcgi.conf.template" >"$RUN_DIR/fastcgi.conf"
-if grep -q '@[A-Z_]*@' "$RUN_DIR/nginx.conf" "$RUN_DIR/fastcgi.conf"; then
+# Comments may name the @NAME@ syntax; only directives must be filled.
+if grep -v '^[[:space:]]*#' "$RUN_DIR/nginx.conf" "$RUN_DIR/fastcgi.conf" | grep -q '@[A-Z_]*@'; then
   echo "render-nginx: unfilled placeholder" >&2; exit 1
 fi
