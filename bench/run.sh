@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# make bench — every performance claim as one command, each figure beside its baseline from the
+# same run. Everything runs on loopback and stops by itself; every load is wrk for a fixed time
+# over TLS through one nginx (rendered from nginx/*.template exactly as `make run` does), on
+# kept-alive connections. bench/README.md says how to read the output.
+#
+#   a    the trivial FastCGI responder (build/fcgi-trivial): the ceiling
+#   a2   the pool, echo function, auth off, a redelivered event: the framework's own cost
+#   b    the pool, valid token, a redelivered event (done in the ledger) → "duplicate"
+#   c    the pool, forged token (signed by an unpublished key) → 401: what an attacker costs
+#   d    the pool, echo function, valid token, a new event each request (fsync'd ledger)
+#   d0   the retrain function against the emulator's Vertex AI, new events (when it exists)
+#   d200 the same with 200 ms added to every Vertex call
+#   e    the usual stack (Functions Framework for Node.js, google-auth-library, a Set), the
+#        same load as b
+# then the micro-benchmarks build/bench/* (each prints its own baseline).
+#
+# Environment: BENCH_DURATION (seconds per load, default 5), BENCH_CONNECTIONS (32),
+# BENCH_THREADS (wrk threads, 2), BENCH_WORKERS (pool and trivial workers, default 2 x cores,
+# the pool's default), BENCH_NODE_PROCS (default: cores), BENCH_NGINX_WORKERS (1),
+# BENCH_SKIP_MICRO=1 (no micro-benchmarks), BENCH_JSON (default build/bench/results.json).
+# Exit status: 0 when every row ran with only expected answers (a missed target is reported,
+# not an error), 1 otherwise.
+set -u
+. "$(dirname "$0")/../tests/e2e/lib.sh"
+. "$E2E_ROOT/bench/lib.sh"
+
+CORES=$(nproc)
+WORKERS=${BENCH_WORKERS:-$((2 * CORES))}
+NODE_PROCS=${BENCH_NODE_PROCS:-$CORES}
+DURATION=${BENCH_DURATION:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
+JSON_OUT=${BENCH_JSON:-$BUILD/bench/results.json}
+AUD=https://127.0.0.1:8443/
+SA=eventarc-trigger@test-project.iam.gserviceaccount.com
+DUP_ID=bench-redelivered
+broken=0
+
+for bin in retrain-fcgi fcgi-trivial gcp-emulator; do
+  [ -x "$BUILD/$bin" ] || { echo "bench: $BUILD/$bin is missing; run make bench" >&2; exit 1; }
+done
+command -v wrk >/dev/null || { echo "bench: wrk is not installed (Debian package wrk)" >&2; exit 1; }
+e2e_init
+mkdir -p "$(dirname "$JSON_OUT")"
+echo "bench: $CORES cores, $(uname -r); $ROUNDS rounds of wrk -t${BENCH_THREADS:-2} -c${BENCH_CONNECTIONS:-32} -d${DURATION}s per row over TLS (HTTP/1.1 keep-alive), nginx $(nginx -v 2>&1 | sed 's|.*/||'), $WORKERS pool workers"
+
+# ---- micro-benchmarks (first, on a quiet machine) ------------------------------------------
+micro_json=()
+if [ -z "${BENCH_SKIP_MICRO:-}" ]; then
+  for prog in "$BUILD"/bench/*; do
+    [ -x "$prog" ] || continue
+    name=$(basename "$prog")
+    args=(--json "$E2E_DIR/micro-$name.json")
+    case $name in
+    bench_ledger) args+=(--seconds 1 --dir "$E2E_DIR") ;;
+    bench_vertex) args+=(--emulator "$BUILD/gcp-emulator") ;;
+    esac
+    echo
+    echo "== $name"
+    if timeout 120 "$prog" "${args[@]}"; then
+      [ -s "$E2E_DIR/micro-$name.json" ] && micro_json+=("$name")
+    else
+      echo "bench: $name failed" >&2
+      broken=1
+    fi
+  done
+fi
+
+# ---- the processes -------------------------------------------------------------------------
+# All backends run side by side behind one nginx, so the rows can take turns (ROUNDS rounds of
+# every row, the median round reported): a disturbance on the machine then hits every row
+# alike instead of one.
+echo
+echo "== setting up: npm ci of the Node baseline, emulator, trivial responder, pools, nginx"
+bench_node_install || echo "bench: row e skipped: $NODE_SKIP" >&2
+e2e_start_emulator --audience "$AUD" --service-account "$SA" || exit 1
+bench_start_trivial "$WORKERS" || exit 1
+NODE_PIDS=() NODE_PORTS=()
+if [ -n "$NODE_DIR" ]; then
+  bench_start_node "$NODE_PROCS" || { NODE_SKIP="the Functions Framework did not start"; NODE_PIDS=() NODE_PORTS=(); }
+fi
+
+pool_config() { # NAME FUNCTION AUTH_JSON [EXTRA_MEMBERS]: each pool its own SQLite ledger
+  printf '{"function":"%s","workers":%d,"auth":%s,"ledger":{"url":"sqlite://%s/ledger-%s.db"}%s}' \
+    "$2" "$WORKERS" "$3" "$E2E_DIR" "$1" "${4:-}"
+}
+AUTH_ON="{\"audiences\":[\"$AUD\"],\"service_accounts\":[\"$SA\"],\"jwks_url\":\"$EMU/oauth2/v3/certs\"}"
+bench_start_pool auth "$(pool_config auth echo "$AUTH_ON")" || exit 1
+bench_start_pool noauth "$(pool_config noauth echo '{"disabled":true}')" || exit 1
+pools=(noauth)
+HAVE_RETRAIN=
+if "$BUILD/retrain-fcgi" --function retrain --check >/dev/null 2>&1; then
+  # One rule that matches the bench's event and creates one custom job on the emulator's
+  # Vertex AI, with access tokens from the emulator's metadata server.
+  RETRAIN_MEMBERS=',"project":"test-project","vertex":{"endpoint":"'"$EMU"'","project":"test-project","region":"us-central1","deadline_ms":20000},"rules":[{"name":"bench","match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-data","name":"datasets/churn/**.csv"},"action":"train","job":{"displayName":"bench-${event_key}","jobSpec":{"workerPoolSpecs":[{"machineSpec":{"machineType":"n1-standard-4"},"replicaCount":"1","containerSpec":{"imageUri":"us-docker.pkg.dev/test-project/retrain/train:latest","args":["--data=${gcs_uri}"]}}]}}}]'
+  GCE_METADATA_HOST=${EMU#http://} bench_start_pool retrain "$(pool_config retrain retrain "$AUTH_ON" "$RETRAIN_MEMBERS")" || exit 1
+  pools+=(retrain)
+  HAVE_RETRAIN=1
+fi
+bench_start_nginx auth "${pools[@]}" || exit 1
+bench_mint 16 "$E2E_DIR/tokens.valid" || exit 1
+bench_mint 16 "$E2E_DIR/tokens.forged" other-key || exit 1
+# The redelivered event: recorded once through each pool, so every later delivery is a duplicate.
+bench_post /noauth "" "$DUP_ID" >/dev/null
+bench_post / "$(head -n 1 "$E2E_DIR/tokens.valid")" "$DUP_ID" >/dev/null
+
+# ---- the rows ------------------------------------------------------------------------------
+ROWS=()
+declare -A LABEL URL ENV SERVER LATENCY RSS PER_WORKER NOTE
+# row ID LABEL SERVER PATH [VAR=VALUE...]: SERVER is trivial, node or a pool's name.
+row() {
+  local id=$1
+  ROWS+=("$id")
+  LABEL[$id]=$2 SERVER[$id]=$3 URL[$id]=$BASE$4
+  shift 4
+  ENV[$id]=$(printf '%q ' "$@")
+}
+skip() { ROWS+=("$1"); LABEL[$1]=$2; NOTE[$1]=$3; echo "bench: row $1 skipped: $3" >&2; }
+VALID=BENCH_TOKENS=$E2E_DIR/tokens.valid
+row a "trivial FastCGI responder (ceiling)" trivial /trivial BENCH_BODY='"ok"'
+row a2 "pool: echo, no auth, duplicate" noauth /noauth BENCH_ID="$DUP_ID" BENCH_BODY='"duplicate"'
+row b "pool: valid token, duplicate" auth / "$VALID" BENCH_ID="$DUP_ID" BENCH_BODY='"duplicate"'
+row c "pool: forged token -> 401" auth / BENCH_TOKENS="$E2E_DIR/tokens.forged" BENCH_EXPECT=401
+row d "pool: echo, new event (fsync'd)" auth / "$VALID" BENCH_BODY='"echoed"'
+if [ -n "$HAVE_RETRAIN" ]; then
+  row d0 "pool: retrain, new event, Vertex +0 ms" retrain /retrain "$VALID"
+  row d200 "pool: retrain, new event, Vertex +200 ms" retrain /retrain "$VALID"
+  LATENCY[d0]=0 LATENCY[d200]=200
+else
+  skip d0 "pool: retrain, new event, Vertex +0 ms" "no retrain function in build/retrain-fcgi"
+  skip d200 "pool: retrain, new event, Vertex +200 ms" "no retrain function in build/retrain-fcgi"
+fi
+if [ ${#NODE_PIDS[@]} -gt 0 ]; then
+  row e "usual stack: Node FF + google-auth-library" node /node "$VALID" BENCH_ID="$DUP_ID" BENCH_BODY='"duplicate"'
+else
+  skip e "usual stack: Node FF + google-auth-library" "$NODE_SKIP"
+fi
+
+server_pids() { # the serving processes of a row: master and workers, or the Node processes
+  case $1 in
+  node) printf '%s\n' "${NODE_PIDS[@]}" ;;
+  trivial) echo "$TRIVIAL_PID"; bench_children "$TRIVIAL_PID" ;;
+  *) echo "${POOL_PIDS[$1]}"; bench_children "${POOL_PIDS[$1]}" ;;
+  esac
+}
+run_row() { # ROW OUT SECONDS
+  local r=$1
+  [ -n "${LATENCY[$r]:-}" ] &&
+    curl -sS --max-time 5 -X POST "$EMU/emulator/faults" -d "{\"latency_ms\":${LATENCY[$r]}}" >/dev/null
+  eval "bench_load \"\$2\" \"\${URL[\$r]}\" \"\$3\" ${ENV[$r]}"
+}
+
+# Warm-up: a second of each row (token caches, JWKS, kept-alive upstream connections, the
+# Node processes' Sets), its answers not checked.
+echo "== warm-up"
+for r in "${ROWS[@]}"; do
+  [ -n "${URL[$r]:-}" ] && { run_row "$r" "$E2E_DIR/warm-$r.json" 1 >/dev/null 2>&1 || true; }
+done
+for ((round = 1; round <= ROUNDS; round++)); do
+  echo "== round $round of $ROUNDS: ${DURATION}s per row"
+  for r in "${ROWS[@]}"; do
+    [ -n "${URL[$r]:-}" ] || continue
+    run_row "$r" "$E2E_DIR/row-$r-$round.json" "$DURATION" || broken=1
+    if [ "$round" -eq "$ROUNDS" ]; then # memory right after the row's last load
+      mapfile -t pids < <(server_pids "${SERVER[$r]}")
+      RSS[$r]=$(bench_rss "${pids[@]}")
+      if [ "${SERVER[$r]}" != node ] && [ "${SERVER[$r]}" != trivial ]; then
+        PER_WORKER[$r]=$(for p in "${pids[@]:1}"; do bench_rss "$p"; echo; done | sort -n | tail -n 1)
+      fi
+    fi
+  done
+done
+curl -sS --max-time 5 -X POST "$EMU/emulator/faults" -d '{}' >/dev/null
+
+# ---- the table and the JSON ----------------------------------------------------------------
+rows_json=$E2E_DIR/rows.json
+for row in "${ROWS[@]}"; do
+  # The median round by requests/s, with its own latencies.
+  f=/dev/null
+  if ls "$E2E_DIR/row-$row-"*.json >/dev/null 2>&1; then
+    jq -s 'sort_by(.rps) | .[(length - 1) / 2 | floor] + {rounds: map(.rps)}' \
+      "$E2E_DIR/row-$row-"*.json >"$E2E_DIR/median-$row.json"
+    f=$E2E_DIR/median-$row.json
+  fi
+  jq -n --arg row "$row" --arg what "${LABEL[$row]}" --arg rss "${RSS[$row]:-}" \
+    --arg pw "${PER_WORKER[$row]:-}" --arg note "${NOTE[$row]:-}" --slurpfile m "$f" '
+    {row: $row, label: $what} + ($m[0] // {skipped: $note}) +
+    (if $rss != "" and ($m | length) > 0 then {rss_mib: ($rss | tonumber)} else {} end) +
+    (if $pw != "" then {rss_per_worker_max_mib: ($pw | tonumber)} else {} end)'
+done | jq -s '
+  (map(select(.row == "a"))[0].rps // null) as $a | (map(select(.row == "e"))[0].rps // null) as $e |
+  map(if .rps then . + {x_a: (if $a then .rps / $a else null end),
+                        x_e: (if $e then .rps / $e else null end)} else . end)' >"$rows_json"
+
+jq -n --slurpfile rows "$rows_json" --arg cores "$CORES" --arg workers "$WORKERS" \
+  --arg node "$NODE_PROCS" --arg conns "${BENCH_CONNECTIONS:-32}" --arg dur "$DURATION" --arg rounds "$ROUNDS" \
+  --arg threads "${BENCH_THREADS:-2}" '
+  {settings: {cores: ($cores|tonumber), pool_workers: ($workers|tonumber),
+              node_processes: ($node|tonumber), wrk_threads: ($threads|tonumber),
+              connections: ($conns|tonumber), seconds_per_round: ($dur|tonumber),
+              rounds: ($rounds|tonumber), transport: "TLS, HTTP/1.1 keep-alive"},
+   rows: $rows[0],
+   targets: (($rows[0] | map({(.row): .}) | add) as $r |
+     [ {claim: "a2 >= 0.8 x a", value: $r.a2.x_a},
+       {claim: "b >= 0.8 x a", value: $r.b.x_a},
+       {claim: "b >= 6 x e", value: $r.b.x_e},
+       {claim: "pool worker RSS < 8 MiB", value: ([$r[] | .rss_per_worker_max_mib // empty] | max)} ]
+     | map(. + {met: (if .value == null then null
+                      elif (.claim | test("RSS")) then .value < 8
+                      elif (.claim | test("6 x")) then .value >= 6 else .value >= 0.8 end)}))}' \
+  >"$E2E_DIR/results.json"
+for name in "${micro_json[@]}"; do
+  jq --arg n "$name" --slurpfile m "$E2E_DIR/micro-$name.json" '.micro[$n] = $m[0]' \
+    "$E2E_DIR/results.json" >"$E2E_DIR/results.tmp" && mv "$E2E_DIR/results.tmp" "$E2E_DIR/results.json"
+done
+cp "$E2E_DIR/results.json" "$JSON_OUT"
+
+echo
+bench_table "$JSON_OUT"
+echo
+echo "figures: $JSON_OUT"
+exit $broken
