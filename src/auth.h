@@ -4,10 +4,14 @@
  * by the pool's workers) and oidc (the claim policy), with a bounded per-worker cache of tokens
  * already verified (keyed by BLAKE2b of the whole token; claims re-checked on every hit).
  *
+ * Reason codes beyond their names: a "crit" header, a duplicate JSON member, a NUL in a string,
+ * or a missing or non-numeric exp/iat is malformed_token; a lifetime over an hour (plus skew) is
+ * expired; a kid not in the key set (after at most one refetch per 30 s) is unknown_key, and so
+ * is a key the set refused (under 2048 bits). The header's jku/x5u/jwk/x5c are never used.
+ *
  * Ownership: an auth handle belongs to one process; create it after fork. It borrows the
- * auth_config, which must outlive it. The claims written
- * into auth_claims are copies owned by the caller's arena. No function here logs or returns the
- * token itself. */
+ * auth_config, which must outlive it. The claims written into auth_claims are copies owned by
+ * the caller's arena. No function here logs or returns the token itself. */
 #ifndef RT_AUTH_H
 #define RT_AUTH_H
 

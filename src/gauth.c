@@ -185,7 +185,8 @@ static gauth_err fetch_answer(gauth *g, const char *what, http_err herr, http_re
 
 static gauth_err fetch_key_file(gauth *g, long timeout_ms, char *err, size_t errlen)
 {
-    char *assertion = gauth_key_assertion(g->key, clock_now(g));
+    /* Stamped with the real time: the token endpoint checks iat against its own clock. */
+    char *assertion = gauth_key_assertion(g->key, time(NULL));
     if (!assertion) {
         snprintf(err, errlen, "could not sign the token request");
         return GAUTH_ERR_CONFIG;
@@ -343,6 +344,7 @@ gauth_err gauth_open(const gauth_options *opt, gauth **out, char *err, size_t er
             if (e != GAUTH_OK && e != GAUTH_ERR_CONFIG && opt->probe_metadata) {
                 free(g->metadata_url);
                 g->metadata_url = NULL;
+                g->fetches = 0;
                 e = GAUTH_ERR_NO_SOURCE;
             }
         }

@@ -47,7 +47,8 @@ typedef enum {
 
 const char *gauth_source_name(gauth_source s);
 
-/* Seconds since the epoch; tests pass a fake clock. */
+/* Seconds since the epoch, for the cache's expiry decisions; tests pass a fake clock. (The
+ * assertion sent to the token endpoint is always stamped with the real time.) */
 typedef time_t (*gauth_clock)(void *ctx);
 
 typedef struct {

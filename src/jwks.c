@@ -7,7 +7,6 @@
 #include "jwt.h"
 #include "log.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -202,114 +200,6 @@ json_t *jwks_key_to_jwk(EVP_PKEY *key, const char *kid)
                      kid, "n", n, "e", e);
 }
 
-/* ---- fetching ------------------------------------------------------------------------------ */
-
-typedef struct {
-    char *p;
-    size_t n;
-    long max_age;
-} fetch_buf;
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-    fetch_buf *b = ud;
-    size_t n = size * nmemb;
-    if (b->n + n > JWKS_MAX_BODY)
-        return 0;
-    char *p = realloc(b->p, b->n + n + 1);
-    if (!p)
-        return 0;
-    memcpy(p + b->n, data, n);
-    b->p = p;
-    b->n += n;
-    b->p[b->n] = '\0';
-    return n;
-}
-
-/* Reads max-age (or no-store / no-cache, as 0) from a Cache-Control header line. */
-static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
-{
-    fetch_buf *b = ud;
-    size_t n = size * nmemb;
-    static const char name[] = "cache-control:";
-    if (n <= sizeof name - 1 || strncasecmp(line, name, sizeof name - 1) != 0 || n > 1024)
-        return n;
-    char value[1025];
-    memcpy(value, line + sizeof name - 1, n - (sizeof name - 1));
-    value[n - (sizeof name - 1)] = '\0';
-    for (char *p = value; *p; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    const char *m = strstr(value, "max-age=");
-    if (m) {
-        char *end;
-        long v = strtol(m + 8, &end, 10);
-        if (end != m + 8 && v >= 0)
-            b->max_age = v;
-    }
-    if (strstr(value, "no-store") || strstr(value, "no-cache"))
-        b->max_age = 0;
-    return n;
-}
-
-/* https anywhere; http only to a loopback host (the emulator). */
-static int url_allowed(const char *url)
-{
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL;
-    int ok = 0;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-        ok = strcmp(scheme, "https") == 0 ||
-             (strcmp(scheme, "http") == 0 &&
-              (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0 ||
-               strcmp(host, "[::1]") == 0));
-    curl_free(scheme);
-    curl_free(host);
-    curl_url_cleanup(u);
-    return ok;
-}
-
-int jwks_fetch_curl(void *ctx, const char *url, jwks_body *out, char *err, size_t errlen)
-{
-    (void)ctx;
-    if (!url_allowed(url)) {
-        snprintf(err, errlen, "the JWKS URL must be https (or http to a loopback host)");
-        return -1;
-    }
-    CURL *c = curl_easy_init();
-    if (!c) {
-        snprintf(err, errlen, "curl_easy_init failed");
-        return -1;
-    }
-    fetch_buf b = {NULL, 0, -1};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &b);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK || status != 200 || !b.p) {
-        if (rc != CURLE_OK)
-            snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-        else
-            snprintf(err, errlen, "HTTP status %ld", status);
-        free(b.p);
-        return -1;
-    }
-    *out = (jwks_body){b.p, b.n, b.max_age};
-    return 0;
-}
-
 /* Reads at most MAX bytes of PATH into a malloc'd NUL-terminated buffer. */
 static char *read_file(const char *path, size_t max, size_t *len)
 {
@@ -322,6 +212,7 @@ static char *read_file(const char *path, size_t max, size_t *len)
     fclose(f);
     if (bad) {
         free(p);
+        errno = n > max ? EFBIG : EIO;
         return NULL;
     }
     p[n] = '\0';
@@ -335,7 +226,7 @@ int jwks_fetch_file(void *ctx, const char *url, jwks_body *out, char *err, size_
     size_t n;
     char *p = read_file(url, JWKS_MAX_BODY, &n);
     if (!p) {
-        snprintf(err, errlen, "cannot read %s: %s", url, errno ? strerror(errno) : "too large");
+        snprintf(err, errlen, "cannot read %s: %s", url, strerror(errno));
         return -1;
     }
     *out = (jwks_body){p, n, 86400};
@@ -506,8 +397,14 @@ static void fetch_now(jwks *j, int64_t now)
         int64_t max_age = b.max_age_s < 0 ? j->o.default_max_age_s : b.max_age_s;
         if (max_age > j->o.max_max_age_s)
             max_age = j->o.max_max_age_s;
-        if (adopt(j, b.body, b.len, now, max_age) == 0)
+        if (adopt(j, b.body, b.len, now, max_age) == 0) {
+            log_emit(LOG_INFO,
+                     json_pack("{s:s,s:I,s:I}", "jwks_url", j->url, "keys",
+                               (json_int_t)jwks_keyset_count(j->set), "max_age_s",
+                               (json_int_t)max_age),
+                     "jwks: key set fetched");
             return;
+        }
         snprintf(err, sizeof err, "the response holds no usable key");
     }
     json_t *f = json_pack("{s:s,s:s}", "jwks_url", j->url, "error", err);

@@ -60,8 +60,9 @@ typedef struct {
 /* Fetches URL into OUT. Returns 0, or -1 with a reason in ERR (no secret in it). */
 typedef int (*jwks_fetch_fn)(void *ctx, const char *url, jwks_body *out, char *err, size_t errlen);
 
-/* libcurl: GET with connect/total timeouts (3 s / 5 s), TLS verified, no redirects, at most
- * JWKS_MAX_BODY; http:// only to a loopback host (the local emulator). CTX unused. */
+/* libcurl (src/jwks_curl.c): GET with connect/total timeouts (3 s / 5 s), TLS verified, no
+ * redirects, at most JWKS_MAX_BODY; http:// only to a loopback host (the local emulator), which
+ * is never reached through a proxy. CTX unused. */
 int jwks_fetch_curl(void *ctx, const char *url, jwks_body *out, char *err, size_t errlen);
 /* Reads the file named URL (a path); max-age one day. CTX unused. For `retrainctl`. */
 int jwks_fetch_file(void *ctx, const char *url, jwks_body *out, char *err, size_t errlen);

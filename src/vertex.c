@@ -146,7 +146,9 @@ static vtx_err token_error(gauth_err ge, const char *why, vtx_result *out)
     vtx_err e = ge == GAUTH_ERR_TRANSIENT ? VTX_ERR_TRANSIENT
                 : ge == GAUTH_ERR_NOMEM   ? VTX_ERR_NOMEM
                                           : VTX_ERR_AUTH;
-    set_message(out, e, "access token: %s", why);
+    out->http_status = 0; /* nothing was sent to Vertex on this attempt */
+    out->status[0] = '\0';
+    set_message(out, e, "access token: %.200s", why);
     return e;
 }
 
@@ -188,8 +190,9 @@ static vtx_err exchange(vtx_client *c, const request *q, long timeout_ms, vtx_re
     } else {
         out->http_status = 0;
         out->status[0] = '\0';
-        set_message(out, he == HTTP_ERR_NOMEM ? VTX_ERR_NOMEM : VTX_ERR_TRANSIENT, "%s %s: %s",
-                    q->method, q->collection ? q->collection : "request", http_err_name(he));
+        set_message(out, he == HTTP_ERR_NOMEM ? VTX_ERR_NOMEM : VTX_ERR_TRANSIENT,
+                    "%s %s: %s (%.120s)", q->method, q->collection ? q->collection : "request",
+                    http_err_name(he), r.detail);
     }
     http_response_free(&r);
     return out->err;
@@ -228,9 +231,11 @@ static bool resolve_ambiguity(vtx_client *c, const request *q, long long deadlin
         return false;
     }
     if (e == VTX_OK) {
+        const char *name = json_string_value(json_object_get(found.resource, "name"));
         log_emit(LOG_NOTICE,
-                 json_pack("{s:s, s:s, s:s}", "collection", q->collection, "label_key",
-                           q->label_key, "label_value", q->label_value),
+                 json_pack("{s:s, s:s, s:s, s:s}", "collection", q->collection, "label_key",
+                           q->label_key, "label_value", q->label_value, "resource",
+                           name ? name : "?"),
                  "vertex: create failed ambiguously; adopted the resource found by its label");
         json_decref(out->resource);
         out->resource = found.resource;
@@ -363,6 +368,15 @@ static vtx_err list_resources(vtx_client *c, const char *collection, const char 
     vtx_err e = perform(c, &q, deadline, out);
     free(url);
     return e;
+}
+
+int vtx_label_filter(char *buf, size_t buflen, const char *key, const char *value)
+{
+    /* Valid label keys and values hold no quote or space: nothing to escape. */
+    if (!key || !value || !labels_key_valid(key) || !labels_value_valid(value))
+        return -1;
+    int n = snprintf(buf, buflen, "labels.%s=\"%s\"", key, value);
+    return n > 0 && (size_t)n < buflen ? 0 : -1;
 }
 
 static vtx_err find_by_label(vtx_client *c, const char *collection, const char *key,

@@ -7,8 +7,6 @@
  * message says what arrived, never what it contained. */
 #include "vertex.h"
 
-#include "labels.h"
-
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,12 +116,4 @@ void vtx_result_from_answer(vtx_result *r, long http_status, const char *body, s
     else
         snprintf(r->message, sizeof r->message, "HTTP %ld", http_status);
     json_decref(root);
-}
-
-int vtx_label_filter(char *buf, size_t buflen, const char *key, const char *value)
-{
-    if (!key || !value || !labels_key_valid(key) || !labels_value_valid(value))
-        return -1;
-    int n = snprintf(buf, buflen, "labels.%s=\"%s\"", key, value);
-    return n > 0 && (size_t)n < buflen ? 0 : -1;
 }

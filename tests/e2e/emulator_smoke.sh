@@ -35,7 +35,16 @@ check() { # check NAME COMMAND... : passes when the command succeeds
 }
 eq() { [ "$1" = "$2" ] || { echo "  got '$1', want '$2'" >&2; return 1; }; }
 
-"$EMU" --port 0 --state-dir "$work" --job-clock-ms 200 --jwks-max-age 120 \
+# ---- command line ----------------------------------------------------------------------------
+"$EMU" --help >"$work/help" 2>&1
+check "--help exits 0 with usage" eq "$?/$(grep -c '^usage: gcp-emulator' "$work/help")" "0/1"
+timeout 10 "$EMU" --port 0 --bind 0.0.0.0 >/dev/null 2>&1
+check "non-loopback bind refused" eq "$?" 2
+timeout 10 "$EMU" --port 0 --bind 192.168.1.1 >/dev/null 2>&1
+check "LAN bind refused" eq "$?" 2
+
+EMULATOR_STATIC_TOKEN=smoke-static-token \
+  "$EMU" --port 0 --state-dir "$work" --job-clock-ms 200 --jwks-max-age 120 \
   >"$work/stdout" 2>"$work/stderr" &
 emu_pid=$!
 for _ in $(seq 100); do grep -q 'listening on' "$work/stdout" && break; sleep 0.1; done
@@ -73,16 +82,22 @@ check "minted signature verifies with openssl" \
 none=$(c -X POST "$U/emulator/oidc/mint" -d '{"sign":"none","claims":{"email":null}}' | jq -r .token)
 check "alg none token has no signature" eq "${none##*.}" ""
 check "null claim removes it" eq "$(b64url_decode "$(cut -d. -f2 <<<"$none")" | jq -r 'has("email")')" "false"
+small=$("$EMU" mint --url "$U" --sign small-key)
+check "small-key token verifies under its own published kid" eq \
+  "$(c "$U/oauth2/v3/certs" | jq -r --arg k "$(b64url_decode "${small%%.*}" | jq -r .kid)" \
+  '[.keys[]|select(.kid==$k)]|length')" 1
 check "mint rejects unknown sign mode" eq "$(code -X POST "$U/emulator/oidc/mint" -d '{"sign":"rot13"}')" 400
 
 new_kid=$(c -X POST "$U/emulator/oidc/rotate" | jq -r .kid)
-check "rotate replaces the key" eq "$(c "$U/oauth2/v3/certs" | jq -r '[.keys[].kid]|join(",")')" "$new_kid"
+kids=$(c "$U/oauth2/v3/certs" | jq -r '[.keys[].kid]|join(",")')
+check "rotate publishes the new key" grep -q "$new_kid" <<<"$kids"
+check "rotate removes the old key" bash -c "! grep -q '$kid' <<<'$kids'"
 check "rotated kid differs" test "$new_kid" != "$kid"
 c -X POST "$U/emulator/oidc/down" -d '{"down":true}' >/dev/null
 check "jwks down answers 503" eq "$(code "$U/oauth2/v3/certs")" 503
 c -X POST "$U/emulator/oidc/down" -d '{"down":false}' >/dev/null
 check "jwks back up" eq "$(code "$U/oauth2/v3/certs")" 200
-check "jwks hits counted (served only)" eq "$(c "$U/emulator/oidc/jwks-hits" | jq -c .)" '{"hits":3,"attempts":4}'
+check "jwks hits counted (served only)" eq "$(c "$U/emulator/oidc/jwks-hits" | jq -c .)" '{"hits":4,"attempts":5}'
 
 # ---- metadata server -----------------------------------------------------------------------
 md=$U/computeMetadata/v1
@@ -168,6 +183,26 @@ done
 check "upload operation completes" eq "$(jq -r '[.done,.response.modelVersionId]|join(" ")' <<<"$opj")" "true 2"
 check "model alias resolves to the new version" eq "$(c -H "$A" "$P/models/churn@candidate" | jq -r .versionId)" 2
 
+c -X POST "$U/emulator/config" -d '{"upload_min_interval_ms":0}' >/dev/null
+badalias='{"model":{"displayName":"m","containerSpec":{"imageUri":"i"},"versionAliases":["Bad_alias"]},"parentModel":"projects/test-project/locations/us-central1/models/churn"}'
+check "bad version alias on upload is 400 naming it" eq \
+  "$(c -H "$A" -X POST "$P/models:upload" -d "$badalias" | jq -r '.error.details[0].fieldViolations[0].field')" \
+  "upload_model_request.model.version_aliases[0]"
+tp='{"displayName":"smoke-pipeline","trainingTaskDefinition":"gs://google-cloud-aiplatform/schema/trainingjob/definition/custom_task_1.0.0.yaml",
+  "trainingTaskInputs":{"workerPoolSpecs":[]},"parentModel":"projects/test-project/locations/us-central1/models/churn",
+  "modelToUpload":{"displayName":"churn","containerSpec":{"imageUri":"i"},"versionAliases":["prod"]},"labels":{"run":"smoke-1"}}'
+tpname=$(c -H "$A" -X POST "$P/trainingPipelines" -d "$tp" | jq -r .name)
+for _ in $(seq 30); do
+  tpj=$(c -H "$A" "$U/v1/$tpname")
+  [ "$(jq -r .state <<<"$tpj")" = PIPELINE_STATE_SUCCEEDED ] && break
+  sleep 0.1
+done
+check "pipeline succeeds with a new model version" eq "$(jq -r .modelToUpload.name <<<"$tpj")" \
+  "projects/test-project/locations/us-central1/models/churn@3"
+check "pipeline alias applied" eq "$(c -H "$A" "$P/models/churn@prod" | jq -r .versionId)" 3
+check "pipeline list by label" eq "$(c -H "$A" -G "$P/trainingPipelines" \
+  --data-urlencode 'filter=labels.run="smoke-1"' | jq -r '.trainingPipelines|length')" 1
+
 # ---- faults, stats, token revocation -------------------------------------------------------
 c -X POST "$U/emulator/faults" -d '{"rate_503":1.0,"seed":7,"paths":"/v1/"}' >/dev/null
 check "fault 503 applies to /v1/" eq "$(code -H "$A" "$U/v1/$name")" 503
@@ -176,6 +211,10 @@ c -X POST "$U/emulator/faults" -d '{}' >/dev/null
 check "stats count one created job" eq "$(c "$U/emulator/stats" | jq -r .created.customJobs)" 1
 c -X POST "$U/emulator/oauth/revoke-all" >/dev/null
 check "revoked token is 401" eq "$(code -H "$A" "$U/v1/$name")" 401
+check "EMULATOR_STATIC_TOKEN still accepted" \
+  eq "$(code -H 'Authorization: Bearer smoke-static-token' "$U/v1/$name")" 200
+check "a wrong static token is 401" \
+  eq "$(code -H 'Authorization: Bearer smoke-static-tokeX' "$U/v1/$name")" 401
 
 kill -TERM "$emu_pid"
 wait "$emu_pid"

@@ -271,7 +271,7 @@ static char *form_value(const char *body, const char *name)
         for (size_t i = 0; i < vlen; i++) {
             if (v[i] == '+')
                 *o++ = ' ';
-            else if (v[i] == '%' && i + 2 < vlen + 1 && hexval(v[i + 1]) >= 0 &&
+            else if (v[i] == '%' && i + 2 < vlen && hexval(v[i + 1]) >= 0 &&
                      hexval(v[i + 2]) >= 0) {
                 *o++ = (char)(hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
                 i += 2;

@@ -1,8 +1,8 @@
 /* gcp-emulator — one loopback HTTP server that stands in for Google (see emu.h).
  *
  * This file owns the process: the command line, the libmicrohttpd server (an internal polling
- * thread with a small thread pool), request bodies (at most 1 MiB), dispatch to the services,
- * fault injection and the control endpoints every service shares:
+ * thread with a small thread pool), request bodies (at most 1 MiB, else 413), dispatch to the
+ * services, fault injection and the control endpoints every service shares:
  *
  *   POST /emulator/faults   {"rate_503","rate_429","latency_ms","drop_rate","truncate_rate",
  *                            "paths","seed"} — replaces the fault settings ({} = no faults)
@@ -10,11 +10,11 @@
  *   GET  /emulator/stats    {"requests":{route:n}, "faults":{...}, "created":{...}, ...}
  *   POST /emulator/reset    every service back to its state at start, stats and faults cleared
  *
- * Faults apply only to paths starting with "paths" (default "/v1/") and never to the /emulator/
- * paths; draws come from one seeded generator, so a run with "seed" is repeatable given the same
- * request order. A dropped request is never handled; a truncated one is handled (its effect
- * stays, as when a real answer is lost on the way) and its body is cut in half with status 200. */
+ * Faults (faults.h) are decided here before any service sees the request. A dropped request is
+ * never handled; a truncated one is handled (its effect stays, as when a real answer is lost on
+ * the way) and its body is cut in half with status 200. */
 #include "emu.h"
+#include "faults.h"
 
 #include "log.h"
 
@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@
 #include <unistd.h>
 
 #define EMU_BODY_MAX (1024 * 1024)
-#define EMU_THREADS 4
+#define EMU_THREADS 8
 #define EMU_MAX_ROUTES 96
 
 static const emu_service *const services[] = {&emu_issuer_service, &emu_gauth_service,
@@ -99,7 +100,6 @@ static struct {
     long count;
 } routes[EMU_MAX_ROUTES];
 static int n_routes;
-static long fault_counts[4]; /* 503, 429, dropped, truncated */
 
 static void stats_count(const char *route)
 {
@@ -114,119 +114,6 @@ static void stats_count(const char *route)
         routes[n_routes++].count = 1;
     }
     pthread_mutex_unlock(&stats_mu);
-}
-
-/* ---- faults ------------------------------------------------------------------------------- */
-
-typedef struct {
-    double rate_503, rate_429, drop_rate, truncate_rate;
-    long latency_ms;
-    char paths[128];
-    uint64_t rng;
-} fault_settings;
-
-static pthread_mutex_t faults_mu = PTHREAD_MUTEX_INITIALIZER;
-static fault_settings faults = {.paths = "/v1/"};
-
-/* splitmix64: small, seedable, good enough to spread fault draws. */
-static double fault_draw(void)
-{
-    uint64_t z = (faults.rng += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (double)(z >> 11) / (double)(1ull << 53);
-}
-
-typedef enum { FAULT_NONE, FAULT_503, FAULT_429, FAULT_DROP, FAULT_TRUNCATE } fault_kind;
-
-/* Decides this request's fault; sleeps the configured latency outside the lock. */
-static fault_kind fault_pick(const char *path)
-{
-    pthread_mutex_lock(&faults_mu);
-    if (!faults.paths[0] || strncmp(path, faults.paths, strlen(faults.paths)) != 0 ||
-        strncmp(path, "/emulator/", 10) == 0) {
-        pthread_mutex_unlock(&faults_mu);
-        return FAULT_NONE;
-    }
-    long latency = faults.latency_ms;
-    fault_kind k = FAULT_NONE;
-    double r = fault_draw();
-    if (r < faults.rate_503)
-        k = FAULT_503;
-    else if (r < faults.rate_503 + faults.rate_429)
-        k = FAULT_429;
-    else if (fault_draw() < faults.drop_rate)
-        k = FAULT_DROP;
-    else if (fault_draw() < faults.truncate_rate)
-        k = FAULT_TRUNCATE;
-    pthread_mutex_unlock(&faults_mu);
-    if (latency > 0)
-        usleep((useconds_t)(latency > 60000 ? 60000 : latency) * 1000);
-    if (k != FAULT_NONE) {
-        pthread_mutex_lock(&stats_mu);
-        fault_counts[k - 1]++;
-        pthread_mutex_unlock(&stats_mu);
-    }
-    return k;
-}
-
-static bool rate_ok(const json_t *v, double *out)
-{
-    if (!v)
-        return true;
-    if (!json_is_number(v))
-        return false;
-    double d = json_number_value(v);
-    if (d < 0 || d > 1)
-        return false;
-    *out = d;
-    return true;
-}
-
-static void control_faults(const emu_request *req, emu_response *resp)
-{
-    json_t *body = emu_body_object(req, resp);
-    if (!body)
-        return;
-    fault_settings f = {.paths = "/v1/"};
-    f.rng = (uint64_t)emu_now_ms() ^ ((uint64_t)getpid() << 32);
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v)
-    {
-        bool ok = true;
-        if (strcmp(key, "rate_503") == 0)
-            ok = rate_ok(v, &f.rate_503);
-        else if (strcmp(key, "rate_429") == 0)
-            ok = rate_ok(v, &f.rate_429);
-        else if (strcmp(key, "drop_rate") == 0)
-            ok = rate_ok(v, &f.drop_rate);
-        else if (strcmp(key, "truncate_rate") == 0)
-            ok = rate_ok(v, &f.truncate_rate);
-        else if (strcmp(key, "latency_ms") == 0)
-            ok = json_is_integer(v) && (f.latency_ms = (long)json_integer_value(v)) >= 0;
-        else if (strcmp(key, "seed") == 0)
-            ok = json_is_integer(v) && ((f.rng = (uint64_t)json_integer_value(v)), true);
-        else if (strcmp(key, "paths") == 0)
-            ok = json_is_string(v) && json_string_length(v) < sizeof f.paths &&
-                 snprintf(f.paths, sizeof f.paths, "%s", json_string_value(v)) >= 0;
-        else {
-            emu_respond_error(resp, 400, "INVALID_ARGUMENT", "unknown fault setting \"%s\"", key);
-            json_decref(body);
-            return;
-        }
-        if (!ok) {
-            emu_respond_error(resp, 400, "INVALID_ARGUMENT", "bad value for \"%s\"", key);
-            json_decref(body);
-            return;
-        }
-    }
-    json_decref(body);
-    pthread_mutex_lock(&faults_mu);
-    faults = f;
-    pthread_mutex_unlock(&faults_mu);
-    emu_respond_value(resp, 200, json_pack("{s:b}", "ok", 1));
 }
 
 /* ---- control endpoints -------------------------------------------------------------------- */
@@ -269,12 +156,9 @@ static void control_stats(emu_response *resp)
     pthread_mutex_lock(&stats_mu);
     for (int i = 0; i < n_routes; i++)
         json_object_set_new(req, routes[i].route, json_integer(routes[i].count));
-    json_t *f = json_pack("{s:I, s:I, s:I, s:I}", "unavailable_503", (json_int_t)fault_counts[0],
-                          "exhausted_429", (json_int_t)fault_counts[1], "dropped",
-                          (json_int_t)fault_counts[2], "truncated", (json_int_t)fault_counts[3]);
     pthread_mutex_unlock(&stats_mu);
     json_object_set_new(out, "requests", req);
-    json_object_set_new(out, "faults", f);
+    emu_faults_stats(out);
     for (size_t i = 0; i < N_SERVICES; i++)
         if (services[i]->stats)
             services[i]->stats(out);
@@ -286,12 +170,9 @@ static void control_reset(emu_response *resp)
     for (size_t i = 0; i < N_SERVICES; i++)
         if (services[i]->reset)
             services[i]->reset();
-    pthread_mutex_lock(&faults_mu);
-    faults = (fault_settings){.paths = "/v1/"};
-    pthread_mutex_unlock(&faults_mu);
+    emu_faults_reset();
     pthread_mutex_lock(&stats_mu);
     n_routes = 0;
-    memset(fault_counts, 0, sizeof fault_counts);
     pthread_mutex_unlock(&stats_mu);
     emu_respond_value(resp, 200, json_pack("{s:b}", "ok", 1));
 }
@@ -301,7 +182,7 @@ static bool control_handle(const emu_request *req, emu_response *resp)
     bool post = strcmp(req->method, "POST") == 0;
     if (strcmp(req->path, "/emulator/faults") == 0 && post) {
         resp->route = "emulator.faults";
-        control_faults(req, resp);
+        emu_faults_set(req, resp);
     } else if (strcmp(req->path, "/emulator/config") == 0 && post) {
         resp->route = "emulator.config";
         control_config(req, resp);
@@ -337,17 +218,17 @@ static void dispatch(const emu_request *req, emu_response *resp)
     }
     if (control_handle(req, resp))
         return;
-    fault_kind fault = fault_pick(req->path);
+    emu_fault fault = emu_fault_pick(req->path);
     switch (fault) {
-    case FAULT_DROP:
+    case EMU_FAULT_DROP:
         resp->drop = true;
         resp->route = "fault.dropped";
         return;
-    case FAULT_503:
+    case EMU_FAULT_503:
         resp->route = "fault.503";
         emu_respond_error(resp, 503, "UNAVAILABLE", "The service is currently unavailable.");
         return;
-    case FAULT_429:
+    case EMU_FAULT_429:
         resp->route = "fault.429";
         emu_respond_error(resp, 429, "RESOURCE_EXHAUSTED",
                           "Quota exceeded for aiplatform.googleapis.com.");
@@ -362,7 +243,7 @@ static void dispatch(const emu_request *req, emu_response *resp)
         resp->route = "not_found";
         emu_respond_error(resp, 404, "NOT_FOUND", "The requested URL %s was not found.", req->path);
     }
-    if (fault == FAULT_TRUNCATE && resp->body) {
+    if (fault == EMU_FAULT_TRUNCATE && resp->body) {
         resp->status = 200;
         resp->body_len = strlen(resp->body) / 2;
     }
@@ -420,6 +301,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp.status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* libmicrohttpd's own complaints (a dropped request is one) as log lines like the rest. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_emit(LOG_NOTICE, NULL, "libmicrohttpd: %s", msg);
 }
 
 /* ---- command line ------------------------------------------------------------------------- */
@@ -569,11 +460,11 @@ int main(int argc, char **argv)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
-    struct MHD_Daemon *d =
-        MHD_start_daemon(flags, (uint16_t)opt.port, NULL, NULL, on_request, NULL,
-                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-                         (unsigned)EMU_THREADS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)opt.port, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)EMU_THREADS, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "gcp-emulator: cannot listen on %s port %d\n", opt.bind, opt.port);
         return 1;

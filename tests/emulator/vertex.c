@@ -5,10 +5,11 @@
  * step, evaluated lazily: each request first moves every resource to where the clock says it
  * is, so reads are consistent and a test never waits on a background thread.
  *
- * List filters: clauses joined by " AND ", each labels.KEY="VALUE", labels.KEY=VALUE,
- * state=STATE or display_name="NAME" (displayName also). Pages: pageSize (default 100, at
- * most 1000) and an opaque pageToken; lists are newest first, as Google's are. */
+ * Lists take a filter (vfilter.h), pageSize (default 100, at most 1000) and an opaque
+ * pageToken; they are newest first. */
 #include "vertex.h"
+
+#include "vfilter.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -51,99 +52,19 @@ bool vx_validate(const json_t *body, const vs_field *schema, const char *root, e
     return false;
 }
 
-/* ---- filters ------------------------------------------------------------------------------ */
-
-typedef struct {
-    enum { VF_LABEL, VF_STATE, VF_DISPLAY_NAME } kind;
-    char key[64];
-    char value[256];
-} vx_clause;
-
-#define VX_MAX_CLAUSES 16
-
-/* Parses one `lhs=value` clause; the value may be double-quoted. */
-static int clause_parse(const char *s, size_t len, vx_clause *c)
-{
-    while (len && *s == ' ')
-        s++, len--;
-    while (len && s[len - 1] == ' ')
-        len--;
-    const char *eq = memchr(s, '=', len);
-    if (!eq)
-        return -1;
-    size_t klen = (size_t)(eq - s), vlen = len - klen - 1;
-    const char *v = eq + 1;
-    while (klen && s[klen - 1] == ' ')
-        klen--;
-    while (vlen && *v == ' ')
-        v++, vlen--;
-    if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"')
-        v++, vlen -= 2;
-    if (vlen >= sizeof c->value || memchr(v, '"', vlen))
-        return -1;
-    memcpy(c->value, v, vlen);
-    c->value[vlen] = '\0';
-    if (klen > 7 && strncmp(s, "labels.", 7) == 0 && klen - 7 < sizeof c->key) {
-        c->kind = VF_LABEL;
-        memcpy(c->key, s + 7, klen - 7);
-        c->key[klen - 7] = '\0';
-    } else if (klen == 5 && strncmp(s, "state", 5) == 0) {
-        c->kind = VF_STATE;
-    } else if ((klen == 12 && strncmp(s, "display_name", 12) == 0) ||
-               (klen == 11 && strncmp(s, "displayName", 11) == 0)) {
-        c->kind = VF_DISPLAY_NAME;
-    } else {
-        return -1;
-    }
-    return 0;
-}
-
-static int filter_parse(const char *text, vx_clause *clauses, int *n)
-{
-    *n = 0;
-    const char *p = text;
-    while (*p) {
-        const char *and = strstr(p, " AND ");
-        size_t len = and? (size_t)(and-p) : strlen(p);
-        if (*n == VX_MAX_CLAUSES || clause_parse(p, len, &clauses[*n]) != 0)
-            return -1;
-        (*n)++;
-        p += len + (and? 5 : 0);
-    }
-    return 0;
-}
-
-static bool str_eq(const json_t *v, const char *want)
-{
-    return json_is_string(v) && strcmp(json_string_value(v), want) == 0;
-}
-
-static bool filter_match(const vx_clause *clauses, int n, const json_t *res)
-{
-    for (int i = 0; i < n; i++) {
-        const vx_clause *c = &clauses[i];
-        const json_t *v = c->kind == VF_LABEL
-                              ? json_object_get(json_object_get(res, "labels"), c->key)
-                          : c->kind == VF_STATE ? json_object_get(res, "state")
-                                                : json_object_get(res, "displayName");
-        if (!str_eq(v, c->value))
-            return false;
-    }
-    return true;
-}
-
 void vx_list(const emu_request *req, emu_response *resp, json_t *candidates, const char *member)
 {
     const char *filter = req->query(req, "filter");
     const char *size_s = req->query(req, "pageSize");
     const char *token = req->query(req, "pageToken");
-    vx_clause clauses[VX_MAX_CLAUSES];
-    int n = 0;
+    vf_filter f;
     long size = VX_PAGE_DEFAULT, offset = 0;
     char *end;
-    if (filter && filter_parse(filter, clauses, &n) != 0) {
+    vf_status fs = vf_parse(filter ? filter : "", &f);
+    if (fs != VF_OK) {
         json_decref(candidates);
-        emu_respond_error(resp, 400, "INVALID_ARGUMENT", "Unsupported filter: %.200s", filter);
+        emu_respond_error(resp, 400, "INVALID_ARGUMENT", "Unsupported filter (%s): %.200s",
+                          vf_status_name(fs), filter);
         return;
     }
     if (size_s && *size_s) {
@@ -172,7 +93,7 @@ void vx_list(const emu_request *req, emu_response *resp, json_t *candidates, con
     /* newest first: candidates are stored oldest first */
     for (size_t i = json_array_size(candidates); i-- > 0;) {
         const json_t *res = json_array_get(candidates, i);
-        if (!filter_match(clauses, n, res))
+        if (!vf_match(&f, res))
             continue;
         if (seen >= offset + size) {
             more = true;

@@ -51,11 +51,13 @@ void vx_models_reset(void);
 void vx_models_stats(json_t *created);
 /* Applies upload_min_interval_ms from a POST /emulator/config body. */
 void vx_models_configure(const json_t *cfg);
-/* Checks a parentModel name ("projects/p/locations/l/models/ID") of PARENT's location:
- * 0 exists, -1 malformed or other location, -2 not found. */
-int vx_model_check_parent(const vx_parent *parent, const char *model_name);
-/* Checks a new model id: 0 usable, -1 malformed, -2 already exists. */
-int vx_model_check_new_id(const vx_parent *parent, const char *model_id);
+/* Checks where a new version would go, as Google does at request time: PARENT_MODEL must be a
+ * model of PARENT's location, MODEL_ID (either may be NULL, not both set) a free well-formed id,
+ * MODEL's versionAliases well-formed. On failure answers 400 (naming ROOT.MODEL_FIELD...), 404
+ * or 409 and returns false. */
+bool vx_model_target_ok(const vx_parent *parent, const char *root, const char *model_field,
+                        const char *parent_model, const char *model_id, const json_t *model,
+                        emu_response *resp);
 /* Adds a version built from MODEL (a Model JSON, borrowed) to PARENT_MODEL, or creates model
  * MODEL_ID (or a numeric id when NULL). Writes the model name and the new version id.
  * Returns 0 or -1. */

@@ -174,32 +174,12 @@ static void run_create(const emu_request *req, emu_response *resp, const vx_pare
         json_decref(body);
         return;
     }
-    if (pipeline) {
-        const char *pm = json_string_value(json_object_get(body, "parentModel"));
-        const char *mid = json_string_value(json_object_get(body, "modelId"));
-        int rc;
-        if (pm && mid) {
-            vx_field_error(resp, "training_pipeline.model_id",
-                           "parent_model and model_id cannot both be set.");
-            json_decref(body);
-            return;
-        }
-        if (pm && (rc = vx_model_check_parent(parent, pm)) != 0) {
-            if (rc == -2)
-                emu_respond_error(resp, 404, "NOT_FOUND", "Model %.200s is not found.", pm);
-            else
-                vx_field_error(resp, "training_pipeline.parent_model", "Invalid parent model.");
-            json_decref(body);
-            return;
-        }
-        if (mid && (rc = vx_model_check_new_id(parent, mid)) != 0) {
-            if (rc == -2)
-                emu_respond_error(resp, 409, "ALREADY_EXISTS", "Model %.100s already exists.", mid);
-            else
-                vx_field_error(resp, "training_pipeline.model_id", "Invalid model id.");
-            json_decref(body);
-            return;
-        }
+    if (pipeline && !vx_model_target_ok(parent, "training_pipeline", "model_to_upload",
+                                        json_string_value(json_object_get(body, "parentModel")),
+                                        json_string_value(json_object_get(body, "modelId")),
+                                        json_object_get(body, "modelToUpload"), resp)) {
+        json_decref(body);
+        return;
     }
     if (n_runs == cap_runs) {
         size_t cap = cap_runs ? cap_runs * 2 : 64;

@@ -96,7 +96,7 @@ static bool alias_valid(const char *a)
     return true;
 }
 
-/* [a-z0-9][a-z0-9-]{0,127}, not starting with a digit-only confusion: Google's rule. */
+/* [a-z0-9][a-z0-9-]{0,127}: Google's rule for a user-chosen model id. */
 static bool model_id_valid(const char *id)
 {
     size_t n = strlen(id);
@@ -135,7 +135,7 @@ static void alias_move(vx_model *m, json_t *version, const char *alias)
     json_array_append_new(list, json_string(alias));
 }
 
-int vx_model_check_parent(const vx_parent *parent, const char *model_name)
+static int model_check_parent(const vx_parent *parent, const char *model_name)
 {
     size_t n = strlen(parent->name);
     if (strncmp(model_name, parent->name, n) != 0 || strncmp(model_name + n, "/models/", 8) != 0 ||
@@ -145,13 +145,60 @@ int vx_model_check_parent(const vx_parent *parent, const char *model_name)
     return m && json_array_size(m->versions) ? 0 : -2;
 }
 
-int vx_model_check_new_id(const vx_parent *parent, const char *model_id)
+static int model_check_new_id(const vx_parent *parent, const char *model_id)
 {
     if (!model_id_valid(model_id))
         return -1;
     char name[256];
     snprintf(name, sizeof name, "%s/models/%s", parent->name, model_id);
     return model_find(name) ? -2 : 0;
+}
+
+bool vx_model_target_ok(const vx_parent *parent, const char *root, const char *model_field,
+                        const char *parent_model, const char *model_id, const json_t *model,
+                        emu_response *resp)
+{
+    char field[160], msg[300];
+    int rc;
+    if (parent_model && model_id) {
+        snprintf(field, sizeof field, "%s.model_id", root);
+        vx_field_error(resp, field, "parent_model and model_id cannot both be set.");
+        return false;
+    }
+    if (parent_model && (rc = model_check_parent(parent, parent_model)) != 0) {
+        if (rc == -2) {
+            emu_respond_error(resp, 404, "NOT_FOUND", "Model %.200s is not found.", parent_model);
+        } else {
+            snprintf(field, sizeof field, "%s.parent_model", root);
+            vx_field_error(resp, field, "Invalid parent model: not a model of this location.");
+        }
+        return false;
+    }
+    if (model_id && (rc = model_check_new_id(parent, model_id)) != 0) {
+        if (rc == -2) {
+            emu_respond_error(resp, 409, "ALREADY_EXISTS", "Model %.100s already exists.",
+                              model_id);
+        } else {
+            snprintf(field, sizeof field, "%s.model_id", root);
+            vx_field_error(resp, field, "Invalid model id: [a-z0-9][a-z0-9-]{0,127}.");
+        }
+        return false;
+    }
+    size_t i;
+    const json_t *a;
+    json_array_foreach(json_object_get(model, "versionAliases"), i, a)
+    {
+        if (!alias_valid(json_string_value(a))) {
+            snprintf(field, sizeof field, "%s.%s.version_aliases[%zu]", root, model_field, i);
+            snprintf(msg, sizeof msg,
+                     "Invalid version alias \"%.130s\": aliases match "
+                     "[a-z][a-zA-Z0-9-]{0,126}[a-z0-9].",
+                     json_string_value(a));
+            vx_field_error(resp, field, msg);
+            return false;
+        }
+    }
+    return true;
 }
 
 /* The model named NAME, created empty when absent. */
@@ -288,7 +335,6 @@ static void upload(const emu_request *req, emu_response *resp, const vx_parent *
     const char *pm = json_string_value(json_object_get(body, "parentModel"));
     const char *mid = json_string_value(json_object_get(body, "modelId"));
     const char *p = json_string_value(json_object_get(body, "parent"));
-    int rc;
     if (p && strcmp(p, parent->name) != 0) {
         vx_field_error(resp, "upload_model_request.parent", "parent does not match the URL.");
         goto out;
@@ -307,25 +353,8 @@ static void upload(const emu_request *req, emu_response *resp, const vx_parent *
                        "field is not set.\t");
         goto out;
     }
-    if (pm && mid) {
-        vx_field_error(resp, "upload_model_request.model_id",
-                       "parent_model and model_id cannot both be set.");
+    if (!vx_model_target_ok(parent, "upload_model_request", "model", pm, mid, model, resp))
         goto out;
-    }
-    if (pm && (rc = vx_model_check_parent(parent, pm)) != 0) {
-        if (rc == -2)
-            emu_respond_error(resp, 404, "NOT_FOUND", "Model %.200s is not found.", pm);
-        else
-            vx_field_error(resp, "upload_model_request.parent_model", "Invalid parent model.");
-        goto out;
-    }
-    if (mid && (rc = vx_model_check_new_id(parent, mid)) != 0) {
-        if (rc == -2)
-            emu_respond_error(resp, 409, "ALREADY_EXISTS", "Model %.100s already exists.", mid);
-        else
-            vx_field_error(resp, "upload_model_request.model_id", "Invalid model id.");
-        goto out;
-    }
     if (upload_throttled(parent)) {
         upload_refused++;
         emu_respond_error(resp, 429, "RESOURCE_EXHAUSTED",
@@ -537,20 +566,13 @@ void vx_models_seed(const emu_request *req, emu_response *resp)
     snprintf(parent.project, sizeof parent.project, "%s", project);
     snprintf(parent.location, sizeof parent.location, "%s", location);
     snprintf(parent.name, sizeof parent.name, "projects/%s/locations/%s", project, location);
-    if (model && !vx_validate(model, vs_model, "model", resp))
+    if ((model && !vx_validate(model, vs_model, "model", resp)) ||
+        !vx_model_target_ok(&parent, "seed", "model", NULL, mid, model, resp))
         goto out;
-    int rc = vx_model_check_new_id(&parent, mid);
-    if (rc != 0) {
-        if (rc == -2)
-            emu_respond_error(resp, 409, "ALREADY_EXISTS", "Model %.100s already exists.", mid);
-        else
-            emu_respond_error(resp, 400, "INVALID_ARGUMENT", "Invalid model id.");
-        goto out;
-    }
     json_t *empty = model ? NULL : json_object();
     char name[256], version[32];
-    rc = vx_models_add_version(&parent, model ? model : empty, NULL, mid, name, sizeof name,
-                               version, sizeof version);
+    int rc = vx_models_add_version(&parent, model ? model : empty, NULL, mid, name, sizeof name,
+                                   version, sizeof version);
     json_decref(empty);
     if (rc != 0) {
         emu_respond_error(resp, 500, "INTERNAL", "out of memory");

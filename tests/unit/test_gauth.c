@@ -423,6 +423,7 @@ static void test_probe_falls_through_to_static(void **state)
     char err[256];
     assert_int_equal(gauth_open(&opt, &g, err, sizeof err), GAUTH_OK);
     assert_int_equal(gauth_get_source(g), GAUTH_SOURCE_STATIC);
+    assert_int_equal(gauth_fetches(g), 0);
     gauth_close(g);
 
     opt.static_token = NULL;

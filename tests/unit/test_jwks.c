@@ -421,7 +421,7 @@ static void corrupt_cache_file_ignored(void **state)
     free(path);
 }
 
-/* ---- the real fetchers' deterministic parts ------------------------------------------------ */
+/* ---- the file fetcher (the libcurl one: test_jwks_curl.c) ---------------------------------- */
 
 static void file_fetcher(void **state)
 {
@@ -437,20 +437,6 @@ static void file_fetcher(void **state)
     free(b.body);
     assert_int_equal(jwks_fetch_file(NULL, "/nonexistent/set.json", &b, err, sizeof err), -1);
     free(path);
-}
-
-static void curl_fetcher_refuses_plain_http_off_loopback(void **state)
-{
-    (void)state;
-    char err[256];
-    jwks_body b;
-    const char *urls[] = {"http://www.googleapis.com/oauth2/v3/certs", "ftp://127.0.0.1/x",
-                          "file:///etc/passwd", "not a url"};
-    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
-        err[0] = '\0';
-        assert_int_equal(jwks_fetch_curl(NULL, urls[i], &b, err, sizeof err), -1);
-        assert_non_null(strstr(err, "https"));
-    }
 }
 
 static void status_names(void **state)
@@ -481,7 +467,6 @@ int main(void)
         cmocka_unit_test(cache_file_written_atomically),
         cmocka_unit_test(corrupt_cache_file_ignored),
         cmocka_unit_test(file_fetcher),
-        cmocka_unit_test(curl_fetcher_refuses_plain_http_off_loopback),
         cmocka_unit_test(status_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

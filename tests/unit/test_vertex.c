@@ -356,7 +356,7 @@ static void test_client_config_checks(void **state)
 {
     (void)state;
     char err[256];
-    vertex_config cfg = {.project = NULL, .region = "us-central1", .deadline_ms = 1000};
+    vertex_config cfg = {.project = NULL, .region = "us-central1", .deadline_ms = 700};
     assert_null(vtx_client_new(&cfg, NULL, NULL, err, sizeof err));
     assert_non_null(strstr(err, "vertex.project"));
     cfg.project = "my-proj";
@@ -408,7 +408,7 @@ static int setup(void **state)
         return -1;
     snprintf(f->endpoint, sizeof f->endpoint, "%s/v1", mini_http_url(f->srv));
     vertex_config cfg = {
-        .endpoint = f->endpoint, .project = "p", .region = "us-central1", .deadline_ms = 1000};
+        .endpoint = f->endpoint, .project = "p", .region = "us-central1", .deadline_ms = 700};
     f->c = vtx_client_new(&cfg, f->auth, f->http, err, sizeof err);
     push_token(f->srv, "tok-1");
     *state = f;
@@ -505,7 +505,7 @@ static void test_deadline_respected_when_stalled(void **state)
     assert_int_equal(vtx_get_custom_job(f->c, "7", &r), VTX_ERR_TRANSIENT);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    assert_true(ms >= 950 && ms < 1800); /* deadline_ms = 1000 */
+    assert_true(ms >= 650 && ms < 2000); /* deadline_ms = 700; the stall is 6000 */
     assert_non_null(strstr(r.message, "timed out"));
     vtx_result_clear(&r);
 }
@@ -593,6 +593,66 @@ static void test_ambiguous_upload_not_resent(void **state)
         mini_http_count(f->srv, "POST /v1/projects/p/locations/us-central1/models:upload "), 1);
     vtx_result_clear(&r);
     json_decref(body);
+}
+
+static void test_retry_after_beyond_deadline_gives_up_at_once(void **state)
+{
+    fixture *f = *state;
+    mini_http_push(f->srv, (mini_reply){.status = 429,
+                                        .body = "{\"error\":{\"code\":429,\"status\":"
+                                                "\"RESOURCE_EXHAUSTED\",\"message\":\"quota\"}}",
+                                        .headers = "Retry-After: 30\r\n",
+                                        .path = "/v1/"});
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    vtx_result r;
+    assert_int_equal(vtx_get_custom_job(f->c, "7", &r), VTX_ERR_TRANSIENT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(ms < 500); /* no point sleeping past the deadline */
+    assert_int_equal(r.attempts, 1);
+    assert_int_equal(r.retry_after_s, 30); /* for the caller's own Retry-After */
+    assert_string_equal(r.status, "RESOURCE_EXHAUSTED");
+    vtx_result_clear(&r);
+}
+
+static void test_ambiguous_create_with_failed_lookup_not_resent(void **state)
+{
+    fixture *f = *state;
+    mini_http_push(f->srv, (mini_reply){.status = 500, .body = "{}", .path = "/v1/"});
+    mini_http_push(f->srv, (mini_reply){.status = 403,
+                                        .body = "{\"error\":{\"code\":403,\"status\":"
+                                                "\"PERMISSION_DENIED\",\"message\":\"no list\"}}",
+                                        .path = "/v1/"});
+    json_t *job = json_loads("{\"displayName\":\"j\",\"jobSpec\":{}}", 0, NULL);
+    vtx_result r;
+    assert_int_equal(vtx_create_custom_job(f->c, job, "retrain-event", "e5", &r),
+                     VTX_ERR_TRANSIENT);
+    assert_non_null(strstr(r.message, "outcome unknown"));
+    assert_non_null(strstr(r.message, "no list"));
+    assert_int_equal(mini_http_count(f->srv, "POST /v1/"), 1);
+    assert_int_equal(mini_http_count(f->srv, "GET /v1/"), 1);
+    assert_null(r.resource);
+    vtx_result_clear(&r);
+    json_decref(job);
+}
+
+static void test_token_failure_never_reaches_vertex(void **state)
+{
+    fixture *f = *state;
+    vtx_result r;
+    assert_int_equal(vtx_list_custom_jobs(f->c, NULL, &r), VTX_OK); /* uses the first token */
+    vtx_result_clear(&r);
+    gauth_invalidate(f->auth);
+    /* The metadata server fails for the whole deadline: a transient error, nothing sent. */
+    for (int i = 0; i < 40; i++)
+        mini_http_push(f->srv, (mini_reply){.status = 503, .body = "x", .path = TOKEN_PATH});
+    assert_int_equal(vtx_get_custom_job(f->c, "7", &r), VTX_ERR_TRANSIENT);
+    assert_non_null(strstr(r.message, "access token: metadata server: HTTP 503"));
+    assert_int_equal(r.attempts, 0);
+    assert_int_equal(r.http_status, 0);
+    assert_int_equal(mini_http_count(f->srv, "GET /v1/"), 1); /* the first call only */
+    vtx_result_clear(&r);
 }
 
 static void test_find_and_other_calls(void **state)
@@ -685,6 +745,9 @@ int main(void)
         T(test_ambiguous_create_resent_when_absent),
         T(test_create_429_retried_without_lookup),
         T(test_ambiguous_upload_not_resent),
+        T(test_retry_after_beyond_deadline_gives_up_at_once),
+        T(test_ambiguous_create_with_failed_lookup_not_resent),
+        T(test_token_failure_never_reaches_vertex),
         T(test_find_and_other_calls),
         T(test_invalid_arguments_never_sent),
     };

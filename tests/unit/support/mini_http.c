@@ -91,8 +91,10 @@ static char *read_request(mini_http *s, int fd, size_t *len)
             break;
         if (n + 4096 + 1 > cap) {
             cap *= 2;
-            if (cap > 2 * REQ_MAX || !(buf = realloc(buf, cap)))
-                die("request too large");
+            char *grown = cap > 2 * REQ_MAX ? NULL : realloc(buf, cap);
+            if (!grown)
+                die("request too large"); /* aborts: nothing to free */
+            buf = grown;
         }
         ssize_t got = recv(fd, buf + n, cap - n - 1, 0);
         if (got <= 0)
