@@ -158,6 +158,25 @@ bench_rss() {
   awk -v kb="$kb" 'BEGIN { printf "%.1f", kb / 1024 }'
 }
 
+# CPU time in clock ticks used so far by the given PIDs and their reaped children (utime, stime,
+# cutime, cstime of /proc/PID/stat): list a master and its live workers, and a worker that was
+# replaced is still counted, in its master's cutime.
+bench_cpu_ticks() {
+  local t=0 pid line f
+  for pid in "$@"; do
+    line=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    read -r -a f <<<"${line##*) }" # fields from the 3rd (state) on; comm may hold spaces
+    t=$((t + f[11] + f[12] + f[13] + f[14]))
+  done
+  echo "$t"
+}
+
+# Proportional set size in MiB of one PID (shared pages divided among their users): what one
+# more worker really costs, where VmRSS counts every shared library page in full.
+bench_pss() {
+  awk '/^Pss:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/smaps_rollup" 2>/dev/null
+}
+
 bench_children() { ps -o pid= --ppid "$1" | tr -d ' '; }
 
 # bench_load OUT URL SECONDS [VAR=VALUE...]: wrk for SECONDS on BENCH_CONNECTIONS kept-alive
@@ -183,11 +202,14 @@ bench_table() {
       if d == 0 then $i else ("0" * (d + 1 - ($i | length)) + $i) | .[0:length - d] + "." + .[length - d:] end end;
     def l(w): tostring | . + " " * w | .[0:w];
     def r(w): tostring | " " * (w - length) + .;
-    "row  what                                        req/s   p50 ms   p99 ms  RSS MiB  max/worker   x(a)    x(e)",
+    "                                                                       CPU us/req   RSS MiB   worker MiB",
+    "row  what                                        req/s   p50 ms   p99 ms  server nginx   total  RSS max PSS    x(a)    x(e)",
     (.rows[] | . as $x | (.row | l(4)) + " " + (.label | l(42)) +
       if .skipped then "  skipped: \(.skipped)" else
-        ([(f(.rps; 0) | r(7)), (f(.p50_ms; 2) | r(8)), (f(.p99_ms; 2) | r(8)), (f(.rss_mib; 1) | r(8)),
-          (f(.rss_per_worker_max_mib; 1) | r(11)), (f(.x_a; 2) | r(6)), (f(.x_e; 2) | r(7))] | join(" ")) +
+        ([(f(.rps; 0) | r(7)), (f(.p50_ms; 2) | r(8)), (f(.p99_ms; 2) | r(8)),
+          (f(.backend_cpu_us_per_req; 0) | r(7)), (f(.nginx_cpu_us_per_req; 0) | r(5)), (f(.rss_mib; 1) | r(7)),
+          (f(.rss_per_worker_max_mib; 1) | r(7)), (f(.pss_per_worker_max_mib; 1) | r(3)),
+          (f(.x_a; 2) | r(6)), (f(.x_e; 2) | r(7))] | join(" ")) +
         (if $x.wrong > 0 then "  (\($x.wrong) wrong answers)" else "" end)
       end),
     "",

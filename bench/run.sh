@@ -4,21 +4,25 @@
 # over TLS through one nginx (rendered from nginx/*.template exactly as `make run` does), on
 # kept-alive connections. bench/README.md says how to read the output.
 #
+# First the micro-benchmarks build/bench/* (each prints its own baseline beside its figure),
+# then the rows, all backends running side by side behind one nginx and taking turns:
 #   a    the trivial FastCGI responder (build/fcgi-trivial): the ceiling
 #   a2   the pool, echo function, auth off, a redelivered event: the framework's own cost
-#   b    the pool, valid token, a redelivered event (done in the ledger) → "duplicate"
-#   c    the pool, forged token (signed by an unpublished key) → 401: what an attacker costs
-#   d    the pool, echo function, valid token, a new event each request (fsync'd ledger)
+#   b    the pool, valid token, a redelivered event (done in the ledger) -> "duplicate"
+#   c    the pool, forged token (signed by an unpublished key) -> 401: what an attacker costs
+#   d    the pool, echo function, valid token, a new event each request (fsync'd SQLite)
 #   d0   the retrain function against the emulator's Vertex AI, new events (when it exists)
 #   d200 the same with 200 ms added to every Vertex call
 #   e    the usual stack (Functions Framework for Node.js, google-auth-library, a Set), the
 #        same load as b
-# then the micro-benchmarks build/bench/* (each prints its own baseline).
+# Output: a table (requests/s, p50, p99, memory, ratios to a and e, targets) and
+# build/bench/results.json with the same figures and the micro-benchmarks'.
 #
-# Environment: BENCH_DURATION (seconds per load, default 5), BENCH_CONNECTIONS (32),
-# BENCH_THREADS (wrk threads, 2), BENCH_WORKERS (pool and trivial workers, default 2 x cores,
-# the pool's default), BENCH_NODE_PROCS (default: cores), BENCH_NGINX_WORKERS (1),
-# BENCH_SKIP_MICRO=1 (no micro-benchmarks), BENCH_JSON (default build/bench/results.json).
+# Environment: BENCH_DURATION (seconds per load, default 2), BENCH_ROUNDS (5; the median round
+# is reported), BENCH_CONNECTIONS (32), BENCH_THREADS (wrk threads, 2), BENCH_WORKERS (pool and
+# trivial workers, default 2 x cores, the pool's default), BENCH_NODE_PROCS (default: cores),
+# BENCH_NGINX_WORKERS (1), BENCH_SKIP_MICRO=1 (no micro-benchmarks), BENCH_JSON (default
+# build/bench/results.json).
 # Exit status: 0 when every row ran with only expected answers (a missed target is reported,
 # not an error), 1 otherwise.
 set -u
@@ -26,10 +30,11 @@ set -u
 . "$E2E_ROOT/bench/lib.sh"
 
 CORES=$(nproc)
+CLK_TCK=$(getconf CLK_TCK)
 WORKERS=${BENCH_WORKERS:-$((2 * CORES))}
 NODE_PROCS=${BENCH_NODE_PROCS:-$CORES}
 DURATION=${BENCH_DURATION:-2}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 JSON_OUT=${BENCH_JSON:-$BUILD/bench/results.json}
 AUD=https://127.0.0.1:8443/
 SA=eventarc-trigger@test-project.iam.gserviceaccount.com
@@ -106,7 +111,7 @@ bench_post / "$(head -n 1 "$E2E_DIR/tokens.valid")" "$DUP_ID" >/dev/null
 
 # ---- the rows ------------------------------------------------------------------------------
 ROWS=()
-declare -A LABEL URL ENV SERVER LATENCY RSS PER_WORKER NOTE
+declare -A LABEL URL ENV SERVER LATENCY RSS PER_WORKER PSS_WORKER NOTE
 # row ID LABEL SERVER PATH [VAR=VALUE...]: SERVER is trivial, node or a pool's name.
 row() {
   local id=$1
@@ -143,11 +148,26 @@ server_pids() { # the serving processes of a row: master and workers, or the Nod
   *) echo "${POOL_PIDS[$1]}"; bench_children "${POOL_PIDS[$1]}" ;;
   esac
 }
-run_row() { # ROW OUT SECONDS
-  local r=$1
+# run_row ROW OUT SECONDS: one load; adds to OUT the CPU time per request of the row's serving
+# processes and of nginx (less noisy than requests/s on a shared machine: it does not depend on
+# what else got the cores).
+run_row() {
+  local r=$1 out=$2 pids nginx_pids b0 b1 n0 n1 rc=0
   [ -n "${LATENCY[$r]:-}" ] &&
     curl -sS --max-time 5 -X POST "$EMU/emulator/faults" -d "{\"latency_ms\":${LATENCY[$r]}}" >/dev/null
-  eval "bench_load \"\$2\" \"\${URL[\$r]}\" \"\$3\" ${ENV[$r]}"
+  mapfile -t pids < <(server_pids "${SERVER[$r]}")
+  mapfile -t nginx_pids < <(echo "$NGINX_PID"; bench_children "$NGINX_PID")
+  b0=$(bench_cpu_ticks "${pids[@]}") n0=$(bench_cpu_ticks "${nginx_pids[@]}")
+  eval "bench_load \"\$out\" \"\${URL[\$r]}\" \"\$3\" ${ENV[$r]}" || rc=1
+  mapfile -t pids < <(server_pids "${SERVER[$r]}")
+  b1=$(bench_cpu_ticks "${pids[@]}") n1=$(bench_cpu_ticks "${nginx_pids[@]}")
+  if [ -s "$out" ]; then
+    jq --argjson b $((b1 - b0)) --argjson n $((n1 - n0)) --argjson hz "$CLK_TCK" \
+      '. + {backend_cpu_us_per_req: (if .requests > 0 then $b * 1e6 / $hz / .requests else null end),
+            nginx_cpu_us_per_req: (if .requests > 0 then $n * 1e6 / $hz / .requests else null end)}' \
+      "$out" >"$out.tmp" && mv "$out.tmp" "$out"
+  fi
+  return $rc
 }
 
 # Warm-up: a second of each row (token caches, JWKS, kept-alive upstream connections, the
@@ -166,6 +186,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
       RSS[$r]=$(bench_rss "${pids[@]}")
       if [ "${SERVER[$r]}" != node ] && [ "${SERVER[$r]}" != trivial ]; then
         PER_WORKER[$r]=$(for p in "${pids[@]:1}"; do bench_rss "$p"; echo; done | sort -n | tail -n 1)
+        PSS_WORKER[$r]=$(for p in "${pids[@]:1}"; do bench_pss "$p"; echo; done | sort -n | tail -n 1)
       fi
     fi
   done
@@ -183,10 +204,12 @@ for row in "${ROWS[@]}"; do
     f=$E2E_DIR/median-$row.json
   fi
   jq -n --arg row "$row" --arg what "${LABEL[$row]}" --arg rss "${RSS[$row]:-}" \
-    --arg pw "${PER_WORKER[$row]:-}" --arg note "${NOTE[$row]:-}" --slurpfile m "$f" '
+    --arg pw "${PER_WORKER[$row]:-}" --arg pss "${PSS_WORKER[$row]:-}" --arg note "${NOTE[$row]:-}" \
+    --slurpfile m "$f" '
     {row: $row, label: $what} + ($m[0] // {skipped: $note}) +
     (if $rss != "" and ($m | length) > 0 then {rss_mib: ($rss | tonumber)} else {} end) +
-    (if $pw != "" then {rss_per_worker_max_mib: ($pw | tonumber)} else {} end)'
+    (if $pw != "" then {rss_per_worker_max_mib: ($pw | tonumber)} else {} end) +
+    (if $pss != "" then {pss_per_worker_max_mib: ($pss | tonumber)} else {} end)'
 done | jq -s '
   (map(select(.row == "a"))[0].rps // null) as $a | (map(select(.row == "e"))[0].rps // null) as $e |
   map(if .rps then . + {x_a: (if $a then .rps / $a else null end),
