@@ -22,7 +22,8 @@
 # is reported), BENCH_CONNECTIONS (32), BENCH_THREADS (wrk threads, 2), BENCH_WORKERS (pool and
 # trivial workers, default 2 x cores, the pool's default), BENCH_NODE_PROCS (default: cores),
 # BENCH_NGINX_WORKERS (1), BENCH_SKIP_MICRO=1 (no micro-benchmarks), BENCH_JSON (default
-# build/bench/results.json).
+# build/bench/results.json), BENCH_PROFILE=ROW (perf profile of that row's server after the
+# rounds).
 # Exit status: 0 when every row ran with only expected answers (a missed target is reported,
 # not an error), 1 otherwise.
 set -u
@@ -194,6 +195,25 @@ for ((round = 1; round <= ROUNDS; round++)); do
   done
 done
 curl -sS --max-time 5 -X POST "$EMU/emulator/faults" -d '{}' >/dev/null
+
+# BENCH_PROFILE=ROW: where the pool's workers spend their CPU under that row's load (perf).
+if [ -n "${BENCH_PROFILE:-}" ] && [ -n "${URL[$BENCH_PROFILE]:-}" ]; then
+  prow=$BENCH_PROFILE
+  if ! command -v perf >/dev/null; then
+    echo "bench: BENCH_PROFILE: perf is not installed" >&2
+  else
+    echo "== profile of row $prow: the serving processes, 3 s of perf record under load"
+    run_row "$prow" "$E2E_DIR/profile-$prow.json" 5 >/dev/null 2>&1 &
+    load_pid=$!
+    sleep 1
+    mapfile -t ppids < <(server_pids "${SERVER[$prow]}")
+    perf record -q -F 999 -g -o "$E2E_DIR/perf.data" -p "$(IFS=,; echo "${ppids[*]}")" -- sleep 3 \
+      >/dev/null 2>&1
+    wait "$load_pid"
+    perf report -i "$E2E_DIR/perf.data" --no-children --sort dso -g none 2>/dev/null | grep '%' | head -n 8
+    perf report -i "$E2E_DIR/perf.data" --no-children --sort dso,sym -g none 2>/dev/null | grep '%' | head -n 15
+  fi
+fi
 
 # ---- the table and the JSON ----------------------------------------------------------------
 rows_json=$E2E_DIR/rows.json
