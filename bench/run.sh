@@ -107,7 +107,7 @@ bench_post / "$(head -n 1 "$E2E_DIR/tokens.valid")" "$DUP_ID" >/dev/null
 RETRAIN_SKIP=
 answer=$(bench_post /retrain "$(head -n 1 "$E2E_DIR/tokens.valid")" bench-retrain-probe)
 if [ "$(printf '%s' "$answer" | jq -r '.status // empty' 2>/dev/null)" != submitted ]; then
-  RETRAIN_SKIP=$(grep -m1 -o '"message":"worker cannot start: [^"]*' "$E2E_DIR/pool-retrain.log" | cut -d'"' -f4)
+  RETRAIN_SKIP=$(grep -m1 'worker cannot start' "$E2E_DIR/pool-retrain.log" | jq -r '.message // empty' 2>/dev/null)
   RETRAIN_SKIP=${RETRAIN_SKIP:-"the retrain pool answered: $(printf '%s' "$answer" | head -c 200)"}
   e2e_stop_group "${POOL_PIDS[retrain]}" # a crash-looping pool must not take CPU from the rows
 fi
