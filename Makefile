@@ -6,12 +6,13 @@
 #   make run        the whole service on https://127.0.0.1:8443/ with the local Google emulator
 #   make bench      benchmarks (figures printed beside their baselines)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
-#   make format / make lint / make clean
+#   make format / make format-check / make lint / make clean   (make test runs the checks too)
 
 BUILD   ?= build
 OPT     ?= -O2
 SAN     ?=
 CC      ?= cc
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
 CPPFLAGS += -D_GNU_SOURCE -Isrc -Ifcgi
 CFLAGS   := -std=c17 -Wall -Wextra -Werror -g $(OPT) $(SAN) -MMD -MP
@@ -34,7 +35,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 BINS      := $(BUILD)/retrain-fcgi $(BUILD)/retrainctl $(BUILD)/gcp-emulator $(BUILD)/fcgi-trivial \
              $(BUILD)/loadgen
 
-.PHONY: all unit-bins bench-bins test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps format lint clean
+.PHONY: all unit-bins bench-bins test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps format format-check lint clean
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -83,7 +84,8 @@ deps:
 	@scripts/deps.sh
 
 test: deps
-	$(MAKE) all unit-bins
+	$(MAKE) format-check lint
+	$(MAKE) -j$(JOBS) all unit-bins
 	tests/run-unit.sh $(BUILD)/tests
 	$(MAKE) unit-asan
 	$(MAKE) fuzz-regress
@@ -94,7 +96,7 @@ unit: unit-bins
 
 # The same unit tests, built again with AddressSanitizer and UndefinedBehaviorSanitizer.
 unit-asan:
-	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit-bins
+	$(MAKE) -j$(JOBS) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit-bins
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		tests/run-unit.sh build/asan/tests
 
@@ -108,7 +110,7 @@ e2e: all
 	tests/e2e/run.sh
 
 chaos: all
-	tests/chaos/run.sh long
+	tests/chaos/chaos.sh long
 
 run: deps all
 	scripts/run.sh
@@ -118,7 +120,8 @@ bench: deps all bench-bins
 
 # ---- hygiene -----------------------------------------------------------------------------
 FORMAT_FILES = $(wildcard src/*.[ch] fcgi/*.[ch] tests/unit/*.[ch] tests/unit/support/*.[ch] \
-                          tests/emulator/*.[ch] tests/fuzz/*.c tests/tools/*.c bench/*.c)
+                          tests/emulator/*.[ch] tests/fuzz/*.c tests/tools/*.c tests/e2e/*.c \
+                          bench/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 

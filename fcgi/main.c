@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "function.h"
 #include "listener.h"
 #include "log.h"
 #include "master.h"
@@ -42,6 +43,13 @@ int main(int argc, char **argv)
         return 2;
     }
     if (opts.check_only) {
+        /* A function the binary does not carry fails here, not in every worker after fork. */
+        if (!fn_lookup(cfg.function)) {
+            fprintf(stderr, "retrain-fcgi: function: no function is registered as \"%s\"\n",
+                    cfg.function);
+            config_free(&cfg);
+            return 2;
+        }
         print_config(&cfg);
         config_free(&cfg);
         return 0;

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ledger.h"
 #include "listener.h"
 #include "log.h"
 #include "worker.h"
@@ -44,6 +45,8 @@ typedef struct {
     int64_t next_spawn_ms;
     bool stopping, killed_all;
     int64_t stop_deadline_ms;
+    pid_t gc_pid;      /* the running collection, 0 when none */
+    int64_t gc_due_ms; /* when the next collection starts */
 } master;
 
 static int desired(const master *m)
@@ -97,8 +100,10 @@ static void reap(master *m)
         for (int i = 0; i < m->sb->n_slots; i++)
             if (m->kids[i].pid == pid)
                 slot = i;
+        if (pid == m->gc_pid)
+            m->gc_pid = 0;
         if (slot < 0)
-            continue; /* a gc helper or an already forgotten child */
+            continue; /* the gc child, or an already forgotten worker */
         child k = m->kids[slot];
         m->kids[slot] = (child){0};
         sb_slot *s = &m->sb->slots[slot];
@@ -220,6 +225,49 @@ static void reload(master *m)
     log_info("reloaded configuration (generation %u); replacing workers one by one", m->generation);
 }
 
+/* Collects finished ledger records older than ledger.retention_s, in a short-lived child so the
+ * master never blocks on the database. One collection at a time; a failure is logged and the
+ * next one runs at the next interval. */
+static void collect(master *m)
+{
+    int64_t now = sb_now_ms();
+    if (m->cfg.ledger.gc_interval_s == 0 || m->gc_pid > 0 || now < m->gc_due_ms)
+        return;
+    m->gc_due_ms = now + (int64_t)m->cfg.ledger.gc_interval_s * 1000;
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_error("gc: fork: %s", strerror(errno));
+        return;
+    }
+    if (pid > 0) {
+        m->gc_pid = pid;
+        return;
+    }
+    close(m->sfd);
+    close(m->listen_fd);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    log_init("gc", LOG_INFO);
+    ledger *l = NULL;
+    char err[LEDGER_ERR_MAX];
+    int64_t removed = 0;
+    if (ledger_open(m->cfg.ledger.url, &l, err) != LEDGER_OK) {
+        log_error("gc: ledger unavailable: %s", err);
+        _exit(1);
+    }
+    if (ledger_gc(l, m->cfg.ledger.retention_s, &removed) != LEDGER_OK) {
+        log_error("gc: %s", ledger_last_error(l));
+        ledger_close(l);
+        _exit(1);
+    }
+    if (removed > 0)
+        log_info("gc: removed %lld finished records older than %d s", (long long)removed,
+                 m->cfg.ledger.retention_s);
+    ledger_close(l);
+    _exit(0);
+}
+
 static void begin_stop(master *m)
 {
     if (m->stopping)
@@ -255,7 +303,12 @@ static void read_signals(master *m)
 int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard *sb)
 {
     static master m; /* large (the child table); one per process */
-    m = (master){.opts = opts, .cfg = *cfg, .listen_fd = listen_fd, .sb = sb, .generation = 1};
+    m = (master){.opts = opts,
+                 .cfg = *cfg,
+                 .listen_fd = listen_fd,
+                 .sb = sb,
+                 .generation = 1,
+                 .gc_due_ms = sb_now_ms() + 1000};
     memset(cfg, 0, sizeof *cfg);
     atomic_store(&sb->master_pid, getpid());
     atomic_store(&sb->generation, 1);
@@ -278,7 +331,7 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
     for (;;) {
         reap(&m);
         if (m.stopping) {
-            if (live_children(&m) == 0)
+            if (live_children(&m) == 0 && m.gc_pid == 0)
                 break;
             if (!m.killed_all && sb_now_ms() > m.stop_deadline_ms) {
                 log_warning("shutdown timeout: killing %d workers still busy", live_children(&m));
@@ -290,6 +343,7 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
         } else {
             kill_stuck(&m);
             balance(&m);
+            collect(&m);
         }
         struct pollfd p = {.fd = m.sfd, .events = POLLIN};
         if (poll(&p, 1, TICK_MS) > 0)

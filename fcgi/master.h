@@ -5,8 +5,9 @@
  * loop does not spin), replaces one that exits after max_requests, SIGKILLs one whose request
  * runs past request_timeout_s (+1 s of grace: nginx's own read timeout answers the client 504
  * first), re-reads the config on SIGHUP and replaces workers one at a time (a new one is ready
- * before an old one is told to retire, so nothing is refused), and on SIGTERM/SIGINT unlinks
- * the socket, lets every worker drain within shutdown_timeout_s, and returns 0. */
+ * before an old one is told to retire, so nothing is refused), collects the ledger's old records
+ * every ledger.gc_interval_s in a short-lived child, and on SIGTERM/SIGINT unlinks the socket,
+ * lets every worker drain within shutdown_timeout_s, and returns 0. */
 #ifndef POOL_MASTER_H
 #define POOL_MASTER_H
 

@@ -141,10 +141,11 @@ static void serve(worker *w, conn *c)
     } else {
         log_set_trace(http_header_get(&req, "traceparent"),
                       http_header_get(&req, "x-cloud-trace-context"), w->args->cfg->project);
-        if (read_body(&c->req, &req, a) != 0)
+        if (read_body(&c->req, &req, a) != 0) {
             http_response_error(&resp, a, 413, "too_large", "the body must be at most %d bytes",
                                 GLUE_MAX_BODY);
-        else
+            c->req.keepConnection = 0; /* its unread body must not be parsed as a next request */
+        } else
             service_handle(w->svc, &req, a, &resp);
     }
     write_response(&c->req, &req, &resp, a);

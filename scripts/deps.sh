@@ -2,7 +2,7 @@
 # Installs the Debian packages the build, the tests and `make run` need — only those missing.
 set -euo pipefail
 pkgs=(
-  gcc make pkg-config clang libclang-rt-14-dev
+  gcc make pkg-config clang libclang-rt-14-dev clang-format cppcheck
   libfcgi-dev libcurl4-openssl-dev libjansson-dev libssl-dev libsodium-dev
   libcmocka-dev libsqlite3-dev libpq-dev libmicrohttpd-dev
   nginx postgresql curl openssl sqlite3 wrk docker-compose procps jq util-linux

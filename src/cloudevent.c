@@ -16,9 +16,12 @@
  * ce_from_json(ce_to_json(ev)) is always ev. */
 #include "cloudevent.h"
 
+#include "http_request.h"
+
 #include <ctype.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,8 +395,8 @@ static ce_status parse_binary(const http_request *req, arena *a, cloudevent *out
 
 /* ---- structured mode and the JSON form ------------------------------------------------------ */
 
-/* An attribute's value as text: strings as they are; integers and booleans (the spec's other
- * types, allowed for extensions only) rendered. NULL with *st set on error. */
+/* An attribute's value as text: strings as they are; integers (32-bit, as the spec's Integer)
+ * and booleans, allowed for extensions only, rendered. NULL with *st set on error. */
 static char *json_attr_text(const char *name, const json_t *v, bool is_ext, arena *a, ce_status *st,
                             char *err, size_t errlen)
 {
@@ -406,6 +409,12 @@ static char *json_attr_text(const char *name, const json_t *v, bool is_ext, aren
         if (!copy)
             *st = fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         return copy;
+    }
+    if (is_ext && json_is_integer(v) &&
+        (json_integer_value(v) < INT32_MIN || json_integer_value(v) > INT32_MAX)) {
+        *st = fail(err, errlen, CE_ERR_INVALID,
+                   "attribute \"%s\" is outside the CloudEvents Integer range (32 bits)", name);
+        return NULL;
     }
     if (is_ext && (json_is_integer(v) || json_is_boolean(v))) {
         char *t = json_is_integer(v)

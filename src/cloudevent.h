@@ -1,7 +1,8 @@
 /* cloudevent — CloudEvents HTTP protocol binding v1.0, binary and structured content modes.
  *
  * Binary mode: attributes in `ce-*` headers (names matched case-insensitively, values
- * percent-decoded), `datacontenttype` from Content-Type, the body is the data.
+ * percent-decoded), `datacontenttype` from Content-Type (an empty one counts as absent), the
+ * body is the data.
  * Structured mode: Content-Type `application/cloudevents+json`, the body a JSON object holding
  * the attributes and `data` (any JSON) or `data_base64`.
  * Batches (`application/cloudevents-batch+json`) are refused with CE_ERR_BATCH (415).
@@ -10,12 +11,13 @@
  * 1..20 characters of [a-z0-9]. Extension attributes are kept (Cloud Storage sends `bucket`).
  * Values are at most 4096 bytes of valid UTF-8 without NUL; `time`, when present, is RFC 3339.
  * In binary mode a repeated attribute and the headers `ce-data` / `ce-datacontenttype` are
- * invalid. In structured mode attributes are JSON strings; extensions may also be integers or
- * booleans (kept as their text), and a member that is null counts as omitted.
+ * invalid. In structured mode attributes are JSON strings; extensions may also be 32-bit
+ * integers or booleans (kept as their text), and a member that is null counts as omitted.
  *
- * Data: the binary-mode body as it came. In structured mode `data_base64` decoded; `data` that is
- * a JSON string with a non-JSON datacontenttype (text/plain) kept as the string's bytes; any other
- * `data` re-serialized compactly (an absent datacontenttype means application/json).
+ * Data: the binary-mode body as it came (NULL when the body is empty). In structured mode
+ * `data_base64` decoded; `data` that is a JSON string with a non-JSON datacontenttype (text/plain)
+ * kept as the string's bytes; any other `data` re-serialized compactly (an absent datacontenttype
+ * means application/json).
  *
  * Memory: everything a parsed event points to lives in the arena passed to ce_parse_http(). */
 #ifndef RT_CLOUDEVENT_H
@@ -26,7 +28,10 @@
 #include <stddef.h>
 
 #include "arena.h"
-#include "http_request.h"
+
+/* Forward-declared, not included: http_request.h's http_response would clash with
+ * http_client.h's in a file (the retrain function) that uses both events and Vertex AI. */
+struct http_request;
 
 typedef struct {
     const char *name; /* lower-case attribute name */
@@ -58,7 +63,7 @@ typedef enum {
 /* Parses the event carried by REQ. On error, returns the status, zeroes *OUT and writes into ERR
  * (may be NULL) a message that names the attribute ("missing required attribute \"source\"") and
  * never echoes more than 64 bytes of input, as printable ASCII. */
-ce_status ce_parse_http(const http_request *req, arena *a, cloudevent *out, char *err,
+ce_status ce_parse_http(const struct http_request *req, arena *a, cloudevent *out, char *err,
                         size_t errlen);
 
 /* The value of extension NAME, or NULL. */

@@ -18,8 +18,11 @@ static json_t *event_summary(const cloudevent *ev, const char *key)
 
 json_t *dispatch_body(const char *status, json_t *outcome, const cloudevent *ev, const char *key)
 {
-    json_t *body = json_is_object(outcome) ? json_deep_copy(outcome) : json_object();
-    json_decref(outcome);
+    json_t *body = outcome; /* stolen: ours to extend in place */
+    if (!json_is_object(body)) {
+        json_decref(body);
+        body = json_object();
+    }
     if (!body)
         return NULL;
     json_object_set_new(body, "status", json_string(status));
@@ -29,16 +32,20 @@ json_t *dispatch_body(const char *status, json_t *outcome, const cloudevent *ev,
 
 static void retry(dispatch_answer *out, const char *after, const char *code, const char *msg)
 {
-    *out = (dispatch_answer){.http_status = 503, .retry_after = after, .code = code,
-                             .message = msg};
+    *out =
+        (dispatch_answer){.http_status = 503, .retry_after = after, .code = code, .message = msg};
 }
 
 void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
                     const cloudevent *ev, const char *key, bool reclaimed, arena *a,
                     dispatch_answer *out)
 {
-    fn_context ctx = {.arena = a, .cfg = cfg, .event_key = key, .reclaimed = reclaimed,
-                      .state = state};
+    fn_context ctx = {.arena = a,
+                      .cfg = cfg,
+                      .event_key = key,
+                      .reclaimed = reclaimed,
+                      .state = state,
+                      .ledger = l};
     fn_result res = {0};
     fn->handle(ev, &ctx, &res);
 
@@ -75,8 +82,8 @@ void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
     if (body && res.status == FN_FAILED && res.error)
         json_object_set_new(body, "error", json_string(res.error));
     log_emit(res.status == FN_FAILED ? LOG_ERROR : LOG_INFO,
-             json_pack("{s:s, s:s, s:s, s:s, s:s?}", "event_key", key, "event_id", ev->id,
-                       "source", ev->source, "outcome", word, "error",
+             json_pack("{s:s, s:s, s:s, s:s, s:s?}", "event_key", key, "event_id", ev->id, "source",
+                       ev->source, "outcome", word, "error",
                        res.status == FN_FAILED ? res.error : NULL),
              "event %s", word);
     *out = (dispatch_answer){.http_status = 200, .body = body};

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "retrain.h"
+
 #define FN_MAX 16
 
 static const fn_def *table[FN_MAX];
@@ -147,4 +149,5 @@ static void register_builtins(void)
         return;
     done = 1;
     add(&echo);
+    add(&retrain_function);
 }

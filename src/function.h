@@ -23,6 +23,7 @@
 #include "arena.h"
 #include "cloudevent.h"
 #include "config.h"
+#include "ledger.h"
 
 typedef enum { FN_DONE, FN_IGNORED, FN_COALESCED, FN_FAILED, FN_RETRY } fn_status;
 
@@ -42,6 +43,7 @@ typedef struct {
     const char *event_key; /* the ledger key (hex) of this event */
     bool reclaimed;        /* an earlier attempt held this event and may have acted */
     void *state;           /* what init() returned for this worker */
+    ledger *ledger;        /* the worker's ledger (borrowed), for state shared across workers */
 } fn_context;
 
 typedef struct fn_def {

@@ -140,7 +140,7 @@ static void drop_token(gauth *g)
 }
 
 /* The OAuth error code of a 4xx answer, when it is a short identifier; else "". */
-static void oauth_error_code(const http_response *r, char *out, size_t outlen)
+static void oauth_error_code(const http_answer *r, char *out, size_t outlen)
 {
     out[0] = '\0';
     json_t *root = json_loadb(r->body, r->body_len, 0, NULL);
@@ -151,8 +151,8 @@ static void oauth_error_code(const http_response *r, char *out, size_t outlen)
     json_decref(root);
 }
 
-static gauth_err fetch_answer(gauth *g, const char *what, http_err herr, http_response *r,
-                              char *err, size_t errlen)
+static gauth_err fetch_answer(gauth *g, const char *what, http_err herr, http_answer *r, char *err,
+                              size_t errlen)
 {
     if (herr == HTTP_ERR_NOMEM) {
         snprintf(err, errlen, "out of memory");
@@ -209,11 +209,11 @@ static gauth_err fetch_key_file(gauth *g, long timeout_ms, char *err, size_t err
                       .body = form,
                       .body_len = strlen(form),
                       .timeout_ms = timeout_ms};
-    http_response r;
+    http_answer r;
     http_err herr = http_client_do(g->http, &call, &r);
     free(form);
     gauth_err e = fetch_answer(g, "token endpoint", herr, &r, err, errlen);
-    http_response_free(&r);
+    http_answer_free(&r);
     return e;
 }
 
@@ -226,10 +226,10 @@ static gauth_err fetch_metadata(gauth *g, long timeout_ms, long connect_ms, char
                       .headers = headers,
                       .timeout_ms = timeout_ms,
                       .connect_timeout_ms = connect_ms};
-    http_response r;
+    http_answer r;
     http_err herr = http_client_do(g->http, &call, &r);
     gauth_err e = fetch_answer(g, "metadata server", herr, &r, err, errlen);
-    http_response_free(&r);
+    http_answer_free(&r);
     return e;
 }
 

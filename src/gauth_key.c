@@ -5,6 +5,8 @@
  * own. (jansson's parser buffers are outside our reach; they are freed at once.) */
 #include "gauth_key.h"
 
+#include "jwt.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <jansson.h>
@@ -194,44 +196,6 @@ gauth_key *gauth_key_load(const char *path, char *err, size_t errlen)
     return k;
 }
 
-/* base64url without padding of N bytes, malloc'd. */
-static char *b64url(const unsigned char *data, size_t n)
-{
-    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    char *out = malloc(cap);
-    if (out)
-        sodium_bin2base64(out, cap, data, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return out;
-}
-
-static char *b64url_json(json_t *obj)
-{
-    char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(obj);
-    if (!text)
-        return NULL;
-    char *out = b64url((const unsigned char *)text, strlen(text));
-    free(text);
-    return out;
-}
-
-static unsigned char *sign_rs256(EVP_PKEY *pkey, const char *input, size_t *siglen)
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char *sig = NULL;
-    size_t len = 0;
-    if (ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey) == 1 &&
-        EVP_DigestSign(ctx, NULL, &len, (const unsigned char *)input, strlen(input)) == 1 &&
-        (sig = malloc(len)) &&
-        EVP_DigestSign(ctx, sig, &len, (const unsigned char *)input, strlen(input)) != 1) {
-        free(sig);
-        sig = NULL;
-    }
-    EVP_MD_CTX_free(ctx);
-    *siglen = len;
-    return sig;
-}
-
 char *gauth_key_assertion(const gauth_key *k, time_t iat)
 {
     json_t *header = json_pack("{s:s, s:s}", "alg", "RS256", "typ", "JWT");
@@ -240,26 +204,10 @@ char *gauth_key_assertion(const gauth_key *k, time_t iat)
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", k->email, "scope", GAUTH_SCOPE,
                                "aud", k->token_uri, "iat", (json_int_t)iat, "exp",
                                (json_int_t)iat + GAUTH_ASSERTION_LIFETIME_S);
-    char *h = b64url_json(header);
-    char *c = b64url_json(claims);
     char *out = NULL;
-    if (h && c) {
-        size_t n = strlen(h) + 1 + strlen(c);
-        char *input = malloc(n + 1);
-        size_t siglen = 0;
-        unsigned char *sig = NULL;
-        if (input) {
-            snprintf(input, n + 1, "%s.%s", h, c);
-            sig = sign_rs256(k->pkey, input, &siglen);
-        }
-        char *s = sig ? b64url(sig, siglen) : NULL;
-        if (s && (out = malloc(n + 1 + strlen(s) + 1)))
-            sprintf(out, "%s.%s", input, s);
-        free(s);
-        free(sig);
-        free(input);
-    }
-    free(h);
-    free(c);
+    if (!header || !claims || jwt_sign_rs256(header, claims, k->pkey, &out) != JWT_OK)
+        out = NULL;
+    json_decref(header);
+    json_decref(claims);
     return out;
 }

@@ -77,7 +77,7 @@ long http_client_connects(const http_client *c)
 }
 
 typedef struct {
-    http_response *resp;
+    http_answer *resp;
     size_t cap;
     bool too_big;
 } sink;
@@ -86,7 +86,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
     sink *s = userp;
     size_t len = size * n;
-    http_response *r = s->resp;
+    http_answer *r = s->resp;
     if (r->body_len + len > HTTP_MAX_BODY) {
         s->too_big = true;
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
@@ -127,7 +127,7 @@ static bool header_value(const char *line, size_t len, const char *name, char *o
 
 static size_t on_header(char *data, size_t size, size_t n, void *userp)
 {
-    http_response *r = userp;
+    http_answer *r = userp;
     size_t len = size * n;
     char v[32];
     if (len > 5 && strncmp(data, "HTTP/", 5) == 0) { /* a new response (after 100 Continue) */
@@ -183,7 +183,7 @@ static struct curl_slist *build_headers(const http_call *call)
     return list;
 }
 
-http_err http_client_do(http_client *c, const http_call *call, http_response *resp)
+http_err http_client_do(http_client *c, const http_call *call, http_answer *resp)
 {
     memset(resp, 0, sizeof *resp);
     resp->retry_after_s = -1;
@@ -251,7 +251,7 @@ http_err http_client_do(http_client *c, const http_call *call, http_response *re
     return map_error(rc, &s);
 }
 
-void http_response_free(http_response *resp)
+void http_answer_free(http_answer *resp)
 {
     free(resp->body);
     memset(resp, 0, sizeof *resp);

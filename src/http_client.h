@@ -5,7 +5,7 @@
  * few hosts, so the token endpoint and Vertex share it). A client is used by one thread at a time.
  *
  * Every call has its own deadline (the whole transfer, connect included). The answer's body, its
- * HTTP status and a few selected headers come back in an http_response. Only http:// and https://
+ * HTTP status and a few selected headers come back in an http_answer. Only http:// and https://
  * are allowed, redirects are not followed, and a body larger than HTTP_MAX_BODY is refused.
  *
  * `sent` tells whether any byte of the request left this process: a caller deciding whether a
@@ -68,12 +68,12 @@ typedef struct {
     long retry_after_s; /* Retry-After in seconds, -1 when absent */
     char content_type[64];
     char detail[128]; /* curl's description of a failure; never holds request data */
-} http_response;
+} http_answer;
 
-/* Performs CALL. Fills RESP (always, even on failure; release with http_response_free). */
-http_err http_client_do(http_client *c, const http_call *call, http_response *resp);
+/* Performs CALL. Fills RESP (always, even on failure; release with http_answer_free). */
+http_err http_client_do(http_client *c, const http_call *call, http_answer *resp);
 
 /* Frees RESP's body and zeroes it. */
-void http_response_free(http_response *resp);
+void http_answer_free(http_answer *resp);
 
 #endif

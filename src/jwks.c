@@ -1,7 +1,10 @@
-/* jwks — see jwks.h. The set in memory, the cache file and the lock file follow one rule: a
- * fetch attempt is made only when `refetch_interval_s` has passed since the last attempt known
- * to this process, and with a cache file the last attempt is read from the file under the lock,
- * so the bound holds for the whole pool. */
+/* jwks — see jwks.h. The set in memory, the cache file and the lock file follow two rules, each
+ * with its own clock: a refetch because of an unknown kid is made only when `refetch_interval_s`
+ * has passed since the last such refetch (a flood of forged kids costs one fetch per interval),
+ * and any other attempt only when it has passed since the last attempt of any kind (a failing
+ * endpoint is not retried in a loop). A regular fetch does not delay an unknown-kid refetch, so
+ * a key rotated in at the issuer is picked up at its first use. With a cache file both clocks
+ * are read from the file under the lock, so the bounds hold for the whole pool. */
 #include "jwks.h"
 
 #include "jwt.h"
@@ -235,7 +238,7 @@ int jwks_fetch_file(void *ctx, const char *url, jwks_body *out, char *err, size_
 
 /* ---- the cached, shared set ---------------------------------------------------------------- */
 
-#define CACHE_MAGIC "retrain-jwks/1"
+#define CACHE_MAGIC "retrain-jwks/2"
 
 struct jwks {
     jwks_options o;
@@ -243,7 +246,7 @@ struct jwks {
     jwks_keyset *set;
     char *body; /* the set's JSON, rewritten into the cache file */
     size_t body_len;
-    int64_t fetched_at, max_age, attempted_at;
+    int64_t fetched_at, max_age, attempted_at, kid_refetched_at;
 };
 
 static const char *const status_names[] = {"ok", "unknown_kid", "unavailable"};
@@ -271,7 +274,7 @@ jwks *jwks_new(const jwks_options *o)
     if (!j->o.fetch)
         j->o.fetch = jwks_fetch_curl;
     j->url = strdup(o->url ? o->url : "");
-    j->attempted_at = INT64_MIN / 2;
+    j->attempted_at = j->kid_refetched_at = INT64_MIN / 2;
     if (o->cache_path) {
         j->cache_path = strdup(o->cache_path);
         if (asprintf(&j->lock_path, "%s.lock", o->cache_path) < 0)
@@ -308,9 +311,11 @@ static bool usable(const jwks *j, int64_t now)
     return j->set && now < j->fetched_at + j->max_age + j->o.grace_s;
 }
 
-static bool may_attempt(const jwks *j, int64_t now)
+/* KID: the attempt is for an unknown kid (NULL: a stale or missing set). */
+static bool may_attempt(const jwks *j, const char *kid, int64_t now)
 {
-    return now - j->attempted_at >= j->o.refetch_interval_s;
+    int64_t last = kid ? j->kid_refetched_at : j->attempted_at;
+    return now - last >= j->o.refetch_interval_s;
 }
 
 /* Makes BODY (taken) the current set when it parses to at least one key; else frees it. */
@@ -340,10 +345,10 @@ static void cache_read(jwks *j)
     char *text = read_file(j->cache_path, JWKS_MAX_BODY + 256, &n);
     if (!text)
         return;
-    int64_t fetched_at, max_age, attempted_at;
+    int64_t fetched_at, max_age, attempted_at, kid_refetched_at;
     int off = 0;
-    if (sscanf(text, CACHE_MAGIC " %" SCNd64 " %" SCNd64 " %" SCNd64 "\n%n", &fetched_at, &max_age,
-               &attempted_at, &off) != 3 ||
+    if (sscanf(text, CACHE_MAGIC " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 "\n%n",
+               &fetched_at, &max_age, &attempted_at, &kid_refetched_at, &off) != 4 ||
         off == 0 || max_age < 0) {
         log_warning("jwks: ignoring unreadable cache file %s", j->cache_path);
         free(text);
@@ -351,6 +356,8 @@ static void cache_read(jwks *j)
     }
     if (attempted_at > j->attempted_at)
         j->attempted_at = attempted_at;
+    if (kid_refetched_at > j->kid_refetched_at)
+        j->kid_refetched_at = kid_refetched_at;
     if ((j->set && fetched_at <= j->fetched_at) || (size_t)off >= n) {
         free(text);
         return;
@@ -372,8 +379,9 @@ static void cache_write(jwks *j)
     if (asprintf(&tmp, "%s.tmp.%ld", j->cache_path, (long)getpid()) < 0)
         return;
     FILE *f = fopen(tmp, "wb");
-    int ok = f && fprintf(f, CACHE_MAGIC " %" PRId64 " %" PRId64 " %" PRId64 "\n",
-                          j->set ? j->fetched_at : 0, j->set ? j->max_age : 0, j->attempted_at) > 0;
+    int ok = f && fprintf(f, CACHE_MAGIC " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 "\n",
+                          j->set ? j->fetched_at : 0, j->set ? j->max_age : 0, j->attempted_at,
+                          j->kid_refetched_at) > 0;
     if (ok && j->body_len)
         ok = fwrite(j->body, 1, j->body_len, f) == j->body_len;
     if (f) {
@@ -388,11 +396,13 @@ static void cache_write(jwks *j)
 }
 
 /* One fetch attempt: the new set on success; on failure the old set stays (grace). */
-static void fetch_now(jwks *j, int64_t now)
+static void fetch_now(jwks *j, const char *kid, int64_t now)
 {
     jwks_body b = {NULL, 0, -1};
     char err[256] = "";
     j->attempted_at = now;
+    if (kid)
+        j->kid_refetched_at = now;
     if (j->o.fetch(j->o.fetch_ctx, j->url, &b, err, sizeof err) == 0) {
         int64_t max_age = b.max_age_s < 0 ? j->o.default_max_age_s : b.max_age_s;
         if (max_age > j->o.max_max_age_s)
@@ -418,7 +428,7 @@ static void fetch_now(jwks *j, int64_t now)
 /* Refreshes the set when allowed. KID: refreshing because of an unknown kid (NULL: stale). */
 static void refresh(jwks *j, const char *kid, int64_t now)
 {
-    if (!may_attempt(j, now))
+    if (!may_attempt(j, kid, now))
         return;
     int lock = -1;
     if (j->cache_path) {
@@ -428,10 +438,10 @@ static void refresh(jwks *j, const char *kid, int64_t now)
         cache_read(j); /* another worker may have fetched while we waited */
         if ((!kid || jwks_keyset_find(j->set, kid)) && fresh(j, now))
             goto out;
-        if (!may_attempt(j, now))
+        if (!may_attempt(j, kid, now))
             goto out;
     }
-    fetch_now(j, now);
+    fetch_now(j, kid, now);
     if (j->cache_path)
         cache_write(j);
 out:

@@ -1,11 +1,12 @@
 /* ledger — the public contract over two backends (see ledger.h and ledger_backend.h).
  *
  * The claim protocol lives here so both backends share it: a plain read first, because most
- * duplicate deliveries hit a finished record and a read costs no synchronous write; then one
- * atomic upsert that either inserts the record or takes over an expired lease (the store's own
- * clock decides expiry, so hosts agree); then, when the upsert took nothing, a read to tell a
- * live lease (BUSY) from a record that became final meanwhile (DONE). A record deleted by gc
- * between two steps sends the protocol round again. */
+ * duplicate deliveries hit a finished record and a read costs no synchronous write (on SQLite,
+ * whose clock is ours, a live lease seen by that read is BUSY at once as well); then one atomic
+ * upsert that either inserts the record or takes over an expired lease (the store's own clock
+ * decides expiry, so hosts agree); then, when the upsert took nothing, a read to tell a live
+ * lease (BUSY) from a record that became final meanwhile (DONE). A record deleted by gc between
+ * two steps sends the protocol round again. */
 #include "ledger_backend.h"
 
 #include <sodium.h>
@@ -189,6 +190,11 @@ ledger_status ledger_claim(ledger *l, const char *key, const ledger_event *ev, i
             hand_over(&cur, rec);
             return LEDGER_OK;
         }
+        if (st == LEDGER_OK && l->ops->local_clock && cur.lease_until_ms > ledger_now_ms()) {
+            *result = LEDGER_BUSY;
+            hand_over(&cur, rec);
+            return LEDGER_OK;
+        }
         ledger_record_clear(&cur);
         if (st != LEDGER_OK && st != LEDGER_ERR_NOT_FOUND)
             return st;
@@ -288,6 +294,104 @@ ledger_status ledger_gc(ledger *l, int64_t older_than_s, int64_t *removed)
 ledger_status ledger_ping(ledger *l)
 {
     return l->ops->ping(l);
+}
+
+/* ---- rule slots ---------------------------------------------------------------------------- */
+
+static bool rule_valid(const char *rule)
+{
+    return rule && *rule && strlen(rule) <= LEDGER_SLOT_RULE_MAX;
+}
+
+int ledger_slot_fill(ledger_slot *slot, const char *const cols[4])
+{
+    memset(slot, 0, sizeof *slot);
+    snprintf(slot->event_key, sizeof slot->event_key, "%s", cols[0] ? cols[0] : "");
+    slot->submitted_ms = cols[2] ? strtoll(cols[2], NULL, 10) : 0;
+    slot->age_ms = cols[3] ? strtoll(cols[3], NULL, 10) : 0;
+    return dup_col(&slot->resource, cols[1]);
+}
+
+void ledger_slot_clear(ledger_slot *slot)
+{
+    if (!slot)
+        return;
+    free(slot->resource);
+    memset(slot, 0, sizeof *slot);
+}
+
+/* The same protocol as the claim: one atomic upsert decides; when it took nothing, a read tells
+ * who holds the slot. A slot freed between the two sends the protocol round again. */
+ledger_status ledger_rule_slot(ledger *l, const char *rule, int min_interval_s,
+                               const char *event_key, const char *replace,
+                               ledger_slot_result *result, ledger_slot *slot)
+{
+    if (slot)
+        memset(slot, 0, sizeof *slot);
+    if (!rule_valid(rule) || !key_valid(event_key) || min_interval_s < 0 ||
+        (replace && !key_valid(replace)))
+        return ledger_fail(l, LEDGER_ERR_INVALID,
+                           "ledger: rule slot needs a rule name, an event key and an interval");
+    ledger_slot cur = {0};
+    for (int round = 0; round < CLAIM_ROUNDS; round++) {
+        bool taken = false;
+        ledger_status st =
+            l->ops->slot_take(l, rule, min_interval_s, event_key, replace, &cur, &taken);
+        if (st != LEDGER_OK)
+            return st;
+        if (!taken && (st = l->ops->slot_get(l, rule, &cur)) == LEDGER_ERR_NOT_FOUND)
+            continue;
+        if (st != LEDGER_OK)
+            return st;
+        *result = taken ? LEDGER_SLOT_TAKEN : LEDGER_SLOT_HELD;
+        if (slot)
+            *slot = cur;
+        else
+            ledger_slot_clear(&cur);
+        return LEDGER_OK;
+    }
+    return ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: rule slot did not settle, retry");
+}
+
+ledger_status ledger_rule_slot_set_resource(ledger *l, const char *rule, const char *event_key,
+                                            const char *resource)
+{
+    if (!rule_valid(rule) || !key_valid(event_key) || !resource || !*resource)
+        return ledger_fail(l, LEDGER_ERR_INVALID,
+                           "ledger: slot resource needs a rule, an event key and a resource");
+    ledger_status st = l->ops->slot_set_resource(l, rule, event_key, resource);
+    if (st != LEDGER_ERR_STATE)
+        return st;
+    ledger_slot cur;
+    st = l->ops->slot_get(l, rule, &cur);
+    if (st == LEDGER_ERR_NOT_FOUND)
+        return ledger_fail(l, LEDGER_ERR_NOT_FOUND, "ledger: the slot of %.64s is free", rule);
+    if (st != LEDGER_OK)
+        return st;
+    ledger_fail(l, LEDGER_ERR_STATE, "ledger: the slot of %.64s is held by %s", rule,
+                cur.event_key);
+    ledger_slot_clear(&cur);
+    return LEDGER_ERR_STATE;
+}
+
+ledger_status ledger_rule_slot_free(ledger *l, const char *rule, const char *event_key)
+{
+    if (!rule_valid(rule) || !key_valid(event_key))
+        return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: slot free needs a rule and a key");
+    return l->ops->slot_free(l, rule, event_key);
+}
+
+ledger_status ledger_rule_slot_get(ledger *l, const char *rule, ledger_slot *slot)
+{
+    memset(slot, 0, sizeof *slot);
+    if (!rule_valid(rule))
+        return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: not a rule name");
+    return l->ops->slot_get(l, rule, slot);
+}
+
+const char *ledger_slot_result_name(ledger_slot_result r)
+{
+    return r == LEDGER_SLOT_TAKEN ? "taken" : r == LEDGER_SLOT_HELD ? "held" : "unknown";
 }
 
 const char *ledger_last_error(const ledger *l)

@@ -12,7 +12,14 @@
  * every host). The password never reaches a log or an error message.
  *
  * Ownership: a ledger handle belongs to one process (open it after fork). Records returned
- * through ledger_record own their strings; release them with ledger_record_clear(). */
+ * through ledger_record own their strings; release them with ledger_record_clear(). A function
+ * that fills a record overwrites it whole (clear it first if it held strings) and leaves it
+ * zeroed when it returns an error.
+ *
+ * Times are milliseconds since the epoch, from the store's clock (PostgreSQL's now(); this
+ * host's for SQLite). last_seen is the last receipt, refreshed by a duplicate claim at most once
+ * a minute (so redelivery bursts cost reads, not writes). A lost PostgreSQL connection fails the
+ * call that finds it with LEDGER_ERR_UNAVAILABLE and is re-established by the next call. */
 #ifndef RT_LEDGER_H
 #define RT_LEDGER_H
 
@@ -62,8 +69,8 @@ typedef struct {
     const char *status; /* NULL: any */
     int64_t since_ms;   /* first_seen >= since; 0: any */
     int limit;          /* <= 0: 100 */
-    const char
-        *after_key; /* paging: records after this key in (first_seen, key) order; NULL: start */
+    /* paging: records after this key in (first_seen, key) order; NULL: from the start */
+    const char *after_key;
     const char *id; /* only records with this CloudEvent id (any source); NULL: any */
 } ledger_query;
 
@@ -81,8 +88,9 @@ ledger_status ledger_claim(ledger *l, const char *key, const ledger_event *ev, i
                            ledger_claim_result *result, ledger_record *rec);
 
 /* Records the final STATUS ("done", "failed", "coalesced", "ignored") with OUTCOME (JSON text,
- * may be NULL) and ERROR (may be NULL). Only the holder of a live or just-expired claim should
- * call it; it fails with LEDGER_ERR_STATE when the record is already final. */
+ * may be NULL) and ERROR (may be NULL; NULL keeps an earlier error). Only the holder of a live or
+ * just-expired claim should call it; it fails with LEDGER_ERR_STATE when the record is not
+ * claimed (already final) and LEDGER_ERR_NOT_FOUND when there is none. */
 ledger_status ledger_finish(ledger *l, const char *key, const char *status, const char *outcome,
                             const char *error);
 
@@ -90,7 +98,8 @@ ledger_status ledger_finish(ledger *l, const char *key, const char *status, cons
  * expired, so the next delivery reclaims it at once. */
 ledger_status ledger_release(ledger *l, const char *key, const char *error);
 
-/* Re-opens a failed record as claimed by the caller (for `retrainctl replay`). */
+/* Re-opens a failed record as claimed by the caller for LEASE_S (for `retrainctl replay`);
+ * attempts + 1. LEDGER_ERR_STATE unless the record is failed. */
 ledger_status ledger_reopen(ledger *l, const char *key, int lease_s);
 
 ledger_status ledger_get(ledger *l, const char *key, ledger_record *rec);
@@ -104,6 +113,52 @@ ledger_status ledger_ping(ledger *l);
 
 /* The last error message (no secrets), for logs. */
 const char *ledger_last_error(const ledger *l);
+
+/* ---- burst control: one submission slot per rule ------------------------------------------
+ *
+ * A rule's slot names the event that last submitted work for the rule, the resource that work
+ * became (once known) and when it was taken. ledger_rule_slot() is one atomic statement, so among
+ * any number of workers on any number of hosts asking at once exactly one gets LEDGER_SLOT_TAKEN;
+ * the others get LEDGER_SLOT_HELD with the holder. The slot is taken when it is free, when it was
+ * taken at least MIN_INTERVAL_S seconds ago, when EVENT_KEY already holds it (a retry or a
+ * reclaimed delivery of the holder), or when REPLACE (may be NULL) holds it: the caller found
+ * the holder's work finished and replaces it. Taking it from another event clears its resource
+ * and restarts its clock (the store's clock, so hosts agree). RULE is any non-empty name of at
+ * most LEDGER_SLOT_RULE_MAX bytes (rule names, or a pseudo-rule such as a quota's name). */
+#define LEDGER_SLOT_RULE_MAX 255
+
+typedef enum {
+    LEDGER_SLOT_TAKEN, /* the caller submits; the slot now names EVENT_KEY */
+    LEDGER_SLOT_HELD,  /* another event holds it: see the slot */
+} ledger_slot_result;
+
+typedef struct {
+    char event_key[LEDGER_KEY_HEX + 1]; /* the holder */
+    char *resource;                     /* what the holder submitted; NULL until set */
+    int64_t submitted_ms;               /* when the holder took it (the store's clock) */
+    int64_t age_ms;                     /* how long ago, by the store's clock */
+} ledger_slot;
+
+/* Takes RULE's slot for EVENT_KEY or reports its holder in SLOT (may be NULL; release it with
+ * ledger_slot_clear). MIN_INTERVAL_S >= 0. */
+ledger_status ledger_rule_slot(ledger *l, const char *rule, int min_interval_s,
+                               const char *event_key, const char *replace,
+                               ledger_slot_result *result, ledger_slot *slot);
+/* Records RESOURCE as what EVENT_KEY submitted under RULE and restarts the slot's clock: the
+ * interval counts from when the work exists (Google's answer), not from when it was asked for,
+ * so a quota such as "one upload every 2 s" holds however long each request took.
+ * LEDGER_ERR_STATE when the slot no longer names EVENT_KEY (another event took it meanwhile);
+ * LEDGER_ERR_NOT_FOUND when free. */
+ledger_status ledger_rule_slot_set_resource(ledger *l, const char *rule, const char *event_key,
+                                            const char *resource);
+/* Frees RULE's slot when EVENT_KEY holds it (its submission failed, so the next event may
+ * submit at once); OK as well when it does not. */
+ledger_status ledger_rule_slot_free(ledger *l, const char *rule, const char *event_key);
+/* Reads RULE's slot: LEDGER_ERR_NOT_FOUND when free. */
+ledger_status ledger_rule_slot_get(ledger *l, const char *rule, ledger_slot *slot);
+
+void ledger_slot_clear(ledger_slot *slot);
+const char *ledger_slot_result_name(ledger_slot_result r);
 
 void ledger_record_clear(ledger_record *rec);
 const char *ledger_claim_result_name(ledger_claim_result r);

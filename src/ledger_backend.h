@@ -22,6 +22,9 @@
 
 typedef struct ledger_ops {
     const char *name;
+    /* True when the store's times come from this host's clock (SQLite): a live lease seen by a
+     * read is then BUSY at once, without taking the write lock. */
+    bool local_clock;
     /* Fills REC with the record of KEY. */
     ledger_status (*get)(ledger *l, const char *key, ledger_record *rec);
     /* One atomic statement: inserts KEY as claimed (attempts 1), or, when KEY is claimed with an
@@ -43,6 +46,18 @@ typedef struct ledger_ops {
                           size_t *n);
     ledger_status (*gc)(ledger *l, int64_t older_than_s, int64_t *removed);
     ledger_status (*ping)(ledger *l);
+    /* One atomic upsert of RULE's slot (see ledger_rule_slot): *TAKEN tells whether EVENT_KEY
+     * now holds it; SLOT then holds the row as written. */
+    ledger_status (*slot_take)(ledger *l, const char *rule, int min_interval_s,
+                               const char *event_key, const char *replace, ledger_slot *slot,
+                               bool *taken);
+    /* Fills SLOT, or LEDGER_ERR_NOT_FOUND. */
+    ledger_status (*slot_get)(ledger *l, const char *rule, ledger_slot *slot);
+    /* Sets the resource where EVENT_KEY holds RULE; LEDGER_ERR_STATE when no row changed. */
+    ledger_status (*slot_set_resource)(ledger *l, const char *rule, const char *event_key,
+                                       const char *resource);
+    /* Deletes RULE's slot where EVENT_KEY holds it (no row is not an error). */
+    ledger_status (*slot_free)(ledger *l, const char *rule, const char *event_key);
     void (*close)(ledger *l);
 } ledger_ops;
 
@@ -69,6 +84,10 @@ ledger_status ledger_fail(ledger *l, ledger_status status, const char *fmt, ...)
 
 /* Fills REC from column texts in LEDGER_COLUMNS order (NULL for SQL NULL). -1 on OOM. */
 int ledger_record_fill(ledger_record *rec, const char *const cols[LEDGER_NCOLUMNS]);
+
+/* Fills SLOT from column texts: event_key, resource, submitted_ms, age_ms. -1 on OOM. */
+#define LEDGER_SLOT_COLUMNS "event_key, resource, submitted_ms"
+int ledger_slot_fill(ledger_slot *slot, const char *const cols[4]);
 
 /* True for done, failed, coalesced and ignored. */
 bool ledger_status_is_final(const char *status);

@@ -34,10 +34,28 @@ static const char *const migrations[] = {
     "CREATE INDEX ledger_events_first_seen ON ledger_events (first_seen_ms, key);"
     "CREATE INDEX ledger_events_status ON ledger_events (status, last_seen_ms);"
     "CREATE INDEX ledger_events_id ON ledger_events (id);",
+    "CREATE TABLE ledger_rule_slots ("
+    " rule text PRIMARY KEY, event_key text NOT NULL, resource text,"
+    " submitted_ms bigint NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-enum { P_GET, P_UPSERT, P_TOUCH, P_FINISH, P_RELEASE, P_REOPEN, P_LIST, P_GC, P_PING, P_COUNT };
+enum {
+    P_GET,
+    P_UPSERT,
+    P_TOUCH,
+    P_FINISH,
+    P_RELEASE,
+    P_REOPEN,
+    P_LIST,
+    P_GC,
+    P_PING,
+    P_SLOT_TAKE,
+    P_SLOT_GET,
+    P_SLOT_SET,
+    P_SLOT_FREE,
+    P_COUNT
+};
 
 static const struct {
     const char *name, *sql;
@@ -75,11 +93,32 @@ static const struct {
     [P_GC] = {"ledger_gc", "DELETE FROM ledger_events WHERE status <> 'claimed'"
                            " AND last_seen_ms < " NOW_MS " - $1::bigint * 1000"},
     [P_PING] = {"ledger_ping", "SELECT 1"},
+    /* Under READ COMMITTED a concurrent taker makes this wait, then re-check the WHERE against
+     * the committed row: one taker wins. SET reads the row as it was. */
+    [P_SLOT_TAKE] = {"ledger_slot_take",
+                     "INSERT INTO ledger_rule_slots AS s (rule, event_key, resource, submitted_ms)"
+                     " VALUES ($1, $2, NULL, " NOW_MS ")"
+                     " ON CONFLICT (rule) DO UPDATE SET"
+                     "  resource = CASE WHEN s.event_key = excluded.event_key THEN s.resource END,"
+                     "  submitted_ms = CASE WHEN s.event_key = excluded.event_key"
+                     "   THEN s.submitted_ms ELSE excluded.submitted_ms END,"
+                     "  event_key = excluded.event_key"
+                     " WHERE s.event_key = excluded.event_key OR s.event_key = $4::text"
+                     "  OR s.submitted_ms + $3::bigint * 1000 <= excluded.submitted_ms"
+                     " RETURNING " LEDGER_SLOT_COLUMNS ", " NOW_MS " - submitted_ms"},
+    [P_SLOT_GET] = {"ledger_slot_get", "SELECT " LEDGER_SLOT_COLUMNS ", " NOW_MS " - submitted_ms"
+                                       " FROM ledger_rule_slots WHERE rule = $1"},
+    [P_SLOT_SET] = {"ledger_slot_set",
+                    "UPDATE ledger_rule_slots SET resource = $3,"
+                    " submitted_ms = " NOW_MS " WHERE rule = $1 AND event_key = $2"},
+    [P_SLOT_FREE] = {"ledger_slot_free",
+                     "DELETE FROM ledger_rule_slots WHERE rule = $1 AND event_key = $2"},
 };
 
 typedef struct {
     PGconn *conn;
     bool prepared;
+    bool broken;     /* a statement failed with a connection error: reset before the next */
     char *password;  /* only to scrub messages; wiped on close */
     char where[160]; /* host:port/db, for messages */
 } pg_ledger;
@@ -133,8 +172,9 @@ static ledger_status prepare_all(ledger *l)
 static ledger_status ensure(ledger *l)
 {
     pg_ledger *p = l->impl;
-    if (PQstatus(p->conn) != CONNECTION_OK) {
+    if (p->broken || PQstatus(p->conn) != CONNECTION_OK) {
         p->prepared = false;
+        p->broken = false;
         PQreset(p->conn);
         if (PQstatus(p->conn) != CONNECTION_OK)
             return pg_fail(l, "reconnect", PQerrorMessage(p->conn));
@@ -157,9 +197,12 @@ static ledger_status run(ledger *l, int i, int n, const char *const *vals, PGres
         return LEDGER_OK;
     }
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    /* 26000: the server forgot our statements (a pooler switched sessions); prepare again. */
+    /* 26000: the server forgot our statements (a pooler switched sessions); prepare again.
+     * Class 08 and 57P0x: the connection or the server is going away; start afresh. */
     if (state && strcmp(state, "26000") == 0)
         p->prepared = false;
+    if (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0))
+        p->broken = true;
     st = pg_fail(l, stmts[i].name + strlen("ledger_"),
                  r ? PQresultErrorMessage(r) : PQerrorMessage(p->conn));
     PQclear(r);
@@ -298,6 +341,60 @@ static ledger_status pq_ping(ledger *l)
     return st;
 }
 
+static ledger_status one_slot(ledger *l, PGresult *r, ledger_slot *slot, bool *found)
+{
+    *found = PQntuples(r) > 0;
+    ledger_status st = LEDGER_OK;
+    if (*found) {
+        const char *cols[4];
+        for (int i = 0; i < 4; i++)
+            cols[i] = PQgetisnull(r, 0, i) ? NULL : PQgetvalue(r, 0, i);
+        if (ledger_slot_fill(slot, cols) != 0)
+            st = ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: out of memory");
+    }
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_slot_take(ledger *l, const char *rule, int min_interval_s,
+                                  const char *event_key, const char *replace, ledger_slot *slot,
+                                  bool *taken)
+{
+    memset(slot, 0, sizeof *slot);
+    *taken = false;
+    char interval[24];
+    snprintf(interval, sizeof interval, "%d", min_interval_s);
+    PGresult *r;
+    ledger_status st =
+        run(l, P_SLOT_TAKE, 4, (const char *[]){rule, event_key, interval, replace}, &r);
+    return st == LEDGER_OK ? one_slot(l, r, slot, taken) : st;
+}
+
+static ledger_status pq_slot_get(ledger *l, const char *rule, ledger_slot *slot)
+{
+    memset(slot, 0, sizeof *slot);
+    PGresult *r;
+    ledger_status st = run(l, P_SLOT_GET, 1, (const char *[]){rule}, &r);
+    bool found = false;
+    if (st == LEDGER_OK && (st = one_slot(l, r, slot, &found)) == LEDGER_OK && !found)
+        st = LEDGER_ERR_NOT_FOUND;
+    return st;
+}
+
+static ledger_status pq_slot_set_resource(ledger *l, const char *rule, const char *event_key,
+                                          const char *resource)
+{
+    return changed_or_state(l, P_SLOT_SET, 3, (const char *[]){rule, event_key, resource});
+}
+
+static ledger_status pq_slot_free(ledger *l, const char *rule, const char *event_key)
+{
+    PGresult *r;
+    ledger_status st = run(l, P_SLOT_FREE, 2, (const char *[]){rule, event_key}, &r);
+    PQclear(r);
+    return st;
+}
+
 static void pq_close(ledger *l)
 {
     pg_ledger *p = l->impl;
@@ -323,6 +420,10 @@ static const ledger_ops pg_ops = {
     .list = pq_list,
     .gc = pq_gc,
     .ping = pq_ping,
+    .slot_take = pq_slot_take,
+    .slot_get = pq_slot_get,
+    .slot_set_resource = pq_slot_set_resource,
+    .slot_free = pq_slot_free,
     .close = pq_close,
 };
 

@@ -33,10 +33,28 @@ static const char *const migrations[] = {
     "CREATE INDEX ledger_events_first_seen ON ledger_events (first_seen_ms, key);"
     "CREATE INDEX ledger_events_status ON ledger_events (status, last_seen_ms);"
     "CREATE INDEX ledger_events_id ON ledger_events (id);",
+    "CREATE TABLE ledger_rule_slots ("
+    " rule TEXT PRIMARY KEY, event_key TEXT NOT NULL, resource TEXT,"
+    " submitted_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-enum { S_GET, S_UPSERT, S_TOUCH, S_FINISH, S_RELEASE, S_REOPEN, S_LIST, S_GC, S_PING, S_COUNT };
+enum {
+    S_GET,
+    S_UPSERT,
+    S_TOUCH,
+    S_FINISH,
+    S_RELEASE,
+    S_REOPEN,
+    S_LIST,
+    S_GC,
+    S_PING,
+    S_SLOT_TAKE,
+    S_SLOT_GET,
+    S_SLOT_SET,
+    S_SLOT_FREE,
+    S_COUNT
+};
 
 static const char *const sql[S_COUNT] = {
     [S_GET] = "SELECT " LEDGER_COLUMNS " FROM ledger_events WHERE key = ?1",
@@ -64,11 +82,28 @@ static const char *const sql[S_COUNT] = {
                " ORDER BY first_seen_ms, key LIMIT ?5",
     [S_GC] = "DELETE FROM ledger_events WHERE status <> 'claimed' AND last_seen_ms < ?1",
     [S_PING] = "SELECT count(*) FROM (SELECT 1 FROM ledger_events LIMIT 1)",
+    /* SET reads the row as it was, so the holder's own retry keeps its clock and resource. */
+    [S_SLOT_TAKE] = "INSERT INTO ledger_rule_slots (rule, event_key, resource, submitted_ms)"
+                    " VALUES (?1, ?2, NULL, ?3)"
+                    " ON CONFLICT (rule) DO UPDATE SET"
+                    "  resource = CASE WHEN event_key = excluded.event_key THEN resource END,"
+                    "  submitted_ms = CASE WHEN event_key = excluded.event_key THEN submitted_ms"
+                    "   ELSE excluded.submitted_ms END,"
+                    "  event_key = excluded.event_key"
+                    " WHERE event_key = excluded.event_key OR event_key = ?5"
+                    "  OR submitted_ms + ?4 <= excluded.submitted_ms"
+                    " RETURNING " LEDGER_SLOT_COLUMNS ", ?3 - submitted_ms",
+    [S_SLOT_GET] = "SELECT " LEDGER_SLOT_COLUMNS ", ?2 - submitted_ms FROM ledger_rule_slots"
+                   " WHERE rule = ?1",
+    [S_SLOT_SET] = "UPDATE ledger_rule_slots SET resource = ?3, submitted_ms = ?4"
+                   " WHERE rule = ?1 AND event_key = ?2",
+    [S_SLOT_FREE] = "DELETE FROM ledger_rule_slots WHERE rule = ?1 AND event_key = ?2",
 };
 
 typedef struct {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
+    int64_t busy_since_ms; /* when the current wait for the write lock began */
 } sqlite_ledger;
 
 static ledger_status db_fail(ledger *l, const char *what)
@@ -282,6 +317,89 @@ static ledger_status sq_ping(ledger *l)
     return rc == SQLITE_ROW ? LEDGER_OK : db_fail(l, "ping");
 }
 
+static int row_to_slot(sqlite3_stmt *st, ledger_slot *slot)
+{
+    const char *cols[4];
+    for (int i = 0; i < 4; i++)
+        cols[i] = (const char *)sqlite3_column_text(st, i);
+    return ledger_slot_fill(slot, cols);
+}
+
+static ledger_status sq_slot_take(ledger *l, const char *rule, int min_interval_s,
+                                  const char *event_key, const char *replace, ledger_slot *slot,
+                                  bool *taken)
+{
+    *taken = false;
+    memset(slot, 0, sizeof *slot);
+    sqlite3_stmt *st = stmt_get(l, S_SLOT_TAKE);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, rule);
+    bind_text(st, 2, event_key);
+    sqlite3_bind_int64(st, 3, ledger_now_ms());
+    sqlite3_bind_int64(st, 4, (int64_t)min_interval_s * 1000);
+    bind_text(st, 5, replace);
+    ledger_status res = LEDGER_OK;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!*taken && row_to_slot(st, slot) != 0)
+            res = ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: out of memory");
+        *taken = true;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        ledger_slot_clear(slot);
+        *taken = false;
+        return db_fail(l, "rule slot");
+    }
+    return res;
+}
+
+static ledger_status sq_slot_get(ledger *l, const char *rule, ledger_slot *slot)
+{
+    memset(slot, 0, sizeof *slot);
+    sqlite3_stmt *st = stmt_get(l, S_SLOT_GET);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, rule);
+    sqlite3_bind_int64(st, 2, ledger_now_ms());
+    int rc = sqlite3_step(st);
+    ledger_status res = LEDGER_OK;
+    if (rc == SQLITE_ROW) {
+        if (row_to_slot(st, slot) != 0)
+            res = ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: out of memory");
+    } else if (rc == SQLITE_DONE) {
+        res = LEDGER_ERR_NOT_FOUND;
+    } else {
+        res = db_fail(l, "rule slot read");
+    }
+    sqlite3_reset(st);
+    return res;
+}
+
+static ledger_status sq_slot_set_resource(ledger *l, const char *rule, const char *event_key,
+                                          const char *resource)
+{
+    sqlite3_stmt *st = stmt_get(l, S_SLOT_SET);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, rule);
+    bind_text(st, 2, event_key);
+    bind_text(st, 3, resource);
+    sqlite3_bind_int64(st, 4, ledger_now_ms());
+    return changed_or_state(l, st, "rule slot resource");
+}
+
+static ledger_status sq_slot_free(ledger *l, const char *rule, const char *event_key)
+{
+    sqlite3_stmt *st = stmt_get(l, S_SLOT_FREE);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, rule);
+    bind_text(st, 2, event_key);
+    return step_done(l, st, "rule slot free", NULL);
+}
+
 static void sq_close(ledger *l)
 {
     sqlite_ledger *s = l->impl;
@@ -296,6 +414,7 @@ static void sq_close(ledger *l)
 
 static const ledger_ops sqlite_ops = {
     .name = "sqlite",
+    .local_clock = true,
     .get = sq_get,
     .upsert = sq_upsert,
     .touch = sq_touch,
@@ -305,6 +424,10 @@ static const ledger_ops sqlite_ops = {
     .list = sq_list,
     .gc = sq_gc,
     .ping = sq_ping,
+    .slot_take = sq_slot_take,
+    .slot_get = sq_slot_get,
+    .slot_set_resource = sq_slot_set_resource,
+    .slot_free = sq_slot_free,
     .close = sq_close,
 };
 
@@ -330,6 +453,20 @@ static int make_parent(const char *path)
     int rc = (*dir && mkdir(dir, 0750) != 0 && errno != EEXIST) ? -1 : 0;
     free(dir);
     return rc;
+}
+
+/* Waits for another writer in short steps: a commit takes one fsync (a few ms), and SQLite's
+ * own busy timeout sleeps in growing steps up to 100 ms, which leaves the lock idle under
+ * contention. Gives up after BUSY_TIMEOUT_MS. */
+static int busy_wait(void *arg, int count)
+{
+    int64_t *since = arg;
+    if (count == 0)
+        *since = ledger_now_ms();
+    else if (ledger_now_ms() - *since > BUSY_TIMEOUT_MS)
+        return 0;
+    usleep(count < 10 ? 200 : 1000);
+    return 1;
 }
 
 /* Switching a fresh file to WAL needs a moment alone with it; workers starting together wait. */
@@ -398,7 +535,7 @@ ledger_status ledger_sqlite_open(ledger *l, const char *url, char err[LEDGER_ERR
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
         failed = "open";
-    else if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK ||
+    else if (sqlite3_busy_handler(s->db, busy_wait, &s->busy_since_ms) != SQLITE_OK ||
              exec_patient(s->db, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
              sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
         failed = "setup";

@@ -1,8 +1,9 @@
 /* retrainctl — the operator's command line: check a config, verify a token, read the ledger,
  * replay a dead letter, collect old records.
  *
- * Exit status everywhere: 0 success, 1 a negative answer (invalid token, failed check, record
- * not found, a replay that failed again), 2 usage or environment error. */
+ * Exit status: 0 success, 1 a negative answer (invalid token, record not found, a replay that
+ * failed again), 2 usage or environment error — and 2 for a config that fails check-config, as
+ * the pool itself exits 2 on a bad config. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,22 +19,24 @@
 
 static void usage(FILE *out)
 {
-    fputs("Usage: retrainctl COMMAND [ARGS]\n"
-          "\n"
-          "Commands:\n"
-          "  check-config FILE            validate a config file (rules included); every problem\n"
-          "                               is printed with its JSON path\n"
-          "  verify-token [OPTIONS] TOKEN|-\n"
-          "                               verify a Google ID token as the pool would and print its\n"
-          "                               claims (see verify-token --help)\n"
-          "  events list [--status S] [--since T] [--limit N]\n"
-          "  events show KEY|ID           read the ledger\n"
-          "  replay KEY [--ledger URL]    run a failed event through its function again\n"
-          "  gc [--older-than DURATION]   delete finished records older than DURATION (7d)\n"
-          "\n"
-          "The config comes from $RETRAIN_CONFIG, the ledger from --ledger, $RETRAIN_LEDGER or the\n"
-          "config. Exit status: 0 success, 1 negative answer, 2 usage or environment error.\n",
-          out);
+    fputs(
+        "Usage: retrainctl COMMAND [ARGS]\n"
+        "\n"
+        "Commands:\n"
+        "  check-config FILE            validate a config file (rules included); every problem\n"
+        "                               is printed with its JSON path\n"
+        "  verify-token [OPTIONS] TOKEN|-\n"
+        "                               verify a Google ID token as the pool would and print its\n"
+        "                               claims (see verify-token --help)\n"
+        "  events list [--status S] [--since T] [--limit N]\n"
+        "  events show KEY|ID           read the ledger\n"
+        "  replay KEY [--ledger URL]    run a failed event through its function again\n"
+        "  gc [--older-than DURATION]   delete finished records older than DURATION (7d)\n"
+        "\n"
+        "The config comes from $RETRAIN_CONFIG, the ledger from --ledger, $RETRAIN_LEDGER or the\n"
+        "config. Exit status: 0 success, 1 negative answer, 2 usage or environment error (and\n"
+        "a config that fails check-config).\n",
+        out);
 }
 
 static void replay_usage(FILE *out)

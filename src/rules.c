@@ -16,6 +16,7 @@
 
 #include "glob.h"
 #include "labels.h"
+#include "vertex_body.h"
 
 struct rule {
     json_t *src; /* deep copy of the rule object */
@@ -78,11 +79,10 @@ static bool valid_model_id(const char *s)
     return n >= 1 && n <= 63 && s[0] >= 'a' && s[0] <= 'z' && id_chars(s, n, "-_");
 }
 
-/* Vertex: [a-z][a-z0-9-]{0,127}, and not a number (the first letter already ensures it). */
+/* The Vertex client's own rule, so a rule that passes check-config is one Vertex accepts. */
 static bool valid_alias(const char *s)
 {
-    size_t n = strlen(s);
-    return n >= 1 && n <= 128 && s[0] >= 'a' && s[0] <= 'z' && id_chars(s, n, "-");
+    return vtx_version_alias_valid(s, false);
 }
 
 /* A literal string setting: non-empty, no placeholder. Returns it, or NULL after a problem. */
@@ -165,7 +165,7 @@ static void compile_model(rules_problems *p, const char *path, const json_t *m, 
                 const char *s = json_string_value(a);
                 if (!json_is_string(a) || !valid_alias(s)) {
                     rules_problem(p, apath,
-                                  "not a valid Vertex alias: [a-z][a-z0-9-]{0,127}, not a number");
+                                  "not a valid Vertex alias: [a-z][a-zA-Z0-9-]{0,126}[a-z0-9]");
                     continue;
                 }
                 bool dup = false;

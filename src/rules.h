@@ -17,7 +17,8 @@
  *    "labels": {...}}                       optional, added to what the rule creates
  *
  * Unknown keys are refused everywhere in a rule, including the CustomJob's own fields (those
- * Vertex AI v1 documents), so a typo fails check-config rather than the first event.
+ * Vertex AI v1 documents, with their JSON types and required fields), so a typo fails
+ * check-config rather than the first event.
  *
  * Templates. Every string in job, pipeline, model.display_name, model.description and
  * model.artifact_uri may hold placeholders, replaced per event: ${bucket} ${name}

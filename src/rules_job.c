@@ -1,10 +1,11 @@
 /* rules_job — validation helpers of the rules module: problem lines, the CustomJob schema,
  * template and label checks (see rules.h for the rule format).
  *
- * The CustomJob is checked against a small table of the fields Vertex AI v1 documents: the
- * emulator and Vertex both reject unknown fields, and it is better to learn that from
- * check-config than from the first event of the day. Values below a known key are not typed
- * beyond object/array shape (Vertex checks those); their strings are templates. */
+ * The CustomJob is checked against a table of the fields Vertex AI v1 documents, with their
+ * JSON types and which are required: the emulator and Vertex both reject unknown fields and
+ * wrong types, and it is better to learn that from check-config than from the first event of
+ * the day. Every string value is a template. Semantic checks (is this machine type real?) stay
+ * with Vertex. */
 #include "rules_internal.h"
 
 #include <stdarg.h>
@@ -39,14 +40,13 @@ void rules_path(char out[RULES_PATH_MAX], const char *base, const char *fmt, ...
     va_end(ap);
 }
 
-static bool nonempty_string(const json_t *v)
-{
-    return json_is_string(v) && json_string_length(v) > 0;
-}
-
 /* ---- the CustomJob schema --------------------------------------------------------------- */
 
 typedef enum {
+    S_STRING,  /* a string (a template) */
+    S_STRINGS, /* an array of strings (templates) */
+    S_INT,     /* an integer >= 0, or a string of digits (protobuf int64 in JSON) */
+    S_BOOL,
     S_ANY,    /* any JSON; strings in it are templates */
     S_OBJECT, /* an object with the listed keys */
     S_ARRAY,  /* an array of objects with the listed keys */
@@ -57,66 +57,79 @@ typedef struct schema {
     const char *key;
     schema_kind kind;
     const struct schema *children; /* S_OBJECT, S_ARRAY: terminated by a NULL key */
+    bool required;
 } schema;
 
-static const schema env_var[] = {{"name", S_ANY, NULL}, {"value", S_ANY, NULL}, {NULL, 0, NULL}};
-static const schema container_spec[] = {{"imageUri", S_ANY, NULL},
-                                        {"command", S_ANY, NULL},
-                                        {"args", S_ANY, NULL},
-                                        {"env", S_ARRAY, env_var},
-                                        {NULL, 0, NULL}};
+#define F(k, kind)                                                                                 \
+    {                                                                                              \
+        k, kind, NULL, false                                                                       \
+    }
+#define FR(k, kind)                                                                                \
+    {                                                                                              \
+        k, kind, NULL, true                                                                        \
+    }
+#define M(k, kind, sub)                                                                            \
+    {                                                                                              \
+        k, kind, sub, false                                                                        \
+    }
+#define MR(k, kind, sub)                                                                           \
+    {                                                                                              \
+        k, kind, sub, true                                                                         \
+    }
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, S_ANY, NULL, false                                                                   \
+    }
+
+static const schema env_var[] = {FR("name", S_STRING), F("value", S_STRING), END};
+static const schema container_spec[] = {FR("imageUri", S_STRING), F("command", S_STRINGS),
+                                        F("args", S_STRINGS), M("env", S_ARRAY, env_var), END};
 static const schema python_package_spec[] = {
-    {"executorImageUri", S_ANY, NULL}, {"packageUris", S_ANY, NULL},
-    {"pythonModule", S_ANY, NULL},     {"args", S_ANY, NULL},
-    {"env", S_ARRAY, env_var},         {NULL, 0, NULL}};
-static const schema reservation_affinity[] = {{"reservationAffinityType", S_ANY, NULL},
-                                              {"key", S_ANY, NULL},
-                                              {"values", S_ANY, NULL},
-                                              {NULL, 0, NULL}};
-static const schema machine_spec[] = {{"machineType", S_ANY, NULL},
-                                      {"acceleratorType", S_ANY, NULL},
-                                      {"acceleratorCount", S_ANY, NULL},
-                                      {"tpuTopology", S_ANY, NULL},
-                                      {"reservationAffinity", S_OBJECT, reservation_affinity},
-                                      {NULL, 0, NULL}};
-static const schema disk_spec[] = {
-    {"bootDiskType", S_ANY, NULL}, {"bootDiskSizeGb", S_ANY, NULL}, {NULL, 0, NULL}};
-static const schema nfs_mount[] = {
-    {"server", S_ANY, NULL}, {"path", S_ANY, NULL}, {"mountPoint", S_ANY, NULL}, {NULL, 0, NULL}};
-static const schema worker_pool_spec[] = {{"containerSpec", S_OBJECT, container_spec},
-                                          {"pythonPackageSpec", S_OBJECT, python_package_spec},
-                                          {"machineSpec", S_OBJECT, machine_spec},
-                                          {"replicaCount", S_ANY, NULL},
-                                          {"nfsMounts", S_ARRAY, nfs_mount},
-                                          {"diskSpec", S_OBJECT, disk_spec},
-                                          {NULL, 0, NULL}};
+    FR("executorImageUri", S_STRING), FR("packageUris", S_STRINGS),
+    FR("pythonModule", S_STRING),     F("args", S_STRINGS),
+    M("env", S_ARRAY, env_var),       END};
+static const schema reservation_affinity[] = {FR("reservationAffinityType", S_STRING),
+                                              F("key", S_STRING), F("values", S_STRINGS), END};
+static const schema machine_spec[] = {FR("machineType", S_STRING),
+                                      F("acceleratorType", S_STRING),
+                                      F("acceleratorCount", S_INT),
+                                      F("tpuTopology", S_STRING),
+                                      M("reservationAffinity", S_OBJECT, reservation_affinity),
+                                      END};
+static const schema disk_spec[] = {F("bootDiskType", S_STRING), F("bootDiskSizeGb", S_INT), END};
+static const schema nfs_mount[] = {FR("server", S_STRING), FR("path", S_STRING),
+                                   FR("mountPoint", S_STRING), END};
+static const schema worker_pool_spec[] = {M("containerSpec", S_OBJECT, container_spec),
+                                          M("pythonPackageSpec", S_OBJECT, python_package_spec),
+                                          MR("machineSpec", S_OBJECT, machine_spec),
+                                          F("replicaCount", S_INT),
+                                          M("nfsMounts", S_ARRAY, nfs_mount),
+                                          M("diskSpec", S_OBJECT, disk_spec),
+                                          END};
 static const schema scheduling[] = {
-    {"timeout", S_ANY, NULL},         {"restartJobOnWorkerRestart", S_ANY, NULL},
-    {"strategy", S_ANY, NULL},        {"disableRetries", S_ANY, NULL},
-    {"maxWaitDuration", S_ANY, NULL}, {NULL, 0, NULL}};
-static const schema job_spec[] = {{"workerPoolSpecs", S_ARRAY, worker_pool_spec},
-                                  {"scheduling", S_OBJECT, scheduling},
-                                  {"serviceAccount", S_ANY, NULL},
-                                  {"network", S_ANY, NULL},
-                                  {"reservedIpRanges", S_ANY, NULL},
-                                  {"baseOutputDirectory", S_ANY, NULL},
-                                  {"protectedArtifactLocationId", S_ANY, NULL},
-                                  {"tensorboard", S_ANY, NULL},
-                                  {"enableWebAccess", S_ANY, NULL},
-                                  {"enableDashboardAccess", S_ANY, NULL},
-                                  {"experiment", S_ANY, NULL},
-                                  {"experimentRun", S_ANY, NULL},
-                                  {"models", S_ANY, NULL},
-                                  {"persistentResourceId", S_ANY, NULL},
-                                  {NULL, 0, NULL}};
-static const schema encryption_spec[] = {{"kmsKeyName", S_ANY, NULL}, {NULL, 0, NULL}};
-static const schema custom_job[] = {{"displayName", S_ANY, NULL},
-                                    {"jobSpec", S_OBJECT, job_spec},
-                                    {"labels", S_LABELS, NULL},
-                                    {"encryptionSpec", S_OBJECT, encryption_spec},
-                                    {NULL, 0, NULL}};
-static const schema pipeline_overrides[] = {
-    {"displayName", S_ANY, NULL}, {"labels", S_LABELS, NULL}, {NULL, 0, NULL}};
+    F("timeout", S_STRING),      F("restartJobOnWorkerRestart", S_BOOL), F("strategy", S_STRING),
+    F("disableRetries", S_BOOL), F("maxWaitDuration", S_STRING),         END};
+static const schema gcs_destination[] = {FR("outputUriPrefix", S_STRING), END};
+static const schema job_spec[] = {MR("workerPoolSpecs", S_ARRAY, worker_pool_spec),
+                                  M("scheduling", S_OBJECT, scheduling),
+                                  F("serviceAccount", S_STRING),
+                                  F("network", S_STRING),
+                                  F("reservedIpRanges", S_STRINGS),
+                                  M("baseOutputDirectory", S_OBJECT, gcs_destination),
+                                  F("protectedArtifactLocationId", S_STRING),
+                                  F("tensorboard", S_STRING),
+                                  F("enableWebAccess", S_BOOL),
+                                  F("enableDashboardAccess", S_BOOL),
+                                  F("experiment", S_STRING),
+                                  F("experimentRun", S_STRING),
+                                  F("models", S_STRINGS),
+                                  F("persistentResourceId", S_STRING),
+                                  END};
+static const schema encryption_spec[] = {FR("kmsKeyName", S_STRING), END};
+static const schema custom_job[] = {FR("displayName", S_STRING), MR("jobSpec", S_OBJECT, job_spec),
+                                    F("labels", S_LABELS),
+                                    M("encryptionSpec", S_OBJECT, encryption_spec), END};
+static const schema pipeline_overrides[] = {F("displayName", S_STRING), F("labels", S_LABELS), END};
 
 /* Every string below V is a template: check its placeholders. */
 void rules_check_templates(rules_problems *p, const char *path, const json_t *v)
@@ -157,6 +170,36 @@ static void check_node(rules_problems *p, const char *path, const json_t *v, con
 {
     char sub[RULES_PATH_MAX];
     switch (node->kind) {
+    case S_STRING:
+        if (!json_is_string(v))
+            rules_problem(p, path, "must be a string");
+        else if (node->required && json_string_length(v) == 0)
+            rules_problem(p, path, "must be a non-empty string");
+        else
+            rules_check_templates(p, path, v);
+        break;
+    case S_STRINGS: {
+        bool ok = json_is_array(v);
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item) ok &= json_is_string(item);
+        if (!ok)
+            rules_problem(p, path, "must be an array of strings");
+        else
+            rules_check_templates(p, path, v);
+        break;
+    }
+    case S_INT: {
+        const char *s = json_string_value(v);
+        if (!(json_is_integer(v) && json_integer_value(v) >= 0) &&
+            !(s && *s && strspn(s, "0123456789") == strlen(s)))
+            rules_problem(p, path, "must be an integer >= 0 (or a string of digits)");
+        break;
+    }
+    case S_BOOL:
+        if (!json_is_boolean(v))
+            rules_problem(p, path, "must be true or false");
+        break;
     case S_ANY:
         rules_check_templates(p, path, v);
         break;
@@ -205,9 +248,15 @@ static void check_schema(rules_problems *p, const char *path, const json_t *v, c
         else
             check_node(p, sub, item, node);
     }
+    for (const schema *c = s; c->key; c++)
+        if (c->required && !json_object_get(v, c->key)) {
+            rules_path(sub, path, ".%s", c->key);
+            rules_problem(p, sub, "required");
+        }
 }
 
-/* The CustomJob template: the schema, plus what Vertex requires of it. */
+/* The CustomJob template: the schema (which knows what is required), plus the rules a table
+ * cannot say: at least one worker pool, each with exactly one kind of code. */
 void rules_check_job(rules_problems *p, const char *path, const json_t *job)
 {
     char sub[RULES_PATH_MAX], pool_path[RULES_PATH_MAX];
@@ -216,43 +265,18 @@ void rules_check_job(rules_problems *p, const char *path, const json_t *job)
         return;
     }
     check_schema(p, path, job, custom_job);
-    if (!nonempty_string(json_object_get(job, "displayName"))) {
-        rules_path(sub, path, ".displayName");
-        rules_problem(p, sub, "required, a non-empty string");
-    }
-    const json_t *spec = json_object_get(job, "jobSpec");
-    rules_path(sub, path, ".jobSpec");
-    if (!spec) {
-        rules_problem(p, sub, "required, an object with workerPoolSpecs");
-        return;
-    }
-    if (!json_is_object(spec))
-        return; /* reported by the schema */
-    const json_t *pools = json_object_get(spec, "workerPoolSpecs");
-    rules_path(sub, sub, ".workerPoolSpecs");
-    if (!json_is_array(pools) || json_array_size(pools) == 0) {
-        if (!pools || json_is_array(pools))
-            rules_problem(p, sub, "required, a non-empty array");
-        return;
-    }
+    const json_t *pools = json_object_get(json_object_get(job, "jobSpec"), "workerPoolSpecs");
+    rules_path(sub, path, ".jobSpec.workerPoolSpecs");
+    if (json_is_array(pools) && json_array_size(pools) == 0)
+        rules_problem(p, sub, "must hold at least one worker pool");
     size_t i;
     const json_t *pool;
     json_array_foreach(pools, i, pool)
     {
         rules_path(pool_path, sub, "[%zu]", i);
-        if (!json_is_object(pool))
-            continue; /* reported by the schema */
-        bool container = json_object_get(pool, "containerSpec") != NULL;
-        bool python = json_object_get(pool, "pythonPackageSpec") != NULL;
-        if (container == python)
+        if (json_is_object(pool) && (json_object_get(pool, "containerSpec") != NULL) ==
+                                        (json_object_get(pool, "pythonPackageSpec") != NULL))
             rules_problem(p, pool_path, "needs exactly one of containerSpec and pythonPackageSpec");
-        const json_t *machine = json_object_get(pool, "machineSpec");
-        if (!json_is_object(machine) || !nonempty_string(json_object_get(machine, "machineType"))) {
-            char m[RULES_PATH_MAX];
-            rules_path(m, pool_path, ".machineSpec.machineType");
-            if (!machine || json_is_object(machine))
-                rules_problem(p, m, "required, a non-empty string");
-        }
     }
 }
 

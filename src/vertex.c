@@ -179,7 +179,7 @@ static vtx_err exchange(vtx_client *c, const request *q, long timeout_ms, vtx_re
                       .body_len = q->body ? strlen(q->body) : 0,
                       .timeout_ms = timeout_ms,
                       .once = !q->idempotent};
-    http_response r;
+    http_answer r;
     http_err he = http_client_do(c->http, &call, &r);
     sodium_free(authz);
     out->attempts++;
@@ -194,7 +194,7 @@ static vtx_err exchange(vtx_client *c, const request *q, long timeout_ms, vtx_re
                     "%s %s: %s (%.120s)", q->method, q->collection ? q->collection : "request",
                     http_err_name(he), r.detail);
     }
-    http_response_free(&r);
+    http_answer_free(&r);
     return out->err;
 }
 

@@ -17,7 +17,12 @@ for t in test_*.sh; do
     p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed/\1/')
     passed=$((passed + p)); failed=$((failed + f))
   fi
-  if [ $rc -ne 0 ] || [ -z "$line" ]; then broken+=("$name"); [ -z "$line" ] && failed=$((failed + 1)); fi
+  # A test that exits non-zero, prints no summary, or checked nothing has failed.
+  if [ $rc -ne 0 ] || [ -z "$line" ] || [ "${p:-0}" -eq 0 ]; then
+    broken+=("$name")
+    [ -z "$line" ] && failed=$((failed + 1))
+  fi
+  p=0
 done
 [ ${#broken[@]} -gt 0 ] && echo "failing e2e tests: ${broken[*]}"
 echo "e2e: $passed passed, $failed failed"

@@ -1,6 +1,6 @@
 /* vertex_live — gauth and the Vertex client against the running gcp-emulator.
  *
- * Run by tests/e2e/vertex_client.sh, which starts the emulator and sets:
+ * Run by tests/e2e/test_vertex_client.sh, which starts the emulator and sets:
  *   RETRAIN_TEST_EMULATOR      its base URL (http://127.0.0.1:N); the test FAILS when unset
  *   RETRAIN_TEST_KEY_FILE      the service-account key file it wrote (STATE_DIR/sa-key.json)
  *   RETRAIN_TEST_STATIC_TOKEN  the EMULATOR_STATIC_TOKEN it was started with
@@ -48,12 +48,12 @@ static json_t *control(const char *method, const char *path, const char *body)
                       .body = body,
                       .body_len = body ? strlen(body) : 0,
                       .timeout_ms = 5000};
-    http_response r;
+    http_answer r;
     http_err e = http_client_do(h, &call, &r);
     if (e != HTTP_OK || r.status != 200)
         fail_msg("%s %s: %s, HTTP %ld: %s", method, path, http_err_name(e), r.status, r.body);
     json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
-    http_response_free(&r);
+    http_answer_free(&r);
     http_client_free(h);
     assert_non_null(j);
     return j;
@@ -502,7 +502,7 @@ int main(void)
     static_token = getenv("RETRAIN_TEST_STATIC_TOKEN");
     if (!emu_url || strncmp(emu_url, "http://", 7) != 0 || !key_file) {
         fprintf(stderr, "vertex_live: RETRAIN_TEST_EMULATOR (http://127.0.0.1:N) and "
-                        "RETRAIN_TEST_KEY_FILE must be set; run tests/e2e/vertex_client.sh\n");
+                        "RETRAIN_TEST_KEY_FILE must be set; run tests/e2e/test_vertex_client.sh\n");
         return 1;
     }
     snprintf(emu_host, sizeof emu_host, "%s", emu_url + 7);

@@ -15,6 +15,7 @@
  * the way) and its body is cut in half with status 200. */
 #include "emu.h"
 #include "faults.h"
+#include "sender.h"
 
 #include "log.h"
 
@@ -322,6 +323,8 @@ static void usage(FILE *to)
           "                    [--project ID]\n"
           "       gcp-emulator mint --url http://127.0.0.1:N [--claims JSON] [--header JSON]\n"
           "                    [--sign rs256|none|hs256-pubkey|other-key|small-key] [--ttl S]\n"
+          "       gcp-emulator send --inbox DIR --target URL --issuer URL [--cacert FILE]\n"
+          "                    [--bucket B] [--audience AUD] [--once] [--interval-ms N]\n"
           "Serves Google's OIDC issuer, metadata server, OAuth token endpoint and Vertex AI v1\n"
           "on loopback; prints \"gcp-emulator listening on URL\" when ready.\n",
           to);
@@ -425,6 +428,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "mint") == 0)
         return emu_mint_cli(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "send") == 0)
+        return emu_send_cli(argc - 1, argv + 1);
     log_init("gcp-emulator", LOG_INFO);
     emu_options opt = {.bind = "127.0.0.1",
                        .job_clock_ms = 1000,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cloudevent.h"
+#include "http_request.h"
 
 #define MAX_HEADERS 64
 

@@ -12,10 +12,10 @@
 # src/cmd_*.c (the programs' mains). The src/ objects are compiled once into build/fuzz/obj and
 # shared by all targets; an object or a binary is rebuilt only when a source is newer.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 
 cc=${FUZZ_CC:-clang}
-cflags=(-std=c17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined
+cflags=(-std=c17 -g -O1 -D_GNU_SOURCE -Isrc "-fsanitize=fuzzer,address,undefined"
         -fno-sanitize-recover=all)
 libs=(-lcurl -ljansson -lsodium -lsqlite3 -lpq -lssl -lcrypto -lpthread -lm)
 out=build/fuzz
@@ -31,7 +31,7 @@ case "$mode" in
   regress) ;;
   fuzz)
     seconds=${2:-60}
-    [[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || usage
+    if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then usage; fi
     ;;
   *) usage ;;
 esac
@@ -83,9 +83,11 @@ build_objects() {
   local headers=(src/*.h) pids=() failed=0
   objects=()
   for src in $(lib_sources); do
-    local obj="$out/obj/$(basename "${src%.c}").o"
+    local obj
+    obj="$out/obj/$(basename "${src%.c}").o"
     objects+=("$obj")
     if stale "$obj" "$src" "${headers[@]}"; then
+      rm -f "$obj"
       "$cc" "${cflags[@]}" -c "$src" -o "$obj.tmp" >"$obj.log" 2>&1 && mv "$obj.tmp" "$obj" &
       pids+=($!)
       if [ ${#pids[@]} -ge "$jobs" ]; then
@@ -116,9 +118,6 @@ build_target() {
   fi
 }
 
-dict_flag() {
-  [ -f "tests/fuzz/$1.dict" ] && echo "-dict=tests/fuzz/$1.dict"
-}
 
 label=fuzz
 [ "$mode" = regress ] && label=fuzz-regress
@@ -139,7 +138,10 @@ for name in "${targets[@]}"; do
   bin="$out/fuzz_$name"
   seeds="tests/fuzz/corpus/$name"
   log="$out/logs/$name.$mode.log"
-  mkdir -p "$seeds"
+  if [ ! -d "$seeds" ]; then # no seeds yet: libFuzzer then starts from the empty input
+    seeds="$out/empty/$name"
+    mkdir -p "$seeds"
+  fi
   if [ "$mode" = regress ]; then
     n=$(find "$seeds" -type f | wc -l)
     # -runs=0: read and execute every corpus file once, then stop without mutating.
@@ -155,16 +157,17 @@ for name in "${targets[@]}"; do
       failed=$((failed + 1))
     fi
   else
-    scratch="$out/corpus/$name" crashes="$out/crashes/$name"
+    scratch="$out/corpus/$name" crashes="$out/crashes/$name" dict=()
+    [ -f "tests/fuzz/$name.dict" ] && dict=("-dict=tests/fuzz/$name.dict")
     mkdir -p "$scratch" "$crashes"
     # The first corpus directory receives the new inputs; the seed corpus is only read.
     "$bin" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="$crashes/" $(dict_flag "$name") "$scratch" "$seeds" >"$log" 2>&1
+      -artifact_prefix="$crashes/" "${dict[@]}" "$scratch" "$seeds" >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     artifacts=$(sed -n 's/.*Test unit written to \([^ ]*\).*/\1/p' "$log")
     if [ "$rc" -eq 0 ] && [ -z "$artifacts" ]; then
-      echo "fuzz: $name ok, ${execs:-?} executions in ${seconds}s, corpus $(find "$scratch" -type f | wc -l) new files"
+      echo "fuzz: $name ok, ${execs:-?} executions in ${seconds}s, scratch corpus $(find "$scratch" -type f | wc -l) files"
       passed=$((passed + 1))
     else
       echo "fuzz: $name CRASHED after ${execs:-?} executions (exit $rc; log $log)"

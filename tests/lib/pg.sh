@@ -15,7 +15,7 @@ die() { echo "pg.sh: $*" >&2; exit 1; }
 bindir() {
   local d
   d=$(pg_config --bindir 2>/dev/null || true)
-  [ -x "$d/pg_ctl" ] || d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -x "$d/pg_ctl" ] || d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   [ -x "$d/pg_ctl" ] || die "no PostgreSQL server binaries found"
   echo "$d"
 }
@@ -32,7 +32,7 @@ server_start() { # DIR: starts with the options saved in DIR/opts
 }
 
 cmd_start() {
-  local bin dir port pass opts try
+  local bin dir port pass opts
   bin=$(bindir)
   dir=$(mktemp -d /tmp/retrain-pg.XXXXXX)
   touch "$dir/.retrain-pg"
@@ -43,7 +43,7 @@ cmd_start() {
   # Password logins over TCP; the socket (root's tool access) stays trusted.
   printf 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n' \
     | as_pg tee "$dir/data/pg_hba.conf" >/dev/null
-  for try in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 40000))
     port_free "$port" || continue
     echo "$port" >"$dir/port"
@@ -64,7 +64,7 @@ cmd_start() {
 }
 
 check_dir() {
-  [ -n "${1:-}" ] && [ -f "$1/.retrain-pg" ] || die "not a pg.sh directory: ${1:-}"
+  if [ -z "${1:-}" ] || [ ! -f "$1/.retrain-pg" ]; then die "not a pg.sh directory: ${1:-}"; fi
 }
 
 cmd_stop() {

@@ -5,7 +5,10 @@
  * {d} the index modulo --distinct (so 2,000 requests can carry 200 distinct event ids). It
  * stops after the count or --max-seconds, whichever comes first, and prints one JSON object:
  * requests sent, HTTP statuses, the "status" word of each JSON answer, retries and the rate.
- * With --retry-503 K a 503 answer is sent again (up to K times), as Pub/Sub would.
+ * With --retry-503 K a 503 answer is sent again (up to K times, --retry-delay-ms apart, 50 by
+ * default), as Pub/Sub would; --redeliver K resends anything but a 2xx, transport errors
+ * included, the way a push subscription redelivers. --rate R paces new requests to R a second,
+ * for a steady load that lasts.
  * With --log FILE each final answer is written as a line "d http_status answer_status". */
 #include <curl/curl.h>
 #include <getopt.h>
@@ -21,7 +24,9 @@
 typedef struct {
     const char *url, *cacert, *body, *log_path;
     const char *headers[MAX_HEADERS];
-    int n_headers, connections, requests, distinct, retry_503, http2;
+    int n_headers, connections, requests, distinct, retry_503, retry_delay_ms, http2;
+    int redeliver; /* resend anything but a 2xx (transport errors too), as Pub/Sub does */
+    double rate;   /* new requests per second at most; 0: as fast as the connections go */
     double max_seconds;
 } options;
 
@@ -32,6 +37,7 @@ typedef struct {
     char *resp;
     size_t resp_len;
     int index, tries;
+    double due; /* > 0: a delivery waiting to be sent again at this time */
 } slot;
 
 static json_t *http_counts, *answer_counts;
@@ -123,7 +129,8 @@ static void usage(FILE *f)
 {
     fputs("usage: loadgen --url URL [--cacert FILE] [--connections C] [--requests N]\n"
           "               [--max-seconds S] [--header 'K: V']... [--body TEXT|@FILE]\n"
-          "               [--distinct D] [--retry-503 K] [--http2] [--log FILE]\n",
+          "               [--distinct D] [--retry-503 K] [--redeliver K] [--retry-delay-ms MS]\n"
+          "               [--rate PER_SECOND] [--http2] [--log FILE]\n",
           f);
 }
 
@@ -148,21 +155,41 @@ static char *slurp(const char *path)
 
 int main(int argc, char **argv)
 {
-    options o = {.connections = 32, .requests = 100, .max_seconds = 60};
-    static const struct option longopts[] = {
-        {"url", 1, 0, 'u'},      {"cacert", 1, 0, 'c'},      {"connections", 1, 0, 'C'},
-        {"requests", 1, 0, 'n'}, {"max-seconds", 1, 0, 't'}, {"header", 1, 0, 'H'},
-        {"body", 1, 0, 'b'},     {"distinct", 1, 0, 'd'},    {"retry-503", 1, 0, 'r'},
-        {"http2", 0, 0, '2'},    {"log", 1, 0, 'l'},         {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+    options o = {.connections = 32, .requests = 100, .max_seconds = 60, .retry_delay_ms = 50};
+    static const struct option longopts[] = {{"url", 1, 0, 'u'},
+                                             {"cacert", 1, 0, 'c'},
+                                             {"connections", 1, 0, 'C'},
+                                             {"requests", 1, 0, 'n'},
+                                             {"max-seconds", 1, 0, 't'},
+                                             {"header", 1, 0, 'H'},
+                                             {"body", 1, 0, 'b'},
+                                             {"distinct", 1, 0, 'd'},
+                                             {"retry-503", 1, 0, 'r'},
+                                             {"http2", 0, 0, '2'},
+                                             {"log", 1, 0, 'l'},
+                                             {"help", 0, 0, 'h'},
+                                             {"retry-delay-ms", 1, 0, 'D'},
+                                             {"redeliver", 1, 0, 'R'},
+                                             {"rate", 1, 0, 'Q'},
+                                             {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "H:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'u': o.url = optarg; break;
-        case 'c': o.cacert = optarg; break;
-        case 'C': o.connections = atoi(optarg); break;
-        case 'n': o.requests = atoi(optarg); break;
-        case 't': o.max_seconds = atof(optarg); break;
+        case 'u':
+            o.url = optarg;
+            break;
+        case 'c':
+            o.cacert = optarg;
+            break;
+        case 'C':
+            o.connections = atoi(optarg);
+            break;
+        case 'n':
+            o.requests = atoi(optarg);
+            break;
+        case 't':
+            o.max_seconds = atof(optarg);
+            break;
         case 'H':
             if (o.n_headers == MAX_HEADERS) {
                 fprintf(stderr, "loadgen: too many headers\n");
@@ -170,13 +197,36 @@ int main(int argc, char **argv)
             }
             o.headers[o.n_headers++] = optarg;
             break;
-        case 'b': o.body = optarg[0] == '@' ? slurp(optarg + 1) : optarg; break;
-        case 'd': o.distinct = atoi(optarg); break;
-        case 'r': o.retry_503 = atoi(optarg); break;
-        case '2': o.http2 = 1; break;
-        case 'l': o.log_path = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'b':
+            o.body = optarg[0] == '@' ? slurp(optarg + 1) : optarg;
+            break;
+        case 'd':
+            o.distinct = atoi(optarg);
+            break;
+        case 'r':
+            o.retry_503 = atoi(optarg);
+            break;
+        case 'D':
+            o.retry_delay_ms = atoi(optarg);
+            break;
+        case 'R':
+            o.redeliver = atoi(optarg);
+            break;
+        case 'Q':
+            o.rate = atof(optarg);
+            break;
+        case '2':
+            o.http2 = 1;
+            break;
+        case 'l':
+            o.log_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!o.url || o.connections < 1 || o.requests < 1 || o.max_seconds <= 0) {
@@ -215,11 +265,13 @@ int main(int argc, char **argv)
             curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
             curl_multi_remove_handle(multi, msg->easy_handle);
             bool expired = now_s() > deadline;
-            if (msg->data.result == CURLE_OK && code == 503 && s->tries < o.retry_503 &&
-                !expired) {
+            bool ok2xx = msg->data.result == CURLE_OK && code >= 200 && code < 300;
+            bool again = (msg->data.result == CURLE_OK && code == 503 && s->tries < o.retry_503) ||
+                         (!ok2xx && s->tries < o.redeliver);
+            if (again && !expired) {
                 s->tries++;
                 retries++;
-                prepare(s, &o, multi, s->index);
+                s->due = now_s() + o.retry_delay_ms / 1000.0; /* as Pub/Sub backs off */
                 continue;
             }
             char key[16];
@@ -227,7 +279,8 @@ int main(int argc, char **argv)
             if (msg->data.result != CURLE_OK)
                 errors++;
             bump(http_counts, key);
-            const char *word = "-";
+            const char *word =
+                msg->data.result == CURLE_OK ? "-" : curl_easy_strerror(msg->data.result);
             json_t *ans = s->resp_len ? json_loads(s->resp, 0, NULL) : NULL;
             json_t *st = ans ? json_object_get(ans, "status") : NULL;
             if (json_is_string(st))
@@ -236,25 +289,34 @@ int main(int argc, char **argv)
                 word = json_string_value(json_object_get(ans, "error"));
             bump(answer_counts, word);
             if (log_file)
-                fprintf(log_file, "%d %s %s\n",
-                        o.distinct > 0 ? s->index % o.distinct : s->index, key, word);
+                fprintf(log_file, "%d %s %s\n", o.distinct > 0 ? s->index % o.distinct : s->index,
+                        key, word);
             json_decref(ans);
             completed++;
             s->tries = 0;
-            if (next < o.requests && !expired) {
+            if (next < o.requests && !expired && o.rate > 0) {
+                s->index = next; /* paced: sent when its turn comes */
+                s->due = start + next++ / o.rate;
+            } else if (next < o.requests && !expired) {
                 prepare(s, &o, multi, next++);
             } else {
                 active--;
             }
         }
+        double t = now_s();
+        for (int i = 0; i < n_slots; i++)
+            if (slots[i].due > 0 && slots[i].due <= t) {
+                slots[i].due = 0;
+                prepare(&slots[i], &o, multi, slots[i].index);
+            }
         if (active > 0)
-            curl_multi_poll(multi, NULL, 0, 100, NULL);
+            curl_multi_poll(multi, NULL, 0, 10, NULL);
     }
     double secs = now_s() - start;
-    json_t *report = json_pack("{s:i, s:i, s:i, s:i, s:O, s:O, s:f, s:f}", "requests", next,
-                               "completed", completed, "errors", errors, "retries", retries,
-                               "http", http_counts, "answers", answer_counts, "seconds", secs,
-                               "rps", secs > 0 ? completed / secs : 0.0);
+    json_t *report =
+        json_pack("{s:i, s:i, s:i, s:i, s:O, s:O, s:f, s:f}", "requests", next, "completed",
+                  completed, "errors", errors, "retries", retries, "http", http_counts, "answers",
+                  answer_counts, "seconds", secs, "rps", secs > 0 ? completed / secs : 0.0);
     char *text = json_dumps(report, JSON_COMPACT | JSON_SORT_KEYS);
     puts(text);
     free(text);

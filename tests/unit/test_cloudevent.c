@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "cloudevent.h"
+#include "http_request.h"
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define STRUCTURED "application/cloudevents+json; charset=utf-8"
@@ -156,6 +157,14 @@ static void test_binary_header_names_any_case(void **state)
     assert_string_equal(f->ev.datacontenttype, "text/plain");
     assert_null(f->ev.data);
     assert_int_equal(f->ev.data_len, 0);
+}
+
+static void test_binary_empty_content_type_is_absent(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(parse_storage(f, "content-type", "", "x"), CE_OK);
+    assert_null(f->ev.datacontenttype);
+    assert_int_equal(f->ev.data_len, 1);
 }
 
 static void test_binary_missing_each_required(void **state)
@@ -485,6 +494,11 @@ static void test_structured_attribute_types(void **state)
     assert_err_has(f, "\"subject\" must be a string");
     assert_int_equal(parse_structured_with(f, "priority", "-7"), CE_OK);
     assert_string_equal(ce_extension(&f->ev, "priority"), "-7");
+    assert_int_equal(parse_structured_with(f, "big", "2147483647"), CE_OK);
+    assert_string_equal(ce_extension(&f->ev, "big"), "2147483647");
+    assert_int_equal(parse_structured_with(f, "big", "-2147483648"), CE_OK);
+    assert_int_equal(parse_structured_with(f, "big", "2147483648"), CE_ERR_INVALID);
+    assert_err_has(f, "\"big\" is outside the CloudEvents Integer range");
     assert_int_equal(parse_structured_with(f, "retry", "false"), CE_OK);
     assert_string_equal(ce_extension(&f->ev, "retry"), "false");
     const char *bad[] = {"{}", "[]", "1.5"};
@@ -639,6 +653,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(test_binary_storage_event),
         T(test_binary_header_names_any_case),
+        T(test_binary_empty_content_type_is_absent),
         T(test_binary_missing_each_required),
         T(test_structured_missing_each_required),
         T(test_no_mode_at_all),

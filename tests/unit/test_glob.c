@@ -69,6 +69,13 @@ static void test_double_star_slash_matches_nothing(void **state)
     assert_true(matches("**/a.csv", "x/y/a.csv"));
     assert_false(matches("**/a.csv", "xa.csv"));
     assert_false(matches("models/**/saved_model.pb", "modelssaved_model.pb"));
+    assert_true(matches("a/**/**/b", "a/b"));
+    assert_true(matches("a/**/**/b", "a/x/b"));
+    assert_true(matches("a/**/**/b", "a/x/y/z/b"));
+    assert_false(matches("a/**/**/b", "a/xb"));
+    assert_true(matches("a/**/", "a/"));
+    assert_true(matches("a/**/", "a/x/"));
+    assert_false(matches("a/**/", "a/x"));
 }
 
 static void test_question_mark(void **state)

@@ -58,7 +58,7 @@ static void test_status_body_and_headers(void **state)
         f->srv,
         (mini_reply){.status = 429, .body = "{\"error\":{}}", .headers = "Retry-After: 7\r\n"});
     http_call call = {.method = "GET", .url = f->url, .timeout_ms = 2000};
-    http_response r;
+    http_answer r;
     assert_int_equal(http_client_do(f->c, &call, &r), HTTP_OK);
     assert_int_equal(r.status, 429);
     assert_string_equal(r.body, "{\"error\":{}}");
@@ -66,7 +66,7 @@ static void test_status_body_and_headers(void **state)
     assert_int_equal(r.retry_after_s, 7);
     assert_string_equal(r.content_type, "application/json");
     assert_true(r.sent);
-    http_response_free(&r);
+    http_answer_free(&r);
 }
 
 static void test_post_sends_body_and_headers(void **state)
@@ -79,7 +79,7 @@ static void test_post_sends_body_and_headers(void **state)
                       .body = "{\"a\":1}",
                       .body_len = 7,
                       .timeout_ms = 2000};
-    http_response r;
+    http_answer r;
     assert_int_equal(http_client_do(f->c, &call, &r), HTTP_OK);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.retry_after_s, -1);
@@ -89,7 +89,7 @@ static void test_post_sends_body_and_headers(void **state)
     assert_non_null(strstr(req, "\r\n\r\n{\"a\":1}"));
     assert_null(strstr(req, "Expect:"));
     free(req);
-    http_response_free(&r);
+    http_answer_free(&r);
 }
 
 static void test_connection_reused(void **state)
@@ -97,9 +97,9 @@ static void test_connection_reused(void **state)
     fixture *f = *state;
     http_call call = {.method = "GET", .url = f->url, .timeout_ms = 2000};
     for (int i = 0; i < 5; i++) {
-        http_response r;
+        http_answer r;
         assert_int_equal(http_client_do(f->c, &call, &r), HTTP_OK);
-        http_response_free(&r);
+        http_answer_free(&r);
     }
     assert_int_equal(mini_http_requests(f->srv), 5);
     assert_int_equal(mini_http_connections(f->srv), 1);
@@ -112,9 +112,9 @@ static void test_no_reuse_opens_each_time(void **state)
     http_client_set_reuse(f->c, false);
     http_call call = {.method = "GET", .url = f->url, .timeout_ms = 2000};
     for (int i = 0; i < 4; i++) {
-        http_response r;
+        http_answer r;
         assert_int_equal(http_client_do(f->c, &call, &r), HTTP_OK);
-        http_response_free(&r);
+        http_answer_free(&r);
     }
     assert_int_equal(mini_http_connections(f->srv), 4);
     assert_int_equal(http_client_connects(f->c), 4);
@@ -127,14 +127,14 @@ static void test_deadline_on_stalled_server(void **state)
     http_call call = {.method = "GET", .url = f->url, .timeout_ms = 300};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    http_response r;
+    http_answer r;
     assert_int_equal(http_client_do(f->c, &call, &r), HTTP_ERR_TIMEOUT);
     long took = elapsed_ms(&t0);
     assert_true(took >= 250 && took < 1500);
     assert_true(r.sent); /* the request left: a create here would be ambiguous */
     assert_int_equal(r.status, 0);
     assert_string_equal(r.body, "");
-    http_response_free(&r);
+    http_answer_free(&r);
 }
 
 static void test_dropped_after_send(void **state)
@@ -143,11 +143,11 @@ static void test_dropped_after_send(void **state)
     mini_http_push(f->srv, (mini_reply){.status = 0});
     http_call call = {
         .method = "POST", .url = f->url, .body = "{}", .body_len = 2, .timeout_ms = 2000};
-    http_response r;
+    http_answer r;
     assert_int_equal(http_client_do(f->c, &call, &r), HTTP_ERR_IO);
     assert_true(r.sent);
     assert_true(strlen(r.detail) > 0);
-    http_response_free(&r);
+    http_answer_free(&r);
 }
 
 /* A loopback port with nothing listening: bind one, note it, close it. */
@@ -169,31 +169,31 @@ static void test_refused_is_connect_error_and_unsent(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/x", closed_port());
     http_call call = {
         .method = "POST", .url = url, .body = "{}", .body_len = 2, .timeout_ms = 2000};
-    http_response r;
+    http_answer r;
     assert_int_equal(http_client_do(f->c, &call, &r), HTTP_ERR_CONNECT);
     assert_false(r.sent);
     assert_int_equal(r.status, 0);
-    http_response_free(&r);
+    http_answer_free(&r);
 }
 
 static void test_other_schemes_refused(void **state)
 {
     fixture *f = *state;
     http_call call = {.method = "GET", .url = "file:///etc/passwd", .timeout_ms = 1000};
-    http_response r;
+    http_answer r;
     assert_int_equal(http_client_do(f->c, &call, &r), HTTP_ERR_USAGE);
     assert_string_equal(r.body, "");
-    http_response_free(&r);
+    http_answer_free(&r);
 }
 
 static void test_missing_timeout_refused(void **state)
 {
     fixture *f = *state;
     http_call call = {.method = "GET", .url = f->url, .timeout_ms = 0};
-    http_response r;
+    http_answer r;
     assert_int_equal(http_client_do(f->c, &call, &r), HTTP_ERR_USAGE);
     assert_int_equal(mini_http_requests(f->srv), 0);
-    http_response_free(&r);
+    http_answer_free(&r);
 }
 
 static void test_oversized_answer_refused(void **state)
@@ -206,9 +206,9 @@ static void test_oversized_answer_refused(void **state)
     mini_http_push(f->srv, (mini_reply){.status = 200, .body = big});
     free(big);
     http_call call = {.method = "GET", .url = f->url, .timeout_ms = 5000};
-    http_response r;
+    http_answer r;
     assert_int_equal(http_client_do(f->c, &call, &r), HTTP_ERR_TOO_BIG);
-    http_response_free(&r);
+    http_answer_free(&r);
 }
 
 static void test_error_names(void **state)

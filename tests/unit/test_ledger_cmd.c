@@ -21,17 +21,12 @@
 static char dir[64], url[128], out_path[128], err_path[128];
 static char keys[5][LEDGER_KEY_HEX + 1];
 
-/* Runs FN with ARGS (NULL-terminated), stdout and stderr captured; returns its exit status. */
-static int run(int (*fn)(int, char **), ...)
+/* Runs FN with ARGV (NULL-terminated), stdout and stderr captured; returns its exit status. */
+static int run_argv(int (*fn)(int, char **), char **argv)
 {
-    char *argv[16];
     int argc = 0;
-    va_list ap;
-    va_start(ap, fn);
-    for (char *a; argc < 15 && (a = va_arg(ap, char *));)
-        argv[argc++] = a;
-    va_end(ap);
-    argv[argc] = NULL;
+    while (argv[argc])
+        argc++;
     fflush(stdout);
     fflush(stderr);
     int saved_out = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO);
@@ -50,6 +45,8 @@ static int run(int (*fn)(int, char **), ...)
     close(saved_err);
     return rc;
 }
+
+#define RUN(fn, ...) run_argv(fn, (char *[]){__VA_ARGS__, NULL})
 
 /* The captured stdout as JSON values, one per line; returns how many. */
 static size_t output_lines(json_t *lines[16])
@@ -146,7 +143,7 @@ static void test_list_all_and_filters(void **state)
 {
     (void)state;
     json_t *lines[16];
-    assert_int_equal(run(cmd_events, "events", "list", "--ledger", url, NULL), 0);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--ledger", url), 0);
     size_t n = output_lines(lines);
     assert_int_equal(n, 6);
     for (int i = 0; i < 5; i++)
@@ -158,33 +155,30 @@ static void test_list_all_and_filters(void **state)
     assert_null(json_object_get(lines[0], "event")); /* list stays short; show has it */
     free_lines(lines, n);
 
-    assert_int_equal(run(cmd_events, "events", "list", "--status", "done", "--ledger", url, NULL),
-                     0);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--status", "done", "--ledger", url), 0);
     n = output_lines(lines);
     assert_int_equal(n, 2);
     assert_string_equal(json_string_value(json_object_get(lines[1], "key")), keys[3]);
     free_lines(lines, n);
 
-    assert_int_equal(run(cmd_events, "events", "list", "--limit", "3", "--ledger", url, NULL), 0);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--limit", "3", "--ledger", url), 0);
     n = output_lines(lines);
     assert_int_equal(n, 3);
     free_lines(lines, n);
 
-    assert_int_equal(run(cmd_events, "events", "list", "--since", "1h", "--ledger", url, NULL), 0);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--since", "1h", "--ledger", url), 0);
     n = output_lines(lines);
     assert_int_equal(n, 6);
     free_lines(lines, n);
-    assert_int_equal(run(cmd_events, "events", "list", "--since", "2h ago", "--ledger", url, NULL),
-                     0);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--since", "2h ago", "--ledger", url), 0);
     n = output_lines(lines);
     assert_int_equal(n, 6);
     free_lines(lines, n);
     assert_int_equal(
-        run(cmd_events, "events", "list", "--since", "2999-01-01T00:00:00Z", "--ledger", url, NULL),
-        0);
+        RUN(cmd_events, "events", "list", "--since", "2999-01-01T00:00:00Z", "--ledger", url), 0);
     assert_int_equal(output_lines(lines), 0);
-    assert_int_equal(run(cmd_events, "events", "list", "--since", "2000-01-01T00:00:00.5+02:00",
-                         "--ledger", url, NULL),
+    assert_int_equal(RUN(cmd_events, "events", "list", "--since", "2000-01-01T00:00:00.5+02:00",
+                         "--ledger", url),
                      0);
     n = output_lines(lines);
     assert_int_equal(n, 6);
@@ -194,20 +188,20 @@ static void test_list_all_and_filters(void **state)
 static void test_show_by_key_and_id(void **state)
 {
     (void)state;
-    assert_int_equal(run(cmd_events, "events", "show", keys[2], "--ledger", url, NULL), 0);
+    assert_int_equal(RUN(cmd_events, "events", "show", keys[2], "--ledger", url), 0);
     json_t *rec = output_whole();
     assert_string_equal(json_string_value(json_object_get(rec, "status")), "failed");
     assert_string_equal(json_string_value(json_object_get(rec, "id")), "evt-2");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "event"), "n")), 1);
     json_decref(rec);
 
-    assert_int_equal(run(cmd_events, "events", "show", "--ledger", url, "evt-0", NULL), 0);
+    assert_int_equal(RUN(cmd_events, "events", "show", "--ledger", url, "evt-0"), 0);
     rec = output_whole();
     assert_string_equal(json_string_value(json_object_get(rec, "key")), keys[0]);
     json_decref(rec);
 
     /* An id shared by two sources shows both. */
-    assert_int_equal(run(cmd_events, "events", "show", "evt-4", "--ledger", url, NULL), 0);
+    assert_int_equal(RUN(cmd_events, "events", "show", "evt-4", "--ledger", url), 0);
     FILE *f = fopen(out_path, "r");
     char buf[16384];
     size_t len = fread(buf, 1, sizeof buf - 1, f);
@@ -218,44 +212,43 @@ static void test_show_by_key_and_id(void **state)
 
     char unknown[LEDGER_KEY_HEX + 1];
     ledger_key(SRC, "never", unknown);
-    assert_int_equal(run(cmd_events, "events", "show", unknown, "--ledger", url, NULL), 1);
+    assert_int_equal(RUN(cmd_events, "events", "show", unknown, "--ledger", url), 1);
     assert_true(stderr_has("no event"));
-    assert_int_equal(run(cmd_events, "events", "show", "no-such-id", "--ledger", url, NULL), 1);
+    assert_int_equal(RUN(cmd_events, "events", "show", "no-such-id", "--ledger", url), 1);
 }
 
 static void test_usage_errors(void **state)
 {
     (void)state;
-    assert_int_equal(run(cmd_events, "events", NULL), 2);
-    assert_int_equal(run(cmd_events, "events", "frobnicate", NULL), 2);
+    assert_int_equal(RUN(cmd_events, "events"), 2);
+    assert_int_equal(RUN(cmd_events, "events", "frobnicate"), 2);
     assert_true(stderr_has("unknown action"));
-    assert_int_equal(run(cmd_events, "events", "list", "--status", "bogus", "--ledger", url, NULL),
-                     2);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--status", "bogus", "--ledger", url), 2);
     assert_true(stderr_has("--status"));
-    assert_int_equal(run(cmd_events, "events", "list", "--since", "yesterday", NULL), 2);
-    assert_int_equal(run(cmd_events, "events", "list", "--since", "2026-13-01T00:00:00Z", NULL), 2);
-    assert_int_equal(run(cmd_events, "events", "list", "--since", "2026-11-01T00:00:00", NULL), 2);
-    assert_int_equal(run(cmd_events, "events", "list", "--since", "5x", NULL), 2);
-    assert_int_equal(run(cmd_events, "events", "list", "--limit", "0", NULL), 2);
-    assert_int_equal(run(cmd_events, "events", "list", "--limit", "ten", NULL), 2);
-    assert_int_equal(run(cmd_events, "events", "list", "--wat", NULL), 2);
-    assert_int_equal(run(cmd_events, "events", "list", "extra", "--ledger", url, NULL), 2);
-    assert_int_equal(run(cmd_events, "events", "show", "--ledger", url, NULL), 2);
-    assert_int_equal(run(cmd_events, "events", "show", "--status", "done", "x", NULL), 2);
-    assert_int_equal(run(cmd_events, "events", "list", "--ledger", "mysql://x", NULL), 2);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--since", "yesterday"), 2);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--since", "2026-13-01T00:00:00Z"), 2);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--since", "2026-11-01T00:00:00"), 2);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--since", "5x"), 2);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--limit", "0"), 2);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--limit", "ten"), 2);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--wat"), 2);
+    assert_int_equal(RUN(cmd_events, "events", "list", "extra", "--ledger", url), 2);
+    assert_int_equal(RUN(cmd_events, "events", "show", "--ledger", url), 2);
+    assert_int_equal(RUN(cmd_events, "events", "show", "--status", "done", "x"), 2);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--ledger", "mysql://x"), 2);
     assert_true(stderr_has("sqlite://"));
-    assert_int_equal(run(cmd_gc, "gc", "--older-than", "soon", NULL), 2);
-    assert_int_equal(run(cmd_gc, "gc", "--older-than", NULL), 2);
-    assert_int_equal(run(cmd_gc, "gc", "stray", NULL), 2);
+    assert_int_equal(RUN(cmd_gc, "gc", "--older-than", "soon"), 2);
+    assert_int_equal(RUN(cmd_gc, "gc", "--older-than"), 2);
+    assert_int_equal(RUN(cmd_gc, "gc", "stray"), 2);
 
-    assert_int_equal(run(cmd_events, "events", "--help", NULL), 0);
+    assert_int_equal(RUN(cmd_events, "events", "--help"), 0);
     FILE *f = fopen(out_path, "r");
     char buf[256] = "";
     assert_non_null(fgets(buf, sizeof buf, f));
     fclose(f);
     assert_non_null(strstr(buf, "usage: retrainctl events list"));
-    assert_int_equal(run(cmd_events, "events", "list", "--help", NULL), 0);
-    assert_int_equal(run(cmd_gc, "gc", "--help", NULL), 0);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--help"), 0);
+    assert_int_equal(RUN(cmd_gc, "gc", "--help"), 0);
 }
 
 static void test_ledger_from_environment_and_config(void **state)
@@ -263,7 +256,7 @@ static void test_ledger_from_environment_and_config(void **state)
     (void)state;
     json_t *lines[16];
     setenv("RETRAIN_LEDGER", url, 1);
-    assert_int_equal(run(cmd_events, "events", "list", "--status", "failed", NULL), 0);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--status", "failed"), 0);
     size_t n = output_lines(lines);
     assert_int_equal(n, 1);
     free_lines(lines, n);
@@ -275,7 +268,7 @@ static void test_ledger_from_environment_and_config(void **state)
     fprintf(f, "{\"ledger\": {\"url\": \"%s\"}}\n", url);
     fclose(f);
     setenv("RETRAIN_CONFIG", cfg_path, 1);
-    assert_int_equal(run(cmd_events, "events", "list", "--status", "ignored", NULL), 0);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--status", "ignored"), 0);
     n = output_lines(lines);
     assert_int_equal(n, 1);
     free_lines(lines, n);
@@ -283,7 +276,7 @@ static void test_ledger_from_environment_and_config(void **state)
     f = fopen(cfg_path, "w");
     fputs("{\"ledger\": {\"url\": 5}}\n", f);
     fclose(f);
-    assert_int_equal(run(cmd_events, "events", "list", NULL), 2);
+    assert_int_equal(RUN(cmd_events, "events", "list"), 2);
     assert_true(stderr_has("ledger.url"));
     unsetenv("RETRAIN_CONFIG");
 }
@@ -292,7 +285,7 @@ static void test_gc_removes_finished(void **state)
 {
     (void)state;
     json_t *lines[16];
-    assert_int_equal(run(cmd_gc, "gc", "--ledger", url, NULL), 0); /* 7 days: nothing is that old */
+    assert_int_equal(RUN(cmd_gc, "gc", "--ledger", url), 0); /* 7 days: nothing is that old */
     size_t n = output_lines(lines);
     assert_int_equal(n, 1);
     assert_int_equal(json_integer_value(json_object_get(lines[0], "removed")), 0);
@@ -300,11 +293,11 @@ static void test_gc_removes_finished(void **state)
     free_lines(lines, n);
 
     usleep(20000);
-    assert_int_equal(run(cmd_gc, "gc", "--older-than", "0s", "--ledger", url, NULL), 0);
+    assert_int_equal(RUN(cmd_gc, "gc", "--older-than", "0s", "--ledger", url), 0);
     n = output_lines(lines);
     assert_int_equal(json_integer_value(json_object_get(lines[0], "removed")), 4);
     free_lines(lines, n);
-    assert_int_equal(run(cmd_events, "events", "list", "--ledger", url, NULL), 0);
+    assert_int_equal(RUN(cmd_events, "events", "list", "--ledger", url), 0);
     n = output_lines(lines);
     assert_int_equal(n, 2); /* the two claimed records stay */
     free_lines(lines, n);

@@ -377,29 +377,71 @@ static void test_job_problems(void **state)
     (void)state;
     expect_problems(churn_with("job", "\"a job\""), 1,
                     "rules[0].job: must be an object (a Vertex AI CustomJob)");
-    expect_problems(churn_with("job.displayName", NULL), 1,
-                    "rules[0].job.displayName: required, a non-empty string");
+    expect_problems(churn_with("job.displayName", NULL), 1, "rules[0].job.displayName: required");
     expect_problems(churn_with("job.displayName", "\"\""), 1,
-                    "rules[0].job.displayName: required, a non-empty string");
-    expect_problems(churn_with("job.jobSpec", NULL), 1,
-                    "rules[0].job.jobSpec: required, an object with workerPoolSpecs");
+                    "rules[0].job.displayName: must be a non-empty string");
+    expect_problems(churn_with("job.jobSpec", NULL), 1, "rules[0].job.jobSpec: required");
     expect_problems(churn_with("job.jobSpec", "[]"), 1, "rules[0].job.jobSpec: must be an object");
+    expect_problems(churn_with("job.jobSpec.workerPoolSpecs", NULL), 1,
+                    "rules[0].job.jobSpec.workerPoolSpecs: required");
     expect_problems(churn_with("job.jobSpec.workerPoolSpecs", "[]"), 1,
-                    "rules[0].job.jobSpec.workerPoolSpecs: required, a non-empty array");
+                    "rules[0].job.jobSpec.workerPoolSpecs: must hold at least one worker pool");
     expect_problems(churn_with("job.jobSpec.workerPoolSpecs", "{}"), 1,
                     "rules[0].job.jobSpec.workerPoolSpecs: must be an array");
     expect_problems(churn_with("job.jobSpec.workerPoolSpecs.containerSpec", NULL), 1,
                     "rules[0].job.jobSpec.workerPoolSpecs[0]: needs exactly one of containerSpec "
                     "and pythonPackageSpec");
     expect_problems(churn_with("job.jobSpec.workerPoolSpecs.pythonPackageSpec",
-                               "{\"executorImageUri\": \"x\"}"),
+                               "{\"executorImageUri\": \"x\", \"packageUris\": [\"gs://b/p.tgz\"],"
+                               " \"pythonModule\": \"trainer.task\"}"),
                     1, "rules[0].job.jobSpec.workerPoolSpecs[0]: needs exactly one");
     expect_problems(churn_with("job.jobSpec.workerPoolSpecs.machineSpec", NULL), 1,
+                    "rules[0].job.jobSpec.workerPoolSpecs[0].machineSpec: required");
+    expect_problems(churn_with("job.jobSpec.workerPoolSpecs.machineSpec.machineType", NULL), 1,
                     "rules[0].job.jobSpec.workerPoolSpecs[0].machineSpec.machineType: required");
     expect_problems(churn_with("job.jobSpec.workerPoolSpecs.machineSpec", "\"n1\""), 1,
                     "rules[0].job.jobSpec.workerPoolSpecs[0].machineSpec: must be an object");
     expect_problems(churn_with("job.jobSpec.scheduling", "\"1h\""), 1,
                     "rules[0].job.jobSpec.scheduling: must be an object");
+}
+
+/* Leaves are typed as Vertex types them, so a string where a list belongs fails here. */
+static void test_job_field_types(void **state)
+{
+    (void)state;
+    expect_problems(churn_with("job.jobSpec.workerPoolSpecs.containerSpec.args", "\"--x\""), 1,
+                    "rules[0].job.jobSpec.workerPoolSpecs[0].containerSpec.args: must be an "
+                    "array of strings");
+    expect_problems(churn_with("job.jobSpec.workerPoolSpecs.containerSpec.args", "[\"a\", 1]"), 1,
+                    "rules[0].job.jobSpec.workerPoolSpecs[0].containerSpec.args: must be an "
+                    "array of strings");
+    expect_problems(churn_with("job.jobSpec.workerPoolSpecs.containerSpec.imageUri", "5"), 1,
+                    "rules[0].job.jobSpec.workerPoolSpecs[0].containerSpec.imageUri: must be a "
+                    "string");
+    expect_problems(churn_with("job.jobSpec.workerPoolSpecs.containerSpec.imageUri", NULL), 1,
+                    "rules[0].job.jobSpec.workerPoolSpecs[0].containerSpec.imageUri: required");
+    expect_problems(churn_with("job.jobSpec.workerPoolSpecs.replicaCount", "\"one\""), 1,
+                    "rules[0].job.jobSpec.workerPoolSpecs[0].replicaCount: must be an integer "
+                    ">= 0 (or a string of digits)");
+    expect_problems(churn_with("job.jobSpec.workerPoolSpecs.replicaCount", "-1"), 1,
+                    "rules[0].job.jobSpec.workerPoolSpecs[0].replicaCount: must be an integer");
+    expect_problems(churn_with("job.jobSpec.scheduling", "{\"disableRetries\": \"yes\"}"), 1,
+                    "rules[0].job.jobSpec.scheduling.disableRetries: must be true or false");
+    expect_problems(
+        churn_with("job.jobSpec.workerPoolSpecs.containerSpec.env", "[{\"value\": \"x\"}]"), 1,
+        "rules[0].job.jobSpec.workerPoolSpecs[0].containerSpec.env[0].name: required");
+    expect_problems(churn_with("job.jobSpec.baseOutputDirectory", "\"gs://b/out\""), 1,
+                    "rules[0].job.jobSpec.baseOutputDirectory: must be an object");
+
+    json_t *arr = churn_with("job.jobSpec.workerPoolSpecs.containerSpec", NULL);
+    json_t *pool = json_array_get(
+        json_object_get(json_object_get(json_object_get(json_array_get(arr, 0), "job"), "jobSpec"),
+                        "workerPoolSpecs"),
+        0);
+    json_object_set_new(pool, "pythonPackageSpec", load("{\"executorImageUri\": \"img\"}"));
+    expect_problems(
+        arr, 2, "rules[0].job.jobSpec.workerPoolSpecs[0].pythonPackageSpec.packageUris: required",
+        "rules[0].job.jobSpec.workerPoolSpecs[0].pythonPackageSpec.pythonModule: required");
 }
 
 static void test_model_problems(void **state)
@@ -441,6 +483,10 @@ static void test_alias_problems(void **state)
                     "rules[0].model.aliases[1]: not a valid Vertex alias",
                     "rules[0].model.aliases[2]: not a valid Vertex alias",
                     "rules[0].model.aliases[3]: not a valid Vertex alias");
+    /* What the Vertex client would refuse is refused here already: one letter, a '-' at the end. */
+    expect_problems(churn_with("model.aliases", "[\"b\", \"ab-\", \"ok\"]"), 2,
+                    "rules[0].model.aliases[0]: not a valid Vertex alias",
+                    "rules[0].model.aliases[1]: not a valid Vertex alias");
     expect_problems(churn_with("model.aliases", "[\"prod\", \"prod\"]"), 1,
                     "rules[0].model.aliases[1]: duplicate alias \"prod\"");
 }
@@ -776,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_label_problems),
         cmocka_unit_test(test_action_problems),
         cmocka_unit_test(test_job_problems),
+        cmocka_unit_test(test_job_field_types),
         cmocka_unit_test(test_model_problems),
         cmocka_unit_test(test_alias_problems),
         cmocka_unit_test(test_min_interval_problems),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vertex_client — gauth and the Vertex AI client against the local Google emulator.
+# test_vertex_client — gauth and the Vertex AI client against the local Google emulator.
 #
 # Builds build/gcp-emulator and libretrain.a, compiles tests/e2e/vertex_live.c into
 # build/e2e/vertex_live, starts the emulator on a free loopback port (--port 0) with a state
@@ -42,11 +42,16 @@ if [ -z "$url" ] || [ ! -s "$work/sa-key.json" ]; then
 fi
 
 RETRAIN_TEST_EMULATOR=$url RETRAIN_TEST_KEY_FILE=$work/sa-key.json \
-  RETRAIN_TEST_STATIC_TOKEN=$static_token "$BUILD/e2e/vertex_live" 2>"$work/test-stderr"
+  RETRAIN_TEST_STATIC_TOKEN=$static_token "$BUILD/e2e/vertex_live" >"$work/test-stdout" 2>"$work/test-stderr"
 rc=$?
+cat "$work/test-stdout"
 grep '^\[' "$work/test-stderr" >&2 # cmocka's verdicts; the client's JSON log lines stay there
 if [ $rc -ne 0 ]; then
   echo "vertex_client: FAILED (rc $rc); the client's log:" >&2
   tail -n 40 "$work/test-stderr" >&2
 fi
+ok=$(cat "$work/test-stdout" "$work/test-stderr" | grep -c '^\[       OK \]')
+bad=$(cat "$work/test-stdout" "$work/test-stderr" | grep -c '^\[  FAILED  \] [a-z_]')
+[ $rc -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+echo "test_vertex_client: $ok passed, $bad failed"
 exit $rc

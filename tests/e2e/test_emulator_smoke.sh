@@ -223,5 +223,5 @@ emu_pid=
 check "emulator exits 0 on SIGTERM (clean under sanitizers too)" eq "$rc" 0
 [ "$failed" -eq 0 ] || grep -v '"severity":"INFO"' "$work/stderr" | tail -n 40 >&2
 
-echo "emulator-smoke: $passed passed, $failed failed"
+echo "test_emulator_smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

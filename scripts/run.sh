@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# `make run`: the whole service on one machine, in the foreground.
+#
+#   the Google emulator (OIDC issuer, metadata server, Vertex AI)   http://127.0.0.1:8090
+#   the retrain-fcgi pool (examples/config.json)                   unix:var/run/fcgi.sock
+#   nginx over TLS (self-signed certificate in var/tls)            https://127.0.0.1:8443/
+#   the local Eventarc: each file dropped under var/inbox/ becomes a signed
+#   google.cloud.storage.object.v1.finalized event for bucket acme-data
+#
+# Logs (JSON lines) of every process come to this terminal. Ctrl-C or SIGTERM stops everything
+# this script started, each in its own process group; so does any of them dying.
+#
+# Settings (environment): RUN_HTTPS_PORT (8443), RUN_EMULATOR_PORT (8090), RUN_VAR_DIR (var/),
+# RUN_BUCKET (acme-data), RUN_ACCESS_LOG (the terminal; a path to keep it in a file),
+# RUN_JOB_CLOCK_MS (the emulator's Vertex state step, 2000), RETRAIN_CONFIG
+# (examples/config.json), RETRAIN_FUNCTION (retrain, or echo when this build has no retrain
+# function), and the pool's own RETRAIN_* variables, which win over what is set here.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$here/build}
+VAR=${RUN_VAR_DIR:-$here/var}
+HTTPS_PORT=${RUN_HTTPS_PORT:-8443}
+EMU_PORT=${RUN_EMULATOR_PORT:-8090}
+BUCKET=${RUN_BUCKET:-acme-data}
+CONFIG=${RETRAIN_CONFIG:-$here/examples/config.json}
+
+say() { printf 'run: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+for b in retrain-fcgi retrainctl gcp-emulator; do
+  [ -x "$BUILD/$b" ] || die "$BUILD/$b is missing: run 'make' first (or 'make run')"
+done
+command -v nginx >/dev/null || die "nginx is not installed (scripts/deps.sh installs it)"
+command -v jq >/dev/null || die "jq is not installed (scripts/deps.sh installs it)"
+[ -r "$CONFIG" ] || die "config $CONFIG is not readable"
+
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$HTTPS_PORT" "$EMU_PORT"; do
+  if port_taken "$p"; then
+    die "port 127.0.0.1:$p is taken (another 'make run'?); stop it, or choose others with RUN_HTTPS_PORT / RUN_EMULATOR_PORT"
+  fi
+done
+
+mkdir -p "$VAR"
+VAR=$(cd "$VAR" && pwd)
+mkdir -p "$VAR/tls" "$VAR/run" "$VAR/emulator" "$VAR/inbox/datasets/churn"
+# nginx's workers run as www-data when we are root: they must reach var/run/fcgi.sock.
+chmod 711 "$VAR" "$VAR/run"
+"$here/scripts/make-cert.sh" "$VAR/tls"
+
+BASE="https://127.0.0.1:$HTTPS_PORT"
+EMU="http://127.0.0.1:$EMU_PORT"
+SOCK_DIR="$VAR/run"
+# A checkout under a private home directory: nginx's workers could not reach the socket there.
+if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null &&
+  ! runuser -u www-data -- test -x "$SOCK_DIR" 2>/dev/null; then
+  SOCK_DIR=$(mktemp -d /tmp/retrain-run.XXXXXX)
+  chmod 711 "$SOCK_DIR"
+  say "www-data cannot reach $VAR/run; the pool's socket goes to $SOCK_DIR"
+fi
+SOCK="$SOCK_DIR/fcgi.sock"
+AUDIENCE=${RETRAIN_AUDIENCE:-$BASE/}
+# The identity the emulator's tokens carry: the first allowed service account of the config.
+SA=${RETRAIN_SERVICE_ACCOUNTS:-$(jq -r '.auth.service_accounts[0] // empty' "$CONFIG")}
+SA=${SA%%,*}
+SA=${SA:-eventarc-trigger@test-project.iam.gserviceaccount.com}
+PROJECT=${GOOGLE_CLOUD_PROJECT:-$(jq -r '.vertex.project // .project // "test-project"' "$CONFIG")}
+
+# ---- process groups ---------------------------------------------------------------------
+pgids=()
+names=()
+# var/run/run.pids lists "NAME PGID" of each group we started, for whoever must check on them.
+remember() {
+  pgids+=("$2")
+  names+=("$1")
+  echo "$1 $2" >>"$VAR/run/run.pids"
+}
+spawn() { # NAME COMMAND...: its own session and process group, logs to our stderr
+  local name=$1
+  shift
+  setsid "$@" &
+  remember "$name" "$!"
+}
+
+stop_group() { # PID: TERM the group, wait up to 10 s, then KILL
+  local pid=$1 i
+  kill -TERM -- "-$pid" 2>/dev/null || return 0
+  for i in $(seq 100); do
+    kill -0 -- "-$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  say "process group $pid did not stop in 10 s; killing it"
+  kill -KILL -- "-$pid" 2>/dev/null || true
+}
+
+stopping=0
+cleanup() {
+  [ "$stopping" -eq 1 ] && return
+  stopping=1
+  # Uninterruptible: make passes its own SIGTERM on to us, and a second Ctrl-C must not leave
+  # half the processes running.
+  trap '' INT TERM
+  local i
+  for ((i = ${#pgids[@]} - 1; i >= 0; i--)); do stop_group "${pgids[$i]}"; done
+  wait 2>/dev/null || true
+  rm -f "$SOCK" "$VAR/run/run.pids"
+  [ "$SOCK_DIR" != "$VAR/run" ] && rm -rf "$SOCK_DIR"
+  [ ${#pgids[@]} -gt 0 ] && say "stopped"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wait_for() { # SECONDS NAME COMMAND...
+  local deadline=$((SECONDS + $1)) name=$2
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $deadline ] && die "$name did not start within $1 s"
+    sleep 0.1
+  done
+}
+
+# ---- the emulator -----------------------------------------------------------------------
+echo "run.sh $$" >"$VAR/run/run.pids"
+rm -f "$VAR/run/emulator.out"
+setsid "$BUILD/gcp-emulator" --port "$EMU_PORT" --state-dir "$VAR/emulator" \
+  --audience "$AUDIENCE" --service-account "$SA" --project "$PROJECT" \
+  --job-clock-ms "${RUN_JOB_CLOCK_MS:-2000}" >"$VAR/run/emulator.out" &
+remember emulator "$!"
+wait_for 10 "the emulator" grep -q 'listening on' "$VAR/run/emulator.out"
+
+# The models the rules add versions to must exist: Vertex does not create a parentModel.
+jq -r '.rules[]?.model.parent // empty' "$CONFIG" | sort -u | while read -r parent; do
+  if [[ $parent =~ ^projects/([^/]+)/locations/([^/]+)/models/([^/@]+)$ ]]; then
+    seed=$(jq -cn --arg p "${BASH_REMATCH[1]}" --arg l "${BASH_REMATCH[2]}" \
+      --arg m "${BASH_REMATCH[3]}" '{project:$p, location:$l, modelId:$m, model:{displayName:$m}}')
+    curl -sS --max-time 10 -o /dev/null -X POST "$EMU/emulator/vertex/models" -d "$seed" ||
+      die "could not seed model $parent"
+    say "seeded model $parent in the emulator"
+  fi
+done
+
+# ---- the pool ---------------------------------------------------------------------------
+export RETRAIN_CONFIG="$CONFIG"
+export RETRAIN_LISTEN=${RETRAIN_LISTEN:-unix:$SOCK}
+export RETRAIN_AUDIENCE="$AUDIENCE"
+export RETRAIN_JWKS_URL=${RETRAIN_JWKS_URL:-$EMU/oauth2/v3/certs}
+export RETRAIN_VERTEX_ENDPOINT=${RETRAIN_VERTEX_ENDPOINT:-$EMU/v1}
+export RETRAIN_LEDGER=${RETRAIN_LEDGER:-sqlite://$VAR/ledger.db}
+export GCE_METADATA_HOST="127.0.0.1:$EMU_PORT"
+export GOOGLE_CLOUD_PROJECT="$PROJECT"
+# Locally the access token comes from the emulator's metadata server, never a real key file.
+unset GOOGLE_APPLICATION_CREDENTIALS RETRAIN_ACCESS_TOKEN
+
+"$BUILD/retrain-fcgi" --function echo --check >/dev/null 2>"$VAR/run/check.err" || {
+  cat "$VAR/run/check.err" >&2
+  die "the configuration $CONFIG is not valid"
+}
+FUNCTION=${RETRAIN_FUNCTION:-retrain}
+if ! "$BUILD/retrain-fcgi" --function "$FUNCTION" --check >/dev/null 2>&1; then
+  say "this build has no function \"$FUNCTION\" registered: falling back to \"echo\" (events are authenticated, de-duplicated and recorded, but nothing is trained)"
+  FUNCTION="echo"
+fi
+export RETRAIN_FUNCTION=$FUNCTION
+group=()
+[ "$(id -u)" -eq 0 ] && group=(--socket-group www-data)
+spawn pool "$BUILD/retrain-fcgi" "${group[@]}"
+# nginx's upstream takes the listener's own syntax: unix:/path or host:port.
+pool_listening() {
+  case $RETRAIN_LISTEN in
+  unix:*) test -S "${RETRAIN_LISTEN#unix:}" ;;
+  *) (exec 3<>"/dev/tcp/${RETRAIN_LISTEN%:*}/${RETRAIN_LISTEN##*:}") 2>/dev/null ;;
+  esac
+}
+wait_for 10 "the pool" pool_listening
+
+# ---- nginx ------------------------------------------------------------------------------
+RUN_DIR="$VAR/run/nginx" HTTPS_PORT=$HTTPS_PORT FCGI_ADDR="$RETRAIN_LISTEN" \
+  TLS_CERT="$VAR/tls/cert.pem" TLS_KEY="$VAR/tls/key.pem" \
+  ACCESS_LOG=${RUN_ACCESS_LOG:-/dev/stdout} ERROR_LOG=/dev/stderr "$here/scripts/render-nginx.sh"
+spawn nginx nginx -c "$VAR/run/nginx/nginx.conf" -p "$VAR/run/nginx" -e /dev/stderr
+wait_for 10 "nginx" curl -fsS --max-time 2 --cacert "$VAR/tls/cert.pem" "$BASE/healthz"
+
+# ---- the local Eventarc -----------------------------------------------------------------
+spawn sender "$BUILD/gcp-emulator" send --inbox "$VAR/inbox" --target "$BASE/" --issuer "$EMU" \
+  --cacert "$VAR/tls/cert.pem" --bucket "$BUCKET" --audience "$AUDIENCE"
+
+cat >&2 <<EOF
+
+  eventarc-retrain is up (function: $FUNCTION)
+    endpoint   $BASE/   (GET /healthz /readyz /status /metrics)
+    emulator   $EMU     (GET /emulator/stats; Vertex AI under /v1/)
+    ledger     $RETRAIN_LEDGER
+
+  Drop a CSV into $VAR/inbox/datasets/churn/ (bucket $BUCKET, object datasets/churn/NAME.csv):
+    cp my.csv $VAR/inbox/datasets/churn/
+  Read the ledger:
+    RETRAIN_LEDGER=$RETRAIN_LEDGER $BUILD/retrainctl events list
+  Ctrl-C stops everything.
+
+EOF
+
+# Foreground until a signal, or until one of the processes exits on its own.
+set +e
+wait -n
+rc=$?
+if [ "$stopping" -eq 0 ]; then
+  for i in "${!pgids[@]}"; do
+    kill -0 "${pgids[$i]}" 2>/dev/null || say "${names[$i]} exited (status $rc); stopping the rest"
+  done
+  exit 1
+fi

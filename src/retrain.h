@@ -1,0 +1,64 @@
+/* retrain — the built-in function "retrain": a Cloud Storage object lands, a rule matches, and
+ * Vertex AI trains (a CustomJob), trains and registers (a TrainingPipeline whose product is a
+ * new model version), or registers (models.upload of the object's directory).
+ *
+ * One event, top to bottom (retrain.c): parse the StorageObjectData of a storage event, match
+ * the rules (none: "ignored", nothing created), build the body (retrain_body.h), then submit
+ * (retrain_submit.c):
+ *
+ *   exactly once   everything created carries retrain-event=<the event's label> and
+ *                  retrain-rule=<rule>. A reclaimed event (an earlier attempt may have acted)
+ *                  first looks for a job or pipeline with its label and adopts it.
+ *   burst control  a rule with min_interval_s > 0 submits through its ledger slot
+ *                  (ledger_rule_slot): within the interval, while the holder's job is not in a
+ *                  terminal state, an event is "coalesced" into that job instead. Atomic across
+ *                  workers and hosts: any number of simultaneous events start one job.
+ *   uploads        models.upload is spaced RETRAIN_UPLOAD_SPACING_S apart per project and
+ *                  region, through the ledger slot "models.upload/<project>/<region>", as
+ *                  Google asks; the upload's operation is followed until done within the
+ *                  request's budget, else the outcome is recorded as pending with the
+ *                  operation's name (Vertex finishes it on its own; `retrainctl events show`
+ *                  names the operation to look at). An upload has no label to look by, so a
+ *                  crash between the upload and the record can register the version twice.
+ *   model_id       a rule naming a new model's model_id creates it with the first event;
+ *                  Vertex answers 409 to the next ones, which are then sent again as new
+ *                  versions of that model (parentModel).
+ *
+ * Outcomes (stored in the ledger and answered with 200):
+ *   {"status":"submitted","rule","action","resource","adopted"}   ("operation" for register,
+ *                                                                   "pending":true unfinished)
+ *   {"status":"coalesced","rule","resource","into_event"}
+ *   {"status":"ignored"}
+ *   {"status":"failed","rule","action","http_status","google_status","message"}
+ * Google's 400/403/404 is final (FN_FAILED: the dead letter, replayable); 429, 5xx, network and
+ * token trouble ask for a retry (FN_RETRY: 503 with Retry-After).
+ *
+ * Test hook: with RETRAIN_TEST_HOOKS=1, RETRAIN_TEST_CRASH_AFTER_CREATE=1 (or =RULE[,RULE...],
+ * for those rules only) makes the worker SIGKILL itself right after Google created the
+ * resource, before anything is recorded. */
+#ifndef RT_RETRAIN_H
+#define RT_RETRAIN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "function.h"
+#include "vertex.h"
+
+#define RETRAIN_UPLOAD_SPACING_S 2
+
+/* The function, registered as "retrain" by function.c. */
+extern const fn_def retrain_function;
+
+/* The outcome shapes (new references; NULL on OOM). */
+json_t *retrain_outcome_submitted(const char *rule, const char *action, const char *resource,
+                                  bool adopted);
+json_t *retrain_outcome_coalesced(const char *rule, const char *resource, const char *into_event);
+json_t *retrain_outcome_pending(const char *rule, const char *operation);
+json_t *retrain_outcome_failed(const char *rule, const char *action, const vtx_result *res);
+
+/* True for a job or pipeline state that will not change again (SUCCEEDED, FAILED, CANCELLED,
+ * EXPIRED, PARTIALLY_SUCCEEDED); false for PENDING, QUEUED, RUNNING, ... and NULL. */
+bool retrain_state_is_terminal(const char *state);
+
+#endif

@@ -1,0 +1,50 @@
+/* retrain_internal — what retrain.c and retrain_submit.c share; not a public API. */
+#ifndef RT_RETRAIN_INTERNAL_H
+#define RT_RETRAIN_INTERNAL_H
+
+#include <jansson.h>
+
+#include "function.h"
+#include "gauth.h"
+#include "http_client.h"
+#include "rules.h"
+#include "vertex.h"
+
+/* One worker's state, made by init after fork. */
+typedef struct {
+    rules *rules;
+    http_client *http;
+    gauth *auth;
+    vtx_client *vtx;
+} retrain_state;
+
+/* One event being submitted. */
+typedef struct {
+    retrain_state *st;
+    const rule *r;
+    fn_context *ctx;
+    long long deadline_ms; /* monotonic: no waiting (slots, operations) past this */
+} retrain_call;
+
+/* Monotonic milliseconds. */
+long long retrain_now_ms(void);
+void retrain_sleep_ms(long ms);
+
+/* FN_RETRY with WHY (copied into the arena) and RETRY_AFTER_S (0: the default). */
+void retrain_retry(const retrain_call *c, fn_result *out, int retry_after_s, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Maps a failed Vertex call: permanent (400/403/404, invalid) → FN_FAILED with Google's status
+ * and message; transient, auth → FN_RETRY. WHAT names the call. */
+void retrain_vertex_failure(const retrain_call *c, const char *what, vtx_err e,
+                            const vtx_result *res, fn_result *out);
+
+/* The test hook (see retrain.h). */
+void retrain_crash_hook(const rule *r);
+
+/* train, train_and_register: adopt, burst control, create. Takes nothing; BODY is borrowed. */
+void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *out);
+/* register: upload spacing, upload, follow the operation. */
+void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result *out);
+
+#endif

@@ -1,0 +1,369 @@
+/* retrain_submit — submitting one event's work to Vertex AI exactly once, with burst control
+ * and upload spacing through the ledger's rule slots. See retrain.h for the contract.
+ *
+ * Why the order: a reclaimed event looks for its own work first (a crash between Google's
+ * create and the ledger's record must not start a second job); only then does it take its
+ * rule's slot, so a holder coming back after a crash finds the slot still its own (slots are
+ * re-entrant for their holder) or, if another event took it meanwhile, still adopts its job. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ledger.h"
+#include "log.h"
+#include "retrain.h"
+#include "retrain_body.h"
+#include "retrain_internal.h"
+
+#define HOLDER_WAIT_MS 5000 /* how long to wait for the slot's holder to name its job */
+#define HOLDER_POLL_MS 25   /* how often to look meanwhile */
+#define HOLDER_RETRY_S 2    /* then: Retry-After */
+#define SLOT_ROUNDS 400     /* bound on the slot protocol (each round waits or decides) */
+#define OPERATION_POLL_MS 200
+#define OPERATION_POLL_MAX_MS 1000
+
+static bool is_pipeline_name(const char *name)
+{
+    return name && strstr(name, "/trainingPipelines/") != NULL;
+}
+
+static const char *resource_name(const vtx_result *res, arena *a)
+{
+    const char *name = json_string_value(json_object_get(res->resource, "name"));
+    return name ? arena_strdup(a, name) : NULL;
+}
+
+static vtx_err find_by_event(const retrain_call *c, bool pipeline, const char *event_key,
+                             vtx_result *out)
+{
+    char label[RETRAIN_EVENT_LABEL_LEN + 1];
+    retrain_event_label(event_key, label);
+    return pipeline ? vtx_find_training_pipeline(c->st->vtx, RETRAIN_LABEL_EVENT, label, out)
+                    : vtx_find_custom_job(c->st->vtx, RETRAIN_LABEL_EVENT, label, out);
+}
+
+static void submitted(const retrain_call *c, const char *resource, bool adopted, fn_result *out)
+{
+    const char *action = rules_action_name(rules_action_of(c->r));
+    *out = (fn_result){.status = FN_DONE,
+                       .outcome =
+                           retrain_outcome_submitted(rules_name(c->r), action, resource, adopted)};
+    if (!out->outcome)
+        retrain_retry(c, out, 0, "out of memory");
+}
+
+static void slot_set_resource(const retrain_call *c, const char *holder, const char *resource)
+{
+    ledger_status ls =
+        ledger_rule_slot_set_resource(c->ctx->ledger, rules_name(c->r), holder, resource);
+    /* Not fatal: the work exists and is recorded with the event; the next event of the rule
+     * finds it by the holder's label. */
+    if (ls != LEDGER_OK)
+        log_warning("retrain: rule %s: could not name %s in the rule's slot: %s", rules_name(c->r),
+                    resource, ledger_last_error(c->ctx->ledger));
+}
+
+/* A model_id rule's model exists already (an earlier event created it). */
+static bool already_exists(vtx_err e, const vtx_result *res)
+{
+    return e == VTX_ERR_PERMANENT && res->http_status == 409;
+}
+
+/* A failed create that certainly created nothing: refused (4xx, 429 included), never sent. */
+static bool surely_not_created(vtx_err e, const vtx_result *res)
+{
+    return e == VTX_ERR_PERMANENT || e == VTX_ERR_NOT_FOUND || e == VTX_ERR_INVALID ||
+           e == VTX_ERR_AUTH || e == VTX_ERR_NOMEM ||
+           (res->http_status >= 400 && res->http_status < 500);
+}
+
+static const char *vertex_parent(const retrain_call *c)
+{
+    const vertex_config *v = &c->ctx->cfg->vertex;
+    return arena_printf(c->ctx->arena, "projects/%s/locations/%s", v->project ? v->project : "",
+                        v->region ? v->region : "");
+}
+
+/* ---- burst control ------------------------------------------------------------------------- */
+
+typedef enum { BURST_SUBMIT, BURST_DECIDED } burst;
+
+/* The resource the slot's holder HOLDER submitted, found by its label after it failed to name
+ * it in time (it may have died between create and record). NULL with OUT decided when it cannot
+ * be known now. */
+static const char *holder_resource(const retrain_call *c, const char *holder, fn_result *out)
+{
+    bool pipeline = rules_action_of(c->r) == RULES_TRAIN_AND_REGISTER;
+    vtx_result found;
+    vtx_err e = find_by_event(c, pipeline, holder, &found);
+    const char *name = e == VTX_OK ? resource_name(&found, c->ctx->arena) : NULL;
+    if (name)
+        slot_set_resource(c, holder, name);
+    else if (e == VTX_OK || e == VTX_ERR_NOT_FOUND)
+        retrain_retry(c, out, HOLDER_RETRY_S,
+                      "rule %s: event %s is still submitting its job; retry later",
+                      rules_name(c->r), holder);
+    else
+        retrain_vertex_failure(c, "looking up the rule's current job", e, &found, out);
+    vtx_result_clear(&found);
+    return name;
+}
+
+/* Whether RESOURCE is still running: 1 yes, 0 no (finished or gone), -1 unknown (OUT set). */
+static int still_running(const retrain_call *c, const char *resource, fn_result *out)
+{
+    vtx_result got;
+    vtx_err e = is_pipeline_name(resource) ? vtx_get_training_pipeline(c->st->vtx, resource, &got)
+                                           : vtx_get_custom_job(c->st->vtx, resource, &got);
+    int running = -1;
+    if (e == VTX_OK)
+        running =
+            !retrain_state_is_terminal(json_string_value(json_object_get(got.resource, "state")));
+    else if (e == VTX_ERR_NOT_FOUND)
+        running = 0;
+    else
+        retrain_vertex_failure(c, "reading the rule's current job", e, &got, out);
+    vtx_result_clear(&got);
+    return running;
+}
+
+/* Takes the rule's slot (BURST_SUBMIT), or decides OUT: coalesced into the holder's running
+ * job, or a retry. A holder whose job has finished is replaced, atomically: of many events
+ * seeing the same finished job, one takes the slot and the others coalesce into its job. */
+static burst burst_control(const retrain_call *c, fn_result *out)
+{
+    const char *rule = rules_name(c->r);
+    char replace[LEDGER_KEY_HEX + 1] = "";
+    long long wait_until = retrain_now_ms() + HOLDER_WAIT_MS;
+    if (wait_until > c->deadline_ms)
+        wait_until = c->deadline_ms;
+    for (int round = 0; round < SLOT_ROUNDS; round++) {
+        ledger_slot s;
+        ledger_slot_result res;
+        ledger_status ls =
+            ledger_rule_slot(c->ctx->ledger, rule, rules_min_interval_s(c->r), c->ctx->event_key,
+                             replace[0] ? replace : NULL, &res, &s);
+        if (ls != LEDGER_OK) {
+            retrain_retry(c, out, 0, "ledger: rule slot: %s", ledger_last_error(c->ctx->ledger));
+            return BURST_DECIDED;
+        }
+        if (res == LEDGER_SLOT_TAKEN) {
+            ledger_slot_clear(&s);
+            return BURST_SUBMIT;
+        }
+        const char *holder = arena_strdup(c->ctx->arena, s.event_key);
+        const char *resource = s.resource ? arena_strdup(c->ctx->arena, s.resource) : NULL;
+        ledger_slot_clear(&s);
+        if (!holder) {
+            retrain_retry(c, out, 0, "out of memory");
+            return BURST_DECIDED;
+        }
+        if (!resource) {
+            if (retrain_now_ms() < wait_until) { /* the holder is creating its job right now */
+                retrain_sleep_ms(HOLDER_POLL_MS);
+                continue;
+            }
+            if (!(resource = holder_resource(c, holder, out)))
+                return BURST_DECIDED;
+        }
+        int running = still_running(c, resource, out);
+        if (running < 0)
+            return BURST_DECIDED;
+        if (running) {
+            *out = (fn_result){.status = FN_COALESCED,
+                               .outcome = retrain_outcome_coalesced(rule, resource, holder)};
+            if (!out->outcome)
+                retrain_retry(c, out, 0, "out of memory");
+            return BURST_DECIDED;
+        }
+        snprintf(replace, sizeof replace, "%s", holder);
+    }
+    retrain_retry(c, out, HOLDER_RETRY_S, "rule %s: its slot did not settle; retry later", rule);
+    return BURST_DECIDED;
+}
+
+/* ---- train, train_and_register ------------------------------------------------------------ */
+
+void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *out)
+{
+    bool pipeline = rules_action_of(c->r) == RULES_TRAIN_AND_REGISTER;
+    const char *what = pipeline ? "trainingPipelines.create" : "customJobs.create";
+    bool burst_controlled = rules_min_interval_s(c->r) > 0;
+    arena *a = c->ctx->arena;
+
+    if (c->ctx->reclaimed) {
+        vtx_result found;
+        vtx_err e = find_by_event(c, pipeline, c->ctx->event_key, &found);
+        const char *name = e == VTX_OK ? resource_name(&found, a) : NULL;
+        if (e != VTX_OK && e != VTX_ERR_NOT_FOUND)
+            retrain_vertex_failure(c, "looking for this event's job", e, &found, out);
+        vtx_result_clear(&found);
+        if (name) {
+            log_info("retrain: event %s was reclaimed; adopted %s", c->ctx->event_key, name);
+            if (burst_controlled)
+                slot_set_resource(c, c->ctx->event_key, name);
+            submitted(c, name, true, out);
+            return;
+        }
+        if (e != VTX_ERR_NOT_FOUND && e != VTX_OK)
+            return;
+    }
+
+    if (burst_controlled && burst_control(c, out) == BURST_DECIDED)
+        return;
+
+    char label[RETRAIN_EVENT_LABEL_LEN + 1];
+    retrain_event_label(c->ctx->event_key, label);
+    vtx_result res;
+    vtx_err e =
+        pipeline ? vtx_create_training_pipeline(c->st->vtx, body, RETRAIN_LABEL_EVENT, label, &res)
+                 : vtx_create_custom_job(c->st->vtx, body, RETRAIN_LABEL_EVENT, label, &res);
+    json_t *as_version = NULL;
+    if (pipeline && already_exists(e, &res) &&
+        (as_version = retrain_body_as_version(body, vertex_parent(c)))) {
+        vtx_result_clear(&res);
+        e = vtx_create_training_pipeline(c->st->vtx, as_version, RETRAIN_LABEL_EVENT, label, &res);
+        json_decref(as_version);
+    }
+    const char *name = e == VTX_OK ? resource_name(&res, a) : NULL;
+    if (!name) {
+        /* Nothing was started: the next event may submit at once. When the create may have
+         * happened, the slot stays ours: our redelivery re-enters it and adopts the job. */
+        if (burst_controlled && surely_not_created(e, &res))
+            ledger_rule_slot_free(c->ctx->ledger, rules_name(c->r), c->ctx->event_key);
+        if (e == VTX_OK) {
+            res.err = VTX_ERR_TRANSIENT;
+            snprintf(res.message, sizeof res.message, "the answer names no resource");
+            e = VTX_ERR_TRANSIENT;
+        }
+        retrain_vertex_failure(c, what, e, &res, out);
+        vtx_result_clear(&res);
+        return;
+    }
+    bool adopted = res.adopted;
+    vtx_result_clear(&res);
+    retrain_crash_hook(c->r);
+    if (burst_controlled)
+        slot_set_resource(c, c->ctx->event_key, name);
+    submitted(c, name, adopted, out);
+}
+
+/* ---- register ------------------------------------------------------------------------------ */
+
+/* The pseudo-rule whose slot spaces the uploads of one project and region. */
+static const char *upload_slot_name(const retrain_call *c)
+{
+    const vertex_config *v = &c->ctx->cfg->vertex;
+    return arena_printf(c->ctx->arena, "models.upload/%s/%s", v->project ? v->project : "",
+                        v->region ? v->region : "");
+}
+
+/* Waits for the project's upload slot within the deadline: 0, or -1 with OUT decided. */
+static int upload_slot(const retrain_call *c, fn_result *out)
+{
+    const char *slot = upload_slot_name(c);
+    for (int round = 0; slot && round < SLOT_ROUNDS; round++) {
+        ledger_slot s;
+        ledger_slot_result res;
+        ledger_status ls = ledger_rule_slot(c->ctx->ledger, slot, RETRAIN_UPLOAD_SPACING_S,
+                                            c->ctx->event_key, NULL, &res, &s);
+        long long wait = RETRAIN_UPLOAD_SPACING_S * 1000LL - s.age_ms;
+        ledger_slot_clear(&s);
+        if (ls != LEDGER_OK) {
+            retrain_retry(c, out, 0, "ledger: upload slot: %s", ledger_last_error(c->ctx->ledger));
+            return -1;
+        }
+        if (res == LEDGER_SLOT_TAKEN)
+            return 0;
+        if (wait < 10)
+            wait = 10;
+        if (retrain_now_ms() + wait > c->deadline_ms) {
+            retrain_retry(c, out, (int)(wait + 999) / 1000,
+                          "models.upload is spaced %d s apart; retry later",
+                          RETRAIN_UPLOAD_SPACING_S);
+            return -1;
+        }
+        retrain_sleep_ms((long)wait);
+    }
+    retrain_retry(c, out, RETRAIN_UPLOAD_SPACING_S, "the upload slot did not settle");
+    return -1;
+}
+
+/* The version an upload operation's response names: "projects/.../models/M@V". */
+static const char *uploaded_version(const json_t *op, arena *a)
+{
+    const json_t *resp = json_object_get(op, "response");
+    const char *model = json_string_value(json_object_get(resp, "model"));
+    const char *version = json_string_value(json_object_get(resp, "modelVersionId"));
+    if (!model)
+        return NULL;
+    return version ? arena_printf(a, "%s@%s", model, version) : arena_strdup(a, model);
+}
+
+void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result *out)
+{
+    arena *a = c->ctx->arena;
+    if (upload_slot(c, out) != 0)
+        return;
+    vtx_result res;
+    vtx_err e = vtx_upload_model(c->st->vtx, body, &res);
+    json_t *as_version = NULL;
+    if (already_exists(e, &res) && (as_version = retrain_body_as_version(body, vertex_parent(c)))) {
+        /* A refused upload created nothing: the slot is still ours, send the version now. */
+        vtx_result_clear(&res);
+        e = vtx_upload_model(c->st->vtx, as_version, &res);
+        json_decref(as_version);
+    }
+    const char *op = e == VTX_OK ? resource_name(&res, a) : NULL;
+    /* The next upload waits 2 s from now, when this one has surely reached Google. */
+    ledger_rule_slot_set_resource(c->ctx->ledger, upload_slot_name(c), c->ctx->event_key,
+                                  op ? op : "(refused)");
+    if (!op) {
+        if (e == VTX_OK) {
+            e = res.err = VTX_ERR_TRANSIENT;
+            snprintf(res.message, sizeof res.message, "the answer names no operation");
+        }
+        retrain_vertex_failure(c, "models.upload", e, &res, out);
+        vtx_result_clear(&res);
+        return;
+    }
+    retrain_crash_hook(c->r);
+
+    /* Follow the operation while the request's budget lasts. */
+    long poll = OPERATION_POLL_MS;
+    while (!json_is_true(json_object_get(res.resource, "done"))) {
+        if (retrain_now_ms() + poll > c->deadline_ms) {
+            vtx_result_clear(&res);
+            *out = (fn_result){.status = FN_DONE,
+                               .outcome = retrain_outcome_pending(rules_name(c->r), op)};
+            return;
+        }
+        retrain_sleep_ms(poll);
+        poll = poll * 2 > OPERATION_POLL_MAX_MS ? OPERATION_POLL_MAX_MS : poll * 2;
+        vtx_result_clear(&res);
+        if ((e = vtx_get_operation(c->st->vtx, op, &res)) != VTX_OK) {
+            /* The upload happened: record it as pending rather than ask for a second one. */
+            log_warning("retrain: operations.get %s: %s", op, res.message);
+            vtx_result_clear(&res);
+            *out = (fn_result){.status = FN_DONE,
+                               .outcome = retrain_outcome_pending(rules_name(c->r), op)};
+            return;
+        }
+    }
+    const json_t *error = json_object_get(res.resource, "error");
+    if (error) {
+        vtx_result why = {.err = VTX_ERR_PERMANENT, .http_status = 200};
+        snprintf(why.status, sizeof why.status, "OPERATION_FAILED");
+        snprintf(why.message, sizeof why.message, "%s",
+                 json_string_value(json_object_get(error, "message"))
+                     ? json_string_value(json_object_get(error, "message"))
+                     : "the upload failed");
+        vtx_result_clear(&res);
+        retrain_vertex_failure(c, "models.upload", VTX_ERR_PERMANENT, &why, out);
+        return;
+    }
+    const char *version = uploaded_version(res.resource, a);
+    vtx_result_clear(&res);
+    submitted(c, version ? version : op, false, out);
+    if (out->outcome)
+        json_object_set_new(out->outcome, "operation", json_string(op));
+}

@@ -1,0 +1,336 @@
+/* Unit tests for the request path (service.c, dispatch.c, function.c) without a transport:
+ * routes, the status code of every outcome a function can report, duplicates, a busy claim, an
+ * unreachable ledger, and the scoreboard's /status and /metrics. The ledger is a real SQLite
+ * file in a temp dir; auth is disabled (its attacks are tested in test_auth and end to end). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "function.h"
+#include "ledger.h"
+#include "scoreboard.h"
+#include "service.h"
+
+/* A function whose outcome each test chooses, counting its runs. */
+static fn_status next_status;
+static int runs;
+
+static void scripted_handle(const cloudevent *ev, fn_context *ctx, fn_result *out)
+{
+    (void)ev;
+    (void)ctx;
+    runs++;
+    out->status = next_status;
+    if (next_status == FN_DONE)
+        out->outcome = json_pack("{s:s, s:s}", "status", "submitted", "resource", "projects/p/x/1");
+    if (next_status == FN_FAILED)
+        out->error = "INVALID_ARGUMENT: bad template";
+    if (next_status == FN_RETRY) {
+        out->error = "UNAVAILABLE: try later";
+        out->retry_after_s = 7;
+    }
+}
+
+static const fn_def scripted = {.name = "scripted", .handle = scripted_handle};
+
+typedef struct {
+    config cfg;
+    scoreboard *sb;
+    service *svc;
+    arena *a;
+    char dir[64];
+    char url[128];
+} fixture;
+
+static int setup(void **state)
+{
+    static int registered;
+    if (!registered)
+        assert_int_equal(fn_register(&scripted), 0);
+    registered = 1;
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/retrain-svc-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->url, sizeof f->url, "sqlite://%s/ledger.db", f->dir);
+    config_defaults(&f->cfg);
+    config_set_string(&f->cfg.listen, "unix:/tmp/unused.sock");
+    config_set_string(&f->cfg.ledger.url, f->url);
+    config_set_string(&f->cfg.function, "scripted");
+    f->cfg.auth.disabled = true;
+    f->sb = scoreboard_create(4);
+    char err[256];
+    f->svc = service_new(&f->cfg, f->sb, err, sizeof err);
+    if (!f->svc)
+        fail_msg("service_new: %s", err);
+    f->a = arena_new(4096);
+    runs = 0;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    service_free(f->svc);
+    scoreboard_destroy(f->sb);
+    arena_free(f->a);
+    config_free(&f->cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* Sends one request; returns the answer's body parsed (caller decrefs). */
+static json_t *call(fixture *f, const char *method, const char *path, const char *id,
+                    http_response *resp)
+{
+    http_header h[] = {{"ce-specversion", "1.0"},
+                       {"ce-type", "t.v1"},
+                       {"ce-source", "//unit"},
+                       {"ce-id", id ? id : "e-1"},
+                       {"content-type", "application/json"}};
+    http_request req = {.method = method,
+                        .path = path,
+                        .query = "",
+                        .remote_addr = "",
+                        .headers = h,
+                        .n_headers = id ? 5 : 0,
+                        .body = (const unsigned char *)"{\"k\":1}",
+                        .body_len = 7};
+    memset(resp, 0, sizeof *resp);
+    service_handle(f->svc, &req, f->a, resp);
+    json_t *body = json_loadb(resp->body, resp->body_len, 0, NULL);
+    if (strcmp(resp->content_type, "application/json") == 0)
+        assert_non_null(body);
+    return body;
+}
+
+static const char *header(const http_response *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_headers; i++)
+        if (strcmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static void test_routes(void **state)
+{
+    fixture *f = *state;
+    http_response r;
+    json_t *b = call(f, "GET", "/healthz", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(b, "status"), "ok");
+    json_decref(b);
+    b = call(f, "GET", "/readyz", NULL, &r);
+    assert_int_equal(r.status, 200);
+    json_decref(b);
+    b = call(f, "GET", "/nowhere", NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(str(b, "error"), "not_found");
+    json_decref(b);
+    b = call(f, "PUT", "/", NULL, &r);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(header(&r, "Allow"), "POST");
+    json_decref(b);
+    b = call(f, "POST", "/healthz", NULL, &r);
+    assert_int_equal(r.status, 405);
+    json_decref(b);
+    b = call(f, "POST", "/", NULL, &r); /* no ce-* headers at all */
+    assert_int_equal(r.status, 400);
+    assert_string_equal(str(b, "error"), "missing_attribute");
+    json_decref(b);
+    assert_int_equal(runs, 0);
+}
+
+static void test_done_then_duplicate(void **state)
+{
+    fixture *f = *state;
+    http_response r;
+    next_status = FN_DONE;
+    json_t *b = call(f, "POST", "/", "d-1", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(b, "status"), "submitted");
+    assert_string_equal(str(b, "resource"), "projects/p/x/1");
+    assert_string_equal(str(json_object_get(b, "event"), "id"), "d-1");
+    json_decref(b);
+    b = call(f, "POST", "/", "d-1", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(b, "status"), "duplicate");
+    assert_string_equal(str(b, "resource"), "projects/p/x/1"); /* the stored outcome */
+    assert_string_equal(str(b, "recorded_status"), "done");
+    json_decref(b);
+    assert_int_equal(runs, 1);
+}
+
+static void test_failed_is_acknowledged_and_recorded(void **state)
+{
+    fixture *f = *state;
+    http_response r;
+    next_status = FN_FAILED;
+    json_t *b = call(f, "POST", "/", "f-1", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(b, "status"), "failed");
+    assert_string_equal(str(b, "error"), "INVALID_ARGUMENT: bad template");
+    json_decref(b);
+    ledger *l;
+    char err[LEDGER_ERR_MAX], key[LEDGER_KEY_HEX + 1];
+    assert_int_equal(ledger_open(f->url, &l, err), LEDGER_OK);
+    ledger_key("//unit", "f-1", key);
+    ledger_record rec = {0};
+    assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
+    assert_string_equal(rec.status, "failed");
+    assert_string_equal(rec.last_error, "INVALID_ARGUMENT: bad template");
+    assert_non_null(rec.event_json); /* kept for replay */
+    ledger_record_clear(&rec);
+    ledger_close(l);
+}
+
+static void test_retry_releases_the_claim(void **state)
+{
+    fixture *f = *state;
+    http_response r;
+    next_status = FN_RETRY;
+    json_t *b = call(f, "POST", "/", "r-1", &r);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(header(&r, "Retry-After"), "7");
+    assert_string_equal(str(b, "error"), "retry");
+    json_decref(b);
+    /* The next delivery runs the function again at once (the claim was released). */
+    next_status = FN_DONE;
+    b = call(f, "POST", "/", "r-1", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(b, "status"), "submitted");
+    json_decref(b);
+    assert_int_equal(runs, 2);
+}
+
+static void test_ignored_and_coalesced(void **state)
+{
+    fixture *f = *state;
+    http_response r;
+    next_status = FN_IGNORED;
+    json_t *b = call(f, "POST", "/", "i-1", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(b, "status"), "ignored");
+    json_decref(b);
+    next_status = FN_COALESCED;
+    b = call(f, "POST", "/", "c-1", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(b, "status"), "coalesced");
+    json_decref(b);
+}
+
+static void test_busy_claim_answers_503(void **state)
+{
+    fixture *f = *state;
+    ledger *l;
+    char err[LEDGER_ERR_MAX], key[LEDGER_KEY_HEX + 1];
+    assert_int_equal(ledger_open(f->url, &l, err), LEDGER_OK);
+    ledger_key("//unit", "b-1", key);
+    ledger_event ev = {.source = "//unit", .id = "b-1"};
+    ledger_claim_result res;
+    assert_int_equal(ledger_claim(l, key, &ev, 60, &res, NULL), LEDGER_OK);
+    assert_int_equal(res, LEDGER_NEW);
+    http_response r;
+    json_t *b = call(f, "POST", "/", "b-1", &r);
+    assert_int_equal(r.status, 503);
+    assert_non_null(header(&r, "Retry-After"));
+    assert_string_equal(str(b, "error"), "busy");
+    json_decref(b);
+    assert_int_equal(runs, 0);
+    ledger_close(l);
+}
+
+static void test_unreachable_ledger_never_200(void **state)
+{
+    (void)state;
+    config cfg;
+    config_defaults(&cfg);
+    config_set_string(&cfg.ledger.url, "postgres://retrain:secret-pw@127.0.0.1:1/none");
+    config_set_string(&cfg.function, "scripted");
+    cfg.auth.disabled = true;
+    char err[256];
+    service *svc = service_new(&cfg, NULL, err, sizeof err);
+    assert_non_null(svc); /* a database down at start may come back: the worker stays up */
+    arena *a = arena_new(1024);
+    http_header h[] = {
+        {"ce-specversion", "1.0"}, {"ce-type", "t"}, {"ce-source", "//u"}, {"ce-id", "u-1"}};
+    http_request req = {.method = "POST",
+                        .path = "/",
+                        .query = "",
+                        .remote_addr = "",
+                        .headers = h,
+                        .n_headers = 4};
+    http_response r = {0};
+    runs = 0;
+    service_handle(svc, &req, a, &r);
+    assert_int_equal(r.status, 503);
+    assert_null(strstr(r.body, "secret-pw"));
+    assert_int_equal(runs, 0);
+    http_request ready = {.method = "GET", .path = "/readyz", .query = "", .remote_addr = ""};
+    memset(&r, 0, sizeof r);
+    service_handle(svc, &ready, a, &r);
+    assert_int_equal(r.status, 503);
+    service_free(svc);
+    arena_free(a);
+    config_free(&cfg);
+}
+
+static void test_status_and_metrics(void **state)
+{
+    fixture *f = *state;
+    atomic_store(&f->sb->slots[0].pid, 4242);
+    atomic_store(&f->sb->slots[0].state, SB_BUSY);
+    atomic_store(&f->sb->slots[0].busy_since_ms, sb_now_ms() - 1500);
+    scoreboard_record(f->sb, SB_ROUTE_EVENT, 200, 800);
+    scoreboard_record(f->sb, SB_ROUTE_EVENT, 200, 3000);
+    scoreboard_record(f->sb, SB_ROUTE_EVENT, 401, 100);
+    atomic_store(&f->sb->restarts, 2);
+    http_response r;
+    json_t *b = call(f, "GET", "/status", NULL, &r);
+    assert_int_equal(r.status, 200);
+    json_t *w = json_array_get(json_object_get(b, "workers"), 0);
+    assert_int_equal(json_integer_value(json_object_get(w, "pid")), 4242);
+    assert_string_equal(str(w, "state"), "busy");
+    assert_true(json_integer_value(json_object_get(w, "busy_ms")) >= 1500);
+    assert_int_equal(json_integer_value(json_object_get(b, "restarts")), 2);
+    json_decref(b);
+    call(f, "GET", "/metrics", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.content_type, "text/plain"));
+    assert_non_null(strstr(r.body, "retrain_requests_total{route=\"event\",status=\"200\"} 2\n"));
+    assert_non_null(strstr(r.body, "retrain_requests_total{route=\"event\",status=\"401\"} 1\n"));
+    /* 800 us falls in le=0.001, 3000 us in le=0.005; buckets are cumulative. */
+    assert_non_null(strstr(r.body, "duration_seconds_bucket{route=\"event\",le=\"0.001\"} 2\n"));
+    assert_non_null(strstr(r.body, "duration_seconds_bucket{route=\"event\",le=\"0.005\"} 3\n"));
+    assert_non_null(strstr(r.body, "retrain_workers{state=\"busy\"} 1\n"));
+    assert_non_null(strstr(r.body, "retrain_worker_restarts_total 2\n"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_done_then_duplicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_is_acknowledged_and_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_releases_the_claim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ignored_and_coalesced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_claim_answers_503, setup, teardown),
+        cmocka_unit_test(test_unreachable_ledger_never_200),
+        cmocka_unit_test_setup_teardown(test_status_and_metrics, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("service", tests, NULL, NULL);
+}
