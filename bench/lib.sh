@@ -36,17 +36,25 @@ bench_node_install() {
 # Starts N Functions Framework processes (one per core), each on its own free loopback port;
 # sets NODE_PIDS and NODE_PORTS. Needs EMU, AUD and SA.
 bench_start_node() {
-  local n=$1 i port
+  local n=$1 i port attempt
   NODE_PIDS=() NODE_PORTS=()
   for ((i = 0; i < n; i++)); do
-    port=$(e2e_free_port)
-    e2e_spawn "$E2E_DIR/node-$i.log" env NODE_ENV=production BENCH_JWKS_URL="$EMU/oauth2/v3/certs" \
-      BENCH_AUDIENCE="$AUD" BENCH_SERVICE_ACCOUNT="$SA" node "$NODE_DIR/serve.js" "$port"
-    NODE_PIDS+=("$LAST_PID")
-    NODE_PORTS+=("$port")
-    # Listening before the next port is chosen, so no two pick the same one.
-    e2e_wait_for 20 grep -q "serving dedup" "$E2E_DIR/node-$i.log" ||
-      { bench_note "node baseline did not start: $(tail -n 3 "$E2E_DIR/node-$i.log")"; return 1; }
+    # A port taken between choosing and binding (other tests run too) is retried on another.
+    for attempt in 1 2 3 4 5; do
+      port=$(e2e_free_port)
+      : >"$E2E_DIR/node-$i.log"
+      e2e_spawn "$E2E_DIR/node-$i.log" env NODE_ENV=production BENCH_JWKS_URL="$EMU/oauth2/v3/certs" \
+        BENCH_AUDIENCE="$AUD" BENCH_SERVICE_ACCOUNT="$SA" node "$NODE_DIR/serve.js" "$port"
+      # Listening before the next port is chosen, so no two pick the same one.
+      if e2e_wait_for 20 grep -q "serving dedup" "$E2E_DIR/node-$i.log"; then
+        NODE_PIDS+=("$LAST_PID")
+        NODE_PORTS+=("$port")
+        continue 2
+      fi
+      e2e_stop_group "$LAST_PID"
+    done
+    bench_note "node baseline did not start: $(tail -n 3 "$E2E_DIR/node-$i.log")"
+    return 1
   done
 }
 
@@ -79,9 +87,26 @@ bench_start_pool() {
 # proxy with kept-alive upstream connections, when NODE_PORTS is set). Starts it; sets BASE.
 # bench_start_nginx MAIN [POOL...]
 bench_start_nginx() {
-  local main=$1 port dir=$E2E_DIR/nginx name addr
+  local main=$1 port dir=$E2E_DIR/nginx name addr attempt
   shift
-  port=$(e2e_free_port)
+  for attempt in 1 2 3 4 5; do
+    port=$(e2e_free_port)
+    rm -f "$dir/nginx.pid"
+    bench_render_nginx "$main" "$port" "$@" || return 1
+    e2e_spawn "$E2E_DIR/nginx.log" nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log"
+    NGINX_PID=$LAST_PID
+    BASE="https://127.0.0.1:$port"
+    # Ours is up (its pid file written, a port taken meanwhile by another test is retried).
+    if e2e_wait_for 10 e2e_nginx_up; then return 0; fi
+    e2e_stop_group "$NGINX_PID"
+  done
+  bench_note "nginx did not start: $(tail -n 5 "$dir/error.log")"
+  return 1
+}
+
+bench_render_nginx() { # MAIN PORT [POOL...]
+  local main=$1 port=$2 dir=$E2E_DIR/nginx name addr
+  shift 2
   RUN_DIR=$dir HTTPS_PORT=$port FCGI_ADDR="unix:$E2E_DIR/$main.sock" \
     TLS_CERT="$BUILD/tls/cert.pem" TLS_KEY="$BUILD/tls/key.pem" \
     WORKER_PROCESSES=${BENCH_NGINX_WORKERS:-1} "$E2E_ROOT/scripts/render-nginx.sh" || return 1
@@ -115,12 +140,7 @@ bench_start_nginx() {
     } >>"$dir/bench-locations.conf"
   fi
   bench_insert_before "$dir/nginx.conf" '^    server \{$' "$dir/bench-upstreams.conf" || return 1
-  bench_insert_before "$dir/nginx.conf" '^        location @too_large \{$' "$dir/bench-locations.conf" || return 1
-  e2e_spawn "$E2E_DIR/nginx.log" nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log"
-  NGINX_PID=$LAST_PID
-  BASE="https://127.0.0.1:$port"
-  e2e_wait_for 10 "${CURL[@]}" -fo /dev/null "$BASE/readyz" ||
-    { bench_note "nginx did not start: $(tail -n 5 "$dir/error.log")"; return 1; }
+  bench_insert_before "$dir/nginx.conf" '^        location @too_large \{$' "$dir/bench-locations.conf"
 }
 
 # bench_mint N FILE [SIGN]: N distinct ID tokens from the emulator (one a line), valid for the

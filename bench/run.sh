@@ -27,8 +27,10 @@
 # Exit status: 0 when every row ran with only expected answers (a missed target is reported,
 # not an error), 1 otherwise.
 set -u
+E2E_NAME=bench
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 . "$E2E_ROOT/bench/lib.sh"
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "bench: no build directory; run make bench" >&2; exit 1; }
 
 CORES=$(nproc)
 CLK_TCK=$(getconf CLK_TCK)
