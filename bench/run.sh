@@ -251,9 +251,10 @@ jq -n --slurpfile rows "$rows_json" --arg cores "$CORES" --arg workers "$WORKERS
      [ {claim: "a2 >= 0.8 x a", value: $r.a2.x_a},
        {claim: "b >= 0.8 x a", value: $r.b.x_a},
        {claim: "b >= 6 x e", value: $r.b.x_e},
-       {claim: "pool worker RSS < 8 MiB", value: ([$r[] | .rss_per_worker_max_mib // empty] | max)} ]
+       {claim: "pool worker RSS < 8 MiB", value: ([$r[] | .rss_per_worker_max_mib // empty] | max)},
+       {claim: "pool worker PSS < 8 MiB", value: ([$r[] | .pss_per_worker_max_mib // empty] | max)} ]
      | map(. + {met: (if .value == null then null
-                      elif (.claim | test("RSS")) then .value < 8
+                      elif (.claim | test("SS")) then .value < 8
                       elif (.claim | test("6 x")) then .value >= 6 else .value >= 0.8 end)}))}' \
   >"$E2E_DIR/results.json"
 for name in "${micro_json[@]}"; do
