@@ -1,8 +1,10 @@
-# Pieces of bench/run.sh: the backends (trivial responder, Node baseline), one nginx in front
-# of all of them, token minting, a bounded wrk run whose figures land in a JSON row, and RSS.
+# Pieces of bench/run.sh: the backends (trivial responder, pools, Node baseline), one nginx in
+# front of all of them, token minting, a bounded wrk run whose figures land in a JSON file, the
+# serving processes' CPU time and memory, and the table.
 # Sourced after tests/e2e/lib.sh, whose process-group spawning and cleanup trap it reuses:
 # everything started here is in e2e_pgids and is stopped on any exit.
 
+# shellcheck shell=bash disable=SC2034 # the variables set here are read by run.sh
 BENCH_DIR=$E2E_ROOT/bench
 
 bench_note() { printf '%s\n' "$*" >&2; }
@@ -18,7 +20,7 @@ bench_start_trivial() {
 # Installs the Node baseline's packages (bench/node/package-lock.json) from the npm registry
 # into $E2E_DIR/node. Sets NODE_DIR, or NODE_SKIP to the reason it cannot run.
 bench_node_install() {
-  NODE_DIR= NODE_SKIP=
+  NODE_DIR='' NODE_SKIP=''
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     NODE_SKIP="node or npm is not installed"
     return 1

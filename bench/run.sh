@@ -27,8 +27,11 @@
 # Exit status: 0 when every row ran with only expected answers (a missed target is reported,
 # not an error), 1 otherwise.
 set -u
+# shellcheck disable=SC2034 # read by tests/e2e/lib.sh
 E2E_NAME=bench
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/../tests/e2e/lib.sh"
+# shellcheck source=bench/lib.sh
 . "$E2E_ROOT/bench/lib.sh"
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "bench: no build directory; run make bench" >&2; exit 1; }
 
@@ -98,6 +101,7 @@ bench_start_pool noauth "$(pool_config noauth echo '{"disabled":true}')" || exit
 # One rule that matches the bench's event and creates one custom job on the emulator's Vertex
 # AI, with access tokens from the emulator's metadata server. Whether build/retrain-fcgi has the
 # retrain function is known from its first answer (below).
+# shellcheck disable=SC2016 # ${event_key} and ${gcs_uri} are the rules' placeholders
 RETRAIN_MEMBERS=',"project":"test-project","vertex":{"endpoint":"'"$EMU/v1"'","project":"test-project","region":"us-central1","deadline_ms":20000},"rules":[{"name":"bench","match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-data","name":"datasets/churn/**.csv"},"action":"train","job":{"displayName":"bench-${event_key}","jobSpec":{"workerPoolSpecs":[{"machineSpec":{"machineType":"n1-standard-4"},"replicaCount":"1","containerSpec":{"imageUri":"us-docker.pkg.dev/test-project/retrain/train:latest","args":["--data=${gcs_uri}"]}}]}}}]'
 GCE_METADATA_HOST=${EMU#http://} bench_start_pool retrain "$(pool_config retrain retrain "$AUTH_ON" "$RETRAIN_MEMBERS")" || exit 1
 bench_start_nginx auth noauth retrain || exit 1
@@ -221,15 +225,15 @@ fi
 rows_json=$E2E_DIR/rows.json
 for row in "${ROWS[@]}"; do
   # The median round by requests/s, with its own latencies.
-  f=/dev/null
+  median=/dev/null
   if ls "$E2E_DIR/row-$row-"*.json >/dev/null 2>&1; then
     jq -s 'sort_by(.rps) | .[(length - 1) / 2 | floor] + {rounds: map(.rps)}' \
       "$E2E_DIR/row-$row-"*.json >"$E2E_DIR/median-$row.json"
-    f=$E2E_DIR/median-$row.json
+    median=$E2E_DIR/median-$row.json
   fi
   jq -n --arg row "$row" --arg what "${LABEL[$row]}" --arg rss "${RSS[$row]:-}" \
     --arg pw "${PER_WORKER[$row]:-}" --arg pss "${PSS_WORKER[$row]:-}" --arg note "${NOTE[$row]:-}" \
-    --slurpfile m "$f" '
+    --slurpfile m "$median" '
     {row: $row, label: $what} + ($m[0] // {skipped: $note}) +
     (if $rss != "" and ($m | length) > 0 then {rss_mib: ($rss | tonumber)} else {} end) +
     (if $pw != "" then {rss_per_worker_max_mib: ($pw | tonumber)} else {} end) +
