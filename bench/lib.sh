@@ -207,10 +207,19 @@ bench_children() { ps -o pid= --ppid "$1" | tr -d ' '; }
 bench_load() {
   local out=$1 url=$2 dur=$3
   shift 3
-  env "$@" BENCH_OUT="$out" BENCH_ID_PREFIX="$(basename "$out" .json)" \
-    timeout $((dur + 30)) wrk -t "${BENCH_THREADS:-2}" -c "${BENCH_CONNECTIONS:-32}" -d "${dur}s" \
-    --latency -s "$BENCH_DIR/wrk.lua" "$url" >"${out%.json}.txt" 2>&1
+  # In a subshell whose `times` then reports wrk's own CPU time (its reaped descendants').
+  (
+    env "$@" BENCH_OUT="$out" BENCH_ID_PREFIX="$(basename "$out" .json)" \
+      timeout $((dur + 30)) wrk -t "${BENCH_THREADS:-2}" -c "${BENCH_CONNECTIONS:-32}" -d "${dur}s" \
+      --latency -s "$BENCH_DIR/wrk.lua" "$url" >"${out%.json}.txt" 2>&1
+    times >"${out%.json}.times"
+  )
   [ -s "$out" ] || { bench_note "$out: wrk failed: $(tail -n 3 "${out%.json}.txt")"; return 1; }
+  local client_s
+  client_s=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] } print s }' \
+    "${out%.json}.times")
+  jq --argjson c "${client_s:-0}" '. + {client_cpu_us_per_req: (if .requests > 0 then $c * 1e6 / .requests else null end)}' \
+    "$out" >"$out.tmp" && mv "$out.tmp" "$out"
   if [ "$(jq .wrong "$out")" -gt 0 ] || [ "$(jq .ok "$out")" -eq 0 ]; then
     bench_note "$(basename "$out" .json): $(jq -r '"\(.wrong) of \(.requests) answers were not the expected one, e.g. \(.first_wrong)"' "$out")"
     return 1
@@ -224,18 +233,20 @@ bench_table() {
       if d == 0 then $i else ("0" * (d + 1 - ($i | length)) + $i) | .[0:length - d] + "." + .[length - d:] end end;
     def l(w): tostring | . + " " * w | .[0:w];
     def r(w): tostring | " " * (w - length) + .;
-    "                                                                       CPU us/req   RSS MiB   worker MiB",
-    "row  what                                        req/s   p50 ms   p99 ms  server nginx   total  RSS max PSS    x(a)    x(e)",
+    "                                                                     CPU us/req      RSS MiB  worker MiB",
+    "row  what                                        req/s   p50 ms   p99 ms  server nginx  wrk   total  RSS max PSS    x(a)    x(e)",
     (.rows[] | . as $x | (.row | l(4)) + " " + (.label | l(42)) +
       if .skipped then "  skipped: \(.skipped)" else
         ([(f(.rps; 0) | r(7)), (f(.p50_ms; 2) | r(8)), (f(.p99_ms; 2) | r(8)),
-          (f(.backend_cpu_us_per_req; 0) | r(7)), (f(.nginx_cpu_us_per_req; 0) | r(5)), (f(.rss_mib; 1) | r(7)),
+          (f(.backend_cpu_us_per_req; 0) | r(7)), (f(.nginx_cpu_us_per_req; 0) | r(5)),
+          (f(.client_cpu_us_per_req; 0) | r(4)), (f(.rss_mib; 1) | r(7)),
           (f(.rss_per_worker_max_mib; 1) | r(7)), (f(.pss_per_worker_max_mib; 1) | r(3)),
           (f(.x_a; 2) | r(6)), (f(.x_e; 2) | r(7))] | join(" ")) +
         (if $x.wrong > 0 then "  (\($x.wrong) wrong answers)" else "" end)
       end),
     "",
     (.targets[] | "target  " + (.claim | l(26)) + (f(.value; 2) | r(6)) + "  " +
-      (if .met == null then "not measured" elif .met then "met" else "MISSED" end))
+      (if .met == null then "not measured" elif .met then "met" else "MISSED" end) +
+      (if .by_cpu then "  (from CPU time per request: \(f(.by_cpu; 2)))" else "" end))
   ' "$1"
 }
