@@ -107,6 +107,7 @@ void config_defaults(config *cfg)
     cfg->ledger.lease_s = 120;
     cfg->ledger.retention_s = 7 * 24 * 3600;
     cfg->ledger.gc_interval_s = 3600;
+    cfg->ledger.answer_cache_size = 1024;
     cfg->vertex.region = strdup("us-central1");
     cfg->vertex.deadline_ms = 20000;
     cfg->rules = json_array();
@@ -269,6 +270,7 @@ static void read_file(problems *p, config *cfg, json_t *root)
         {"lease_s", K_INT, &cfg->ledger.lease_s, 1, 86400},
         {"retention_s", K_INT, &cfg->ledger.retention_s, 60, 365 * 86400},
         {"gc_interval_s", K_INT, &cfg->ledger.gc_interval_s, 0, 86400},
+        {"answer_cache_size", K_INT, &cfg->ledger.answer_cache_size, 0, 1 << 20},
     };
     const field vertex[] = {
         {"endpoint", K_STRING, &cfg->vertex.endpoint, 0, 0},

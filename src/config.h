@@ -30,10 +30,11 @@ typedef struct {
 } auth_config;
 
 typedef struct {
-    char *url;         /* sqlite:///path or postgres://... */
-    int lease_s;       /* how long a claim holds before another worker may reclaim it */
-    int retention_s;   /* finished records are kept this long (default 7 days) */
-    int gc_interval_s; /* how often the pool collects; 0 disables */
+    char *url;             /* sqlite:///path or postgres://... */
+    int lease_s;           /* how long a claim holds before another worker may reclaim it */
+    int retention_s;       /* finished records are kept this long (default 7 days) */
+    int gc_interval_s;     /* how often the pool collects; 0 disables */
+    int answer_cache_size; /* per worker: answers to finished events kept in memory; 0: off */
 } ledger_config;
 
 typedef struct {

@@ -82,7 +82,7 @@ void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
     if (body && res.status == FN_FAILED && res.error)
         json_object_set_new(body, "error", json_string(res.error));
     log_emit(res.status == FN_FAILED ? LOG_ERROR : LOG_INFO,
-             json_pack("{s:s, s:s, s:s, s:s, s:s?}", "event_key", key, "event_id", ev->id, "source",
+             json_pack("{s:s, s:s, s:s, s:s, s:s*}", "event_key", key, "event_id", ev->id, "source",
                        ev->source, "outcome", word, "error",
                        res.status == FN_FAILED ? res.error : NULL),
              "event %s", word);

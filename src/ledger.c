@@ -200,7 +200,13 @@ ledger_status ledger_claim(ledger *l, const char *key, const ledger_event *ev, i
             return st;
 
         bool taken = false;
-        if ((st = l->ops->upsert(l, key, ev, lease_s, &cur, &taken)) != LEDGER_OK)
+        ledger_event with_json = *ev;
+        char *made = NULL;
+        if (!ev->event_json && ev->event_json_fn)
+            with_json.event_json = made = ev->event_json_fn(ev->event_json_arg);
+        st = l->ops->upsert(l, key, &with_json, lease_s, &cur, &taken);
+        free(made);
+        if (st != LEDGER_OK)
             return st;
         if (taken) {
             *result = cur.attempts == 1 ? LEDGER_NEW : LEDGER_RECLAIMED;

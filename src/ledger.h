@@ -48,10 +48,15 @@ typedef enum {
 } ledger_claim_result;
 
 /* What the caller knows about the event when it claims it. Strings may be NULL except source
- * and id. event_json is the structured form, stored for replay. */
+ * and id. event_json is the structured form, stored for replay; when it is NULL and
+ * event_json_fn is set, the ledger asks for it only when it writes the record, so a duplicate
+ * (the hot path) never pays for the serialization. The text event_json_fn returns is malloc'd
+ * and freed by the ledger. */
 typedef struct {
     const char *source, *id, *type, *subject, *event_time;
     const char *event_json;
+    char *(*event_json_fn)(void *arg);
+    void *event_json_arg;
 } ledger_event;
 
 typedef struct {

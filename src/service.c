@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "answer_cache.h"
 #include "auth.h"
 #include "cloudevent.h"
 #include "dispatch.h"
@@ -18,10 +19,12 @@
 #include "ledger.h"
 #include "log.h"
 #include "metrics.h"
+#include "pubsub_push.h"
 
 #define RETRY_AFTER_BUSY "5"
 #define RETRY_AFTER_UNAVAILABLE "10"
 #define LEDGER_REOPEN_MS 1000
+#define ANSWER_TTL_MS 60000 /* the ledger refreshes a record's last receipt about this often */
 
 struct service {
     const config *cfg;
@@ -31,6 +34,7 @@ struct service {
     int64_t ledger_next_try_ms;
     const fn_def *fn;
     void *fn_state;
+    answer_cache *answers; /* duplicates of finished events, answered without the ledger */
 };
 
 static int open_ledger(service *svc)
@@ -77,6 +81,10 @@ service *service_new(const config *cfg, scoreboard *sb, char *err, size_t errlen
     }
     if (!(svc->auth = auth_new(&cfg->auth, err, errlen)))
         goto fail;
+    if (!(svc->answers = answer_cache_new((size_t)cfg->ledger.answer_cache_size, ANSWER_TTL_MS))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if (svc->fn->init && svc->fn->init(cfg, &svc->fn_state, err, errlen) != 0)
         goto fail;
     return svc;
@@ -92,6 +100,7 @@ void service_free(service *svc)
     if (svc->fn && svc->fn->fini && svc->fn_state)
         svc->fn->fini(svc->fn_state);
     auth_free(svc->auth);
+    answer_cache_free(svc->answers);
     ledger_close(svc->ledger);
     free(svc);
 }
@@ -168,15 +177,30 @@ static int authenticate(service *svc, const http_request *req, arena *a, http_re
 }
 
 /* Answers a delivery of an event the ledger already finished: the stored outcome, unchanged
- * but for the status word. */
-static void answer_duplicate(ledger_record *rec, const cloudevent *ev, const char *key, arena *a,
-                             http_response *resp)
+ * but for the status word. The answer is remembered unless the record may still change (a
+ * failed one can be replayed). */
+static void answer_duplicate(service *svc, ledger_record *rec, const cloudevent *ev,
+                             const char *key, arena *a, http_response *resp)
 {
     json_t *stored = rec->outcome ? json_loads(rec->outcome, 0, NULL) : NULL;
     json_t *body = dispatch_body("duplicate", stored, ev, key);
     if (body)
         json_object_set_new(body, "recorded_status", json_string(rec->status));
-    http_response_json(resp, a, 200, body);
+    if (http_response_json(resp, a, 200, body) == 0 && strcmp(rec->status, "failed") != 0)
+        answer_cache_put(svc->answers, key, resp->body, resp->body_len, sb_now_ms());
+}
+
+static bool answer_from_cache(service *svc, const char *key, http_response *resp)
+{
+    size_t len;
+    const char *known = answer_cache_get(svc->answers, key, sb_now_ms(), &len);
+    if (!known)
+        return false;
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = known; /* valid until the next put, after this answer is written */
+    resp->body_len = len;
+    return true;
 }
 
 static void run_function(service *svc, const cloudevent *ev, const char *key, bool reclaimed,
@@ -190,6 +214,15 @@ static void run_function(service *svc, const cloudevent *ev, const char *key, bo
         http_response_json(resp, a, ans.http_status, ans.body);
 }
 
+/* The structured form the ledger stores for replay (malloc'd), made only for a new record. */
+static char *event_json(void *arg)
+{
+    json_t *as_json = ce_to_json(arg);
+    char *text = as_json ? json_dumps(as_json, JSON_COMPACT) : NULL;
+    json_decref(as_json);
+    return text;
+}
+
 static void handle_event(service *svc, const http_request *req, arena *a, http_response *resp)
 {
     if (authenticate(svc, req, a, resp) != 0)
@@ -198,6 +231,9 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
     cloudevent ev;
     char err[256];
     ce_status cs = ce_parse_http(req, a, &ev, err, sizeof err);
+    /* Not a CloudEvent at all (no ce-specversion, not structured): a Pub/Sub push envelope? */
+    if (cs == CE_ERR_MISSING && psp_is_envelope(req))
+        cs = psp_parse_http(req, a, &ev, err, sizeof err);
     if (cs != CE_OK) {
         log_emit(LOG_WARNING, json_pack("{s:s}", "reason", ce_status_code(cs)),
                  "malformed event: %s", err);
@@ -207,30 +243,29 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
 
     char key[LEDGER_KEY_HEX + 1];
     ledger_key(ev.source, ev.id, key);
+    if (answer_from_cache(svc, key, resp))
+        return;
     if (open_ledger(svc) != 0) {
         answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
                      "the ledger cannot be reached; retry later");
         return;
     }
-    json_t *as_json = ce_to_json(&ev);
-    char *event_json = as_json ? json_dumps(as_json, JSON_COMPACT) : NULL;
-    json_decref(as_json);
     ledger_event le = {.source = ev.source,
                        .id = ev.id,
                        .type = ev.type,
                        .subject = ev.subject,
                        .event_time = ev.time,
-                       .event_json = event_json};
+                       .event_json_fn = event_json,
+                       .event_json_arg = &ev};
     ledger_claim_result claim;
     ledger_record rec = {0};
     ledger_status ls = ledger_claim(svc->ledger, key, &le, svc->cfg->ledger.lease_s, &claim, &rec);
-    free(event_json);
     if (ls != LEDGER_OK) {
         log_error("ledger: claim failed for %s: %s", key, ledger_last_error(svc->ledger));
         answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
                      "the ledger cannot be reached; retry later");
     } else if (claim == LEDGER_DONE) {
-        answer_duplicate(&rec, &ev, key, a, resp);
+        answer_duplicate(svc, &rec, &ev, key, a, resp);
     } else if (claim == LEDGER_BUSY) {
         answer_retry(resp, a, RETRY_AFTER_BUSY, "busy",
                      "this event is being processed by another worker; retry later");

@@ -4,7 +4,8 @@
  *   GET  /readyz    readiness: the ledger answers and a key set is loaded
  *   GET  /status    the pool's scoreboard as JSON
  *   GET  /metrics   Prometheus text
- *   POST /          one CloudEvent: auth → parse → claim → function → finish → answer
+ *   POST /          one CloudEvent (or a Pub/Sub push envelope, see pubsub_push.h):
+ *                   auth → parse → claim → function → finish → answer
  *
  * The transport (fcgi/worker.c) builds an http_request, calls service_handle(), writes the
  * http_response. Everything the answer points to lives in the request's arena.

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -121,6 +122,12 @@ static const char *header(const http_response *r, const char *name)
     return NULL;
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 static const char *str(json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
@@ -173,6 +180,34 @@ static void test_done_then_duplicate(void **state)
     assert_string_equal(str(b, "recorded_status"), "done");
     json_decref(b);
     assert_int_equal(runs, 1);
+}
+
+/* The second copy of a finished event is answered from the worker's memory, word for word as
+ * the ledger's answer: even with the record gone (as after gc), nothing runs again. */
+static void test_duplicates_answered_from_memory(void **state)
+{
+    fixture *f = *state;
+    http_response r;
+    next_status = FN_DONE;
+    json_decref(call(f, "POST", "/", "m-1", &r));
+    json_decref(call(f, "POST", "/", "m-1", &r));
+    char *first = strndup(r.body, r.body_len);
+    ledger *l;
+    char err[LEDGER_ERR_MAX];
+    int64_t removed = 0;
+    assert_int_equal(ledger_open(f->url, &l, err), LEDGER_OK);
+    sleep_ms(5);
+    assert_int_equal(ledger_gc(l, 0, &removed), LEDGER_OK);
+    assert_true(removed >= 1);
+    ledger_close(l);
+    json_t *b = call(f, "POST", "/", "m-1", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(b, "status"), "duplicate");
+    assert_int_equal(r.body_len, strlen(first));
+    assert_memory_equal(r.body, first, r.body_len);
+    assert_int_equal(runs, 1);
+    json_decref(b);
+    free(first);
 }
 
 static void test_failed_is_acknowledged_and_recorded(void **state)
@@ -325,6 +360,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_then_duplicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_answered_from_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_is_acknowledged_and_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_releases_the_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ignored_and_coalesced, setup, teardown),
