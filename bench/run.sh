@@ -9,6 +9,7 @@
 #   a    the trivial FastCGI responder (build/fcgi-trivial): the ceiling
 #   a2   the pool, echo function, auth off, a redelivered event: the framework's own cost
 #   b    the pool, valid token, a redelivered event (done in the ledger) -> "duplicate"
+#   b1   the same with the workers' answer cache off: every duplicate is a ledger read
 #   c    the pool, forged token (signed by an unpublished key) -> 401: what an attacker costs
 #   d    the pool, echo function, valid token, a new event each request (fsync'd SQLite)
 #   d0   the retrain function against the emulator's Vertex AI, new events (when it exists)
@@ -91,25 +92,36 @@ if [ -n "$NODE_DIR" ]; then
   bench_start_node "$NODE_PROCS" || { NODE_SKIP="the Functions Framework did not start"; NODE_PIDS=() NODE_PORTS=(); }
 fi
 
-pool_config() { # NAME FUNCTION AUTH_JSON [EXTRA_MEMBERS]: each pool its own SQLite ledger
-  printf '{"function":"%s","workers":%d,"auth":%s,"ledger":{"url":"sqlite://%s/ledger-%s.db"}%s}' \
-    "$2" "$WORKERS" "$3" "$E2E_DIR" "$1" "${4:-}"
+pool_config() { # NAME FUNCTION AUTH_JSON [EXTRA_MEMBERS [EXTRA_LEDGER_MEMBERS]]
+  printf '{"function":"%s","workers":%d,"auth":%s,"ledger":{"url":"sqlite://%s/ledger-%s.db"%s}%s}' \
+    "$2" "$WORKERS" "$3" "$E2E_DIR" "$1" "${5:-}" "${4:-}"
 }
 AUTH_ON="{\"audiences\":[\"$AUD\"],\"service_accounts\":[\"$SA\"],\"jwks_url\":\"$EMU/oauth2/v3/certs\"}"
 bench_start_pool auth "$(pool_config auth echo "$AUTH_ON")" || exit 1
 bench_start_pool noauth "$(pool_config noauth echo '{"disabled":true}')" || exit 1
+# The same as "auth" without the workers' answer cache, so every duplicate asks the ledger.
+pools=(noauth retrain)
+NOCACHE_SKIP=
+pool_config nocache echo "$AUTH_ON" "" ',"answer_cache_size":0' >"$E2E_DIR/nocache-check.json"
+if "$BUILD/retrain-fcgi" --config "$E2E_DIR/nocache-check.json" --check >/dev/null 2>&1; then
+  bench_start_pool nocache "$(pool_config nocache echo "$AUTH_ON" "" ',"answer_cache_size":0')" || exit 1
+  pools+=(nocache)
+else
+  NOCACHE_SKIP="this build has no ledger.answer_cache_size"
+fi
 # One rule that matches the bench's event and creates one custom job on the emulator's Vertex
 # AI, with access tokens from the emulator's metadata server. Whether build/retrain-fcgi has the
 # retrain function is known from its first answer (below).
 # shellcheck disable=SC2016 # ${event_key} and ${gcs_uri} are the rules' placeholders
 RETRAIN_MEMBERS=',"project":"test-project","vertex":{"endpoint":"'"$EMU/v1"'","project":"test-project","region":"us-central1","deadline_ms":20000},"rules":[{"name":"bench","match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-data","name":"datasets/churn/**.csv"},"action":"train","job":{"displayName":"bench-${event_key}","jobSpec":{"workerPoolSpecs":[{"machineSpec":{"machineType":"n1-standard-4"},"replicaCount":"1","containerSpec":{"imageUri":"us-docker.pkg.dev/test-project/retrain/train:latest","args":["--data=${gcs_uri}"]}}]}}}]'
 GCE_METADATA_HOST=${EMU#http://} bench_start_pool retrain "$(pool_config retrain retrain "$AUTH_ON" "$RETRAIN_MEMBERS")" || exit 1
-bench_start_nginx auth noauth retrain || exit 1
+bench_start_nginx auth "${pools[@]}" || exit 1
 bench_mint 16 "$E2E_DIR/tokens.valid" || exit 1
 bench_mint 16 "$E2E_DIR/tokens.forged" other-key || exit 1
 # The redelivered event: recorded once through each pool, so every later delivery is a duplicate.
 bench_post /noauth "" "$DUP_ID" >/dev/null
 bench_post / "$(head -n 1 "$E2E_DIR/tokens.valid")" "$DUP_ID" >/dev/null
+[ -z "$NOCACHE_SKIP" ] && bench_post /nocache "$(head -n 1 "$E2E_DIR/tokens.valid")" "$DUP_ID" >/dev/null
 RETRAIN_SKIP=
 answer=$(bench_post /retrain "$(head -n 1 "$E2E_DIR/tokens.valid")" bench-retrain-probe)
 if [ "$(printf '%s' "$answer" | jq -r '.status // empty' 2>/dev/null)" != submitted ]; then
@@ -134,6 +146,11 @@ VALID=BENCH_TOKENS=$E2E_DIR/tokens.valid
 row a "trivial FastCGI responder (ceiling)" trivial /trivial BENCH_BODY='"ok"'
 row a2 "pool: echo, no auth, duplicate" noauth /noauth BENCH_ID="$DUP_ID" BENCH_BODY='"duplicate"'
 row b "pool: valid token, duplicate" auth / "$VALID" BENCH_ID="$DUP_ID" BENCH_BODY='"duplicate"'
+if [ -z "$NOCACHE_SKIP" ]; then
+  row b1 "pool: as b, answer cache off (ledger read)" nocache /nocache "$VALID" BENCH_ID="$DUP_ID" BENCH_BODY='"duplicate"'
+else
+  skip b1 "pool: as b, answer cache off (ledger read)" "$NOCACHE_SKIP"
+fi
 row c "pool: forged token -> 401" auth / BENCH_TOKENS="$E2E_DIR/tokens.forged" BENCH_EXPECT=401
 row d "pool: echo, new event (fsync'd)" auth / "$VALID" BENCH_BODY='"echoed"'
 if [ -z "$RETRAIN_SKIP" ]; then
