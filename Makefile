@@ -24,16 +24,18 @@ POOL_SRC  := $(filter-out fcgi/main.c fcgi/trivial.c,$(wildcard fcgi/*.c))
 EMU_SRC   := $(wildcard tests/emulator/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 SUPPORT_SRC := $(wildcard tests/unit/support/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB       := $(BUILD)/libretrain.a
 POOL_LIB  := $(BUILD)/libpool.a
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 BINS      := $(BUILD)/retrain-fcgi $(BUILD)/retrainctl $(BUILD)/gcp-emulator $(BUILD)/fcgi-trivial \
              $(BUILD)/loadgen
 
-.PHONY: all unit-bins test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps format format-check lint clean
+.PHONY: all unit-bins bench-bins test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps format format-check lint clean
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -68,6 +70,14 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(call obj,$(SUPPORT_SRC)) $(POOL_L
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -lfcgi $(LIBS)
 
 unit-bins: $(UNIT_BINS) $(BINS)
+
+# Each bench/NAME.c is the micro-benchmark build/bench/NAME (linked with libretrain.a).
+$(BUILD)/bench/%: $(call obj,bench/%.c) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+bench-bins: $(BENCH_BINS)
+.SECONDARY: $(call obj,$(BENCH_SRC))
 
 # ---- tests -------------------------------------------------------------------------------
 deps:
@@ -105,7 +115,7 @@ chaos: all
 run: deps all
 	scripts/run.sh
 
-bench: deps all
+bench: deps all bench-bins
 	bench/run.sh
 
 # ---- hygiene -----------------------------------------------------------------------------
