@@ -146,12 +146,51 @@ static void answer_retry(http_response *resp, arena *a, const char *after, const
     http_response_add_header(resp, "Retry-After", after);
 }
 
+/* Rejections are what an attacker controls: at most REJECT_LOG_PER_S lines a second per worker,
+ * the next line saying how many were left out, so a flood cannot fill the disk or drown the
+ * log while every rejection is still counted in /metrics. */
+#define REJECT_LOG_PER_S 20
+
+typedef struct {
+    int64_t second;
+    int lines;
+    long suppressed;
+} log_budget;
+
+static log_budget reject_budget;
+
+/* FIELDS (stolen) gets "suppressed": N when lines were left out before it. */
+static bool reject_log_allowed(json_t *fields)
+{
+    int64_t second = sb_now_ms() / 1000;
+    if (second != reject_budget.second) {
+        reject_budget.second = second;
+        reject_budget.lines = 0;
+    }
+    if (reject_budget.lines >= REJECT_LOG_PER_S) {
+        reject_budget.suppressed++;
+        return false;
+    }
+    reject_budget.lines++;
+    if (reject_budget.suppressed && fields)
+        json_object_set_new(fields, "suppressed", json_integer(reject_budget.suppressed));
+    reject_budget.suppressed = 0;
+    return true;
+}
+
+static void log_rejection(json_t *fields, const char *what, const char *detail)
+{
+    if (reject_log_allowed(fields))
+        log_emit(LOG_WARNING, fields, "%s: %s", what, detail);
+    else
+        json_decref(fields);
+}
+
 static void log_auth_failure(auth_result r, const auth_claims *c)
 {
-    log_emit(LOG_WARNING,
-             json_pack("{s:s, s:s?, s:s?, s:s?, s:s?}", "reason", auth_result_code(r), "kid",
-                       c->kid, "iss", c->iss, "aud", c->aud, "email", c->email),
-             "rejected delivery: %s", auth_result_code(r));
+    log_rejection(json_pack("{s:s, s:s?, s:s?, s:s?, s:s?}", "reason", auth_result_code(r), "kid",
+                            c->kid, "iss", c->iss, "aud", c->aud, "email", c->email),
+                  "rejected delivery", auth_result_code(r));
 }
 
 static int authenticate(service *svc, const http_request *req, arena *a, http_response *resp)
@@ -235,8 +274,7 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
     if (cs == CE_ERR_MISSING && psp_is_envelope(req))
         cs = psp_parse_http(req, a, &ev, err, sizeof err);
     if (cs != CE_OK) {
-        log_emit(LOG_WARNING, json_pack("{s:s}", "reason", ce_status_code(cs)),
-                 "malformed event: %s", err);
+        log_rejection(json_pack("{s:s}", "reason", ce_status_code(cs)), "malformed event", err);
         http_response_error(resp, a, ce_status_http(cs), ce_status_code(cs), "%s", err);
         return;
     }

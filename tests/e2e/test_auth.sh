@@ -96,5 +96,8 @@ before=$(jwks_hits)
   -H 'ce-type: t' -H 'ce-source: //flood' -H 'ce-id: f-{n}' --body '{}' >"$E2E_DIR/flood.json"
 expect "300 forged deliveries all 401" "$(json_get 'http."401"' "$(cat "$E2E_DIR/flood.json")")" 300
 expect "at most one refetch for them" "$([ $(($(jwks_hits) - before)) -le 1 ] && echo yes)" yes
+lines=$(grep -c '"kid":"forged-kid"' "$E2E_DIR/pool.log")
+expect "the flood's log lines are rate-limited (some, not 300)" \
+  "$([ "$lines" -ge 1 ] && [ "$lines" -lt 300 ] && echo yes)" yes
 
 e2e_finish
