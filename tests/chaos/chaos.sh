@@ -68,11 +68,12 @@ worker_pids() { "${CURL[@]}" "$BASE/status" 2>/dev/null | jq -r '.workers[] | se
 faults() { curl -sS -X POST "$EMU/emulator/faults" -d "$1" >/dev/null; }
 step() { echo "  chaos: $*"; }
 
+killed=0
 for round in $(seq "$ROUNDS"); do
   sleep 2
   for _ in 1 2 3; do
     victim=$(worker_pids | shuf -n 1)
-    [ -n "$victim" ] && kill -9 "$victim" && step "kill -9 worker $victim"
+    [ -n "$victim" ] && kill -9 "$victim" && step "kill -9 worker $victim" && killed=$((killed + 1))
     sleep 0.7
   done
   step "Google answers 30 % 503 with 2 s latency"
@@ -109,8 +110,16 @@ submitted=$(jq -r 'select(.status == "done") | .key' "$E2E_DIR/ledger.jsonl" | s
 # Vertex: exactly one job per submitted event, and no job for anything else.
 AT=$(curl -sS -H 'Metadata-Flavor: Google' \
   "$EMU/computeMetadata/v1/instance/service-accounts/default/token" | jq -r .access_token)
-curl -sS -H "Authorization: Bearer $AT" "$EMU/v1/$P/customJobs?pageSize=1000" |
-  jq -r '.customJobs[].labels["retrain-event"]' | sort >"$E2E_DIR/jobs.txt"
+: >"$E2E_DIR/jobs.raw"
+page=""
+for _ in $(seq 100); do # every page of the list (at most 1,000 jobs a page)
+  curl -sS -H "Authorization: Bearer $AT" "$EMU/v1/$P/customJobs?pageSize=1000&pageToken=$page" \
+    >"$E2E_DIR/page.json"
+  jq -r '.customJobs[]?.labels["retrain-event"]' "$E2E_DIR/page.json" >>"$E2E_DIR/jobs.raw"
+  page=$(jq -r '.nextPageToken // empty' "$E2E_DIR/page.json")
+  [ -z "$page" ] && break
+done
+sort "$E2E_DIR/jobs.raw" >"$E2E_DIR/jobs.txt"
 # A label value holds 63 characters: the key's first 63 hex digits name the event.
 submitted=$(printf '%s\n' "$submitted" | cut -c1-63)
 expect "no event has two jobs" "$(uniq -d "$E2E_DIR/jobs.txt" | wc -l)" 0
@@ -124,5 +133,5 @@ http GET /status
 expect "the pool answers after the chaos" "$STATUS" 200
 expect "no worker is stuck in a request" "$(json_get '.workers | map(select(.busy_ms > 15000)) | length')" 0
 echo "  summary: $EVENTS events x $DUPS deliveries; $(printf '%s\n' "$submitted" | grep -c .) jobs;" \
-  "$(json_get retries "$report") redeliveries; worker crashes $(json_get crashes), restarts $(json_get restarts)"
+  "$(json_get retries "$report") redeliveries; $killed workers killed, $ROUNDS stack restarts"
 e2e_finish
