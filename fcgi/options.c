@@ -1,11 +1,18 @@
 /* options — see options.h. */
 #include "options.h"
 
+#include "function.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void print_function(const fn_def *def, void *arg)
+{
+    fprintf(arg, "  %-12s %s\n", def->name, def->summary ? def->summary : "");
+}
 
 void pool_usage(FILE *out)
 {
@@ -35,7 +42,7 @@ void pool_usage(FILE *out)
         "  -s, --shutdown-timeout S   on SIGTERM, wait at most S seconds for in-flight requests\n"
         "                             (default 20)\n"
         "  -f, --function NAME        the function events are handed to (default echo; env\n"
-        "                             RETRAIN_FUNCTION)\n"
+        "                             RETRAIN_FUNCTION; the registered ones are listed below)\n"
         "      --log-level LEVEL      DEBUG, INFO, NOTICE, WARNING, ERROR (default INFO)\n"
         "      --pid-file FILE        write the master's pid there\n"
         "      --check                validate the configuration, print it, and exit\n"
@@ -52,8 +59,11 @@ void pool_usage(FILE *out)
         "GCE_METADATA_HOST, GOOGLE_CLOUD_PROJECT.\n"
         "\n"
         "Exit status: 0 after a clean stop, 1 when the pool cannot start (socket in use, ...),\n"
-        "2 for a bad option or configuration.\n",
+        "2 for a bad option or configuration.\n"
+        "\n"
+        "Functions:\n",
         out);
+    fn_foreach(print_function, out);
 }
 
 static int parse_int(const char *name, const char *s, int min, int max, int *out, char *err,
