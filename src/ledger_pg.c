@@ -333,10 +333,15 @@ static ledger_status pq_gc(ledger *l, int64_t older_than_s, int64_t *removed)
     return st;
 }
 
+/* A liveness check answers for the database, not for a connection it dropped while idle: when
+ * the first try finds the connection lost, the second one re-makes it. */
 static ledger_status pq_ping(ledger *l)
 {
+    pg_ledger *p = l->impl;
     PGresult *r;
     ledger_status st = run(l, P_PING, 0, NULL, &r);
+    if (st != LEDGER_OK && (p->broken || PQstatus(p->conn) != CONNECTION_OK))
+        st = run(l, P_PING, 0, NULL, &r);
     PQclear(r);
     return st;
 }

@@ -110,10 +110,7 @@ void service_free(service *svc)
 static void handle_readyz(service *svc, arena *a, http_response *resp)
 {
     const char *problem = NULL;
-    /* A connection the database dropped is noticed by one call and re-made by the next:
-     * readiness asks twice so a recovered database reads as ready at once. */
-    if (open_ledger(svc) != 0 ||
-        (ledger_ping(svc->ledger) != LEDGER_OK && ledger_ping(svc->ledger) != LEDGER_OK))
+    if (open_ledger(svc) != 0 || ledger_ping(svc->ledger) != LEDGER_OK)
         problem = "ledger unavailable";
     else if (!svc->cfg->auth.disabled && !auth_ready(svc->auth))
         problem = "no signing keys loaded yet";

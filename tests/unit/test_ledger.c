@@ -484,6 +484,8 @@ static void test_pg_restart_reconnects(void **state)
     key_for("outage", 0, id, key);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
     assert_int_equal(ledger_finish(l, key, "done", NULL, NULL), LEDGER_OK);
+    ledger *idle = open_again(); /* a handle nobody uses while the server restarts */
+    assert_non_null(idle);
 
     pid_t kid = fork();
     assert_true(kid >= 0);
@@ -524,6 +526,9 @@ static void test_pg_restart_reconnects(void **state)
     key_for("outage", 0, id, key);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_DONE);
     assert_int_equal(ledger_ping(l), LEDGER_OK);
+    /* The idle handle's connection died unseen: its first ping (a /readyz) re-makes it. */
+    assert_int_equal(ledger_ping(idle), LEDGER_OK);
+    ledger_close(idle);
     ledger_close(l);
 }
 
