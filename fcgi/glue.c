@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,15 +88,21 @@ long glue_content_length(const http_request *req)
 
 char *glue_response_head(const http_response *resp, arena *a, size_t *len)
 {
-    char *head =
-        arena_printf(a, "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
-                     resp->status, http_status_text(resp->status),
-                     resp->content_type ? resp->content_type : "application/json", resp->body_len);
-    for (size_t i = 0; head && i < resp->n_headers; i++)
-        head = arena_printf(a, "%s%s: %s\r\n", head, resp->headers[i].name, resp->headers[i].value);
-    if (head)
-        head = arena_printf(a, "%s\r\n", head);
-    if (head)
-        *len = strlen(head);
+    const char *type = resp->content_type ? resp->content_type : "application/json";
+    static const char fmt[] = "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n";
+    /* One allocation: the fixed lines, each extra header, the blank line. */
+    size_t cap = sizeof fmt + 3 + strlen(http_status_text(resp->status)) + strlen(type) + 20 + 2;
+    for (size_t i = 0; i < resp->n_headers; i++)
+        cap += strlen(resp->headers[i].name) + strlen(resp->headers[i].value) + 4;
+    char *head = arena_alloc(a, cap);
+    if (!head)
+        return NULL;
+    size_t n = (size_t)snprintf(head, cap, fmt, resp->status, http_status_text(resp->status), type,
+                                resp->body_len);
+    for (size_t i = 0; i < resp->n_headers; i++)
+        n += (size_t)snprintf(head + n, cap - n, "%s: %s\r\n", resp->headers[i].name,
+                              resp->headers[i].value);
+    n += (size_t)snprintf(head + n, cap - n, "\r\n");
+    *len = n;
     return head;
 }

@@ -149,11 +149,13 @@ static void test_glue_response_head(void **state)
     http_response resp = {
         .status = 503, .content_type = "application/json", .body = "{}", .body_len = 2};
     http_response_add_header(&resp, "Retry-After", "5");
+    http_response_add_header(&resp, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
     size_t len;
     char *head = glue_response_head(&resp, a, &len);
     assert_string_equal(head,
                         "Status: 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                        "Content-Length: 2\r\nRetry-After: 5\r\n\r\n");
+                        "Content-Length: 2\r\nRetry-After: 5\r\n"
+                        "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n\r\n");
     assert_int_equal(len, strlen(head));
     arena_free(a);
 }
