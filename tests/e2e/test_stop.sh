@@ -60,7 +60,8 @@ signal_group() {
   esac
 }
 
-kinds=(term int term-term storm hup startup-term startup-int-int)
+# STOP_ROUNDS (20) rounds taking the kinds in turn; STOP_KINDS narrows them (e.g. "term").
+read -r -a kinds <<<"${STOP_KINDS:-term int term-term storm hup startup-term startup-int-int}"
 clean=0
 for ((r = 1; r <= ROUNDS; r++)); do
   kind=${kinds[$(((r - 1) % ${#kinds[@]}))]}
