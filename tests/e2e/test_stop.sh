@@ -18,7 +18,7 @@ make -s -C "$E2E_ROOT" all >/dev/null || { fail "make all"; e2e_finish; exit 1; 
 # the sessions given, or with VAR in its command line, or RUN_VAR_DIR=VAR in its environment.
 # (The patterns go to grep in a file: its own command line must not match.)
 leftovers() {
-  local var=$1 pats=$E2E_DIR/.leftover-pats pid
+  local var=$1 pats=$E2E_DIR/.leftover-pats pid stat state
   shift
   printf '%s\n' "$var" >"$pats"
   printf 'RUN_VAR_DIR=%s\n' "$var" >"$pats.env"
@@ -29,7 +29,12 @@ leftovers() {
                           if (index(sids, " " f[4] " ")) print FILENAME }' /proc/[0-9]*/stat 2>/dev/null
   } | cut -d/ -f3 | sort -u | while read -r pid; do
     [ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ] && continue
-    [ -e "/proc/$pid" ] && echo "$pid $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")"
+    # A zombie is dead: orphaned when its parent died of the signal too, it holds no port or
+    # file and waits only for init to reap it.
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    state=${stat##*) }
+    [ "${state%% *}" = Z ] && continue
+    echo "$pid $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")"
   done
 }
 
