@@ -1,8 +1,9 @@
 # eventarc-retrain — build, test, run.
 #
 #   make            build/retrain-fcgi, build/retrainctl, build/gcp-emulator
-#   make test       install missing Debian packages, build, unit tests (plain and ASan+UBSan),
-#                   fuzz corpora as regression tests, end-to-end tests through nginx over TLS
+#   make test       install missing Debian packages, check that deps.sh provides every program
+#                   the scripts run, build, unit tests (plain and ASan+UBSan), fuzz corpora as
+#                   regression tests, end-to-end tests through nginx over TLS
 #   make run        the whole service on https://127.0.0.1:8443/ with the local Google emulator
 #   make bench      benchmarks (figures printed beside their baselines)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
@@ -35,7 +36,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 BINS      := $(BUILD)/retrain-fcgi $(BUILD)/retrainctl $(BUILD)/gcp-emulator $(BUILD)/fcgi-trivial \
              $(BUILD)/loadgen
 
-.PHONY: all unit-bins bench-bins test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps format format-check lint clean
+.PHONY: all unit-bins bench-bins test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps deps-bench check-deps format format-check lint clean
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -83,7 +84,16 @@ bench-bins: $(BENCH_BINS)
 deps:
 	@scripts/deps.sh
 
+deps-bench:
+	@scripts/deps.sh bench
+
+# Every program a script under tests/, scripts/ or bench/ runs comes from a package deps.sh
+# installs (or an essential one): what works here by a hand install fails on a fresh machine.
+check-deps:
+	scripts/check-deps.sh
+
 test: deps
+	$(MAKE) check-deps
 	$(MAKE) format-check lint
 	$(MAKE) -j$(JOBS) all unit-bins
 	tests/run-unit.sh $(BUILD)/tests
@@ -103,19 +113,19 @@ unit-asan:
 fuzz-regress:
 	tests/fuzz/run.sh regress
 
-fuzz:
+fuzz: deps
 	tests/fuzz/run.sh fuzz $${FUZZ_SECONDS:-60}
 
 e2e: all
 	tests/e2e/run.sh
 
-chaos: all
+chaos: deps all
 	tests/chaos/chaos.sh long
 
 run: deps all
 	scripts/run.sh
 
-bench: deps all bench-bins
+bench: deps-bench all bench-bins
 	bench/run.sh
 
 # ---- hygiene -----------------------------------------------------------------------------

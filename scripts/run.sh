@@ -7,15 +7,93 @@
 #   the local Eventarc: each file dropped under var/inbox/ becomes a signed
 #   google.cloud.storage.object.v1.finalized event for bucket acme-data
 #
-# Logs (JSON lines) of every process come to this terminal. Ctrl-C or SIGTERM stops everything
-# this script started, each in its own process group; so does any of them dying.
+# Logs (JSON lines) of every process come to this terminal. SIGTERM, SIGINT (Ctrl-C) or SIGHUP
+# stops everything this script started — so does any of them dying — and then "run: stopped"
+# is printed and the script dies of the signal it got, as a supervisor expects.
+#
+# Each process runs in its own session and process group, so a signal to our group (systemd's
+# SIGTERM, `kill -- -PGID`, a terminal's Ctrl-C; make passes SIGTERM on too, so it comes twice)
+# reaches this script and never the services directly: they are stopped here, in order, the
+# sender first, then nginx, then the pool (which finishes its in-flight requests while the
+# emulator still answers them), then the emulator; each group gets SIGTERM, and SIGKILL if it is
+# still there after 10 s. The stop runs once, to the end, however many signals come and
+# whenever they come (during start-up, during the stop itself).
 #
 # Settings (environment): RUN_HTTPS_PORT (8443), RUN_EMULATOR_PORT (8090), RUN_VAR_DIR (var/),
 # RUN_BUCKET (acme-data), RUN_ACCESS_LOG (the terminal; a path to keep it in a file),
 # RUN_JOB_CLOCK_MS (the emulator's Vertex state step, 2000), RETRAIN_CONFIG
 # (examples/config.json), RETRAIN_FUNCTION (retrain, or echo when this build has no retrain
 # function), and the pool's own RETRAIN_* variables, which win over what is set here.
+# shellcheck disable=SC2317 # stop, stop_group, on_signal: reached through the traps
 set -euo pipefail
+
+# ---- stopping ---------------------------------------------------------------------------
+# Set before anything is started: a signal at any moment from here on stops what exists.
+pgids=()
+names=()
+stopping=0
+stop_signal=""
+VAR="" SOCK="" SOCK_DIR="" PIDS=""
+say() { printf 'run: %s\n' "$*" >&2; }
+
+now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo "${t:0:-3}"; }
+alive() { kill -0 -- "-$1" 2>/dev/null || kill -0 "$1" 2>/dev/null; }
+stop_group() { # PID: its process group — or the process alone, before it made its group
+  local pid=$1 grouped=1 deadline
+  kill -TERM -- "-$pid" 2>/dev/null || { grouped=0; kill -TERM "$pid" 2>/dev/null; } || return 0
+  deadline=$(($(now_ms) + 10000))
+  while alive "$pid"; do
+    # Signalled between fork and setsid: its group exists now, and must be told too.
+    [ "$grouped" -eq 0 ] && kill -TERM -- "-$pid" 2>/dev/null && grouped=1
+    if [ "$(now_ms)" -ge "$deadline" ]; then
+      say "process group $pid did not stop in 10 s; killing it"
+      kill -KILL -- "-$pid" 2>/dev/null
+      kill -KILL "$pid" 2>/dev/null
+      break
+    fi
+    # A group signal kills this sleep early; the deadline is by the clock, not by the count.
+    sleep 0.05
+  done
+}
+
+# The one way out once started: from the EXIT trap (an error, a child that died) or a signal.
+# Entered again by a signal that arrives while it runs, it returns at once, and the first
+# run carries on: a trap that only set itself to '' would come too late for a signal that is
+# already there, and an `exit` in a handler would cut the stop short.
+stop() {
+  local rc=$? i p known
+  [ "$stopping" -eq 0 ] || return 0
+  stopping=1
+  set +e
+  # A child started just before the signal, before it was remembered: every background job
+  # of this shell is one of ours.
+  for p in $(jobs -p); do
+    known=0
+    for i in "${pgids[@]}"; do [ "$i" = "$p" ] && known=1; done
+    [ "$known" -eq 1 ] || { pgids+=("$p"); names+=("process $p"); }
+  done
+  for ((i = ${#pgids[@]} - 1; i >= 0; i--)); do stop_group "${pgids[$i]}"; done
+  wait 2>/dev/null
+  [ -n "$SOCK" ] && rm -f "$SOCK"
+  [ -n "$PIDS" ] && rm -f "$PIDS"
+  [ -n "$SOCK_DIR" ] && [ "$SOCK_DIR" != "$VAR/run" ] && rm -rf "$SOCK_DIR"
+  if [ ${#pgids[@]} -gt 0 ] || [ -n "$stop_signal" ]; then say "stopped"; fi
+  trap - EXIT
+  if [ -n "$stop_signal" ]; then
+    trap - "$stop_signal"
+    kill -s "$stop_signal" $$
+  fi
+  exit "$rc"
+}
+on_signal() { # SIG: the first one names the stop; any later one changes nothing
+  [ -n "$stop_signal" ] || stop_signal=$1
+  stop
+}
+trap stop EXIT
+trap 'on_signal TERM' TERM
+trap 'on_signal INT' INT
+trap 'on_signal HUP' HUP
+
 here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$here/build}
 VAR=${RUN_VAR_DIR:-$here/var}
@@ -24,7 +102,6 @@ EMU_PORT=${RUN_EMULATOR_PORT:-8090}
 BUCKET=${RUN_BUCKET:-acme-data}
 CONFIG=${RETRAIN_CONFIG:-$here/examples/config.json}
 
-say() { printf 'run: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 for b in retrain-fcgi retrainctl gcp-emulator; do
@@ -67,13 +144,11 @@ SA=${SA:-eventarc-trigger@test-project.iam.gserviceaccount.com}
 PROJECT=${GOOGLE_CLOUD_PROJECT:-$(jq -r '.vertex.project // .project // "test-project"' "$CONFIG")}
 
 # ---- process groups ---------------------------------------------------------------------
-pgids=()
-names=()
 # var/run/run.pids lists "NAME PGID" of each group we started, for whoever must check on them.
 remember() {
   pgids+=("$2")
   names+=("$1")
-  echo "$1 $2" >>"$VAR/run/run.pids"
+  echo "$1 $2" >>"$PIDS"
 }
 spawn() { # NAME COMMAND...: its own session and process group, logs to our stderr
   local name=$1
@@ -81,35 +156,6 @@ spawn() { # NAME COMMAND...: its own session and process group, logs to our stde
   setsid "$@" &
   remember "$name" "$!"
 }
-
-stop_group() { # PID: TERM the group, wait up to 10 s, then KILL
-  local pid=$1 i
-  kill -TERM -- "-$pid" 2>/dev/null || return 0
-  for i in $(seq 100); do
-    kill -0 -- "-$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  say "process group $pid did not stop in 10 s; killing it"
-  kill -KILL -- "-$pid" 2>/dev/null || true
-}
-
-stopping=0
-cleanup() {
-  [ "$stopping" -eq 1 ] && return
-  stopping=1
-  # Uninterruptible: make passes its own SIGTERM on to us, and a second Ctrl-C must not leave
-  # half the processes running.
-  trap '' INT TERM
-  local i
-  for ((i = ${#pgids[@]} - 1; i >= 0; i--)); do stop_group "${pgids[$i]}"; done
-  wait 2>/dev/null || true
-  rm -f "$SOCK" "$VAR/run/run.pids"
-  [ "$SOCK_DIR" != "$VAR/run" ] && rm -rf "$SOCK_DIR"
-  [ ${#pgids[@]} -gt 0 ] && say "stopped"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 wait_for() { # SECONDS NAME COMMAND...
   local deadline=$((SECONDS + $1)) name=$2
@@ -121,7 +167,8 @@ wait_for() { # SECONDS NAME COMMAND...
 }
 
 # ---- the emulator -----------------------------------------------------------------------
-echo "run.sh $$" >"$VAR/run/run.pids"
+PIDS=$VAR/run/run.pids
+echo "run.sh $$" >"$PIDS"
 rm -f "$VAR/run/emulator.out"
 setsid "$BUILD/gcp-emulator" --port "$EMU_PORT" --state-dir "$VAR/emulator" \
   --audience "$AUDIENCE" --service-account "$SA" --project "$PROJECT" \
@@ -200,13 +247,12 @@ cat >&2 <<EOF
 
 EOF
 
-# Foreground until a signal, or until one of the processes exits on its own.
+# Foreground until a signal (its trap stops everything and never returns here), or until one
+# of the processes exits on its own.
 set +e
 wait -n
 rc=$?
-if [ "$stopping" -eq 0 ]; then
-  for i in "${!pgids[@]}"; do
-    kill -0 "${pgids[$i]}" 2>/dev/null || say "${names[$i]} exited (status $rc); stopping the rest"
-  done
-  exit 1
-fi
+for i in "${!pgids[@]}"; do
+  kill -0 "${pgids[$i]}" 2>/dev/null || say "${names[$i]} exited (status $rc); stopping the rest"
+done
+exit 1

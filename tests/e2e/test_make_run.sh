@@ -5,12 +5,12 @@
 # registers a new model version. Dotfiles and partial files are not sent. SIGTERM to run.sh
 # stops every process it started and frees its ports.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/run_lib.sh"
 e2e_init
 
 VAR="$E2E_DIR/var"
-HTTPS_PORT=$(e2e_free_port)
-EMU_PORT=$(e2e_free_port)
-while [ "$EMU_PORT" = "$HTTPS_PORT" ]; do EMU_PORT=$(e2e_free_port); done
+run_free_ports
+HTTPS_PORT=$RUN_HTTPS EMU_PORT=$RUN_EMU
 BASE="https://127.0.0.1:$HTTPS_PORT"
 EMU="http://127.0.0.1:$EMU_PORT"
 LOG="$E2E_DIR/run.log"
@@ -25,17 +25,11 @@ stop_leftovers() {
 }
 trap stop_leftovers EXIT
 
-# A clean environment: only what the test chooses reaches run.sh.
-e2e_spawn "$LOG" env -u RETRAIN_CONFIG -u RETRAIN_LEDGER -u RETRAIN_LISTEN -u RETRAIN_AUDIENCE \
-  -u RETRAIN_FUNCTION -u RETRAIN_JWKS_URL -u RETRAIN_VERTEX_ENDPOINT \
-  RUN_VAR_DIR="$VAR" RUN_HTTPS_PORT="$HTTPS_PORT" RUN_EMULATOR_PORT="$EMU_PORT" \
-  RUN_JOB_CLOCK_MS=200 RUN_ACCESS_LOG="$E2E_DIR/access.log" BUILD="$BUILD" \
-  "$E2E_ROOT/scripts/run.sh"
-RUN_PID=$LAST_PID
+# A clean environment: only what the test chooses reaches run.sh (its access log: var.access.log).
+run_spawn "$VAR" "$HTTPS_PORT" "$EMU_PORT" "$LOG" "$E2E_ROOT/scripts/run.sh"
 
 # run.sh makes its own certificate in var/tls.
-healthy() { curl -fsS --max-time 5 --cacert "$VAR/tls/cert.pem" "$BASE/healthz"; }
-if e2e_wait_for 30 healthy && e2e_wait_for 10 grep -q 'is up' "$LOG"; then
+if e2e_wait_for 30 run_healthy "$VAR" "$HTTPS_PORT" && e2e_wait_for 10 grep -q 'is up' "$LOG"; then
   pass "run.sh serves $BASE/healthz"
 else
   fail "run.sh did not come up"
@@ -43,9 +37,7 @@ else
   e2e_finish
   exit 1
 fi
-while read -r name pgid; do
-  [ "$name" = run.sh ] || run_groups+=("$pgid")
-done <"$VAR/run/run.pids"
+mapfile -t run_groups < <(run_pgids "$VAR")
 expect "run.sh started emulator, pool, nginx and sender" "${#run_groups[@]}" 4
 expect "the inbox shows where CSVs go" "$([ -d "$VAR/inbox/datasets/churn" ] && echo yes)" yes
 expect "the certificate is in var/tls" "$([ -s "$VAR/tls/cert.pem" ] && echo yes)" yes
@@ -76,7 +68,7 @@ expect "ce-type" "$(json_get .type "$rec")" google.cloud.storage.object.v1.final
 expect "ce-source names the bucket" "$(json_get .source "$rec")" //storage.googleapis.com/projects/_/buckets/acme-data
 expect_match "the sender logged the delivery and the answer" "$(grep '"component":"sender"' "$LOG")" \
   '"message":"delivered datasets/churn/a.csv: 200 [a-z]+"'
-expect "the token never reaches the log" "$(grep -c 'eyJ' "$LOG" "$E2E_DIR/access.log" | awk -F: '{s+=$2} END {print s}')" 0
+expect "the token never reaches the log" "$(grep -c 'eyJ' "$LOG" "$VAR.access.log" | awk -F: '{s+=$2} END {print s}')" 0
 
 AT=$(curl -sS -H 'Metadata-Flavor: Google' \
   "$EMU/computeMetadata/v1/instance/service-accounts/default/token" | jq -r .access_token)
@@ -184,9 +176,8 @@ if e2e_wait_for 30 bash -c "! kill -0 $RUN_PID"; then pass "run.sh exits on SIGT
 alive=()
 for g in "${run_groups[@]}"; do kill -0 -- "-$g" 2>/dev/null && alive+=("$g"); done
 expect "no process group run.sh started is left" "${alive[*]}" ""
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-expect "port $HTTPS_PORT is free" "$(port_free "$HTTPS_PORT" && echo yes)" yes
-expect "port $EMU_PORT is free" "$(port_free "$EMU_PORT" && echo yes)" yes
+expect "port $HTTPS_PORT is free" "$(run_listening "$HTTPS_PORT" || echo yes)" yes
+expect "port $EMU_PORT is free" "$(run_listening "$EMU_PORT" || echo yes)" yes
 expect "the socket is gone" "$([ -e "$VAR/run/fcgi.sock" ] && echo left || echo gone)" gone
 expect_match "run.sh said it stopped" "$(tail -n 3 "$LOG")" 'run: stopped'
 
