@@ -154,9 +154,8 @@ const char *media_type_param(const media_type *m, const char *name, char *buf, s
         for (; v < end; v++) {
             if (*v == '\\')
                 v++;
-            if (k + 1 >= buflen)
-                return NULL;
-            buf[k++] = *v;
+            if (k + 1 < buflen)
+                buf[k++] = *v;
         }
         buf[k] = '\0';
         return buf;

@@ -36,7 +36,7 @@ bool media_type_subtype_has_prefix(const media_type *m, const char *prefix);
 bool media_type_is_json(const media_type *m);
 
 /* The value of the first parameter NAME (any case) of M, unquoted into BUF (BUFLEN bytes; a
- * longer value is reported as absent); NULL when there is none. */
+ * longer value is cut to fit); NULL when there is none. */
 const char *media_type_param(const media_type *m, const char *name, char *buf, size_t buflen);
 
 /* Shorthands for a string that may be NULL or not parse: false then. */

@@ -12,10 +12,9 @@
 
 #define UNIT_MAX 12 /* the longest rendering of one unit: "\u{E007F}" */
 
-/* The length of the valid UTF-8 sequence at S (N > 0 bytes left) and its code point in *CP;
- * 0 when S does not start one (bad lead byte, bad continuation, overlong, surrogate, too big). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+size_t prt_utf8_next(const void *in, size_t n, uint32_t *cp)
 {
+    const unsigned char *s = in;
     unsigned c = s[0];
     size_t len;
     uint32_t v, min;
@@ -68,7 +67,7 @@ static bool hidden(uint32_t cp)
 static size_t render_unit(const unsigned char *s, size_t n, char unit[UNIT_MAX], size_t *ulen)
 {
     uint32_t cp;
-    size_t len = utf8_next(s, n, &cp);
+    size_t len = prt_utf8_next(s, n, &cp);
     if (len == 0) {
         *ulen = (size_t)snprintf(unit, UNIT_MAX, "\\x%02X", s[0]);
         return 1;
@@ -138,7 +137,7 @@ bool prt_utf8_valid(const void *in, size_t len)
     const unsigned char *s = in;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        size_t n = utf8_next(s + i, len - i, &cp);
+        size_t n = prt_utf8_next(s + i, len - i, &cp);
         if (n == 0 || cp == 0)
             return false;
         i += n;
@@ -151,7 +150,7 @@ bool prt_is_printable(const void *in, size_t len)
     const unsigned char *s = in;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        size_t n = utf8_next(s + i, len - i, &cp);
+        size_t n = prt_utf8_next(s + i, len - i, &cp);
         if (n == 0 || cp < 0x20 || cp == 0x7f || hidden(cp))
             return false;
         i += n;

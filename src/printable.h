@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A buffer for the usual echo: 64 bytes of rendering, "..." and the NUL. */
 #define PRT_ECHO_SIZE 68
@@ -38,6 +39,11 @@ const char *prt_text(char *out, size_t outsize, const void *in, size_t len);
 
 /* prt_text() of the NUL-terminated S (NULL renders as ""). */
 const char *prt_str(char *out, size_t outsize, const char *s);
+
+/* The UTF-8 decoder the policy uses: the length of the valid sequence at S (LEN > 0 bytes left)
+ * with its code point in *CP, or 0 when S does not start one (a bad lead or continuation byte,
+ * an overlong form, a surrogate, past U+10FFFF, cut short). */
+size_t prt_utf8_next(const void *s, size_t len, uint32_t *cp);
 
 /* Whether LEN bytes of S are valid UTF-8 (RFC 3629) without NUL. */
 bool prt_utf8_valid(const void *s, size_t len);
