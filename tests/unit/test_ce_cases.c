@@ -5,7 +5,8 @@
  *
  *   test_ce_cases [DIR]              run every case in DIR (default tests/data/cloudevents)
  *   test_ce_cases --emit CASE OUT    write CASE as OUT/headers (curl -H @file), OUT/body and
- *                                    OUT/expect.json, for the end-to-end runner
+ *                                    OUT/expect.json (and OUT/skip-e2e for "e2e: no"), for the
+ *                                    end-to-end runner
  *                                    (tests/e2e/test_ce_cases.sh), so both read the files
  *                                    through this one parser. */
 #include <dirent.h>
@@ -340,7 +341,8 @@ static int emit(const char *path, const char *dir)
     json_decref(expect);
     int rc = text && write_bytes(dir, "headers", headers, n) == 0 &&
                      write_bytes(dir, "body", c.body ? c.body : "", c.body_len) == 0 &&
-                     write_bytes(dir, "expect.json", text, strlen(text)) == 0
+                     write_bytes(dir, "expect.json", text, strlen(text)) == 0 &&
+                     (c.e2e || write_bytes(dir, "skip-e2e", "", 0) == 0)
                  ? 0
                  : 1;
     if (rc)
