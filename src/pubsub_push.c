@@ -15,9 +15,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "http_request.h"
+#include "media_type.h"
 #include "printable.h"
 #include "storage_object.h"
 
@@ -66,22 +66,12 @@ __attribute__((format(printf, 4, 5))) static ce_status fail(char *err, size_t er
     return s;
 }
 
-static bool content_type_is_json(const char *ct)
-{
-    size_t n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-        n--;
-    while (n > 0 && (*ct == ' ' || *ct == '\t'))
-        ct++, n--;
-    return n == strlen("application/json") && strncasecmp(ct, "application/json", n) == 0;
-}
-
 bool psp_is_envelope(const http_request *req)
 {
     if (http_header_get(req, "ce-specversion"))
         return false;
     const char *ct = http_header_get(req, "content-type");
-    if (ct && *ct && !content_type_is_json(ct))
+    if (ct && *ct && !media_type_str_is(ct, "application", "json"))
         return false;
     if (req->body_len == 0 || req->body_len > PSP_BODY_MAX)
         return false;

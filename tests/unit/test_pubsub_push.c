@@ -296,6 +296,9 @@ static void test_detection(void **state)
     assert_false(detected("application/json", body, "ce-specversion"));
     assert_false(detected("application/cloudevents+json", body, NULL));
     assert_false(detected("text/plain", body, NULL));
+    assert_true(detected("application/json ; CHARSET=\"utf-8\"", body, NULL));
+    assert_false(detected("application/json-seq", body, NULL)); /* a media type, parsed */
+    assert_false(detected("application/json garbage", body, NULL));
     assert_false(detected("application/json", NULL, NULL));
     assert_false(detected("application/json", "not json", NULL));
     assert_false(detected("application/json", "[1]", NULL));
