@@ -19,6 +19,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "metrics.h"
+#include "printable.h"
 #include "pubsub_push.h"
 
 #define RETRY_AFTER_BUSY "5"
@@ -373,5 +374,7 @@ void service_handle(service *svc, const http_request *req, arena *a, http_respon
         }
         return;
     }
-    http_response_error(resp, a, 404, "not_found", "no route for %.200s", path);
+    char shown[200]; /* the client's bytes, by the printable policy */
+    http_response_error(resp, a, 404, "not_found", "no route for %s",
+                        prt_str(shown, sizeof shown, path));
 }

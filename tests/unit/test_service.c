@@ -165,6 +165,18 @@ static void test_routes(void **state)
     assert_int_equal(runs, 0);
 }
 
+/* A path is the client's text: the 404 names it by the printable policy, whatever its bytes. */
+static void test_unknown_path_named_printably(void **state)
+{
+    fixture *f = *state;
+    http_response r;
+    json_t *b = call(f, "GET", "/x\xff\n\xe2\x80\xae\"", NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(str(b, "error"), "not_found");
+    assert_string_equal(str(b, "message"), "no route for /x\\xFF\\n\\u{202E}\\\"");
+    json_decref(b);
+}
+
 static void test_done_then_duplicate(void **state)
 {
     fixture *f = *state;
@@ -419,6 +431,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_path_named_printably, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_then_duplicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_answered_from_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_is_acknowledged_and_recorded, setup, teardown),
