@@ -582,10 +582,10 @@ static ce_status content_mode(const char *ct, char *err, size_t errlen)
         return CE_OK;
     const char *sub = mt.subtype;
     size_t n = mt.subtype_len;
+    /* "cloudevents" or "cloudevents+FORMAT", not merely a subtype that starts so. */
     bool batch =
-        n >= 17 && strncasecmp(sub, "cloudevents-batch", 17) == 0 && (n == 17 || sub[17] == '+');
-    bool single =
-        n >= 11 && strncasecmp(sub, "cloudevents", 11) == 0 && (n == 11 || sub[11] == '+');
+        media_type_subtype_has_prefix(&mt, "cloudevents-batch") && (n == 17 || sub[17] == '+');
+    bool single = media_type_subtype_has_prefix(&mt, "cloudevents") && (n == 11 || sub[11] == '+');
     if (batch)
         return fail(err, errlen, CE_ERR_BATCH,
                     "batched mode (application/cloudevents-batch+json) is not supported; send one "
