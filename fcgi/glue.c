@@ -17,6 +17,20 @@ static char *header_name(arena *a, const char *cgi, size_t n)
     return name;
 }
 
+/* RFC 9110 §5.5: a field value excludes leading and trailing optional whitespace (SP, HTAB).
+ * nginx strips spaces over HTTP/1.1 and passes HTTP/2 values as sent; trimming here, where the
+ * parameters become headers, gives every header the same value whatever the protocol. Sets *N. */
+static const char *trim_ows(const char *v, size_t *n)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t k = strlen(v);
+    while (k > 0 && (v[k - 1] == ' ' || v[k - 1] == '\t'))
+        k--;
+    *n = k;
+    return v;
+}
+
 int glue_request_from_params(char *const *envp, arena *a, http_request *req)
 {
     size_t count = 0;
@@ -56,9 +70,13 @@ int glue_request_from_params(char *const *envp, arena *a, http_request *req)
             req->remote_addr = value;
         if (klen > 5 && !name && strncmp(*e, "HTTP_", 5) == 0)
             return -1;
-        if (name && *value) {
+        size_t vlen = 0;
+        const char *trimmed = name ? trim_ows(value, &vlen) : NULL;
+        if (name && vlen > 0) { /* an empty value counts as absent */
             headers[n].name = name;
-            headers[n].value = value;
+            headers[n].value = trimmed[vlen] ? arena_strndup(a, trimmed, vlen) : trimmed;
+            if (!headers[n].value)
+                return -1;
             n++;
         }
     }

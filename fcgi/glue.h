@@ -3,7 +3,9 @@
  * nginx passes the request line and headers as CGI parameters (REQUEST_METHOD, DOCUMENT_URI,
  * QUERY_STRING, CONTENT_TYPE, HTTP_CE_ID, ...). glue turns them back into lower-case header
  * names ("ce-id") so src/ never sees CGI conventions, and turns an http_response into the CGI
- * response head (Status:, Content-Type:, ...). All memory comes from the request's arena. */
+ * response head (Status:, Content-Type:, ...). Every header value is trimmed of optional whitespace
+ * (SP, HTAB; RFC 9110 §5.5), as HTTP/1.1 and HTTP/2 deliver it differently, and a header left
+ * empty counts as absent. All memory comes from the request's arena. */
 #ifndef POOL_GLUE_H
 #define POOL_GLUE_H
 

@@ -5,8 +5,13 @@
  * required set and the value rules. Binary mode builds that list from `ce-*` headers; structured
  * mode (and ce_from_json, the ledger's replay form) from the members of a JSON object.
  *
- * Anything echoed into an error message goes through echo(): at most 64 bytes, printable ASCII
- * only, so the message is always safe to put in JSON and in a log line.
+ * Anything of the request's echoed into an error message goes through the printable policy
+ * (printable.h): at most 64 bytes, escaped, so the message is always safe in JSON and a log line.
+ *
+ * Values are checked by type (core spec, "Type System"): every value is a String (UTF-8 without
+ * control characters or noncharacters); source is also a URI-reference, dataschema an absolute
+ * URI, time an RFC 3339 timestamp, datacontenttype an RFC 2046 media type. Media types, the
+ * structured and batched Content-Types included, are parsed by media_type.h, case-insensitively.
  *
  * Data in structured mode: `data_base64` is decoded; `data` that is a JSON string is kept as the
  * string's bytes when datacontenttype says the payload is not JSON (text/plain, say); otherwise
@@ -17,6 +22,9 @@
 #include "cloudevent.h"
 
 #include "http_request.h"
+#include "media_type.h"
+#include "printable.h"
+#include "uri.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -27,9 +35,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define CE_NAME_MAX 20
+#define CE_NAME_MAX 128 /* ours: the spec only advises names of at most 20 characters */
 #define CE_VALUE_MAX 4096
-#define CE_ECHO_MAX 64
 
 static const char structured_type[] = "application/cloudevents+json";
 
@@ -63,53 +70,6 @@ __attribute__((format(printf, 4, 5))) static ce_status fail(char *err, size_t er
     return s;
 }
 
-/* Copies at most CE_ECHO_MAX bytes of S into OUT (CE_ECHO_MAX + 4 bytes), replacing anything that
- * is not printable ASCII with '?' and marking a cut with "...". */
-static const char *echo(char *out, const char *s, size_t n)
-{
-    size_t k = n < CE_ECHO_MAX ? n : CE_ECHO_MAX;
-    for (size_t i = 0; i < k; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\') ? s[i] : '?';
-    strcpy(out + k, n > k ? "..." : "");
-    return out;
-}
-
-/* Strict UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF) with no NUL. */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned cp, min;
-        if ((c & 0xe0) == 0xc0)
-            len = 2, cp = c & 0x1f, min = 0x80;
-        else if ((c & 0xf0) == 0xe0)
-            len = 3, cp = c & 0x0f, min = 0x800;
-        else if ((c & 0xf8) == 0xf0)
-            len = 4, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 static bool name_valid(const char *s, size_t n)
 {
     if (n < 1 || n > CE_NAME_MAX)
@@ -126,6 +86,36 @@ static int hexval(char c)
         return c - '0';
     c = (char)tolower((unsigned char)c);
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* HTTP binding §3.1.3.2: a header value is first unescaped as an RFC 7230 §3.2.6 quoted-string.
+ * Only a value that starts with DQUOTE is one, and then it must be exactly one (closed, nothing
+ * after it); a quote inside another value is kept, as senders before v1.0.2 did not encode it.
+ * Sets *S and *N to the unquoted text; false when the quoted-string is malformed. */
+static bool unquote(arena *a, const char **s, size_t *n, bool *nomem)
+{
+    const char *v = *s;
+    if (*n == 0 || v[0] != '"')
+        return true;
+    char *out = arena_alloc(a, *n);
+    if (!out) {
+        *nomem = true;
+        return false;
+    }
+    size_t k = 0;
+    for (size_t i = 1; i < *n; i++) {
+        if (v[i] == '"') {
+            if (i + 1 != *n)
+                return false;
+            *s = out;
+            *n = k;
+            return true;
+        }
+        if (v[i] == '\\' && ++i == *n)
+            return false;
+        out[k++] = v[i];
+    }
+    return false; /* never closed */
 }
 
 /* HTTP binding §3.1.3.2: %XX escapes decoded, everything else kept. NULL on a bad escape. */
@@ -196,52 +186,62 @@ static bool rfc3339_valid(const char *s)
            digits(p + 4, 2, &om) && p[6] == '\0' && oh <= 23 && om <= 59;
 }
 
-/* The essence of media type CT ("type/subtype" without parameters or blanks); sets *N. */
-static const char *media_essence(const char *ct, size_t *n)
-{
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
-    *n = strcspn(ct, ";");
-    while (*n > 0 && (ct[*n - 1] == ' ' || ct[*n - 1] == '\t'))
-        (*n)--;
-    return ct;
-}
-
-static bool media_type_is(const char *ct, const char *want)
-{
-    size_t n;
-    ct = media_essence(ct, &n);
-    return n == strlen(want) && strncasecmp(ct, want, n) == 0;
-}
-
-static bool media_type_prefix(const char *ct, const char *prefix)
-{
-    size_t n, k = strlen(prefix);
-    ct = media_essence(ct, &n);
-    return n >= k && strncasecmp(ct, prefix, k) == 0;
-}
-
 /* JSON format §3.1.1: a media type of the form type/json or type/subtype+json declares JSON
  * content, and an absent datacontenttype means application/json. */
 static bool content_type_is_json(const char *ct)
 {
-    if (!ct)
-        return true;
-    size_t n;
-    ct = media_essence(ct, &n);
-    return n >= 5 &&
-           (strncasecmp(ct + n - 5, "/json", 5) == 0 || strncasecmp(ct + n - 5, "+json", 5) == 0);
+    return !ct || media_type_str_is_json(ct);
 }
 
-/* Checks an attribute value's size and encoding. */
+/* Checks an attribute value against the String type (core spec, "Type System"): UTF-8 without
+ * the control characters U+0000-U+001F and U+007F-U+009F and without noncharacters (surrogates
+ * cannot occur in valid UTF-8); and against our size limit. */
 static ce_status value_check(const char *name, const char *v, size_t n, char *err, size_t errlen)
 {
     if (n > CE_VALUE_MAX)
         return fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" is longer than %d bytes", name,
                     CE_VALUE_MAX);
-    if (!utf8_valid((const unsigned char *)v, n))
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t k = prt_utf8_next(v + i, n - i, &cp);
+        if (k == 0)
+            return fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" is not valid UTF-8", name);
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+            return fail(err, errlen, CE_ERR_INVALID,
+                        "attribute \"%s\" contains the control character U+%04X, which a "
+                        "CloudEvents String does not allow",
+                        name, (unsigned)cp);
+        if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
+            return fail(err, errlen, CE_ERR_INVALID,
+                        "attribute \"%s\" contains the noncharacter U+%04X, which a CloudEvents "
+                        "String does not allow",
+                        name, (unsigned)cp);
+        i += k;
+    }
+    return CE_OK;
+}
+
+/* The types beyond String: source, dataschema, datacontenttype, time. */
+static ce_status type_check(const cloudevent *ev, char *err, size_t errlen)
+{
+    char buf[PRT_ECHO_SIZE];
+    if (!uri_reference_valid(ev->source))
         return fail(err, errlen, CE_ERR_INVALID,
-                    "attribute \"%s\" is not valid UTF-8 or contains a NUL", name);
+                    "attribute \"source\" is not a URI-reference (RFC 3986 §4.1): \"%s\"",
+                    prt_str(buf, sizeof buf, ev->source));
+    if (ev->dataschema && !uri_absolute_valid(ev->dataschema))
+        return fail(err, errlen, CE_ERR_INVALID,
+                    "attribute \"dataschema\" is not an absolute URI (RFC 3986 §4.3): \"%s\"",
+                    prt_str(buf, sizeof buf, ev->dataschema));
+    media_type mt;
+    if (ev->datacontenttype && !media_type_parse(ev->datacontenttype, &mt))
+        return fail(err, errlen, CE_ERR_INVALID,
+                    "attribute \"datacontenttype\" is not a media type (RFC 2046): \"%s\"",
+                    prt_str(buf, sizeof buf, ev->datacontenttype));
+    if (ev->time && !rfc3339_valid(ev->time))
+        return fail(err, errlen, CE_ERR_INVALID,
+                    "attribute \"time\" is not an RFC 3339 timestamp: \"%s\"",
+                    prt_str(buf, sizeof buf, ev->time));
     return CE_OK;
 }
 
@@ -281,13 +281,13 @@ static ce_status finish_event(const attr *attrs, size_t n, arena *a, cloudevent 
             n_ext++;
         }
     }
-    char buf[CE_ECHO_MAX + 4];
+    char buf[PRT_ECHO_SIZE];
     if (!out->specversion)
         return fail(err, errlen, CE_ERR_MISSING, "missing required attribute \"specversion\"");
     if (strcmp(out->specversion, "1.0") != 0)
         return fail(err, errlen, CE_ERR_SPECVERSION,
-                    "unsupported specversion \"%s\"; only \"1.0\" is supported",
-                    echo(buf, out->specversion, strlen(out->specversion)));
+                    "attribute \"specversion\" is \"%s\"; only \"1.0\" is supported",
+                    prt_str(buf, sizeof buf, out->specversion));
     for (size_t k = 0; k < n_known; k++) {
         const char *v = *known[k].slot;
         if (!v && known[k].required)
@@ -297,10 +297,9 @@ static ce_status finish_event(const attr *attrs, size_t n, arena *a, cloudevent 
             return fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" must not be empty",
                         known[k].name);
     }
-    if (out->time && !rfc3339_valid(out->time))
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "attribute \"time\" is not an RFC 3339 timestamp: \"%s\"",
-                    echo(buf, out->time, strlen(out->time)));
+    ce_status s = type_check(out, err, errlen);
+    if (s != CE_OK)
+        return s;
     out->extensions = ext;
     out->n_extensions = n_ext;
     return CE_OK;
@@ -311,7 +310,7 @@ static ce_status finish_event(const attr *attrs, size_t n, arena *a, cloudevent 
 static ce_status parse_binary(const http_request *req, arena *a, cloudevent *out, char *err,
                               size_t errlen)
 {
-    char buf[CE_ECHO_MAX + 4];
+    char buf[PRT_ECHO_SIZE];
     attr *attrs = arena_alloc(a, (req->n_headers + 1) * sizeof *attrs);
     if (!attrs)
         return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
@@ -340,11 +339,11 @@ static ce_status parse_binary(const http_request *req, arena *a, cloudevent *out
         if (!name_valid(name, nlen))
             return fail(err, errlen, CE_ERR_INVALID,
                         "header \"%s\": an attribute name must be 1-%d characters of [a-z0-9]",
-                        echo(buf, hname, strlen(hname)), CE_NAME_MAX);
+                        prt_str(buf, sizeof buf, hname), CE_NAME_MAX);
         if (strcmp(name, "data") == 0 || strcmp(name, "datacontenttype") == 0)
             return fail(err, errlen, CE_ERR_INVALID,
-                        "header \"ce-%s\" is not allowed: binary mode carries %s", name,
-                        name[4] ? "datacontenttype in Content-Type" : "data in the body");
+                        "header \"ce-%s\" is not allowed: binary mode carries attribute \"%s\" %s",
+                        name, name, name[4] ? "in Content-Type" : "in the body");
         for (size_t k = 0; k < n; k++)
             if (strcmp(attrs[k].name, name) == 0)
                 return fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" appears more than once",
@@ -354,6 +353,12 @@ static ce_status parse_binary(const http_request *req, arena *a, cloudevent *out
             return fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" is longer than %d bytes",
                         name, CE_VALUE_MAX);
         bool nomem = false;
+        if (!unquote(a, &raw, &rawlen, &nomem))
+            return nomem ? fail(err, errlen, CE_ERR_NOMEM, "out of memory")
+                         : fail(err, errlen, CE_ERR_INVALID,
+                                "attribute \"%s\" starts a quoted-string that is not closed at "
+                                "the end of the value (RFC 7230 §3.2.6)",
+                                name);
         char *value = percent_decode(a, raw, rawlen, &vlen, &nomem);
         if (nomem)
             return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
@@ -476,7 +481,7 @@ ce_status ce_from_json(const json_t *obj, arena *a, cloudevent *out, char *err, 
     memset(out, 0, sizeof *out);
     if (!json_is_object(obj))
         return fail(err, errlen, CE_ERR_INVALID, "a structured event must be a JSON object");
-    char buf[CE_ECHO_MAX + 4];
+    char buf[PRT_ECHO_SIZE];
     attr *attrs = arena_alloc(a, (json_object_size(obj) + 1) * sizeof *attrs);
     if (!attrs)
         return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
@@ -491,13 +496,13 @@ ce_status ce_from_json(const json_t *obj, arena *a, cloudevent *out, char *err, 
             continue;
         }
         if (strcmp(key, "data_base64") == 0) {
-            b64 = v;
+            b64 = json_is_null(v) ? NULL : v; /* null: no data_base64, as for attributes */
             continue;
         }
         if (!name_valid(key, strlen(key)))
             return fail(err, errlen, CE_ERR_INVALID,
                         "member \"%s\": an attribute name must be 1-%d characters of [a-z0-9]",
-                        echo(buf, key, strlen(key)), CE_NAME_MAX);
+                        prt_str(buf, sizeof buf, key), CE_NAME_MAX);
         if (json_is_null(v)) /* JSON format §2.2: null is the same as omitted */
             continue;
         bool is_ext = !is_core(key);
@@ -518,21 +523,87 @@ ce_status ce_from_json(const json_t *obj, arena *a, cloudevent *out, char *err, 
     return s;
 }
 
+/* jansson reports a duplicate key as "duplicate object key near '<the key as a JSON string>'":
+ * the key, decoded, or NULL. */
+static const char *duplicate_key(const json_error_t *jerr, arena *a)
+{
+    const char *near = strstr(jerr->text, "near '");
+    size_t n = near ? strlen(near + 6) : 0;
+    if (n < 3 || near[6 + n - 1] != '\'')
+        return NULL;
+    json_t *k = json_loadb(near + 6, n - 1, JSON_DECODE_ANY, NULL);
+    const char *key = json_is_string(k) ? arena_strdup(a, json_string_value(k)) : NULL;
+    json_decref(k);
+    return key;
+}
+
 static ce_status parse_structured(const http_request *req, arena *a, cloudevent *out, char *err,
                                   size_t errlen)
 {
     json_error_t jerr;
     json_t *obj = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!obj) {
-        char buf[CE_ECHO_MAX + 4];
+        char buf[PRT_ECHO_SIZE];
+        const char *key =
+            json_error_code(&jerr) == json_error_duplicate_key ? duplicate_key(&jerr, a) : NULL;
+        if (key)
+            return fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" appears more than once",
+                        prt_str(buf, sizeof buf, key));
         return fail(err, errlen, CE_ERR_INVALID,
                     "the body is not a valid JSON object (line %d, column %d: %s)", jerr.line,
-                    jerr.column, echo(buf, jerr.text, strlen(jerr.text)));
+                    jerr.column, prt_str(buf, sizeof buf, jerr.text));
     }
     ce_status s = ce_from_json(obj, a, out, err, errlen);
     json_decref(obj);
     out->structured = s == CE_OK;
     return s;
+}
+
+/* HTTP binding §3: the Content-Type chooses the mode. application/cloudevents (alone or with a
+ * "+format" suffix) is structured mode, application/cloudevents-batch batched mode, anything
+ * else binary mode. Refuses what we cannot take: batches, formats other than JSON, a JSON event
+ * in a charset other than UTF-8 (RFC 8259 §8.1; US-ASCII is a subset), and a Content-Type that
+ * names CloudEvents but is no media type. CE_OK means structured JSON or binary mode. */
+static ce_status content_mode(const char *ct, char *err, size_t errlen)
+{
+    char buf[PRT_ECHO_SIZE];
+    media_type mt;
+    if (!ct)
+        return CE_OK;
+    if (!media_type_parse(ct, &mt)) {
+        const char *p = ct + strspn(ct, " \t");
+        if (strncasecmp(p, "application/cloudevents", 23) != 0)
+            return CE_OK; /* binary mode: the datacontenttype check names it */
+        return fail(err, errlen, CE_ERR_INVALID,
+                    "header \"Content-Type\" is not a media type (RFC 9110 §8.3.1): \"%s\"",
+                    prt_str(buf, sizeof buf, ct));
+    }
+    if (!media_type_is(&mt, "application", "*"))
+        return CE_OK;
+    const char *sub = mt.subtype;
+    size_t n = mt.subtype_len;
+    /* "cloudevents" or "cloudevents+FORMAT", not merely a subtype that starts so. */
+    bool batch =
+        media_type_subtype_has_prefix(&mt, "cloudevents-batch") && (n == 17 || sub[17] == '+');
+    bool single = media_type_subtype_has_prefix(&mt, "cloudevents") && (n == 11 || sub[11] == '+');
+    if (batch)
+        return fail(err, errlen, CE_ERR_BATCH,
+                    "batched mode (application/cloudevents-batch+json) is not supported; send one "
+                    "event per request");
+    if (!single)
+        return CE_OK;
+    if (!media_type_is(&mt, "application", "cloudevents+json"))
+        return fail(err, errlen, CE_ERR_CONTENT_TYPE,
+                    "unsupported structured format \"%s\"; only %s is supported",
+                    prt_text(buf, sizeof buf, mt.type, mt.type_len + 1 + mt.subtype_len),
+                    structured_type);
+    char charset[PRT_ECHO_SIZE]; /* a longer value, cut, is no charset we accept */
+    const char *cs = media_type_param(&mt, "charset", charset, sizeof charset);
+    if (cs && strcasecmp(cs, "utf-8") != 0 && strcasecmp(cs, "us-ascii") != 0)
+        return fail(err, errlen, CE_ERR_CONTENT_TYPE,
+                    "charset \"%s\" is not supported: a JSON event is UTF-8 (RFC 8259 §8.1)",
+                    prt_str(buf, sizeof buf, cs));
+    return CE_OK;
 }
 
 ce_status ce_parse_http(const http_request *req, arena *a, cloudevent *out, char *err,
@@ -542,20 +613,11 @@ ce_status ce_parse_http(const http_request *req, arena *a, cloudevent *out, char
     if (err && errlen)
         err[0] = '\0';
     const char *ct = http_header_get(req, "content-type");
-    if (ct && media_type_is(ct, structured_type))
+    ce_status s = content_mode(ct, err, errlen);
+    if (s == CE_OK && ct && media_type_str_is(ct, "application", "cloudevents+json"))
         return parse_structured(req, a, out, err, errlen);
-    if (ct && media_type_prefix(ct, "application/cloudevents-batch"))
-        return fail(err, errlen, CE_ERR_BATCH,
-                    "batched mode (application/cloudevents-batch+json) is not supported; send one "
-                    "event per request");
-    if (ct && (media_type_prefix(ct, "application/cloudevents+") ||
-               media_type_is(ct, "application/cloudevents"))) {
-        char buf[CE_ECHO_MAX + 4];
-        return fail(err, errlen, CE_ERR_CONTENT_TYPE,
-                    "unsupported structured format \"%s\"; only %s is supported",
-                    echo(buf, ct, strcspn(ct, ";")), structured_type);
-    }
-    ce_status s = parse_binary(req, a, out, err, errlen);
+    if (s == CE_OK)
+        s = parse_binary(req, a, out, err, errlen);
     if (s != CE_OK)
         memset(out, 0, sizeof *out);
     return s;
@@ -574,7 +636,7 @@ const char *ce_extension(const cloudevent *ev, const char *name)
 static json_t *data_as_json(const cloudevent *ev)
 {
     if (!content_type_is_json(ev->datacontenttype))
-        return utf8_valid(ev->data, ev->data_len)
+        return prt_utf8_valid(ev->data, ev->data_len)
                    ? json_stringn((const char *)ev->data, ev->data_len)
                    : NULL;
     json_t *v = json_loadb((const char *)ev->data, ev->data_len,

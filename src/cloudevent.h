@@ -1,18 +1,27 @@
-/* cloudevent — CloudEvents HTTP protocol binding v1.0, binary and structured content modes.
+/* cloudevent — CloudEvents v1.0.2: the HTTP protocol binding (binary and structured content
+ * modes) and the JSON event format.
  *
- * Binary mode: attributes in `ce-*` headers (names matched case-insensitively, values
- * percent-decoded), `datacontenttype` from Content-Type (an empty one counts as absent), the
- * body is the data.
- * Structured mode: Content-Type `application/cloudevents+json`, the body a JSON object holding
- * the attributes and `data` (any JSON) or `data_base64`.
- * Batches (`application/cloudevents-batch+json`) are refused with CE_ERR_BATCH (415).
+ * Modes (HTTP binding §3), by Content-Type, parsed as a media type (any case, any spacing around
+ * ";"): application/cloudevents+json is structured mode, with a charset, if any, of UTF-8 or
+ * US-ASCII (another: CE_ERR_CONTENT_TYPE, 415); application/cloudevents-batch[+...] is batched
+ * mode, refused with CE_ERR_BATCH (415); any other application/cloudevents[+...] format is
+ * CE_ERR_CONTENT_TYPE (415); a Content-Type that names CloudEvents but is no media type is
+ * CE_ERR_INVALID. Anything else is binary mode.
+ * Binary mode: attributes in `ce-*` headers (names matched case-insensitively); a value is first
+ * unquoted when it is a quoted-string (it starts with a double quote), then percent-decoded once;
+ * datacontenttype is the Content-Type (an empty one counts as absent); the body is the data;
+ * ce-datacontenttype, ce-data and a repeated attribute are invalid.
+ * Structured mode: the body is one JSON object holding the attributes and `data` (any JSON) or
+ * `data_base64`, not both; duplicate members are invalid; a member that is null is omitted.
  *
- * Required: id, source, specversion ("1.0"), type, each a non-empty string. Attribute names are
- * 1..20 characters of [a-z0-9]. Extension attributes are kept (Cloud Storage sends `bucket`).
- * Values are at most 4096 bytes of valid UTF-8 without NUL; `time`, when present, is RFC 3339.
- * In binary mode a repeated attribute and the headers `ce-data` / `ce-datacontenttype` are
- * invalid. In structured mode attributes are JSON strings; extensions may also be 32-bit
- * integers or booleans (kept as their text), and a member that is null counts as omitted.
+ * Attributes: id, source, specversion ("1.0"), type are required and non-empty; so is every
+ * optional one that is present. Names are 1..128 characters of [a-z0-9] (the spec advises 20 at
+ * most; 128 is ours). Values (the core spec's type system): every value is a String — valid
+ * UTF-8 without the control characters U+0000..U+001F, U+007F..U+009F or noncharacters — of at
+ * most 4096 bytes (ours); source is a URI-reference and dataschema an absolute URI (RFC 3986),
+ * datacontenttype an RFC 2046 media type, time an RFC 3339 timestamp. In structured mode core
+ * attributes are JSON strings; extensions may also be 32-bit integers or booleans (kept as their
+ * text). Extension attributes are kept (Cloud Storage sends `bucket`).
  *
  * Data: the binary-mode body as it came (NULL when the body is empty). In structured mode
  * `data_base64` decoded; `data` that is a JSON string with a non-JSON datacontenttype (text/plain)
@@ -61,8 +70,9 @@ typedef enum {
 } ce_status;
 
 /* Parses the event carried by REQ. On error, returns the status, zeroes *OUT and writes into ERR
- * (may be NULL) a message that names the attribute ("missing required attribute \"source\"") and
- * never echoes more than 64 bytes of input, as printable ASCII. */
+ * (may be NULL) a message that names the attribute, quoted ("missing required attribute
+ * \"source\"", or the header or member when the name itself is wrong), and echoes input only
+ * through the printable policy (printable.h: at most 64 bytes, escaped). */
 ce_status ce_parse_http(const struct http_request *req, arena *a, cloudevent *out, char *err,
                         size_t errlen);
 

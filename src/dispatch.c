@@ -61,6 +61,14 @@ void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
         return;
     }
 
+    if (res.status == FN_FAILED && res.redeliverable) {
+        /* Said in the record itself, where the next delivery's claim reads it (service.c). */
+        if (!json_is_object(res.outcome)) {
+            json_decref(res.outcome);
+            res.outcome = json_pack("{s:s}", "status", "failed");
+        }
+        json_object_set_new(res.outcome, "redeliverable", json_true());
+    }
     char *outcome_text = res.outcome ? json_dumps(res.outcome, JSON_COMPACT) : NULL;
     ledger_status ls = ledger_finish(l, key, fn_status_ledger(res.status), outcome_text,
                                      res.status == FN_FAILED ? res.error : NULL);

@@ -8,7 +8,8 @@
  *   FN_DONE       processed                  200, ledger "done"
  *   FN_IGNORED    nothing to do              200, ledger "ignored"
  *   FN_COALESCED  folded into earlier work   200, ledger "coalesced"
- *   FN_FAILED     permanent failure          200, ledger "failed" with the error (dead letter)
+ *   FN_FAILED     permanent failure          200, ledger "failed" with the error (dead letter);
+ *                                            with .redeliverable, the next delivery runs again
  *   FN_RETRY      transient failure          503 + Retry-After, claim released for the retry
  *
  * Functions are registered by name (built-ins at start, others with fn_register before the
@@ -35,6 +36,12 @@ typedef struct {
     json_t *outcome;
     const char *error; /* FN_FAILED / FN_RETRY: why, in the arena; no secrets */
     int retry_after_s; /* FN_RETRY: 0 means the framework's default */
+    /* FN_FAILED: the failure lies in how this delivery presented the event (its data could not
+     * be read as it declared), not in the event. It is acknowledged and recorded as failed like
+     * any dead letter (its outcome says "redeliverable": true), but it does not shadow a later
+     * delivery of the same event: that one runs the function again instead of answering
+     * duplicate. */
+    bool redeliverable;
 } fn_result;
 
 typedef struct {

@@ -1,9 +1,22 @@
-/* log — see log.h. */
+/* log — see log.h.
+ *
+ * The backstop: jansson refuses to make a string of bytes that are not UTF-8 (json_pack fails,
+ * and the whole line with it) and writes broken JSON for such a string made with its nocheck
+ * setters. So the message is checked before it becomes a string, and every string and key of
+ * the caller's fields is checked before the line is written; what is not UTF-8 is replaced by
+ * its rendering under the printable policy (printable.h). JSON_ENSURE_ASCII then escapes every
+ * control and non-ASCII character, so a line is printable ASCII and valid JSON, whatever bytes
+ * went in; if even that fails, a fixed line says a line was lost. */
 #include "log.h"
+
+#include "printable.h"
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -77,6 +90,76 @@ const char *log_trace(void)
     return trace[0] ? trace : NULL;
 }
 
+#define RENDER_MAX 4096 /* a string that is not UTF-8 is shown as at most this much */
+
+/* A JSON string of N bytes at S: as they are when they are UTF-8, else their rendering.
+ * NULL only on OOM. */
+static json_t *text_value(const char *s, size_t n)
+{
+    if (prt_utf8_valid(s, n))
+        return json_stringn(s, n);
+    char *out = malloc(RENDER_MAX);
+    json_t *v = out ? json_string(prt_text(out, RENDER_MAX, s, n)) : NULL;
+    free(out);
+    return v;
+}
+
+/* Replaces, in place, every string and key under V that is not UTF-8. */
+static void repair(json_t *v)
+{
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        if (!prt_utf8_valid(s, n)) {
+            json_t *fixed = text_value(s, n);
+            if (fixed)
+                json_string_set(v, json_string_value(fixed));
+            else
+                json_string_set(v, "(unprintable)");
+            json_decref(fixed);
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            repair(json_array_get(v, i));
+    } else if (json_is_object(v)) {
+        const char *key;
+        json_t *val;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, key, val)
+        {
+            repair(val);
+            if (prt_utf8_valid(key, strlen(key)))
+                continue;
+            char fixed[PRT_ECHO_SIZE];
+            prt_str(fixed, sizeof fixed, key);
+            json_object_set(v, fixed, val);
+            json_object_del(v, key);
+        }
+    }
+}
+
+/* The message vsnprintf() made: a cut at the buffer's end may have split a character, which
+ * is dropped rather than shown as bytes. */
+static size_t trim_cut_character(const char *msg, size_t n, bool cut)
+{
+    if (!cut)
+        return n;
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        unsigned char c = (unsigned char)msg[n - back];
+        if ((c & 0xc0) == 0x80)
+            continue; /* a continuation byte: look further back for its lead */
+        uint32_t cp;
+        return c >= 0xc0 && prt_utf8_next(msg + n - back, back, &cp) == 0 ? n - back : n;
+    }
+    return n;
+}
+
+static void write_line(const char *text, size_t len)
+{
+    ssize_t w = write(STDERR_FILENO, text, len);
+    (void)w;
+}
+
 void log_emit(log_severity s, json_t *fields, const char *fmt, ...)
 {
     if (s < min_severity) {
@@ -86,8 +169,10 @@ void log_emit(log_severity s, json_t *fields, const char *fmt, ...)
     char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int made = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    size_t mlen = made < 0 ? 0 : strlen(msg);
+    mlen = trim_cut_character(msg, mlen, made >= (int)sizeof msg);
 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -97,26 +182,34 @@ void log_emit(log_severity s, json_t *fields, const char *fmt, ...)
     size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
 
-    json_t *line =
-        json_pack("{s:s, s:s, s:s, s:s, s:i}", "severity", log_severity_name(s), "message", msg,
-                  "time", when, "component", component, "pid", (int)getpid());
+    json_t *line = json_pack("{s:s, s:o*, s:s, s:s, s:i}", "severity", log_severity_name(s),
+                             "message", text_value(msg, mlen), "time", when, "component", component,
+                             "pid", (int)getpid());
     if (!line) {
         json_decref(fields);
+        static const char lost[] = "{\"severity\":\"ERROR\",\"message\":\"a log line was lost "
+                                   "(out of memory)\",\"component\":\"log\"}\n";
+        write_line(lost, sizeof lost - 1);
         return;
     }
     if (trace[0])
         json_object_set_new(line, "logging.googleapis.com/trace", json_string(trace));
-    if (fields && json_is_object(fields))
+    if (fields && json_is_object(fields)) {
+        repair(fields);
         json_object_update_missing(line, fields);
+    }
     json_decref(fields);
 
     char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(line);
-    if (!text)
+    if (!text) {
+        static const char lost[] = "{\"severity\":\"ERROR\",\"message\":\"a log line was lost "
+                                   "(it could not be serialized)\",\"component\":\"log\"}\n";
+        write_line(lost, sizeof lost - 1);
         return;
+    }
     size_t len = strlen(text);
     text[len] = '\n'; /* overwrite the terminator: one write for the whole line */
-    ssize_t w = write(STDERR_FILENO, text, len + 1);
-    (void)w;
+    write_line(text, len + 1);
     free(text);
 }

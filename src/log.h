@@ -6,7 +6,10 @@
  * The trace is per request: the worker sets it from `traceparent` or `X-Cloud-Trace-Context`
  * when a request starts and clears it when the answer is sent. Nothing secret is ever passed in:
  * callers log a token's claims or a URL's host, never a token, key or password. One write(2)
- * per line, so lines from many workers never interleave. */
+ * per line, so lines from many workers never interleave. Every line is valid JSON (RFC 8259) in
+ * printable ASCII whatever bytes the message or the fields carry: a string or key that is not
+ * UTF-8 is written as its rendering under the printable policy (printable.h), and a message cut
+ * at its 2 KiB bound loses the character the cut split. */
 #ifndef RT_LOG_H
 #define RT_LOG_H
 

@@ -15,12 +15,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "http_request.h"
+#include "media_type.h"
+#include "printable.h"
 #include "storage_object.h"
 
-#define PSP_ECHO_MAX 64
 #define PSP_ATTR_KEY_MAX 256    /* Pub/Sub's limits for an attribute */
 #define PSP_ATTR_VALUE_MAX 1024 /* (the value limit also bounds objectId) */
 #define PSP_RESOURCE_MAX 512    /* a subscription or notificationConfig name */
@@ -66,42 +66,12 @@ __attribute__((format(printf, 4, 5))) static ce_status fail(char *err, size_t er
     return s;
 }
 
-/* At most PSP_ECHO_MAX bytes of S, printable ASCII only, into OUT (PSP_ECHO_MAX + 4 bytes). */
-static const char *echo(char *out, const char *s)
-{
-    size_t n = strlen(s), k = n < PSP_ECHO_MAX ? n : PSP_ECHO_MAX;
-    for (size_t i = 0; i < k; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\') ? s[i] : '?';
-    strcpy(out + k, n > k ? "..." : "");
-    return out;
-}
-
-/* All of S (shorter than the buffer OUT), printable ASCII only. */
-static const char *echo_all(char *out, const char *s)
-{
-    size_t i = 0;
-    for (; s[i]; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    out[i] = '\0';
-    return out;
-}
-
-static bool content_type_is_json(const char *ct)
-{
-    size_t n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-        n--;
-    while (n > 0 && (*ct == ' ' || *ct == '\t'))
-        ct++, n--;
-    return n == strlen("application/json") && strncasecmp(ct, "application/json", n) == 0;
-}
-
 bool psp_is_envelope(const http_request *req)
 {
     if (http_header_get(req, "ce-specversion"))
         return false;
     const char *ct = http_header_get(req, "content-type");
-    if (ct && *ct && !content_type_is_json(ct))
+    if (ct && *ct && !media_type_str_is(ct, "application", "json"))
         return false;
     if (req->body_len == 0 || req->body_len > PSP_BODY_MAX)
         return false;
@@ -163,7 +133,7 @@ static ce_status read_attributes(const json_t *attrs, char *err, size_t errlen)
     if (json_object_size(attrs) > PSP_ATTRS_MAX)
         return fail(err, errlen, CE_ERR_INVALID, "message.attributes: more than %d attributes",
                     PSP_ATTRS_MAX);
-    char buf[PSP_ECHO_MAX + 4];
+    char buf[PRT_ECHO_SIZE];
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)attrs, key, v)
@@ -173,10 +143,10 @@ static ce_status read_attributes(const json_t *attrs, char *err, size_t errlen)
                         PSP_ATTR_KEY_MAX);
         if (!json_is_string(v))
             return fail(err, errlen, CE_ERR_INVALID, "message.attributes.%s: must be a string",
-                        echo(buf, key));
+                        prt_str(buf, sizeof buf, key));
         if (json_string_length(v) > PSP_ATTR_VALUE_MAX)
             return fail(err, errlen, CE_ERR_INVALID, "message.attributes.%s: longer than %d bytes",
-                        echo(buf, key), PSP_ATTR_VALUE_MAX);
+                        prt_str(buf, sizeof buf, key), PSP_ATTR_VALUE_MAX);
     }
     return CE_OK;
 }
@@ -279,10 +249,9 @@ static ce_status storage_data(const envelope *env, const char *bucket, const cha
     if (st == STORAGE_OBJECT_ERR_NOMEM)
         return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
     if (st != STORAGE_OBJECT_OK) {
-        /* jansson's part of the reason may quote the data's bytes: keep it printable. */
-        char buf[sizeof why + 4];
+        /* storage_object renders what it quotes of the data printably already. */
         return fail(err, errlen, CE_ERR_INVALID, "message.data: not a StorageObjectData (%s): %s",
-                    storage_object_status_name(st), echo_all(buf, why));
+                    storage_object_status_name(st), why);
     }
     if (strcmp(obj.bucket, bucket) != 0)
         return fail(err, errlen, CE_ERR_INVALID,
@@ -304,7 +273,7 @@ static ce_status map_storage(const envelope *env, arena *a, mapping *m, char *er
             return fail(err, errlen, CE_ERR_MISSING,
                         "message.attributes.%s: missing (a Cloud Storage notification carries it)",
                         required[i]);
-    char buf[PSP_ECHO_MAX + 4];
+    char buf[PRT_ECHO_SIZE];
     const char *event_type = attribute(env, "eventType"), *bucket = attribute(env, "bucketId"),
                *name = attribute(env, "objectId"), *format = attribute(env, "payloadFormat"),
                *config = attribute(env, "notificationConfig"),
@@ -317,12 +286,12 @@ static ce_status map_storage(const envelope *env, arena *a, mapping *m, char *er
         return fail(err, errlen, CE_ERR_INVALID,
                     "message.attributes.eventType: unknown event type \"%s\" (want "
                     "OBJECT_FINALIZE, OBJECT_METADATA_UPDATE, OBJECT_DELETE or OBJECT_ARCHIVE)",
-                    echo(buf, event_type));
+                    prt_str(buf, sizeof buf, event_type));
     if (strcmp(format, "JSON_API_V1") != 0)
         return fail(err, errlen, CE_ERR_INVALID,
                     "message.attributes.payloadFormat: \"%s\" does not carry the object; create "
                     "the notification with --payload-format=json (JSON_API_V1)",
-                    echo(buf, format));
+                    prt_str(buf, sizeof buf, format));
     if (!bucket_name_valid(bucket))
         return fail(err, errlen, CE_ERR_INVALID, "message.attributes.bucketId: not a bucket name");
     if (!*name)
@@ -467,10 +436,10 @@ ce_status psp_parse_http(const http_request *req, arena *a, cloudevent *out, cha
     json_t *root =
         json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        char buf[PSP_ECHO_MAX + 4];
+        char buf[PRT_ECHO_SIZE];
         return fail(err, errlen, CE_ERR_INVALID,
                     "the envelope is not valid JSON (line %d, column %d: %s)", jerr.line,
-                    jerr.column, echo(buf, jerr.text));
+                    jerr.column, prt_str(buf, sizeof buf, jerr.text));
     }
     ce_status s = from_envelope(root, a, out, err, errlen);
     json_decref(root);

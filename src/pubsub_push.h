@@ -52,7 +52,8 @@ bool psp_is_envelope(const struct http_request *req);
 
 /* Turns the envelope REQ carries into *OUT. On error returns CE_ERR_MISSING (a required field is
  * absent) or CE_ERR_INVALID (malformed), zeroes *OUT and writes into ERR (may be NULL) a message
- * that names the field and echoes at most 64 bytes of printable input. CE_ERR_NOMEM on OOM. */
+ * that names the field and echoes input only by the printable policy (printable.h: at most 64
+ * bytes, escaped). CE_ERR_NOMEM on OOM. */
 ce_status psp_parse_http(const struct http_request *req, arena *a, cloudevent *out, char *err,
                          size_t errlen);
 

@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "log.h"
+#include "media_type.h"
+#include "printable.h"
 #include "retrain_body.h"
 #include "retrain_internal.h"
 #include "storage_object.h"
@@ -178,25 +180,33 @@ fail:
 
 /* ---- one event ----------------------------------------------------------------------------- */
 
-static void failed(fn_result *out, const char *why)
+/* A dead letter. REDELIVERABLE: the cause is this delivery's data, which a later delivery of
+ * the same event may carry readably (see function.h). */
+static void failed(fn_result *out, const char *why, bool redeliverable)
 {
     why = why ? why : "out of memory";
     *out = (fn_result){.status = FN_FAILED,
                        .error = why,
-                       .outcome = json_pack("{s:s, s:s}", "status", "failed", "message", why)};
+                       .outcome = json_pack("{s:s, s:s}", "status", "failed", "message", why),
+                       .redeliverable = redeliverable};
 }
 
 /* The StorageObjectData of a storage event carrying JSON data; NULL otherwise (the rules then
- * read the bucket and name from the extension and subject). -1 when the data is malformed. */
+ * read the bucket and name from the extension and subject). -1 when the data is malformed.
+ * *UNREAD is set when the event has data that its datacontenttype says is not JSON, so it was
+ * not read at all. */
 static int storage_data(const cloudevent *ev, arena *a, storage_object *obj,
-                        const storage_object **out, char *err, size_t errlen)
+                        const storage_object **out, bool *unread, char *err, size_t errlen)
 {
     *out = NULL;
+    *unread = false;
     if (strncmp(ev->type, STORAGE_TYPE_PREFIX, strlen(STORAGE_TYPE_PREFIX)) != 0 || !ev->data ||
         ev->data_len == 0)
         return 0;
-    if (ev->datacontenttype && !strstr(ev->datacontenttype, "json"))
+    if (ev->datacontenttype && !media_type_str_is_json(ev->datacontenttype)) {
+        *unread = true;
         return 0;
+    }
     char why[200];
     storage_object_status s = storage_object_parse(ev->data, ev->data_len, a, obj, why, sizeof why);
     if (s != STORAGE_OBJECT_OK) {
@@ -215,12 +225,23 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
     char err[512] = "";
     storage_object obj;
     const storage_object *objp;
-    if (storage_data(ev, a, &obj, &objp, err, sizeof err) != 0) {
-        failed(out, arena_strdup(a, err));
+    bool unread;
+    if (storage_data(ev, a, &obj, &objp, &unread, err, sizeof err) != 0) {
+        failed(out, arena_strdup(a, err), true);
         return;
     }
 
     const rule *r = rules_match(st->rules, ev, objp);
+    if (!r && unread) { /* it might have matched by what the data names */
+        char ct[PRT_ECHO_SIZE];
+        failed(out,
+               arena_printf(a,
+                            "no rule matched, and the data was not read: its datacontenttype "
+                            "\"%s\" is not JSON, as a Cloud Storage event's StorageObjectData is",
+                            prt_str(ct, sizeof ct, ev->datacontenttype)),
+               true);
+        return;
+    }
     if (!r) {
         *out =
             (fn_result){.status = FN_IGNORED, .outcome = json_pack("{s:s}", "status", "ignored")};
@@ -231,7 +252,8 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
     json_t *body = NULL;
     if (rules_vars_for_event(r, ev, objp, ctx->event_key, a, &vars) != 0 ||
         !(body = retrain_request_body(r, &vars, a, err, sizeof err))) {
-        failed(out, arena_printf(a, "rule %s: %s", rules_name(r), err[0] ? err : "out of memory"));
+        failed(out, arena_printf(a, "rule %s: %s", rules_name(r), err[0] ? err : "out of memory"),
+               false);
         return;
     }
 

@@ -19,6 +19,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "metrics.h"
+#include "printable.h"
 #include "pubsub_push.h"
 
 #define RETRY_AFTER_BUSY "5"
@@ -250,6 +251,19 @@ static void run_function(service *svc, const cloudevent *ev, const char *key, bo
         http_response_json(resp, a, ans.http_status, ans.body);
 }
 
+/* Whether REC, found finished, is a failure that the delivery which made it caused (the function
+ * said so: "redeliverable" in the outcome, see function.h) rather than the event: such a record
+ * must not shadow this delivery. */
+static bool redeliverable(const ledger_record *rec)
+{
+    if (strcmp(rec->status, "failed") != 0 || !rec->outcome)
+        return false;
+    json_t *o = json_loads(rec->outcome, 0, NULL);
+    bool yes = json_is_true(json_object_get(o, "redeliverable"));
+    json_decref(o);
+    return yes;
+}
+
 /* The structured form the ledger stores for replay (malloc'd), made only for a new record. */
 static char *event_json(void *arg)
 {
@@ -299,6 +313,20 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
         log_error("ledger: claim failed for %s: %s", key, ledger_last_error(svc->ledger));
         answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
                      "the ledger cannot be reached; retry later");
+    } else if (claim == LEDGER_DONE && redeliverable(&rec)) {
+        /* Reopened the way `retrainctl replay` does (failed -> claimed, one statement), so of
+         * several such deliveries at once exactly one runs; the others are told to retry. */
+        ls = ledger_reopen(svc->ledger, key, svc->cfg->ledger.lease_s);
+        if (ls == LEDGER_OK)
+            run_function(svc, &ev, key, true, a, resp);
+        else if (ls == LEDGER_ERR_STATE)
+            answer_retry(resp, a, RETRY_AFTER_BUSY, "busy",
+                         "this event is being processed by another worker; retry later");
+        else {
+            log_error("ledger: reopen failed for %s: %s", key, ledger_last_error(svc->ledger));
+            answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
+                         "the ledger cannot be reached; retry later");
+        }
     } else if (claim == LEDGER_DONE) {
         answer_duplicate(svc, &rec, &ev, key, a, resp);
     } else if (claim == LEDGER_BUSY) {
@@ -346,5 +374,7 @@ void service_handle(service *svc, const http_request *req, arena *a, http_respon
         }
         return;
     }
-    http_response_error(resp, a, 404, "not_found", "no route for %.200s", path);
+    char shown[200]; /* the client's bytes, by the printable policy */
+    http_response_error(resp, a, 404, "not_found", "no route for %s",
+                        prt_str(shown, sizeof shown, path));
 }

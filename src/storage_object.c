@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "printable.h"
+
 static storage_object_status fail(char *err, size_t errlen, storage_object_status st,
                                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -82,9 +84,10 @@ static storage_object_status get_metadata(json_t *root, arena *a, storage_object
     json_t *v;
     json_object_foreach(md, key, v)
     {
+        char buf[PRT_ECHO_SIZE];
         if (!json_is_string(v))
-            return fail(err, errlen, STORAGE_OBJECT_ERR_TYPE, "metadata.%.64s: must be a string",
-                        key);
+            return fail(err, errlen, STORAGE_OBJECT_ERR_TYPE, "metadata.%s: must be a string",
+                        prt_str(buf, sizeof buf, key));
         kv[i].key = arena_strdup(a, key);
         kv[i].value = arena_strndup(a, json_string_value(v), json_string_length(v));
         if (!kv[i].key || !kv[i].value)
@@ -155,14 +158,9 @@ storage_object_status storage_object_parse(const void *data, size_t len, arena *
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
-        /* jansson's text may quote the offending bytes: keep at most 64, printable ones. */
-        char why[65];
-        size_t n = 0;
-        for (const char *t = jerr.text; *t && n < sizeof why - 1; t++)
-            why[n++] = *t >= 0x20 && *t < 0x7f ? *t : '?';
-        why[n] = '\0';
-        return fail(err, errlen, STORAGE_OBJECT_ERR_JSON, "not JSON: %s at line %d column %d", why,
-                    jerr.line, jerr.column);
+        char why[PRT_ECHO_SIZE]; /* jansson's text may quote the offending bytes */
+        return fail(err, errlen, STORAGE_OBJECT_ERR_JSON, "not JSON: %s at line %d column %d",
+                    prt_str(why, sizeof why, jerr.text), jerr.line, jerr.column);
     }
     storage_object_status st;
     if (!json_is_object(root))

@@ -43,7 +43,9 @@ typedef enum {
 } storage_object_status;
 
 /* Parses LEN bytes of DATA. On error, returns the status and writes into ERR a message naming
- * the field ("generation: must be a string of digits"); it never echoes the input. */
+ * the field ("generation: must be a string of digits"); it echoes no value, and what it quotes
+ * of the document (a metadata key, the JSON parser's complaint) it renders by the printable
+ * policy (printable.h), so the message is printable text as it is. */
 storage_object_status storage_object_parse(const void *data, size_t len, arena *a,
                                            storage_object *out, char *err, size_t errlen);
 

@@ -52,7 +52,7 @@ typedef struct {
     vtx_err err;
     long http_status;              /* the last answer's status; 0 when none arrived */
     char status[32];               /* google.rpc.Status name ("INVALID_ARGUMENT"), or "" */
-    char message[VTX_MESSAGE_MAX]; /* Google's message or ours, truncated, one line */
+    char message[VTX_MESSAGE_MAX]; /* Google's or ours, printable (printable.h), cut with "..." */
     json_t *resource;              /* on VTX_OK: the answer (resource, list or operation) */
     bool adopted;                  /* a create found its resource by label instead */
     int attempts;                  /* HTTP requests sent to Vertex */

@@ -2,7 +2,9 @@
  *
  * Part of the vertex module (vertex.h). An error answer looks like
  *   {"error": {"code": 400, "message": "...", "status": "INVALID_ARGUMENT", "details": [...]}}
- * Only code, status and message are kept; the message is cut to fit and flattened to one line.
+ * Only code, status and message are kept, rendered by the printable policy (printable.h): cut to
+ * fit, one line, controls and bidirectional characters escaped, as they reach logs and the
+ * ledger.
  * Anything else (HTML from a proxy, an empty or cut-off body) becomes a transient error whose
  * message says what arrived, never what it contained. */
 #include "vertex.h"
@@ -10,6 +12,8 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "printable.h"
 
 static const char *const err_names[] = {
     "ok",
@@ -62,21 +66,6 @@ static vtx_err classify(long status)
     return VTX_ERR_TRANSIENT; /* other 5xx, 1xx, 3xx: not an answer we can act on */
 }
 
-/* Copies S into OUT as one line: control characters become spaces, and a cut never splits a
- * UTF-8 sequence. */
-static void copy_message(char *out, size_t outlen, const char *s)
-{
-    size_t n = strlen(s);
-    if (n >= outlen) {
-        n = outlen - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    }
-    for (size_t i = 0; i < n; i++)
-        out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
-    out[n] = '\0';
-}
-
 void vtx_result_from_answer(vtx_result *r, long http_status, const char *body, size_t len)
 {
     json_decref(r->resource);
@@ -107,9 +96,9 @@ void vtx_result_from_answer(vtx_result *r, long http_status, const char *body, s
     const char *status = json_string_value(json_object_get(e, "status"));
     const char *message = json_string_value(json_object_get(e, "message"));
     if (status)
-        copy_message(r->status, sizeof r->status, status);
+        prt_str(r->status, sizeof r->status, status);
     if (message)
-        copy_message(r->message, sizeof r->message, message);
+        prt_str(r->message, sizeof r->message, message);
     else if (!json_is_object(e))
         snprintf(r->message, sizeof r->message, "HTTP %ld with %s (%zu bytes)", http_status,
                  len == 0 ? "an empty body" : "a body that is not a google.rpc.Status", len);

@@ -13,6 +13,7 @@
 
 #include "cloudevent.h"
 #include "http_request.h"
+#include "printable.h"
 
 #define MAX_HEADERS 64
 
@@ -63,15 +64,15 @@ static void check_round_trip(const cloudevent *ev, arena *a)
     json_decref(j);
 }
 
-/* Error messages are short, never empty, and printable ASCII (safe in JSON and in logs). */
+/* Error messages are short, never empty, and printable text by the printable policy (valid
+ * UTF-8 without control, bidirectional or invisible characters): safe in JSON and in logs. */
 static void check_message(const char *err)
 {
     size_t n = strlen(err);
-    if (n == 0 || n > 200)
+    if (n == 0 || n > 255)
         die("error message empty or too long", err);
-    for (size_t i = 0; i < n; i++)
-        if (err[i] < 0x20 || err[i] > 0x7e)
-            die("error message has a byte that is not printable ASCII", NULL);
+    if (!prt_is_printable(err, n))
+        die("error message is not printable text", NULL);
 }
 
 /* Splits DATA into header lines and a body; strings are copied into the arena. */

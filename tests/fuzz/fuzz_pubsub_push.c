@@ -1,7 +1,8 @@
 /* libFuzzer target for src/pubsub_push: any body must become an event or be refused with a
  * message. A made event has every required attribute, the type and source of one of the two
  * mappings, and survives cloudevent's JSON form; only a detected envelope can make one; an error
- * message is printable ASCII (it goes into the answer and the log) and leaves the event zeroed. */
+ * message is printable text by the printable policy (it goes into the answer and the log) and
+ * leaves the event zeroed. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "arena.h"
 #include "cloudevent.h"
 #include "http_request.h"
+#include "printable.h"
 #include "pubsub_push.h"
 
 static void check_event(const cloudevent *ev, arena *a)
@@ -62,9 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         if (err[0] == '\0' || ev.id || ev.data)
             abort();
-        for (const char *p = err; *p; p++)
-            if (*p < 0x20 || *p > 0x7e)
-                abort();
+        if (!prt_is_printable(err, strlen(err)))
+            abort();
     }
     arena_free(a);
     return 0;

@@ -1,10 +1,12 @@
-/* libFuzzer target for src/storage_object: any bytes must parse or be refused with a message;
- * a parsed object must have a non-empty bucket and name and digit-only int64 fields. */
+/* libFuzzer target for src/storage_object: any bytes must parse or be refused with a message
+ * that is printable text (printable.h); a parsed object must have a non-empty bucket and name
+ * and digit-only int64 fields. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
+#include "printable.h"
 #include "storage_object.h"
 
 static void check_digits(const char *s)
@@ -33,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < obj.n_metadata; i++)
             if (storage_object_metadata(&obj, obj.metadata[i].key) == NULL)
                 abort();
-    } else if (err[0] == '\0' || obj.bucket || obj.name) {
+    } else if (err[0] == '\0' || obj.bucket || obj.name || !prt_is_printable(err, strlen(err))) {
         abort();
     }
     arena_free(a);

@@ -43,6 +43,8 @@ static void test_trace_headers(void **state)
     assert_null(log_trace());
 }
 
+static char big_prefix[2047]; /* 2046 'a', set in main */
+
 /* Runs FN with stderr sent to a temp file; returns what it wrote (malloc'd). */
 static char *capture(void (*fn)(void))
 {
@@ -99,12 +101,83 @@ static void test_json_lines(void **state)
     free(text);
 }
 
+/* Whatever bytes a message or a field carries, every call writes exactly one line, and the line
+ * is RFC 8259 JSON: printable ASCII (controls and non-ASCII escaped), strict UTF-8 inside, one
+ * object. */
+static void emit_hostile_lines(void)
+{
+    log_init("unit", LOG_INFO);
+    /* 1: invalid UTF-8 in the message (a %s of raw bytes). */
+    log_info("bad bytes %s end", "acme\xfd\xc3(");
+    /* 2: a long message cut at the buffer's end, inside a 2-byte character. */
+    char big[2100];
+    memset(big, 'a', 2046);
+    strcpy(big + 2046, "\xc3\xa9\xc3\xa9tail");
+    log_info("%s", big);
+    /* 3: a field string that is not UTF-8 (jansson's nocheck setters let one in). */
+    json_t *f = json_object();
+    json_object_set_new(f, "event_id", json_stringn_nocheck("id-\xff\x00x", 6));
+    json_object_set_new(f, "nested", json_pack("[s, o]", "ok", json_string_nocheck("\xc0\xa0")));
+    log_emit(LOG_WARNING, f, "fields");
+    /* 4: a key that is not UTF-8. */
+    f = json_object();
+    json_object_set_new_nocheck(f, "k\xfe", json_string("v"));
+    log_emit(LOG_WARNING, f, "keys");
+    /* 5: control and bidirectional characters, valid UTF-8: escaped by JSON, never raw. */
+    log_info("esc \x1b[2J rlo \xe2\x80\xae nel \xc2\x85 quote \" backslash \\");
+}
+
+static void test_every_line_is_json(void **state)
+{
+    (void)state;
+    char *text = capture(emit_hostile_lines);
+    size_t lines = 0;
+    for (char *line = text, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        assert_non_null(nl);
+        *nl = '\0';
+        lines++;
+        for (const char *p = line; *p; p++)
+            if (*p < 0x20 || *p > 0x7e)
+                fail_msg("line %zu has the byte 0x%02x", lines, (unsigned char)*p);
+        json_error_t err;
+        json_t *j = json_loads(line, 0, &err);
+        if (!json_is_object(j))
+            fail_msg("line %zu is not a JSON object: %s: %s", lines, err.text, line);
+        const char *msg = json_string_value(json_object_get(j, "message"));
+        assert_non_null(msg);
+        if (lines == 1)
+            assert_string_equal(msg, "bad bytes acme\\xFD\\xC3( end");
+        if (lines == 2) {
+            assert_int_equal(strncmp(msg, big_prefix, 2046), 0);
+            assert_true(strlen(msg) <= 2047);
+        }
+        if (lines == 3) {
+            assert_string_equal(json_string_value(json_object_get(j, "event_id")),
+                                "id-\\xFF\\x00x");
+            assert_string_equal(json_string_value(json_array_get(json_object_get(j, "nested"), 1)),
+                                "\\xC0\\xA0");
+            assert_string_equal(json_string_value(json_array_get(json_object_get(j, "nested"), 0)),
+                                "ok");
+        }
+        if (lines == 4)
+            assert_string_equal(json_string_value(json_object_get(j, "k\\xFE")), "v");
+        if (lines == 5)
+            assert_non_null(strstr(msg, "rlo \xe2\x80\xae nel"));
+        json_decref(j);
+    }
+    assert_int_equal(lines, 5);
+    free(text);
+}
+
 int main(void)
 {
+    memset(big_prefix, 'a', 2046);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_severity_names),
         cmocka_unit_test(test_trace_headers),
         cmocka_unit_test(test_json_lines),
+        cmocka_unit_test(test_every_line_is_json),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

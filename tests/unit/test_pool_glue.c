@@ -125,6 +125,32 @@ static void test_glue_params(void **state)
     arena_free(a);
 }
 
+/* RFC 9110 §5.5: a field value has no leading or trailing optional whitespace (SP, HTAB). nginx
+ * trims spaces over HTTP/1.1 but passes HTTP/2 values as sent, so glue trims every header the
+ * same way: one event, one ledger key, whatever the protocol. Whitespace inside is kept, and a
+ * value that is only whitespace counts as empty (absent). */
+static void test_glue_trims_optional_whitespace(void **state)
+{
+    (void)state;
+    arena *a = arena_new(1024);
+    char *envp[] = {"HTTP_CE_ID=X ",
+                    "HTTP_CE_SPECVERSION= \t1.0\t ",
+                    "HTTP_CE_SUBJECT=\ta b\t",
+                    "HTTP_CE_TYPE= \t ",
+                    "CONTENT_TYPE= application/json ",
+                    "HTTP_AUTHORIZATION=Bearer abc\t",
+                    NULL};
+    http_request req;
+    assert_int_equal(glue_request_from_params(envp, a, &req), 0);
+    assert_string_equal(http_header_get(&req, "ce-id"), "X");
+    assert_string_equal(http_header_get(&req, "ce-specversion"), "1.0");
+    assert_string_equal(http_header_get(&req, "ce-subject"), "a b");
+    assert_null(http_header_get(&req, "ce-type"));
+    assert_string_equal(http_header_get(&req, "content-type"), "application/json");
+    assert_string_equal(http_header_get(&req, "authorization"), "Bearer abc");
+    arena_free(a);
+}
+
 static void test_glue_path_and_length(void **state)
 {
     (void)state;
@@ -203,10 +229,15 @@ static void test_listener_tcp(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_options_values),          cmocka_unit_test(test_options_errors),
-        cmocka_unit_test(test_options_override_config), cmocka_unit_test(test_glue_params),
-        cmocka_unit_test(test_glue_path_and_length),    cmocka_unit_test(test_glue_response_head),
-        cmocka_unit_test(test_listener_unix),           cmocka_unit_test(test_listener_tcp),
+        cmocka_unit_test(test_options_values),
+        cmocka_unit_test(test_options_errors),
+        cmocka_unit_test(test_options_override_config),
+        cmocka_unit_test(test_glue_params),
+        cmocka_unit_test(test_glue_trims_optional_whitespace),
+        cmocka_unit_test(test_glue_path_and_length),
+        cmocka_unit_test(test_glue_response_head),
+        cmocka_unit_test(test_listener_unix),
+        cmocka_unit_test(test_listener_tcp),
     };
     return cmocka_run_group_tests_name("pool glue", tests, NULL, NULL);
 }

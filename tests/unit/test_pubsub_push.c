@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "http_request.h"
+#include "printable.h"
 #include "pubsub_push.h"
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -295,6 +296,9 @@ static void test_detection(void **state)
     assert_false(detected("application/json", body, "ce-specversion"));
     assert_false(detected("application/cloudevents+json", body, NULL));
     assert_false(detected("text/plain", body, NULL));
+    assert_true(detected("application/json ; CHARSET=\"utf-8\"", body, NULL));
+    assert_false(detected("application/json-seq", body, NULL)); /* a media type, parsed */
+    assert_false(detected("application/json garbage", body, NULL));
     assert_false(detected("application/json", NULL, NULL));
     assert_false(detected("application/json", "not json", NULL));
     assert_false(detected("application/json", "[1]", NULL));
@@ -485,7 +489,7 @@ static void test_malformed_storage_notification(void **state)
     }
 }
 
-/* Errors echo no more than 64 bytes of input, and only printable ASCII. */
+/* Errors echo no more than 64 bytes of input, by the printable policy (printable.h). */
 static void test_error_echo_is_bounded(void **state)
 {
     fx *f = *state;
@@ -495,16 +499,25 @@ static void test_error_echo_is_bounded(void **state)
     value[3] = '\x01';
     json_t *env = gcs_envelope();
     json_object_set_new(attrs_of(env), "eventType", json_string(value));
-    expect_error(f, env, CE_ERR_INVALID, "AAA?AAAA");
+    expect_error(f, env, CE_ERR_INVALID, "AAA\\x01AAAA");
     assert_null(strstr(f->err, "\x01"));
     assert_non_null(strstr(f->err, "..."));
     assert_true(strlen(f->err) < 64 + 200);
-    /* The data's own bytes, quoted by the JSON parser's reason, come out printable too. */
+    /* Valid UTF-8 is kept, quotes and bidirectional overrides escaped. */
+    env = gcs_envelope();
+    json_object_set_new(attrs_of(env), "eventType", json_string("caf\xc3\xa9 \"x\" \xe2\x80\xae"));
+    expect_error(f, env, CE_ERR_INVALID, "\"caf\xc3\xa9 \\\"x\\\" \\u{202E}\"");
+    /* The data's own bytes, quoted by the JSON parser's reason, come out printable too, and are
+     * not escaped twice. */
     env = gcs_envelope();
     json_object_set_new(message_of(env), "data", b64("{\"bucket\":\"acme\x7f\xfd\"}"));
     expect_error(f, env, CE_ERR_INVALID, "message.data: not a StorageObjectData (invalid_json)");
-    for (const char *p = f->err; *p; p++)
-        assert_true(*p >= 0x20 && *p < 0x7f);
+    assert_true(prt_is_printable(f->err, strlen(f->err)));
+    env = gcs_envelope();
+    json_object_set_new(
+        message_of(env), "data",
+        b64("{\"bucket\":\"acme-data\",\"name\":\"a.csv\",\"metadata\":{\"k\\\"\":1}}"));
+    expect_error(f, env, CE_ERR_INVALID, "metadata.k\\\": must be a string");
 }
 
 int main(void)

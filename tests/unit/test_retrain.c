@@ -504,6 +504,41 @@ static void test_handle_ignores_and_refuses_without_google(void **state)
     assert_non_null(strstr(out.error, "data: not a StorageObjectData (wrong_type)"));
     json_decref(out.outcome);
 
+    /* ...and one this delivery's data caused: a later delivery of the event runs again. */
+    assert_true(out.redeliverable);
+
+    /* Media types are case-insensitive: data under Application/JSON is read, and the rule that
+     * needs it (no subject, no bucket extension) matches: retried here only for want of a
+     * ledger. */
+    j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "specversion", "1.0", "id", "e-11",
+                  "source", SOURCE, "type", FINALIZED, "datacontenttype",
+                  "Application/JSON; charset=UTF-8", "data", "bucket", "acme-data", "name",
+                  "fraud/x");
+    assert_int_equal(ce_from_json(j, f->a, &f->ev, err, sizeof err), CE_OK);
+    json_decref(j);
+    out = (fn_result){0};
+    def->handle(&f->ev, &ctx, &out);
+    assert_int_equal(out.status, FN_RETRY);
+    assert_string_equal(out.error, "no ledger to coordinate submissions with");
+
+    /* Data declared as something else is not read; no rule matching without it is not the
+     * event's doing: a dead letter that a later delivery (as JSON) does not answer as a
+     * duplicate. A media type that merely contains "json" is not JSON. */
+    const char *not_json[] = {"text/plain", "application/x-jsonish"};
+    for (size_t i = 0; i < 2; i++) {
+        j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "specversion", "1.0", "id", "e-12",
+                      "source", SOURCE, "type", FINALIZED, "datacontenttype", not_json[i], "data",
+                      "{\"bucket\":\"acme-data\",\"name\":\"fraud/x\"}");
+        assert_int_equal(ce_from_json(j, f->a, &f->ev, err, sizeof err), CE_OK);
+        json_decref(j);
+        out = (fn_result){0};
+        def->handle(&f->ev, &ctx, &out);
+        assert_int_equal(out.status, FN_FAILED);
+        assert_true(out.redeliverable);
+        assert_non_null(strstr(out.error, "not JSON"));
+        json_decref(out.outcome);
+    }
+
     /* A matched rule whose body cannot be built for this event: a dead letter naming the rule. */
     event(f, "custom.v1", "e-10", NULL, NULL);
     out = (fn_result){0};

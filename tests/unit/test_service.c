@@ -20,14 +20,16 @@
 
 /* A function whose outcome each test chooses, counting its runs. */
 static fn_status next_status;
-static int runs;
+static bool next_redeliverable;
+static int runs, reclaimed_runs;
 
 static void scripted_handle(const cloudevent *ev, fn_context *ctx, fn_result *out)
 {
     (void)ev;
-    (void)ctx;
     runs++;
+    reclaimed_runs += ctx->reclaimed;
     out->status = next_status;
+    out->redeliverable = next_redeliverable;
     if (next_status == FN_DONE)
         out->outcome = json_pack("{s:s, s:s}", "status", "submitted", "resource", "projects/p/x/1");
     if (next_status == FN_FAILED)
@@ -70,7 +72,8 @@ static int setup(void **state)
     if (!f->svc)
         fail_msg("service_new: %s", err);
     f->a = arena_new(4096);
-    runs = 0;
+    runs = reclaimed_runs = 0;
+    next_redeliverable = false;
     *state = f;
     return 0;
 }
@@ -162,6 +165,18 @@ static void test_routes(void **state)
     assert_int_equal(runs, 0);
 }
 
+/* A path is the client's text: the 404 names it by the printable policy, whatever its bytes. */
+static void test_unknown_path_named_printably(void **state)
+{
+    fixture *f = *state;
+    http_response r;
+    json_t *b = call(f, "GET", "/x\xff\n\xe2\x80\xae\"", NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(str(b, "error"), "not_found");
+    assert_string_equal(str(b, "message"), "no route for /x\\xFF\\n\\u{202E}\\\"");
+    json_decref(b);
+}
+
 static void test_done_then_duplicate(void **state)
 {
     fixture *f = *state;
@@ -231,6 +246,63 @@ static void test_failed_is_acknowledged_and_recorded(void **state)
     assert_non_null(rec.event_json); /* kept for replay */
     ledger_record_clear(&rec);
     ledger_close(l);
+}
+
+/* A dead letter of the event's own making stays one: the next delivery is a duplicate. */
+static void test_failed_shadows_redeliveries(void **state)
+{
+    fixture *f = *state;
+    http_response r;
+    next_status = FN_FAILED;
+    json_decref(call(f, "POST", "/", "f-2", &r));
+    next_status = FN_DONE;
+    json_t *b = call(f, "POST", "/", "f-2", &r);
+    assert_string_equal(str(b, "status"), "duplicate");
+    assert_string_equal(str(b, "recorded_status"), "failed");
+    json_decref(b);
+    assert_int_equal(runs, 1);
+}
+
+/* A failure in how one delivery presented the event (data it could not read) is acknowledged
+ * and recorded with its reason, but the next delivery of the same event runs again, once. */
+static void test_redeliverable_failure_does_not_shadow(void **state)
+{
+    fixture *f = *state;
+    http_response r;
+    next_status = FN_FAILED;
+    next_redeliverable = true;
+    json_t *b = call(f, "POST", "/", "u-1", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(b, "status"), "failed");
+    assert_true(json_is_true(json_object_get(b, "redeliverable")));
+    json_decref(b);
+    ledger *l;
+    char err[LEDGER_ERR_MAX], key[LEDGER_KEY_HEX + 1];
+    assert_int_equal(ledger_open(f->url, &l, err), LEDGER_OK);
+    ledger_key("//unit", "u-1", key);
+    ledger_record rec = {0};
+    assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
+    assert_string_equal(rec.status, "failed");
+    assert_string_equal(rec.last_error, "INVALID_ARGUMENT: bad template");
+    ledger_record_clear(&rec);
+
+    next_status = FN_DONE;
+    next_redeliverable = false;
+    b = call(f, "POST", "/", "u-1", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(b, "status"), "submitted");
+    json_decref(b);
+    assert_int_equal(runs, 2);
+    assert_int_equal(reclaimed_runs, 1); /* it looks for what the first attempt left */
+    assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
+    assert_string_equal(rec.status, "done");
+    assert_int_equal(rec.attempts, 2);
+    ledger_record_clear(&rec);
+    ledger_close(l);
+    b = call(f, "POST", "/", "u-1", &r);
+    assert_string_equal(str(b, "status"), "duplicate");
+    json_decref(b);
+    assert_int_equal(runs, 2);
 }
 
 static void test_retry_releases_the_claim(void **state)
@@ -359,9 +431,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_path_named_printably, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_then_duplicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_answered_from_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_is_acknowledged_and_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_shadows_redeliveries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redeliverable_failure_does_not_shadow, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_retry_releases_the_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ignored_and_coalesced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_claim_answers_503, setup, teardown),

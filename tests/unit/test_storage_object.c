@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "printable.h"
 #include "storage_object.h"
 
 /* A finalized event's data as Cloud Storage sends it. */
@@ -219,6 +220,26 @@ static void test_error_does_not_echo_input(void **state)
     assert_null(strstr(f->err, "SECRET"));
 }
 
+/* A metadata key is the uploader's text: it reaches the message by the printable policy
+ * (printable.h), escaped and bounded, never raw, never cut inside a character. */
+static void test_error_renders_a_key_printably(void **state)
+{
+    fixture *f = *state;
+    expect(f, "{\"bucket\":\"b\",\"name\":\"n\",\"metadata\":{\"a\\\"b\\u001b[2J\\u202ez\":1}}",
+           STORAGE_OBJECT_ERR_TYPE, "metadata.a\\\"b\\x1B[2J\\u{202E}z: must be a string");
+    assert_true(prt_is_printable(f->err, strlen(f->err)));
+    /* 64 ASCII bytes then 2-byte characters, where a byte count would cut one. */
+    char json[300];
+    snprintf(json, sizeof json,
+             "{\"bucket\":\"b\",\"name\":\"n\",\"metadata\":{\"%064d\xc3\xa9\xc3\xa9\":1}}", 0);
+    assert_int_equal(parse(f, json), STORAGE_OBJECT_ERR_TYPE);
+    assert_true(prt_utf8_valid(f->err, strlen(f->err)));
+    assert_non_null(strstr(f->err, "...: must be a string"));
+    /* jansson's complaint quotes the document's bytes: printable too. */
+    assert_int_equal(parse(f, "{\"bucket\":\"acme\x7f\xfd\"}"), STORAGE_OBJECT_ERR_JSON);
+    assert_true(prt_is_printable(f->err, strlen(f->err)));
+}
+
 static void test_status_names(void **state)
 {
     (void)state;
@@ -245,6 +266,7 @@ int main(void)
         T(test_duplicate_keys_refused),
         T(test_name_too_long),
         T(test_error_does_not_echo_input),
+        T(test_error_renders_a_key_printably),
         T(test_status_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

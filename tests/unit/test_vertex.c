@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "support/mini_http.h"
+#include "printable.h"
 #include "vertex.h"
 #include "vertex_body.h"
 
@@ -244,7 +245,7 @@ static void test_status_error_parsed(void **state)
     assert_int_equal(r.err, VTX_ERR_PERMANENT);
     assert_int_equal(r.http_status, 400);
     assert_string_equal(r.status, "INVALID_ARGUMENT");
-    assert_string_equal(r.message, "List of found errors: 1.Field: job_spec");
+    assert_string_equal(r.message, "List of found errors:\\n1.Field: job_spec");
     assert_null(r.resource);
 
     struct {
@@ -263,7 +264,7 @@ static void test_status_error_parsed(void **state)
 static void test_status_message_truncated_utf8(void **state)
 {
     (void)state;
-    /* 254 ASCII bytes then a 2-byte character: it must not be cut in half. */
+    /* 254 ASCII bytes then a 2-byte character: it must not be cut in half; the cut is marked. */
     char msg[300];
     memset(msg, 'a', 254);
     strcpy(msg + 254, "\xc3\xa9tail");
@@ -276,7 +277,25 @@ static void test_status_message_truncated_utf8(void **state)
     free(b);
     assert_int_equal(r.err, VTX_ERR_TRANSIENT);
     assert_string_equal(r.status, "UNAVAILABLE");
-    assert_int_equal(strlen(r.message), 254);
+    assert_int_equal(strlen(r.message), 255);
+    assert_string_equal(r.message + 252, "...");
+    assert_true(prt_utf8_valid(r.message, strlen(r.message)));
+    vtx_result_clear(&r);
+}
+
+/* Google's message (or whatever a proxy sends as one) reaches logs and the ledger's dead letter
+ * by the printable policy: quotes, controls, C1 and bidirectional characters escaped. */
+static void test_status_message_printable(void **state)
+{
+    (void)state;
+    const char *b = "{\"error\":{\"code\":400,\"status\":\"INVALID\\u001b\",\"message\":"
+                    "\"field \\\"x\\\" \\u001b[31m\\u0085 \\u202egnp.exe caf\\u00e9\"}}";
+    vtx_result r = {0};
+    vtx_result_from_answer(&r, 400, b, strlen(b));
+    assert_string_equal(r.message,
+                        "field \\\"x\\\" \\x1B[31m\\u{0085} \\u{202E}gnp.exe caf\xc3\xa9");
+    assert_string_equal(r.status, "INVALID\\x1B");
+    assert_true(prt_is_printable(r.message, strlen(r.message)));
     vtx_result_clear(&r);
 }
 
@@ -732,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_label_filter),
         cmocka_unit_test(test_status_error_parsed),
         cmocka_unit_test(test_status_message_truncated_utf8),
+        cmocka_unit_test(test_status_message_printable),
         cmocka_unit_test(test_unreadable_answers),
         cmocka_unit_test(test_backoff_full_jitter_bounds),
         cmocka_unit_test(test_error_names),
