@@ -48,8 +48,8 @@ e2e_start_pool "$(pool_config "sqlite://$E2E_DIR/ledger.db")"
 e2e_start_nginx
 deliveries sqlite >"$E2E_DIR/sqlite.json"
 check_exactly_once sqlite "SQLite"
-expect "the database is intact" "$(sqlite3 "$E2E_DIR/ledger.db" 'PRAGMA integrity_check')" ok
-expect "WAL mode" "$(sqlite3 "$E2E_DIR/ledger.db" 'PRAGMA journal_mode')" wal
+expect "the database is intact" "$(sqlite3 -cmd '.timeout 5000' "$E2E_DIR/ledger.db" 'PRAGMA integrity_check')" ok
+expect "WAL mode" "$(sqlite3 -cmd '.timeout 5000' "$E2E_DIR/ledger.db" 'PRAGMA journal_mode')" wal
 
 echo "retrainctl over the ledger"
 export RETRAIN_LEDGER="sqlite://$E2E_DIR/ledger.db"
