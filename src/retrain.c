@@ -220,10 +220,12 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
         return;
     }
 
-    const rule *r = rules_match(st->rules, ev, objp);
-    if (!r) {
-        *out =
-            (fn_result){.status = FN_IGNORED, .outcome = json_pack("{s:s}", "status", "ignored")};
+    const rule *r = rules_match_why(st->rules, ev, objp, err, sizeof err);
+    if (!r) { /* a reason only when a rule refused an unsafe name: say which and why */
+        *out = (fn_result){.status = FN_IGNORED,
+                           .outcome =
+                               err[0] ? json_pack("{s:s, s:s}", "status", "ignored", "reason", err)
+                                      : json_pack("{s:s}", "status", "ignored")};
         return;
     }
 
