@@ -265,4 +265,5 @@ expect "after the job finished: submitted" "$STATUS/$(json_get status)" 200/subm
 expect "after the job finished: a second job for the rule" "$(jobs_labelled retrain-rule=burst)" 2
 send burst-after acme-data burst/after.csv
 expect "and the event after it coalesces into the new job" "$(json_get status)" coalesced
+e2e_check_logs
 e2e_finish
