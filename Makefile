@@ -34,7 +34,7 @@ POOL_LIB  := $(BUILD)/libpool.a
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 BINS      := $(BUILD)/retrain-fcgi $(BUILD)/retrainctl $(BUILD)/gcp-emulator $(BUILD)/fcgi-trivial \
-             $(BUILD)/loadgen
+             $(BUILD)/loadgen $(BUILD)/jsonl-check
 
 .PHONY: all unit-bins bench-bins test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps deps-bench check-deps format format-check lint clean
 all: $(BINS)
@@ -59,6 +59,9 @@ $(BUILD)/fcgi-trivial: $(call obj,fcgi/trivial.c)
 
 $(BUILD)/loadgen: $(call obj,tests/tools/loadgen.c)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljansson
+
+$(BUILD)/jsonl-check: $(call obj,tests/tools/jsonl_check.c)
+	$(CC) $(LDFLAGS) -o $@ $^ -ljansson
 
 $(BUILD)/retrainctl: $(call obj,src/retrainctl.c) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

@@ -1,10 +1,12 @@
 /* jwks — see jwks.h. The set in memory, the cache file and the lock file follow two rules, each
- * with its own clock: a refetch because of an unknown kid is made only when `refetch_interval_s`
- * has passed since the last such refetch (a flood of forged kids costs one fetch per interval),
- * and any other attempt only when it has passed since the last attempt of any kind (a failing
- * endpoint is not retried in a loop). A regular fetch does not delay an unknown-kid refetch, so
- * a key rotated in at the issuer is picked up at its first use. With a cache file both clocks
- * are read from the file under the lock, so the bounds hold for the whole pool. */
+ * with its own clock. The regular refresh (at half of max-age, or when there is no set) is
+ * attempted only when `refetch_interval_s` has passed since the last regular attempt (a failing
+ * endpoint is not retried in a loop). A refetch because of an unknown kid is made only when
+ * `unknown_kid_interval_s` has passed since the last such refetch. Neither clock moves the
+ * other: before, one 30 s clock served unknown kids, forged and genuine alike, and a refetch
+ * for a forged kid also counted as a fresh set, so a flood just before a rotation kept the new
+ * key out for 30 s. With a cache file both clocks are read from the file under the lock, so
+ * the bounds hold for the whole pool. */
 #include "jwks.h"
 
 #include "jwt.h"
@@ -260,6 +262,7 @@ void jwks_options_default(jwks_options *o)
 {
     *o = (jwks_options){.fetch = jwks_fetch_curl,
                         .refetch_interval_s = 30,
+                        .unknown_kid_interval_s = 5,
                         .grace_s = 24 * 3600,
                         .default_max_age_s = 300,
                         .max_max_age_s = 24 * 3600};
@@ -299,11 +302,10 @@ void jwks_free(jwks *j)
     free(j);
 }
 
-/* Refresh a tenth of max-age early, at most 5 minutes early. */
+/* Refreshed at half of max-age: see jwks.h for why that catches keys published ahead. */
 static bool fresh(const jwks *j, int64_t now)
 {
-    int64_t early = j->max_age / 10 < 300 ? j->max_age / 10 : 300;
-    return j->set && now < j->fetched_at + j->max_age - early;
+    return j->set && now < j->fetched_at + j->max_age / 2;
 }
 
 static bool usable(const jwks *j, int64_t now)
@@ -314,8 +316,9 @@ static bool usable(const jwks *j, int64_t now)
 /* KID: the attempt is for an unknown kid (NULL: a stale or missing set). */
 static bool may_attempt(const jwks *j, const char *kid, int64_t now)
 {
-    int64_t last = kid ? j->kid_refetched_at : j->attempted_at;
-    return now - last >= j->o.refetch_interval_s;
+    if (kid)
+        return now - j->kid_refetched_at >= j->o.unknown_kid_interval_s;
+    return now - j->attempted_at >= j->o.refetch_interval_s;
 }
 
 /* Makes BODY (taken) the current set when it parses to at least one key; else frees it. */
@@ -400,9 +403,10 @@ static void fetch_now(jwks *j, const char *kid, int64_t now)
 {
     jwks_body b = {NULL, 0, -1};
     char err[256] = "";
-    j->attempted_at = now;
     if (kid)
         j->kid_refetched_at = now;
+    else
+        j->attempted_at = now;
     if (j->o.fetch(j->o.fetch_ctx, j->url, &b, err, sizeof err) == 0) {
         int64_t max_age = b.max_age_s < 0 ? j->o.default_max_age_s : b.max_age_s;
         if (max_age > j->o.max_max_age_s)

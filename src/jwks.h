@@ -6,14 +6,21 @@
  * logged and never spoils the rest of the set.
  *
  * A jwks handle keeps the current set for the Cache-Control max-age of the response that
- * brought it and refreshes it a little before that (a tenth of max-age, at most 5 min). Network
- * use is bounded: at most one fetch attempt per `refetch_interval_s` (30 s), whatever the reason
- * (an unknown kid, a failing endpoint, a stale set), so a flood of forged kids cannot hammer the
- * endpoint. When fetches fail the last set keeps serving for `grace_s` past its max-age; the
- * failure is logged. With `cache_path`, the workers of a pool share one fetched set through that
- * file: a lock file (cache_path + ".lock", flock) lets one worker fetch while the others wait
- * and then re-read the file; the file (fetch time, max-age, last attempt, then the JWKS body) is
- * replaced atomically (temp file + rename), and the one-attempt-per-interval bound is pool-wide.
+ * brought it, and refreshes it on its own schedule at half of max-age: an issuer that announces
+ * max-age M must publish a key at least M before it signs with it (or caches that honour M would
+ * refuse its tokens), so a set refreshed every M/2 holds every new key before its first token,
+ * whatever else happens. Google rotates that way. A kid that is not in the set (an issuer that
+ * signs with a key as soon as it publishes it, or a forged kid: they look the same) may refetch
+ * the set at most once per `unknown_kid_interval_s` (5 s). The two have separate clocks: unknown
+ * kids, however many, never delay the regular refresh, and a genuine new kid is found within
+ * 5 s of its publication even while forged kids flood in; a flood costs at most one fetch per
+ * 5 s. A regular attempt that fails is retried at most once per `refetch_interval_s` (30 s), so
+ * a failing endpoint is not hammered. When fetches fail the last set keeps serving for `grace_s`
+ * past its max-age; the failure is logged. With `cache_path`, the workers of a pool share one
+ * fetched set through that file: a lock file (cache_path + ".lock", flock) lets one worker
+ * fetch while the others wait and then re-read the file; the file (fetch time, max-age, both
+ * clocks, then the JWKS body) is replaced atomically (temp file + rename), and both bounds are
+ * pool-wide. Without it each process has its own.
  *
  * Time is always passed in (epoch seconds), and the fetch is a function pointer, so tests drive
  * max-age, throttle and grace with a fake clock and a fake fetcher.
@@ -74,10 +81,11 @@ typedef struct {
     const char *cache_path; /* copied; NULL: no sharing between processes */
     jwks_fetch_fn fetch;    /* default jwks_fetch_curl */
     void *fetch_ctx;
-    int64_t refetch_interval_s; /* default 30 */
-    int64_t grace_s;            /* default 24 h */
-    int64_t default_max_age_s;  /* when the response has none; default 300 */
-    int64_t max_max_age_s;      /* cap on a response's max-age; default 24 h */
+    int64_t refetch_interval_s;     /* regular attempts, after a failure; default 30 */
+    int64_t unknown_kid_interval_s; /* refetches for kids not in the set; default 5 */
+    int64_t grace_s;                /* default 24 h */
+    int64_t default_max_age_s;      /* when the response has none; default 300 */
+    int64_t max_max_age_s;          /* cap on a response's max-age; default 24 h */
 } jwks_options;
 
 typedef enum {

@@ -231,7 +231,7 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
         return;
     }
 
-    const rule *r = rules_match(st->rules, ev, objp);
+    const rule *r = rules_match_why(st->rules, ev, objp, err, sizeof err);
     if (!r && unread) { /* it might have matched by what the data names */
         char ct[PRT_ECHO_SIZE];
         failed(out,
@@ -242,9 +242,11 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
                true);
         return;
     }
-    if (!r) {
-        *out =
-            (fn_result){.status = FN_IGNORED, .outcome = json_pack("{s:s}", "status", "ignored")};
+    if (!r) { /* a reason only when a rule refused an unsafe name: say which and why */
+        *out = (fn_result){.status = FN_IGNORED,
+                           .outcome =
+                               err[0] ? json_pack("{s:s, s:s}", "status", "ignored", "reason", err)
+                                      : json_pack("{s:s}", "status", "ignored")};
         return;
     }
 

@@ -28,7 +28,7 @@
  *   {"status":"submitted","rule","action","resource","adopted"}   ("operation" for register,
  *                                                                   "pending":true unfinished)
  *   {"status":"coalesced","rule","resource","into_event"}
- *   {"status":"ignored"}
+ *   {"status":"ignored"}            ("reason" when a rule refused the object's unsafe name)
  *   {"status":"failed","rule","action","http_status","google_status","message"}
  * Google's 400/403/404 is final (FN_FAILED: the dead letter, replayable); 429, 5xx, network and
  * token trouble ask for a retry (FN_RETRY: 503 with Retry-After).

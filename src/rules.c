@@ -24,6 +24,7 @@ struct rule {
     rules_action action;
     const char *type, *bucket, *source; /* match; NULL: any (type is required) */
     glob_pattern *name_glob, *subject_glob;
+    bool allow_unsafe_names;
     const json_t *job, *pipeline, *labels;
     int min_interval_s;
     bool registers;
@@ -234,6 +235,10 @@ static void compile_match(rules_problems *p, const char *path, const json_t *m, 
             compile_glob(p, sub, v, &r->name_glob);
         } else if (strcmp(key, "subject") == 0) {
             compile_glob(p, sub, v, &r->subject_glob);
+        } else if (strcmp(key, "allow_unsafe_names") == 0) {
+            if (!json_is_boolean(v))
+                rules_problem(p, sub, "must be true or false");
+            r->allow_unsafe_names = json_is_true(v);
         } else {
             rules_problem(p, sub, "unknown key");
         }
@@ -469,12 +474,49 @@ static bool rule_matches(const rule *r, const cloudevent *ev, const storage_obje
     return true;
 }
 
+/* What is unsafe about the event's bucket or object name, or NULL. */
+static const char *unsafe_event(const cloudevent *ev, const storage_object *obj, size_t *offset,
+                                const char **what)
+{
+    const char *bucket = rules_event_bucket(ev, obj), *name = rules_event_object_name(ev, obj);
+    *offset = 0;
+    const char *why = bucket ? rules_unsafe_bucket(bucket, offset) : NULL;
+    *what = "bucket";
+    if (!why && name) {
+        why = rules_unsafe_name(name, offset);
+        *what = "object name";
+    }
+    return why;
+}
+
+const rule *rules_match_why(const rules *rs, const cloudevent *ev, const storage_object *obj,
+                            char *why, size_t whylen)
+{
+    size_t offset;
+    const char *what, *unsafe = unsafe_event(ev, obj, &offset, &what);
+    const rule *refused = NULL;
+    if (why && whylen)
+        why[0] = '\0';
+    for (size_t i = 0; i < rs->n; i++) {
+        const rule *r = &rs->items[i];
+        if (!rule_matches(r, ev, obj))
+            continue;
+        if (!unsafe || r->allow_unsafe_names)
+            return r;
+        if (!refused)
+            refused = r;
+    }
+    if (refused && why && whylen)
+        snprintf(why, whylen,
+                 "rule %s would match, but the %s has %s (at byte %zu), which no rule takes "
+                 "unless its match sets allow_unsafe_names",
+                 refused->name, what, unsafe, offset);
+    return NULL;
+}
+
 const rule *rules_match(const rules *rs, const cloudevent *ev, const storage_object *obj)
 {
-    for (size_t i = 0; i < rs->n; i++)
-        if (rule_matches(&rs->items[i], ev, obj))
-            return &rs->items[i];
-    return NULL;
+    return rules_match_why(rs, ev, obj, NULL, 0);
 }
 
 size_t rules_count(const rules *rs)

@@ -7,7 +7,8 @@
  *              "bucket": "acme-data",       optional, exact
  *              "name": "<glob>",            optional, glob.h syntax, against the object name
  *              "source": "//storage...",    optional, exact, against the CloudEvent source
- *              "subject": "<glob>"},        optional, glob.h syntax, against the subject
+ *              "subject": "<glob>",         optional, glob.h syntax, against the subject
+ *              "allow_unsafe_names": true}, optional boolean, default false (below)
  *    "action": "train" | "train_and_register" | "register",
  *    "job": {CustomJob},                    train, train_and_register: displayName + jobSpec
  *    "pipeline": {"displayName", "labels"}, optional, train_and_register only
@@ -15,6 +16,13 @@
  *              aliases, labels},             train_and_register, register
  *    "min_interval_s": 600,                 optional integer >= 0 (default 0)
  *    "labels": {...}}                       optional, added to what the rule creates
+ *
+ * Unsafe names. By default a rule matches no event whose object name has a "." or ".." segment,
+ * an empty segment (a leading '/' or "//"; a trailing '/', a folder placeholder, is fine), a
+ * control character (C0, DEL, C1) or bytes that are not UTF-8, nor whose bucket has a
+ * character other than [A-Za-z0-9._-] or is "." or "..": Cloud Storage names are literal, but
+ * a training job that maps gs:// paths to files (gcsfuse) would resolve them and read outside
+ * the dataset. "allow_unsafe_names": true makes the rule take them like any other name.
  *
  * Unknown keys are refused everywhere in a rule, including the CustomJob's own fields (those
  * Vertex AI v1 documents, with their JSON types and required fields), so a typo fails
@@ -82,6 +90,18 @@ const rule *rules_find(const rules *r, const char *name);
  * NULL) or else the event's `bucket` extension; the object name from OBJ or else the subject
  * "objects/NAME". A rule that tests a value the event does not carry does not match. */
 const rule *rules_match(const rules *r, const cloudevent *ev, const storage_object *obj);
+
+/* rules_match(), and when it finds no rule, why in WHY (WHYLEN bytes; may be NULL): "" when no
+ * rule matches the event, or, when a rule would match it but for an unsafe name, a sentence
+ * naming the rule, the kind of problem and its byte offset (never the name itself). */
+const rule *rules_match_why(const rules *r, const cloudevent *ev, const storage_object *obj,
+                            char *why, size_t whylen);
+
+/* What makes NAME unsafe (see "Unsafe names" above), or NULL when it is safe. Static text;
+ * *OFFSET (may be NULL) gets the byte offset of the problem. */
+const char *rules_unsafe_name(const char *name, size_t *offset);
+/* The same for a bucket name; NULL when it is safe. */
+const char *rules_unsafe_bucket(const char *bucket, size_t *offset);
 
 const char *rules_name(const rule *r);
 rules_action rules_action_of(const rule *r);

@@ -167,6 +167,24 @@ expect_match() {
   if printf '%s' "$2" | grep -Eq -- "$3"; then pass "$1"; else fail "$1: '$(printf '%s' "$2" | head -c 300)' does not match /$3/"; fi
 }
 
+# e2e_check_logs [FILE...]: one check per log, that every line of it is one strict JSON object
+# (build/jsonl-check: valid UTF-8, no NUL, no duplicate key, numbers as JSON writes them), as
+# a log pipeline needs. Default: nginx's access log and the pool's log, those this test made.
+# nginx's error log is plain text by nginx's design, and is not checked.
+e2e_check_logs() {
+  local f out files=("$@")
+  [ $# -gt 0 ] || for f in "$E2E_DIR/nginx/access.log" "$E2E_DIR/pool.log"; do
+    [ -e "$f" ] && files+=("$f")
+  done
+  for f in "${files[@]}"; do
+    if out=$("$BUILD/jsonl-check" "$f" 2>&1); then
+      pass "log ${f#"$E2E_DIR"/}: every line strict JSON ($(wc -l <"$f") lines)"
+    else
+      fail "log ${f#"$E2E_DIR"/}: ${out//$'\n'/ }"
+    fi
+  done
+}
+
 e2e_finish() {
   echo "$E2E_NAME: $e2e_passed passed, $e2e_failed failed"
   [ "$e2e_failed" -eq 0 ]

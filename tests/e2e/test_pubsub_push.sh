@@ -101,4 +101,5 @@ push "$(gcs_envelope 1 99)" "$(curl -sS -X POST "$EMU/emulator/oidc/mint" -d '{"
 expect "token for another audience: 401 wrong_audience" "$STATUS/$(json_get error)" 401/wrong_audience
 expect "refused envelopes created nothing" "$(stats .created.customJobs)" 1
 
+e2e_check_logs
 e2e_finish

@@ -206,6 +206,20 @@ send i-1 acme-data elsewhere/file.txt
 expect "ignored: 200" "$STATUS/$(json_get status)" 200/ignored
 expect "ignored: nothing created" "$(stats '.created.customJobs + .created.trainingPipelines + .created.uploads')" "$before"
 
+echo "an object name that climbs out of the dataset: ignored with the reason, nothing created"
+# Cloud Storage names are literal, but models/** would reach secrets/ through gcsfuse.
+send u-1 acme-models 'models/../../secrets/saved_model.pb'
+expect "climbing name: 200 ignored" "$STATUS/$(json_get status)" 200/ignored
+expect_match "climbing name: the answer says why" "$(json_get reason)" \
+  '^rule imports would match, but the object name has a "\." or "\.\." segment \(at byte 7\).*allow_unsafe_names'
+expect "climbing name: nothing created" "$(stats '.created.customJobs + .created.trainingPipelines + .created.uploads')" "$before"
+rec=$("$BUILD/retrainctl" events show "$(key_of)")
+expect "climbing name: recorded ignored" "$(jq -r .status <<<"$rec")" ignored
+expect_match "climbing name: events show gives the reason" "$(jq -r .outcome.reason <<<"$rec")" '^rule imports would match'
+send u-2 acme-models 'models//v1/saved_model.pb'
+expect_match "empty segment: ignored with the reason" "$STATUS/$(json_get status)/$(json_get reason)" \
+  '^200/ignored/rule imports would match, but the object name has an empty segment'
+
 echo "1,000 events for one rule within 10 s: one job, 999 coalesced into it"
 curl -sS -X POST "$EMU/emulator/config" -d '{"job_clock_ms":60000}' >/dev/null # jobs stay running
 report=$("$BUILD/loadgen" --url "$BASE/" --cacert "$BUILD/tls/cert.pem" --connections 32 \
@@ -251,4 +265,5 @@ expect "after the job finished: submitted" "$STATUS/$(json_get status)" 200/subm
 expect "after the job finished: a second job for the rule" "$(jobs_labelled retrain-rule=burst)" 2
 send burst-after acme-data burst/after.csv
 expect "and the event after it coalesces into the new job" "$(json_get status)" coalesced
+e2e_check_logs
 e2e_finish

@@ -180,14 +180,16 @@ static void max_age_honored(void **state)
     jwks *j = new_jwks(&f, NULL);
     assert_int_equal(lookup(j, "k1", 1000), JWKS_OK);
     assert_int_equal(f.calls, 1);
-    assert_int_equal(lookup(j, "k1", 1050), JWKS_OK);
-    assert_int_equal(lookup(j, "k1", 1089), JWKS_OK);
+    assert_int_equal(lookup(j, "k1", 1030), JWKS_OK);
+    assert_int_equal(lookup(j, "k1", 1049), JWKS_OK);
     assert_int_equal(f.calls, 1);
-    /* Refreshed a tenth of max-age before it runs out. */
-    assert_int_equal(lookup(j, "k1", 1090), JWKS_OK);
+    /* Refreshed at half of max-age, well before it runs out. */
+    assert_int_equal(lookup(j, "k1", 1050), JWKS_OK);
     assert_int_equal(f.calls, 2);
-    assert_int_equal(lookup(j, "k1", 1150), JWKS_OK);
+    assert_int_equal(lookup(j, "k1", 1099), JWKS_OK);
     assert_int_equal(f.calls, 2);
+    assert_int_equal(lookup(j, "k1", 1100), JWKS_OK);
+    assert_int_equal(f.calls, 3);
     jwks_free(j);
 }
 
@@ -197,9 +199,9 @@ static void default_max_age_without_cache_control(void **state)
     mint_fetcher f = {set1, -1, 0, 0};
     jwks *j = new_jwks(&f, NULL);
     assert_int_equal(lookup(j, "k1", 0), JWKS_OK);
-    assert_int_equal(lookup(j, "k1", 269), JWKS_OK);
+    assert_int_equal(lookup(j, "k1", 149), JWKS_OK);
     assert_int_equal(f.calls, 1);
-    assert_int_equal(lookup(j, "k1", 270), JWKS_OK); /* 300 - 30 */
+    assert_int_equal(lookup(j, "k1", 150), JWKS_OK); /* 300 / 2 */
     assert_int_equal(f.calls, 2);
     jwks_free(j);
 }
@@ -224,23 +226,23 @@ static void unknown_kid_refetch_throttled(void **state)
     mint_fetcher f = {set1, 3600, 0, 0};
     jwks *j = new_jwks(&f, NULL);
     assert_int_equal(lookup(j, "k1", 0), JWKS_OK);
-    /* A flood of 1000 forged kids within the first 30 s: one refetch (the first might have
+    /* A flood of 1000 forged kids within the first 5 s: one refetch (the first might have
      * been a key just rotated in), then none. */
     for (int i = 0; i < 1000; i++) {
         char kid[32];
         snprintf(kid, sizeof kid, "forged-%d", i);
-        assert_int_equal(lookup(j, kid, i * 29 / 1000), JWKS_UNKNOWN_KID);
+        assert_int_equal(lookup(j, kid, i * 4 / 1000), JWKS_UNKNOWN_KID);
     }
     assert_int_equal(f.calls, 2);
-    /* Then over five minutes, 1000 forged kids every second: one fetch per 30 s. */
-    for (int t = 30; t <= 330; t++)
+    /* Then over five minutes, 1000 forged kids every second: one fetch per 5 s. */
+    for (int t = 5; t <= 305; t++)
         for (int i = 0; i < 1000; i++) {
             char kid[32];
             snprintf(kid, sizeof kid, "forged-%d-%d", t, i);
             assert_int_equal(lookup(j, kid, t), JWKS_UNKNOWN_KID);
         }
-    assert_int_equal(f.calls, 2 + 11); /* t = 30, 60, ..., 330 */
-    assert_int_equal(lookup(j, "k1", 331), JWKS_OK);
+    assert_int_equal(f.calls, 2 + 61); /* t = 5, 10, ..., 305 */
+    assert_int_equal(lookup(j, "k1", 306), JWKS_OK);
     jwks_free(j);
 }
 
@@ -253,9 +255,9 @@ static void unknown_kid_found_after_refetch(void **state)
     f.body = set12; /* k2 rotated in: found at its first use, although k1 was just fetched */
     assert_int_equal(lookup(j, "k2", 10), JWKS_OK);
     assert_int_equal(f.calls, 2);
-    assert_int_equal(lookup(j, "k3", 20), JWKS_UNKNOWN_KID); /* too soon to refetch again */
+    assert_int_equal(lookup(j, "k3", 14), JWKS_UNKNOWN_KID); /* too soon to refetch again */
     assert_int_equal(f.calls, 2);
-    assert_int_equal(lookup(j, "k3", 40), JWKS_UNKNOWN_KID);
+    assert_int_equal(lookup(j, "k3", 15), JWKS_UNKNOWN_KID);
     assert_int_equal(f.calls, 3);
     assert_int_equal(lookup(j, NULL, 100), JWKS_UNKNOWN_KID); /* no kid: never a refetch */
     assert_int_equal(f.calls, 3);
@@ -335,19 +337,19 @@ static void second_instance_uses_shared_file(void **state)
     assert_int_equal(fa.calls, 1);
     assert_int_equal(lookup(b, "k1", 1005), JWKS_OK);
     assert_int_equal(fb.calls, 0);
-    /* Forged kids at b: one refetch, then none for 30 s — at a neither: the throttle is
+    /* Forged kids at b: one refetch, then none for 5 s — at a neither: the throttle is
      * pool-wide. */
     for (int i = 0; i < 100; i++)
-        assert_int_equal(lookup(b, "forged", 1010 + i / 10), JWKS_UNKNOWN_KID);
+        assert_int_equal(lookup(b, "forged", 1010 + i / 50), JWKS_UNKNOWN_KID);
     assert_int_equal(fb.calls, 1);
     for (int i = 0; i < 100; i++)
-        assert_int_equal(lookup(a, "forged-at-a", 1020 + i / 10), JWKS_UNKNOWN_KID);
+        assert_int_equal(lookup(a, "forged-at-a", 1012 + i / 50), JWKS_UNKNOWN_KID);
     assert_int_equal(fa.calls, 1);
-    /* After 30 s one of them may fetch; the other then reads the file. */
+    /* After 5 s one of them may fetch; the other then reads the file. */
     fb.body = set12;
-    assert_int_equal(lookup(b, "k2", 1041), JWKS_OK);
+    assert_int_equal(lookup(b, "k2", 1015), JWKS_OK);
     assert_int_equal(fb.calls, 2);
-    assert_int_equal(lookup(a, "k2", 1042), JWKS_OK);
+    assert_int_equal(lookup(a, "k2", 1016), JWKS_OK);
     assert_int_equal(fa.calls, 1);
     jwks_free(a);
     jwks_free(b);
@@ -429,6 +431,104 @@ static void corrupt_cache_file_ignored(void **state)
     free(path);
 }
 
+/* How soon a kid the issuer publishes and signs with at once must be accepted, however many
+ * forged kids came just before it (the unknown-kid allowance: one refetch per 5 s). */
+#define ROTATION_BOUND_S 5
+
+/* FORGED lookups of distinct forged kids at NOW, all refused. */
+static void flood(jwks *j, int64_t now, int forged)
+{
+    for (int i = 0; i < forged; i++) {
+        char kid[48];
+        snprintf(kid, sizeof kid, "forged-%lld-%d", (long long)now, i);
+        assert_int_equal(lookup(j, kid, now), JWKS_UNKNOWN_KID);
+    }
+}
+
+static void rotation_right_after_a_flood(void **state)
+{
+    (void)state;
+    mint_fetcher f = {set1, 300, 0, 0};
+    jwks *j = new_jwks(&f, NULL);
+    assert_int_equal(lookup(j, "k1", 1000), JWKS_OK);
+    /* Forged kids spend the unknown-kid allowance, ... */
+    for (int64_t t = 1000; t <= 1010; t++)
+        flood(j, t, 100);
+    /* ... then the issuer publishes k2, removes k1 and signs with k2 at once (the emulator's
+     * rotate): a genuine k2 token is accepted within the bound while the flood goes on. */
+    f.body = set2;
+    int64_t t = 1010;
+    while (lookup(j, "k2", t) != JWKS_OK) {
+        flood(j, t, 100);
+        t++;
+        assert_true(t - 1010 <= ROTATION_BOUND_S);
+    }
+    /* The flood cost at most one fetch per allowance interval. */
+    assert_true(f.calls <= 1 + (int)((t - 1000) / ROTATION_BOUND_S) + 1);
+    jwks_free(j);
+}
+
+static void sustained_flood_costs_bounded_fetches(void **state)
+{
+    (void)state;
+    mint_fetcher f = {set1, 3600, 0, 0};
+    jwks *j = new_jwks(&f, NULL);
+    assert_int_equal(lookup(j, "k1", 0), JWKS_OK);
+    /* Ten minutes of 200 forged kids a second: the initial fetch, one refetch per 5 s. */
+    for (int64_t t = 0; t < 600; t++)
+        flood(j, t, 200);
+    assert_true(f.calls <= 1 + 600 / ROTATION_BOUND_S);
+    assert_true(f.calls >= 2); /* the allowance is used: a rotated-in kid is found */
+    assert_int_equal(lookup(j, "k1", 600), JWKS_OK);
+    jwks_free(j);
+}
+
+/* Keys published before they are used (Google's way) are in the set before their first token,
+ * whatever the flood: the set is refreshed on its own schedule, at half of max-age. */
+static void regular_refresh_at_half_max_age(void **state)
+{
+    (void)state;
+    mint_fetcher f = {set1, 100, 0, 0};
+    jwks *j = new_jwks(&f, NULL);
+    assert_int_equal(lookup(j, "k1", 0), JWKS_OK);
+    f.body = set12; /* k2 published at 10, first used at 60 */
+    assert_int_equal(lookup(j, "k1", 49), JWKS_OK);
+    assert_int_equal(f.calls, 1);
+    assert_int_equal(lookup(j, "k1", 50), JWKS_OK); /* refreshed */
+    assert_int_equal(f.calls, 2);
+    /* k2's first tokens need no refetch: it is already held. */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(lookup(j, "k2", 60 + i / 50), JWKS_OK);
+    assert_int_equal(f.calls, 2);
+    jwks_free(j);
+}
+
+/* The same bound for the whole pool: the allowance is spent and shared through the cache
+ * file, and a genuine new kid at another worker is accepted within the bound. */
+static void rotation_after_a_flood_at_another_worker(void **state)
+{
+    (void)state;
+    char *path = path_in_dir("flood.jwks");
+    mint_fetcher fa = {set1, 300, 0, 0}, fb = {set1, 300, 0, 0};
+    jwks *a = new_jwks(&fa, path), *b = new_jwks(&fb, path);
+    assert_int_equal(lookup(a, "k1", 1000), JWKS_OK);
+    assert_int_equal(lookup(b, "k1", 1000), JWKS_OK);
+    for (int64_t t = 1000; t <= 1010; t++)
+        flood(a, t, 50);
+    fa.body = fb.body = set2;
+    int64_t t = 1010;
+    while (lookup(b, "k2", t) != JWKS_OK) {
+        flood(a, t, 50);
+        t++;
+        assert_true(t - 1010 <= ROTATION_BOUND_S);
+    }
+    assert_int_equal(lookup(a, "k2", t), JWKS_OK);
+    assert_true(fa.calls + fb.calls <= 1 + (int)((t - 1000) / ROTATION_BOUND_S) + 1);
+    jwks_free(a);
+    jwks_free(b);
+    free(path);
+}
+
 /* ---- the file fetcher (the libcurl one: test_jwks_curl.c) ---------------------------------- */
 
 static void file_fetcher(void **state)
@@ -474,6 +574,10 @@ int main(void)
         cmocka_unit_test(failed_fetch_recorded_in_shared_file),
         cmocka_unit_test(cache_file_written_atomically),
         cmocka_unit_test(corrupt_cache_file_ignored),
+        cmocka_unit_test(rotation_right_after_a_flood),
+        cmocka_unit_test(sustained_flood_costs_bounded_fetches),
+        cmocka_unit_test(regular_refresh_at_half_max_age),
+        cmocka_unit_test(rotation_after_a_flood_at_another_worker),
         cmocka_unit_test(file_fetcher),
         cmocka_unit_test(status_names),
     };

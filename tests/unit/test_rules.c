@@ -677,6 +677,228 @@ static void test_match_source_and_subject(void **state)
     rules_free(rs);
 }
 
+/* Names that would read outside the dataset once a training container maps gs:// paths to
+ * files (gcsfuse), and names Cloud Storage itself never makes: no rule matches them. */
+static const char *const unsafe_names[] = {
+    /* "." and ".." segments, anywhere */
+    "datasets/churn/../../secrets/x.csv",
+    "datasets/churn/./a.csv",
+    "datasets/churn/..",
+    "datasets/churn/a/../../../etc/passwd.csv",
+    "../datasets/churn/a.csv",
+    "./datasets/churn/a.csv",
+    /* empty segments */
+    "datasets/churn//a.csv",
+    "/datasets/churn/a.csv",
+    "datasets/churn/a//b.csv",
+    /* control characters: C0, DEL, C1 (U+0080-U+009F) */
+    "datasets/churn/a\n.csv",
+    "datasets/churn/a\r.csv",
+    "datasets/churn/\x01.csv",
+    "datasets/churn/a\t.csv",
+    "datasets/churn/a\x1b[2J.csv",
+    "datasets/churn/a\x7f.csv",
+    "datasets/churn/a\xc2\x85.csv",
+    "datasets/churn/a\xc2\x9f.csv",
+    /* not UTF-8: a lone byte, an overlong '/', a surrogate, a truncated sequence */
+    "datasets/churn/\xff.csv",
+    "datasets/churn/..\xc0\xaf..\xc0\xafx.csv",
+    "datasets/churn/\xed\xa0\x80.csv",
+    "datasets/churn/a\xe2\x82.csv",
+};
+
+/* Names that look odd but stay inside the dataset: they still match. */
+static const char *const safe_names[] = {
+    "datasets/churn/a.csv",
+    "datasets/churn/..a.csv",
+    "datasets/churn/a...csv",
+    "datasets/churn/.hidden.csv",
+    "datasets/churn/.../x.csv",
+    "datasets/churn/données été.csv",
+    "datasets/churn/#1 [copy] *?.csv",
+    "datasets/churn/a\\..\\..\\b.csv",
+    "datasets/churn/\xc2\xa0nbsp.csv",
+};
+
+static void test_unsafe_names_match_no_rule(void **state)
+{
+    fixture *f = *state;
+    cloudevent ev = event(FINALIZED, NULL);
+    for (size_t i = 0; i < sizeof unsafe_names / sizeof unsafe_names[0]; i++) {
+        storage_object o = object("acme-data", unsafe_names[i]);
+        if (matched(f, &ev, &o))
+            fail_msg("unsafe name #%zu matched rule %s", i, matched(f, &ev, &o));
+        /* The same name from the subject (no data). */
+        char subject[256];
+        snprintf(subject, sizeof subject, "objects/%s", unsafe_names[i]);
+        ce_attr ext[] = {{"bucket", "acme-data"}};
+        cloudevent bare = event(FINALIZED, subject);
+        bare.extensions = ext;
+        bare.n_extensions = 1;
+        if (matched(f, &bare, NULL))
+            fail_msg("unsafe subject #%zu matched", i);
+    }
+    for (size_t i = 0; i < sizeof safe_names / sizeof safe_names[0]; i++) {
+        storage_object o = object("acme-data", safe_names[i]);
+        if (!matched(f, &ev, &o))
+            fail_msg("safe name #%zu matched no rule", i);
+    }
+    /* A rule without a name glob refuses them too: the name still reaches the job. */
+    storage_object o = object("other", "x/../../y");
+    assert_null(matched(f, &ev, &o));
+    o.name = "x/y";
+    assert_string_equal(matched(f, &ev, &o), "nightly");
+}
+
+static void expect_unsafe(const char *name, const char *why_prefix, size_t at)
+{
+    size_t offset = 999;
+    const char *why = rules_unsafe_name(name, &offset);
+    if (!why || strncmp(why, why_prefix, strlen(why_prefix)) != 0)
+        fail_msg("name \"%s\": got %s, want %s", name, why ? why : "(safe)", why_prefix);
+    assert_int_equal(offset, at);
+}
+
+static void test_unsafe_name_classes(void **state)
+{
+    (void)state;
+    const char *dots = "a \".\" or \"..\" segment", *empty = "an empty segment",
+               *control = "a control character", *utf8 = "bytes that are not UTF-8";
+    expect_unsafe("..", dots, 0);
+    expect_unsafe(".", dots, 0);
+    expect_unsafe("a/../b", dots, 2);
+    expect_unsafe("a/./b", dots, 2);
+    expect_unsafe("a/b/..", dots, 4);
+    expect_unsafe("a/b/../", dots, 4);
+    expect_unsafe("/a", empty, 0);
+    expect_unsafe("a//b", empty, 2);
+    expect_unsafe("//", empty, 0);
+    expect_unsafe("a\nb", control, 1);
+    expect_unsafe("ab\r", control, 2);
+    expect_unsafe("\x1f", control, 0);
+    expect_unsafe("a\x7f", control, 1);
+    expect_unsafe("a\xc2\x80", control, 1);
+    expect_unsafe("a\xc2\x9f", control, 1);
+    expect_unsafe("a\xff", utf8, 1);
+    expect_unsafe("a\xc0\xaf", utf8, 1);         /* overlong '/' */
+    expect_unsafe("a\xe0\x80\xaf", utf8, 1);     /* overlong '/', three bytes */
+    expect_unsafe("a\xed\xbf\xbf", utf8, 1);     /* a surrogate */
+    expect_unsafe("a\xf4\x90\x80\x80", utf8, 1); /* past U+10FFFF */
+    expect_unsafe("a\xe2\x82", utf8, 1);         /* truncated */
+    expect_unsafe("a\x80", utf8, 1);             /* a lone continuation byte */
+    const char *safe[] = {"a",
+                          "a/",
+                          "a/b/",
+                          "...",
+                          ".a/..b/c..",
+                          "a b/c\xc2\xa0",
+                          "\xe2\x82\xac",
+                          "\xf0\x9f\x98\x80",
+                          "#[]*?\\"};
+    for (size_t i = 0; i < sizeof safe / sizeof safe[0]; i++)
+        if (rules_unsafe_name(safe[i], NULL))
+            fail_msg("\"%s\" is safe, got %s", safe[i], rules_unsafe_name(safe[i], NULL));
+    assert_null(rules_unsafe_bucket("acme-data", NULL));
+    assert_null(rules_unsafe_bucket("b", NULL));
+    assert_null(rules_unsafe_bucket("my.bucket_1", NULL));
+    assert_non_null(rules_unsafe_bucket("..", NULL));
+    assert_non_null(rules_unsafe_bucket(".", NULL));
+    assert_non_null(rules_unsafe_bucket("a/..", NULL));
+    assert_non_null(rules_unsafe_bucket("a\n", NULL));
+    assert_non_null(rules_unsafe_bucket("", NULL));
+}
+
+static void test_unsafe_bucket_matches_no_rule(void **state)
+{
+    fixture *f = *state;
+    cloudevent ev = event(FINALIZED, NULL);
+    /* saved-models takes any bucket: gs://acme/../x/... would climb out of it. */
+    storage_object o = object("acme/../x", "models/m1/saved_model.pb");
+    char why[512];
+    assert_null(rules_match_why(f->rs, &ev, &o, why, sizeof why));
+    assert_string_equal(why, "rule saved-models would match, but the bucket has characters Cloud "
+                             "Storage does not allow in a bucket name (at byte 4), which no rule "
+                             "takes unless its match sets allow_unsafe_names");
+    o.bucket = "..";
+    assert_null(rules_match_why(f->rs, &ev, &o, why, sizeof why));
+    assert_non_null(strstr(why, "the bucket has the name \".\" or \"..\" (at byte 0)"));
+    o.bucket = "acme";
+    assert_string_equal(matched(f, &ev, &o), "saved-models");
+}
+
+static void test_unsafe_name_reason(void **state)
+{
+    fixture *f = *state;
+    cloudevent ev = event(FINALIZED, NULL);
+    storage_object o = object("acme-data", "datasets/churn/../../secrets/x.csv");
+    char why[512];
+    assert_null(rules_match_why(f->rs, &ev, &o, why, sizeof why));
+    assert_string_equal(why, "rule churn would match, but the object name has a \".\" or \"..\" "
+                             "segment (at byte 15), which no rule takes unless its match sets "
+                             "allow_unsafe_names");
+    o.name = "datasets/churn/a\x1b[31m.csv"; /* the name itself never reaches the reason */
+    assert_null(rules_match_why(f->rs, &ev, &o, why, sizeof why));
+    assert_non_null(strstr(why, "a control character (at byte 16)"));
+    assert_null(strchr(why, '\x1b'));
+    /* No rule at all: no reason beyond that. */
+    o.name = "elsewhere/a.csv";
+    assert_null(rules_match_why(f->rs, &ev, &o, why, sizeof why));
+    assert_string_equal(why, "");
+    o.name = "elsewhere/../a.csv"; /* unsafe, but no rule would take it anyway */
+    assert_null(rules_match_why(f->rs, &ev, &o, why, sizeof why));
+    assert_string_equal(why, "");
+    /* A small buffer is truncated, never overrun; no buffer is fine. */
+    o.name = "datasets/churn/../x.csv";
+    char tiny[8];
+    assert_null(rules_match_why(f->rs, &ev, &o, tiny, sizeof tiny));
+    assert_string_equal(tiny, "rule ch");
+    assert_null(rules_match_why(f->rs, &ev, &o, NULL, 0));
+}
+
+static void test_allow_unsafe_names(void **state)
+{
+    (void)state;
+    /* The churn rule, then the same with the opt-in: a safe name takes the first, an unsafe
+     * one skips it for the second. */
+    json_t *second = load(churn_rule);
+    json_object_set_new(second, "name", json_string("churn-any-name"));
+    json_object_set_new(json_object_get(second, "match"), "allow_unsafe_names", json_true());
+    json_t *arr = array_of(churn_rule, NULL, NULL);
+    json_array_append_new(arr, second);
+    rules *rs;
+    char err[1024];
+    if (rules_compile(arr, &rs, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    json_decref(arr);
+    cloudevent ev = event(FINALIZED, NULL);
+    storage_object o = object("acme-data", "datasets/churn/a.csv");
+    assert_ptr_equal(rules_match(rs, &ev, &o), rules_at(rs, 0));
+    for (size_t i = 0; i < sizeof unsafe_names / sizeof unsafe_names[0]; i++) {
+        o.name = unsafe_names[i];
+        size_t n = strlen(o.name);
+        if (strncmp(o.name, "datasets/churn/", 15) != 0 || strcmp(o.name + n - 4, ".csv") != 0)
+            continue; /* not the glob's shape */
+        char why[256] = "x";
+        if (rules_match_why(rs, &ev, &o, why, sizeof why) != rules_at(rs, 1))
+            fail_msg("unsafe name #%zu not taken by the opted-in rule", i);
+    }
+    /* The glob still applies to an opted-in rule. */
+    o.name = "other/../a.csv";
+    assert_null(rules_match(rs, &ev, &o));
+    rules_free(rs);
+    /* false is the default, and allowed. */
+    arr = churn_with("match.allow_unsafe_names", "false");
+    assert_int_equal(rules_compile(arr, &rs, NULL, 0), 0);
+    o.name = "datasets/churn/../a.csv";
+    assert_null(rules_match(rs, &ev, &o));
+    rules_free(rs);
+    json_decref(arr);
+    expect_problems(churn_with("match.allow_unsafe_names", "\"yes\""), 1,
+                    "rules[0].match.allow_unsafe_names: must be true or false");
+    expect_problems(churn_with("match.allow_unsafe_names", "1"), 1,
+                    "rules[0].match.allow_unsafe_names: must be true or false");
+}
+
 /* ---- expansion -------------------------------------------------------------------------- */
 
 static void test_expand_job(void **state)
@@ -833,6 +1055,11 @@ int main(void)
         cmocka_unit_test(test_first_match_wins),
         F(test_match_without_data),
         cmocka_unit_test(test_match_source_and_subject),
+        F(test_unsafe_names_match_no_rule),
+        cmocka_unit_test(test_unsafe_name_classes),
+        F(test_unsafe_bucket_matches_no_rule),
+        F(test_unsafe_name_reason),
+        cmocka_unit_test(test_allow_unsafe_names),
         F(test_expand_job),
         F(test_expand_every_placeholder),
         F(test_expand_refuses_invalid_utf8),
