@@ -187,12 +187,9 @@ expect_match "register: names the operation" "$(json_get operation)" "^$P/models
 model=$(vx "$V/models/imported@staging")
 expect "register: version 2 has the alias and the directory" "$(jq -r '[.versionId, .artifactUri, .displayName] | join(" ")' <<<"$model")" \
   "2 gs://acme-models/models/v7/ imported models/v7/saved_model.pb"
-t0=$(date +%s%N)
 send r-2 acme-models models/v8/saved_model.pb
-t1=$(date +%s%N)
-expect "register: a second upload right after is spaced, not refused" \
+expect "register: a second upload right after is spaced (the emulator refuses one closer than 2 s), not refused" \
   "$STATUS/$(json_get resource)/$(stats .created.uploadsRefused)" "200/$P/models/imported@3/0"
-expect "register: it waited for its turn (>= 1.5 s)" "$([ $(((t1 - t0) / 1000000)) -ge 1500 ] && echo yes)" yes
 send r-3 acme-models fresh/a/saved_model.pb
 expect "register with model_id: the first event creates the model" "$STATUS/$(json_get resource)" "200/$P/models/fresh-model@1"
 send r-4 acme-models fresh/b/saved_model.pb
