@@ -8,7 +8,8 @@
  *
  *   exactly once   everything created carries retrain-event=<the event's label> and
  *                  retrain-rule=<rule>. A reclaimed event (an earlier attempt may have acted)
- *                  first looks for a job or pipeline with its label and adopts it.
+ *                  first looks for a job, pipeline or model version with its label and adopts
+ *                  it.
  *   burst control  a rule with min_interval_s > 0 submits through its ledger slot
  *                  (ledger_rule_slot): within the interval, while the holder's job is not in a
  *                  terminal state, an event is "coalesced" into that job instead. Atomic across
@@ -18,8 +19,12 @@
  *                  Google asks; the upload's operation is followed until done within the
  *                  request's budget, else the outcome is recorded as pending with the
  *                  operation's name (Vertex finishes it on its own; `retrainctl events show`
- *                  names the operation to look at). An upload has no label to look by, so a
- *                  crash between the upload and the record can register the version twice.
+ *                  names the operation to look at). The uploaded version carries the labels
+ *                  too, and the client finds it by them before any second upload: a version
+ *                  with the event's label is adopted ("adopted":true, no operation), and a
+ *                  reclaimed event first waits for an upload to the model that is still
+ *                  running (vtx_upload_model). An upload whose outcome cannot be told within
+ *                  the budget is a retry, never a second upload.
  *   model_id       a rule naming a new model's model_id creates it with the first event;
  *                  Vertex answers 409 to the next ones, which are then sent again as new
  *                  versions of that model (parentModel).

@@ -299,19 +299,49 @@ static const char *uploaded_version(const json_t *op, arena *a)
     return version ? arena_printf(a, "%s@%s", model, version) : arena_strdup(a, model);
 }
 
+/* The upload was done before (an earlier attempt's version carries this event's label). */
+static void adopt_version(const retrain_call *c, vtx_result *res, fn_result *out)
+{
+    char name[512];
+    const char *version = vtx_model_version_name(res->resource, name, sizeof name) == 0
+                              ? arena_strdup(c->ctx->arena, name)
+                              : NULL;
+    vtx_result_clear(res);
+    /* An upload may have been sent just now (answered ambiguously): the next one waits. */
+    ledger_rule_slot_set_resource(c->ctx->ledger, upload_slot_name(c), c->ctx->event_key,
+                                  version ? version : "(adopted)");
+    if (!version) {
+        retrain_retry(c, out, 0, "models.upload: the version found by label names no model");
+        return;
+    }
+    log_info("retrain: event %s: adopted model version %s found by its label", c->ctx->event_key,
+             version);
+    submitted(c, version, true, out);
+}
+
 void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result *out)
 {
     arena *a = c->ctx->arena;
     if (upload_slot(c, out) != 0)
         return;
+    char label[RETRAIN_EVENT_LABEL_LEN + 1];
+    retrain_event_label(c->ctx->event_key, label);
+    /* The client looks for a version with this event's label first (waiting for a running
+     * upload when this event was reclaimed) and after an ambiguous failure: never a second. */
     vtx_result res;
-    vtx_err e = vtx_upload_model(c->st->vtx, body, &res);
+    vtx_err e =
+        vtx_upload_model(c->st->vtx, body, RETRAIN_LABEL_EVENT, label, c->ctx->reclaimed, &res);
     json_t *as_version = NULL;
     if (already_exists(e, &res) && (as_version = retrain_body_as_version(body, vertex_parent(c)))) {
         /* A refused upload created nothing: the slot is still ours, send the version now. */
         vtx_result_clear(&res);
-        e = vtx_upload_model(c->st->vtx, as_version, &res);
+        e = vtx_upload_model(c->st->vtx, as_version, RETRAIN_LABEL_EVENT, label, c->ctx->reclaimed,
+                             &res);
         json_decref(as_version);
+    }
+    if (e == VTX_OK && res.adopted) {
+        adopt_version(c, &res, out);
+        return;
     }
     const char *op = e == VTX_OK ? resource_name(&res, a) : NULL;
     /* The next upload waits 2 s from now, when this one has surely reached Google. */

@@ -1,10 +1,11 @@
-/* vertex — see vertex.h. The calls, the retry loop and the adoption of ambiguous creates.
+/* vertex — see vertex.h. The client, the retry loop, jobs and pipelines and the adoption of
+ * their ambiguous creates (models.upload is in vertex_upload.c).
  *
- * One loop (perform) serves every call: get a token, send, read the answer, and decide: done,
- * final error, refresh the token once (401), or back off and retry while the deadline allows.
- * A create that may have reached Google is not retried by the loop itself: it first asks Vertex,
- * through a list by the caller's label, whether the resource exists. */
-#include "vertex.h"
+ * One loop (vtx_perform) serves every call: get a token, send, read the answer, and decide:
+ * done, final error, refresh the token once (401), or back off and retry while the deadline
+ * allows. A create that may have reached Google is not retried by the loop itself: it first asks
+ * the request's resolver (for jobs: a list by the caller's label) whether the resource exists. */
+#include "vertex_internal.h"
 
 #include "labels.h"
 #include "log.h"
@@ -18,44 +19,28 @@
 #include <string.h>
 #include <time.h>
 
-#define LIST_PAGE_SIZE 50
-
-struct vtx_client {
-    gauth *auth;
-    http_client *http;
-    char *base;   /* "https://us-central1-aiplatform.googleapis.com/v1" */
-    char *parent; /* base + "/projects/P/locations/L" */
-    long deadline_ms;
-};
-
-/* One logical call. */
+/* Where a job or pipeline create looks for its resource after an ambiguous failure. */
 typedef struct {
-    const char *method;
-    const char *url;
-    const char *body; /* NULL for GET */
-    bool idempotent;
-    /* For creates: where to look for the resource by label after an ambiguous failure. */
-    const char *collection; /* "customJobs"; NULL: nothing to look in */
+    const char *collection; /* "customJobs" */
     const char *label_key;
     const char *label_value;
-} request;
+} by_label;
 
-static long long now_ms(void)
+long long vtx_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(long ms)
+void vtx_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0)
         ;
 }
 
-static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *dup_printf(const char *fmt, ...)
+char *vtx_dup_printf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -101,14 +86,15 @@ vtx_client *vtx_client_new(const vertex_config *cfg, gauth *auth, http_client *h
     c->auth = auth;
     c->http = http;
     c->deadline_ms = cfg->deadline_ms > 0 ? cfg->deadline_ms : VTX_DEFAULT_DEADLINE_MS;
-    c->base = ep ? strdup(ep) : dup_printf("https://%s-aiplatform.googleapis.com/v1", region);
+    c->base = ep ? strdup(ep) : vtx_dup_printf("https://%s-aiplatform.googleapis.com/v1", region);
     if (c->base) {
         size_t n = strlen(c->base);
         while (n > 0 && c->base[n - 1] == '/')
             c->base[--n] = '\0';
-        c->parent = dup_printf("%s/projects/%s/locations/%s", c->base, cfg->project, region);
+        c->parent = vtx_dup_printf("%s/projects/%s/locations/%s", c->base, cfg->project, region);
+        c->parent_name = c->parent ? strdup(c->parent + n + 1) : NULL;
     }
-    if (!c->parent) {
+    if (!c->parent_name) {
         snprintf(err, errlen, "out of memory");
         vtx_client_free(c);
         return NULL;
@@ -122,6 +108,7 @@ void vtx_client_free(vtx_client *c)
         return;
     free(c->base);
     free(c->parent);
+    free(c->parent_name);
     free(c);
 }
 
@@ -130,9 +117,7 @@ const char *vtx_client_base_url(const vtx_client *c)
     return c->base;
 }
 
-static void set_message(vtx_result *r, vtx_err e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_message(vtx_result *r, vtx_err e, const char *fmt, ...)
+void vtx_set_message(vtx_result *r, vtx_err e, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -148,13 +133,13 @@ static vtx_err token_error(gauth_err ge, const char *why, vtx_result *out)
                                           : VTX_ERR_AUTH;
     out->http_status = 0; /* nothing was sent to Vertex on this attempt */
     out->status[0] = '\0';
-    set_message(out, e, "access token: %.200s", why);
+    vtx_set_message(out, e, "access token: %.200s", why);
     return e;
 }
 
 /* One HTTP exchange with a fresh or cached token; fills OUT from the answer. Returns the HTTP
  * layer's outcome; *SENT tells whether the request may have reached Google. */
-static vtx_err exchange(vtx_client *c, const request *q, long timeout_ms, vtx_result *out,
+static vtx_err exchange(vtx_client *c, const vtx_request *q, long timeout_ms, vtx_result *out,
                         bool *sent)
 {
     const char *token;
@@ -166,7 +151,7 @@ static vtx_err exchange(vtx_client *c, const request *q, long timeout_ms, vtx_re
     size_t alen = strlen(token) + sizeof "Authorization: Bearer ";
     char *authz = sodium_malloc(alen);
     if (!authz) {
-        set_message(out, VTX_ERR_NOMEM, "out of memory");
+        vtx_set_message(out, VTX_ERR_NOMEM, "out of memory");
         return VTX_ERR_NOMEM;
     }
     snprintf(authz, alen, "Authorization: Bearer %s", token);
@@ -190,9 +175,9 @@ static vtx_err exchange(vtx_client *c, const request *q, long timeout_ms, vtx_re
     } else {
         out->http_status = 0;
         out->status[0] = '\0';
-        set_message(out, he == HTTP_ERR_NOMEM ? VTX_ERR_NOMEM : VTX_ERR_TRANSIENT,
-                    "%s %s: %s (%.120s)", q->method, q->collection ? q->collection : "request",
-                    http_err_name(he), r.detail);
+        vtx_set_message(out, he == HTTP_ERR_NOMEM ? VTX_ERR_NOMEM : VTX_ERR_TRANSIENT,
+                        "%s %s: %s (%.120s)", q->method, q->what ? q->what : "request",
+                        http_err_name(he), r.detail);
     }
     http_answer_free(&r);
     return out->err;
@@ -213,18 +198,13 @@ static bool ambiguous(const vtx_result *r, bool sent)
     return r->http_status >= 500 || (r->http_status >= 200 && r->http_status < 300);
 }
 
-/* The outcome of looking for the resource after an ambiguous create: true when the caller is
- * done (adopted, or the look failed), false when nothing exists and a re-send is safe. */
-static bool resolve_ambiguity(vtx_client *c, const request *q, long long deadline, vtx_result *out)
+/* The job or pipeline resolver: a list by the caller's label. */
+static bool resolve_by_label(vtx_client *c, const vtx_request *q, long long deadline,
+                             vtx_result *out)
 {
-    if (!q->collection) {
-        out->err = VTX_ERR_TRANSIENT;
-        snprintf(out->message, sizeof out->message,
-                 "outcome unknown (the request may have been applied); not re-sent");
-        return true;
-    }
-    vtx_result found = {.retry_after_s = -1};
-    vtx_err e = find_by_label(c, q->collection, q->label_key, q->label_value, deadline, &found);
+    const by_label *b = q->arg;
+    vtx_result found;
+    vtx_err e = find_by_label(c, b->collection, b->label_key, b->label_value, deadline, &found);
     out->attempts += found.attempts;
     if (e == VTX_ERR_NOT_FOUND) {
         vtx_result_clear(&found);
@@ -233,8 +213,8 @@ static bool resolve_ambiguity(vtx_client *c, const request *q, long long deadlin
     if (e == VTX_OK) {
         const char *name = json_string_value(json_object_get(found.resource, "name"));
         log_emit(LOG_NOTICE,
-                 json_pack("{s:s, s:s, s:s, s:s}", "collection", q->collection, "label_key",
-                           q->label_key, "label_value", q->label_value, "resource",
+                 json_pack("{s:s, s:s, s:s, s:s}", "collection", b->collection, "label_key",
+                           b->label_key, "label_value", b->label_value, "resource",
                            name ? name : "?"),
                  "vertex: create failed ambiguously; adopted the resource found by its label");
         json_decref(out->resource);
@@ -253,14 +233,14 @@ static bool resolve_ambiguity(vtx_client *c, const request *q, long long deadlin
     return true;
 }
 
-static vtx_err perform(vtx_client *c, const request *q, long long deadline, vtx_result *out)
+vtx_err vtx_perform(vtx_client *c, const vtx_request *q, long long deadline, vtx_result *out)
 {
     bool reauthed = false;
     for (int retry = 0;; retry++) {
-        long long left = deadline - now_ms();
+        long long left = deadline - vtx_now_ms();
         if (left <= 0) {
             if (out->err == VTX_OK || out->attempts == 0)
-                set_message(out, VTX_ERR_TRANSIENT, "deadline exceeded before the call");
+                vtx_set_message(out, VTX_ERR_TRANSIENT, "deadline exceeded before the call");
             else
                 out->err = VTX_ERR_TRANSIENT;
             return out->err;
@@ -280,36 +260,50 @@ static vtx_err perform(vtx_client *c, const request *q, long long deadline, vtx_
         if (e != VTX_ERR_TRANSIENT)
             return e;
         if (!q->idempotent && ambiguous(out, sent)) {
-            if (resolve_ambiguity(c, q, deadline, out))
+            if (!q->resolve) {
+                out->err = VTX_ERR_TRANSIENT;
+                snprintf(out->message, sizeof out->message,
+                         "outcome unknown (the request may have been applied); not re-sent");
                 return out->err;
-            log_info("vertex: ambiguous create not found by its label; sending it again");
+            }
+            if (q->resolve(c, q, deadline, out))
+                return out->err;
+            log_info("vertex: ambiguous %s not found by its label; sending it again",
+                     q->what ? q->what : "create");
         }
         long wait = vtx_backoff_ms(retry);
         if (out->retry_after_s > 0 && out->retry_after_s * 1000 > wait)
             wait = out->retry_after_s * 1000;
-        left = deadline - now_ms();
+        left = deadline - vtx_now_ms();
         if (wait >= left) {
             size_t n = strlen(out->message);
             snprintf(out->message + n, sizeof out->message - n, " (gave up after %d attempts)",
                      out->attempts);
             return out->err;
         }
-        sleep_ms(wait);
+        vtx_sleep_ms(wait);
     }
 }
 
-static vtx_err start(vtx_client *c, const request *q, vtx_result *out)
+static vtx_err start(vtx_client *c, const vtx_request *q, vtx_result *out)
 {
     *out = (vtx_result){.retry_after_s = -1};
-    return perform(c, q, now_ms() + c->deadline_ms, out);
+    return vtx_perform(c, q, vtx_now_ms() + c->deadline_ms, out);
 }
 
-static vtx_err invalid(vtx_result *out, const char *fmt, const char *arg)
+vtx_err vtx_invalid(vtx_result *out, const char *fmt, const char *arg)
 {
     *out = (vtx_result){.retry_after_s = -1};
     snprintf(out->message, sizeof out->message, fmt, arg);
     out->err = VTX_ERR_INVALID;
     return VTX_ERR_INVALID;
+}
+
+vtx_err vtx_nomem(vtx_result *out)
+{
+    *out = (vtx_result){.retry_after_s = -1};
+    vtx_set_message(out, VTX_ERR_NOMEM, "out of memory");
+    return VTX_ERR_NOMEM;
 }
 
 /* A resource name we put in a URL path: no query, fragment, spaces or "..". */
@@ -324,50 +318,93 @@ static bool name_valid(const char *name)
 static char *resource_url(const vtx_client *c, const char *collection, const char *name)
 {
     if (strncmp(name, "projects/", 9) == 0)
-        return dup_printf("%s/%s", c->base, name);
+        return vtx_dup_printf("%s/%s", c->base, name);
     if (strchr(name, '/') || !collection)
         return NULL;
-    return dup_printf("%s/%s/%s", c->parent, collection, name);
+    return vtx_dup_printf("%s/%s/%s", c->parent, collection, name);
 }
 
 static vtx_err get_resource(vtx_client *c, const char *collection, const char *name,
                             vtx_result *out)
 {
     if (!name || !name_valid(name))
-        return invalid(out, "%s: resource name is empty or has forbidden characters",
-                       collection ? collection : "operation");
+        return vtx_invalid(out, "%s: resource name is empty or has forbidden characters",
+                           collection ? collection : "operation");
     char *url = resource_url(c, collection, name);
     if (!url)
-        return invalid(out, "%s: expected a full resource name or an id",
-                       collection ? collection : "operation");
-    request q = {.method = "GET", .url = url, .idempotent = true, .collection = collection};
+        return vtx_invalid(out, "%s: expected a full resource name or an id",
+                           collection ? collection : "operation");
+    vtx_request q = {.method = "GET", .url = url, .idempotent = true, .what = collection};
     vtx_err e = start(c, &q, out);
     free(url);
+    return e;
+}
+
+/* One page of the list at URL: FILTER and TOKEN may be NULL. OUT is accumulated into. */
+static vtx_err list_page(vtx_client *c, const char *url, const char *what, const char *filter,
+                         const char *token, long long deadline, vtx_result *out)
+{
+    char *f = filter && *filter ? curl_easy_escape(NULL, filter, 0) : NULL;
+    char *t = token && *token ? curl_easy_escape(NULL, token, 0) : NULL;
+    char *full =
+        vtx_dup_printf("%s?%s%s%spageSize=%d%s%s", url, f ? "filter=" : "", f ? f : "",
+                       f ? "&" : "", VTX_LIST_PAGE_SIZE, t ? "&pageToken=" : "", t ? t : "");
+    curl_free(f);
+    curl_free(t);
+    if (!full) {
+        vtx_set_message(out, VTX_ERR_NOMEM, "out of memory");
+        return VTX_ERR_NOMEM;
+    }
+    vtx_request q = {.method = "GET", .url = full, .idempotent = true, .what = what};
+    json_decref(out->resource);
+    out->resource = NULL;
+    vtx_err e = vtx_perform(c, &q, deadline, out);
+    free(full);
     return e;
 }
 
 static vtx_err list_resources(vtx_client *c, const char *collection, const char *filter,
                               long long deadline, vtx_result *out)
 {
-    char *url;
-    if (filter && *filter) {
-        char *enc = curl_easy_escape(NULL, filter, 0);
-        url = enc ? dup_printf("%s/%s?filter=%s&pageSize=%d", c->parent, collection, enc,
-                               LIST_PAGE_SIZE)
-                  : NULL;
-        curl_free(enc);
-    } else {
-        url = dup_printf("%s/%s?pageSize=%d", c->parent, collection, LIST_PAGE_SIZE);
-    }
     *out = (vtx_result){.retry_after_s = -1};
-    if (!url) {
-        set_message(out, VTX_ERR_NOMEM, "out of memory");
-        return VTX_ERR_NOMEM;
-    }
-    request q = {.method = "GET", .url = url, .idempotent = true, .collection = collection};
-    vtx_err e = perform(c, &q, deadline, out);
+    char *url = vtx_dup_printf("%s/%s", c->parent, collection);
+    if (!url)
+        return vtx_nomem(out);
+    vtx_err e = list_page(c, url, collection, filter, NULL, deadline, out);
     free(url);
     return e;
+}
+
+vtx_err vtx_find_first(vtx_client *c, const char *url, const char *member, const char *filter,
+                       long long deadline, vtx_result *out)
+{
+    *out = (vtx_result){.retry_after_s = -1};
+    char *token = NULL;
+    vtx_err e = VTX_OK;
+    for (int page = 0; page < VTX_FIND_PAGES_MAX; page++) {
+        e = list_page(c, url, member, filter, token, deadline, out);
+        free(token);
+        token = NULL;
+        if (e != VTX_OK)
+            return e; /* a 404 (no such parent) is VTX_ERR_NOT_FOUND too */
+        json_t *first = json_array_get(json_object_get(out->resource, member), 0);
+        if (json_is_object(first)) {
+            json_incref(first);
+            json_decref(out->resource);
+            out->resource = first;
+            return VTX_OK;
+        }
+        const char *next = json_string_value(json_object_get(out->resource, "nextPageToken"));
+        if (!next || !*next)
+            break;
+        if (!(token = strdup(next)))
+            return vtx_nomem(out);
+    }
+    free(token);
+    json_decref(out->resource);
+    out->resource = NULL;
+    vtx_set_message(out, VTX_ERR_NOT_FOUND, "no %s with %.160s", member, filter ? filter : "");
+    return VTX_ERR_NOT_FOUND;
 }
 
 int vtx_label_filter(char *buf, size_t buflen, const char *key, const char *value)
@@ -384,22 +421,13 @@ static vtx_err find_by_label(vtx_client *c, const char *collection, const char *
 {
     char filter[160];
     if (vtx_label_filter(filter, sizeof filter, key, value) != 0)
-        return invalid(out, "%s: label key or value is not a valid label", collection);
-    vtx_err e = list_resources(c, collection, filter, deadline, out);
-    if (e != VTX_OK)
-        return e;
-    json_t *items = json_object_get(out->resource, collection);
-    json_t *first = json_array_get(items, 0);
-    if (!json_is_object(first)) {
-        json_decref(out->resource);
-        out->resource = NULL;
-        set_message(out, VTX_ERR_NOT_FOUND, "no %s labelled %s", collection, filter);
-        return VTX_ERR_NOT_FOUND;
-    }
-    json_incref(first);
-    json_decref(out->resource);
-    out->resource = first;
-    return VTX_OK;
+        return vtx_invalid(out, "%s: label key or value is not a valid label", collection);
+    char *url = vtx_dup_printf("%s/%s", c->parent, collection);
+    if (!url)
+        return vtx_nomem(out);
+    vtx_err e = vtx_find_first(c, url, collection, filter, deadline, out);
+    free(url);
+    return e;
 }
 
 static vtx_err create_resource(vtx_client *c, const char *collection, const json_t *resource,
@@ -408,22 +436,21 @@ static vtx_err create_resource(vtx_client *c, const char *collection, const json
     char err[200];
     json_t *body = vtx_with_label(resource, key ? key : "", value ? value : "", err, sizeof err);
     if (!body)
-        return invalid(out, "%s", err);
+        return vtx_invalid(out, "%s", err);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    char *url = text ? dup_printf("%s/%s", c->parent, collection) : NULL;
+    char *url = text ? vtx_dup_printf("%s/%s", c->parent, collection) : NULL;
     if (!url) {
         free(text);
-        *out = (vtx_result){.retry_after_s = -1};
-        set_message(out, VTX_ERR_NOMEM, "out of memory");
-        return VTX_ERR_NOMEM;
+        return vtx_nomem(out);
     }
-    request q = {.method = "POST",
-                 .url = url,
-                 .body = text,
-                 .collection = collection,
-                 .label_key = key,
-                 .label_value = value};
+    by_label b = {.collection = collection, .label_key = key, .label_value = value};
+    vtx_request q = {.method = "POST",
+                     .url = url,
+                     .body = text,
+                     .what = collection,
+                     .resolve = resolve_by_label,
+                     .arg = &b};
     vtx_err e = start(c, &q, out);
     free(url);
     free(text);
@@ -443,14 +470,14 @@ vtx_err vtx_get_custom_job(vtx_client *c, const char *name, vtx_result *out)
 
 vtx_err vtx_list_custom_jobs(vtx_client *c, const char *filter, vtx_result *out)
 {
-    return list_resources(c, "customJobs", filter, now_ms() + c->deadline_ms, out);
+    return list_resources(c, "customJobs", filter, vtx_now_ms() + c->deadline_ms, out);
 }
 
 vtx_err vtx_find_custom_job(vtx_client *c, const char *label_key, const char *label_value,
                             vtx_result *out)
 {
-    *out = (vtx_result){.retry_after_s = -1};
-    return find_by_label(c, "customJobs", label_key, label_value, now_ms() + c->deadline_ms, out);
+    return find_by_label(c, "customJobs", label_key, label_value, vtx_now_ms() + c->deadline_ms,
+                         out);
 }
 
 vtx_err vtx_create_training_pipeline(vtx_client *c, const json_t *pipeline, const char *label_key,
@@ -466,40 +493,20 @@ vtx_err vtx_get_training_pipeline(vtx_client *c, const char *name, vtx_result *o
 
 vtx_err vtx_list_training_pipelines(vtx_client *c, const char *filter, vtx_result *out)
 {
-    return list_resources(c, "trainingPipelines", filter, now_ms() + c->deadline_ms, out);
+    return list_resources(c, "trainingPipelines", filter, vtx_now_ms() + c->deadline_ms, out);
 }
 
 vtx_err vtx_find_training_pipeline(vtx_client *c, const char *label_key, const char *label_value,
                                    vtx_result *out)
 {
-    *out = (vtx_result){.retry_after_s = -1};
-    return find_by_label(c, "trainingPipelines", label_key, label_value, now_ms() + c->deadline_ms,
-                         out);
-}
-
-vtx_err vtx_upload_model(vtx_client *c, const json_t *body, vtx_result *out)
-{
-    if (!json_is_object(json_object_get(body, "model")))
-        return invalid(out, "%s", "upload body: \"model\" must be an object");
-    char *text = json_dumps(body, JSON_COMPACT);
-    char *url = text ? dup_printf("%s/models:upload", c->parent) : NULL;
-    if (!url) {
-        free(text);
-        *out = (vtx_result){.retry_after_s = -1};
-        set_message(out, VTX_ERR_NOMEM, "out of memory");
-        return VTX_ERR_NOMEM;
-    }
-    request q = {.method = "POST", .url = url, .body = text};
-    vtx_err e = start(c, &q, out);
-    free(url);
-    free(text);
-    return e;
+    return find_by_label(c, "trainingPipelines", label_key, label_value,
+                         vtx_now_ms() + c->deadline_ms, out);
 }
 
 vtx_err vtx_get_operation(vtx_client *c, const char *name, vtx_result *out)
 {
     if (name && (strncmp(name, "projects/", 9) != 0 || !strstr(name, "/operations/")))
-        return invalid(out, "%s", "operation: expected projects/.../operations/ID");
+        return vtx_invalid(out, "%s", "operation: expected projects/.../operations/ID");
     return get_resource(c, NULL, name, out);
 }
 
@@ -508,22 +515,24 @@ vtx_err vtx_merge_version_aliases(vtx_client *c, const char *model, const char *
 {
     if (!model || !name_valid(model) || strncmp(model, "projects/", 9) != 0 ||
         !strstr(model, "/models/"))
-        return invalid(out, "%s", "model: expected projects/.../models/ID[@version]");
+        return vtx_invalid(out, "%s", "model: expected projects/.../models/ID[@version]");
     char err[200];
     json_t *body = vtx_merge_aliases_body(aliases, err, sizeof err);
     if (!body)
-        return invalid(out, "%s", err);
+        return vtx_invalid(out, "%s", err);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    char *url = text ? dup_printf("%s/%s:mergeVersionAliases", c->base, model) : NULL;
+    char *url = text ? vtx_dup_printf("%s/%s:mergeVersionAliases", c->base, model) : NULL;
     if (!url) {
         free(text);
-        *out = (vtx_result){.retry_after_s = -1};
-        set_message(out, VTX_ERR_NOMEM, "out of memory");
-        return VTX_ERR_NOMEM;
+        return vtx_nomem(out);
     }
     /* Setting aliases is idempotent: retried like a read. */
-    request q = {.method = "POST", .url = url, .body = text, .idempotent = true};
+    vtx_request q = {.method = "POST",
+                     .url = url,
+                     .body = text,
+                     .idempotent = true,
+                     .what = "mergeVersionAliases"};
     vtx_err e = start(c, &q, out);
     free(url);
     free(text);

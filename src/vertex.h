@@ -9,10 +9,14 @@
  * access token and retries once with a fresh one.
  *
  * Creates are not idempotent and Vertex takes no request id, so a create is never re-sent
- * blindly: when one fails after its body may have reached Google (a timeout, a dropped
- * connection, a 5xx, an unreadable 2xx), the client lists the resources carrying the caller's
- * label and returns the one it finds (result.adopted), re-sending only when there is none.
- * models.upload has no label to look by: an ambiguous failure of it is returned, not re-sent.
+ * blindly: everything created carries the caller's label, and when a create fails after its
+ * body may have reached Google (a timeout, a dropped connection, a 5xx, an unreadable 2xx), the
+ * client lists the resources carrying that label and returns the one it finds
+ * (result.adopted), re-sending only when there is surely none. For models.upload that means
+ * the model's versions (listVersions filtered by the label), read after the model's operations:
+ * an upload's version is listed only once its operation is done, so while an upload to the same
+ * model is still running the client waits for it, and past the deadline says it cannot tell
+ * (transient) rather than upload a second version.
  *
  * Errors are values: vtx_err plus a vtx_result with the HTTP status, google.rpc.Status name and
  * a truncated message. No token or key ever appears in a result or a log line.
@@ -105,8 +109,23 @@ vtx_err vtx_list_training_pipelines(vtx_client *c, const char *filter, vtx_resul
 vtx_err vtx_find_training_pipeline(vtx_client *c, const char *label_key, const char *label_value,
                                    vtx_result *out);
 
-/* models.upload (BODY from vtx_upload_body): the resource is a long-running Operation. */
-vtx_err vtx_upload_model(vtx_client *c, const json_t *body, vtx_result *out);
+/* models.upload (BODY from vtx_upload_body, borrowed) of a version labelled
+ * LABEL_KEY=LABEL_VALUE (added to body.model.labels). The resource is the long-running
+ * Operation, or, with result.adopted, the Model version that already carries the label (found
+ * before uploading, or after an ambiguous failure): then nothing new was uploaded. With
+ * RETRYING (an earlier attempt for this label may have been accepted), a running upload to the
+ * same model is waited for before the look; a version Vertex names itself (no parentModel, no
+ * modelId) is looked for with models.list, and an ambiguous failure of it is never re-sent. */
+vtx_err vtx_upload_model(vtx_client *c, const json_t *body, const char *label_key,
+                         const char *label_value, bool retrying, vtx_result *out);
+/* The version of MODEL ("projects/.../models/ID"; NULL: any model of the location, by
+ * models.list) labelled LABEL_KEY=LABEL_VALUE, the newest listed; VTX_ERR_NOT_FOUND when none
+ * (or no such model). The resource is the Model version. */
+vtx_err vtx_find_model_version(vtx_client *c, const char *model, const char *label_key,
+                               const char *label_value, vtx_result *out);
+/* "projects/.../models/ID@VERSION" of a Model version JSON (its name, with or without a
+ * version, and its versionId) into BUF: 0, or -1 when it names none or BUF is short. */
+int vtx_model_version_name(const json_t *model, char *buf, size_t buflen);
 /* operations.get: NAME is the operation's full name ("projects/.../operations/ID"). */
 vtx_err vtx_get_operation(vtx_client *c, const char *name, vtx_result *out);
 /* models.mergeVersionAliases on MODEL (full name, "@version" allowed); ALIASES NULL-terminated,

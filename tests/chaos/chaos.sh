@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Chaos: a steady load of signed storage events through nginx into the retrain function on a
-# PostgreSQL ledger, while we kill -9 random workers, restart PostgreSQL, make Google answer 30 %
+# PostgreSQL ledger, for rules of all three actions (train: a CustomJob; train_and_register: a
+# TrainingPipeline that uploads a model version; register: models.upload), while we kill -9 random workers, restart PostgreSQL, make Google answer 30 %
 # 503s with 2 s of latency, take the JWKS endpoint down, and SIGTERM the whole stack and start
 # it again. The sender redelivers anything that was not acknowledged, as a push subscription
 # does. Then: every distinct event sent is acknowledged and final in the ledger (done, coalesced
-# or failed), exactly one Vertex job exists per submitted event, none is lost, and no worker is
-# stuck.
+# or failed), and for each action, per event recorded done, exactly one resource carrying the
+# event's label exists at Google (the job, the pipeline and its model version, the uploaded
+# version), none doubled, none for an event not done; and no worker is stuck.
 #
 #   tests/chaos/chaos.sh short   (~45 s, part of make test)
 #   tests/chaos/chaos.sh long    (~3 min, make chaos)
@@ -14,8 +16,8 @@ export E2E_NAME=${E2E_NAME:-chaos}
 . "$(dirname "$0")/../e2e/lib.sh"
 e2e_init
 case $MODE in
-short) EVENTS=300 DUPS=2 ROUNDS=1 RATE=25 ;;
-long) EVENTS=1500 DUPS=3 ROUNDS=3 RATE=60 ;;
+short) EVENTS=300 PIPES=30 UPLOADS=8 DUPS=2 ROUNDS=1 RATE=25 ;;
+long) EVENTS=1500 PIPES=150 UPLOADS=24 DUPS=3 ROUNDS=3 RATE=60 ;;
 *) echo "usage: chaos.sh short|long" >&2; exit 2 ;;
 esac
 export RETRAIN_TEST_HOOKS=1
@@ -30,6 +32,11 @@ trap '"$E2E_ROOT/tests/lib/pg.sh" stop "$pg_dir" >/dev/null 2>&1; e2e_cleanup' E
 export RETRAIN_VERTEX_ENDPOINT="$EMU/v1" GCE_METADATA_HOST="${EMU#http://}"
 export RETRAIN_LEDGER=$RETRAIN_TEST_PG_URL
 
+SERVE=us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest
+JOB_SPEC="{\"workerPoolSpecs\":[{
+     \"machineSpec\":{\"machineType\":\"n1-standard-4\"},\"replicaCount\":\"1\",
+     \"containerSpec\":{\"imageUri\":\"us-docker.pkg.dev/test-project/retrain/train:1\",
+                        \"args\":[\"--data=\${gcs_uri}\"]}}]}"
 CONFIG="{\"function\":\"retrain\",\"workers\":4,\"request_timeout_s\":15,
  \"auth\":{\"audiences\":[\"$AUD\"],\"service_accounts\":[\"$SA\"],
    \"jwks_url\":\"$EMU/oauth2/v3/certs\",\"jwks_cache\":\"$E2E_DIR/jwks.json\"},
@@ -38,10 +45,20 @@ CONFIG="{\"function\":\"retrain\",\"workers\":4,\"request_timeout_s\":15,
  \"rules\":[{\"name\":\"chaos\",\"action\":\"train\",
    \"match\":{\"type\":\"google.cloud.storage.object.v1.finalized\",\"bucket\":\"chaos-data\",
               \"name\":\"in/*.csv\"},
-   \"job\":{\"displayName\":\"chaos-\${event_id}\",\"jobSpec\":{\"workerPoolSpecs\":[{
-     \"machineSpec\":{\"machineType\":\"n1-standard-4\"},\"replicaCount\":\"1\",
-     \"containerSpec\":{\"imageUri\":\"us-docker.pkg.dev/test-project/retrain/train:1\",
-                        \"args\":[\"--data=\${gcs_uri}\"]}}]}}}]}"
+   \"job\":{\"displayName\":\"chaos-\${event_id}\",\"jobSpec\":$JOB_SPEC}},
+  {\"name\":\"chaos-pipe\",\"action\":\"train_and_register\",
+   \"match\":{\"type\":\"google.cloud.storage.object.v1.finalized\",\"bucket\":\"chaos-data\",
+              \"name\":\"pipe/*.csv\"},
+   \"job\":{\"displayName\":\"pipe-\${event_id}\",\"jobSpec\":$JOB_SPEC},
+   \"model\":{\"parent\":\"$P/models/chaos-pipe\",\"container_image\":\"$SERVE\"}},
+  {\"name\":\"chaos-reg\",\"action\":\"register\",
+   \"match\":{\"type\":\"google.cloud.storage.object.v1.finalized\",\"bucket\":\"chaos-data\",
+              \"name\":\"reg/**/saved_model.pb\"},
+   \"model\":{\"parent\":\"$P/models/chaos-reg\",\"container_image\":\"$SERVE\"}}]}"
+for m in chaos-pipe chaos-reg; do # Vertex adds versions only to models that exist
+  curl -sS -X POST "$EMU/emulator/vertex/models" -d "{\"project\":\"test-project\",
+    \"location\":\"us-central1\",\"modelId\":\"$m\",\"model\":{\"displayName\":\"$m\"}}" >/dev/null
+done
 
 E2E_HTTPS_PORT=$(e2e_free_port)
 export E2E_HTTPS_PORT
@@ -51,18 +68,25 @@ start_stack() {
 start_stack || { fail "the stack starts"; e2e_finish; exit 1; }
 TOKEN=$(curl -sS -X POST "$EMU/emulator/oidc/mint" -d '{"ttl_s":3600}' | jq -r .token)
 
-# The load: EVENTS distinct events, each delivered DUPS times, redelivered until acknowledged.
-"$BUILD/loadgen" --url "$BASE/" --cacert "$BUILD/tls/cert.pem" --connections 16 \
-  --requests $((EVENTS * DUPS)) --distinct "$EVENTS" --rate "$RATE" --redeliver 400 \
-  --retry-delay-ms 250 \
-  --max-seconds 240 -H "Authorization: Bearer $TOKEN" -H 'ce-specversion: 1.0' \
-  -H 'ce-type: google.cloud.storage.object.v1.finalized' \
-  -H 'ce-source: //storage.googleapis.com/projects/_/buckets/chaos-data' \
-  -H 'ce-id: chaos-{d}' -H 'ce-subject: objects/in/f-{d}.csv' -H 'ce-bucket: chaos-data' \
-  -H 'Content-Type: application/json' \
-  --body '{"bucket":"chaos-data","name":"in/f-{d}.csv","generation":"1"}' \
-  --log "$E2E_DIR/load.log" >"$E2E_DIR/load.json" &
-loader=$!
+# The load: for each rule, distinct events delivered DUPS times each, redelivered until
+# acknowledged, the three loads side by side.
+load() { # NAME EVENTS RATE OBJECT-NAME ({d}: the event's index)
+  "$BUILD/loadgen" --url "$BASE/" --cacert "$BUILD/tls/cert.pem" --connections 8 \
+    --requests $(($2 * DUPS)) --distinct "$2" --rate "$3" --redeliver 400 --retry-delay-ms 250 \
+    --max-seconds 240 -H "Authorization: Bearer $TOKEN" -H 'ce-specversion: 1.0' \
+    -H 'ce-type: google.cloud.storage.object.v1.finalized' \
+    -H 'ce-source: //storage.googleapis.com/projects/_/buckets/chaos-data' \
+    -H "ce-id: $1-{d}" -H "ce-subject: objects/$4" -H 'ce-bucket: chaos-data' \
+    -H 'Content-Type: application/json' \
+    --body "{\"bucket\":\"chaos-data\",\"name\":\"$4\",\"generation\":\"1\"}" \
+    --log "$E2E_DIR/load-$1.log" >"$E2E_DIR/load-$1.json"
+}
+load chaos "$EVENTS" "$RATE" 'in/f-{d}.csv' &
+loaders=($!)
+load pipe "$PIPES" $((RATE / 8 + 1)) 'pipe/f-{d}.csv' &
+loaders+=($!)
+load reg "$UPLOADS" 1 'reg/m-{d}/saved_model.pb' & # uploads are spaced 2 s apart per project
+loaders+=($!)
 
 worker_pids() { "${CURL[@]}" "$BASE/status" 2>/dev/null | jq -r '.workers[] | select(.pid > 0) | .pid'; }
 faults() { curl -sS -X POST "$EMU/emulator/faults" -d "$1" >/dev/null; }
@@ -94,44 +118,64 @@ for round in $(seq "$ROUNDS"); do
   start_stack || fail "the stack restarts"
 done
 
-wait $loader
-report=$(cat "$E2E_DIR/load.json")
-echo "  load: $report"
-total=$((EVENTS * DUPS))
-expect "every delivery was finally acknowledged (none lost)" "$(json_get 'http."200"' "$report")" "$total"
+wait "${loaders[@]}"
+for name in chaos pipe reg; do echo "  load $name: $(cat "$E2E_DIR/load-$name.json")"; done
+report=$(cat "$E2E_DIR/load-chaos.json")
+for name in chaos pipe reg; do
+  n=$(case $name in chaos) echo "$EVENTS" ;; pipe) echo "$PIPES" ;; reg) echo "$UPLOADS" ;; esac)
+  expect "$name: every delivery was finally acknowledged (none lost)" \
+    "$(json_get 'http."200"' "$(cat "$E2E_DIR/load-$name.json")")" "$((n * DUPS))"
+done
 
 # The ledger: every distinct event final; none left claimed.
 "$BUILD/retrainctl" events list --limit 100000 >"$E2E_DIR/ledger.jsonl"
-expect "every distinct event is in the ledger" "$(grep -c '"id":"chaos-' "$E2E_DIR/ledger.jsonl")" "$EVENTS"
+expect "every distinct event is in the ledger" "$(jq -r .id "$E2E_DIR/ledger.jsonl" | sort -u | wc -l)" \
+  "$((EVENTS + PIPES + UPLOADS))"
 expect "every one is final (submitted, coalesced or failed)" \
   "$(jq -r 'select(.status != "done" and .status != "coalesced" and .status != "failed") | .key' "$E2E_DIR/ledger.jsonl" | wc -l)" 0
-submitted=$(jq -r 'select(.status == "done") | .key' "$E2E_DIR/ledger.jsonl" | sort)
 
-# Vertex: exactly one job per submitted event, and no job for anything else.
+# Google: per action, exactly one resource labelled with each event recorded done, none doubled,
+# none for an event that is not done.
 AT=$(curl -sS -H 'Metadata-Flavor: Google' \
   "$EMU/computeMetadata/v1/instance/service-accounts/default/token" | jq -r .access_token)
-: >"$E2E_DIR/jobs.raw"
-page=""
-for _ in $(seq 100); do # every page of the list (at most 1,000 jobs a page)
-  curl -sS -H "Authorization: Bearer $AT" "$EMU/v1/$P/customJobs?pageSize=1000&pageToken=$page" \
-    >"$E2E_DIR/page.json"
-  jq -r '.customJobs[]?.labels["retrain-event"]' "$E2E_DIR/page.json" >>"$E2E_DIR/jobs.raw"
-  page=$(jq -r '.nextPageToken // empty' "$E2E_DIR/page.json")
-  [ -z "$page" ] && break
-done
-sort "$E2E_DIR/jobs.raw" >"$E2E_DIR/jobs.txt"
-# A label value holds 63 characters: the key's first 63 hex digits name the event.
-submitted=$(printf '%s\n' "$submitted" | cut -c1-63)
-expect "no event has two jobs" "$(uniq -d "$E2E_DIR/jobs.txt" | wc -l)" 0
-expect "exactly one job per submitted event" "$(sort -u "$E2E_DIR/jobs.txt")" "$submitted"
-n_submitted=$(printf '%s\n' "$submitted" | grep -c .)
-expect "as many jobs as submitted events" "$(wc -l <"$E2E_DIR/jobs.txt")" "$n_submitted"
-expect "events were submitted at all" "$([ "$n_submitted" -gt 0 ] && echo yes)" yes
+labels_of() { # URL MEMBER: the retrain-event label of every item of every page, sorted
+  local page="" sep
+  for _ in $(seq 100); do # at most 1,000 items a page
+    case $1 in *\?*) sep='&' ;; *) sep='?' ;; esac
+    curl -sS -H "Authorization: Bearer $AT" "$1${sep}pageSize=1000&pageToken=$page" >"$E2E_DIR/page.json"
+    jq -r ".$2[]?.labels[\"retrain-event\"] // empty" "$E2E_DIR/page.json"
+    page=$(jq -r '.nextPageToken // empty' "$E2E_DIR/page.json")
+    [ -z "$page" ] && break
+  done | sort
+}
+done_labels() { # ID-PREFIX: the label (the key's first 63 hex digits) of each event done
+  jq -r --arg p "$1-" 'select(.status == "done" and (.id | startswith($p))) | .key[0:63]' \
+    "$E2E_DIR/ledger.jsonl" | sort
+}
+check_action() { # NAME ID-PREFIX LABELS-FILE
+  local want got
+  want=$(done_labels "$2")
+  got=$(cat "$3")
+  expect "$1: no event has two" "$(uniq -d "$3" | wc -l)" 0
+  expect "$1: exactly one per event done, none for any other" "$(sort -u "$3")" "$want"
+  expect "$1: events were done at all" "$([ -n "$want" ] && echo yes)" yes
+  echo "  $1: $(grep -c . <<<"$want") events done, $(grep -c . <<<"$got") labelled at Google"
+}
+labels_of "$EMU/v1/$P/customJobs" customJobs >"$E2E_DIR/jobs.txt"
+check_action "train: CustomJobs" chaos "$E2E_DIR/jobs.txt"
+labels_of "$EMU/v1/$P/trainingPipelines" trainingPipelines >"$E2E_DIR/pipelines.txt"
+check_action "train_and_register: TrainingPipelines" pipe "$E2E_DIR/pipelines.txt"
+labels_of "$EMU/v1/$P/models/chaos-pipe:listVersions" models >"$E2E_DIR/pipe-versions.txt"
+check_action "train_and_register: model versions" pipe "$E2E_DIR/pipe-versions.txt"
+labels_of "$EMU/v1/$P/models/chaos-reg:listVersions" models >"$E2E_DIR/versions.txt"
+check_action "register: model versions" reg "$E2E_DIR/versions.txt"
+expect "no failed event (nothing Google refused for good)" \
+  "$(jq -r 'select(.status == "failed") | .id' "$E2E_DIR/ledger.jsonl" | wc -l)" 0
 
 # The pool: alive, nobody stuck.
 http GET /status
 expect "the pool answers after the chaos" "$STATUS" 200
 expect "no worker is stuck in a request" "$(json_get '.workers | map(select(.busy_ms > 15000)) | length')" 0
-echo "  summary: $EVENTS events x $DUPS deliveries; $(printf '%s\n' "$submitted" | grep -c .) jobs;" \
-  "$(json_get retries "$report") redeliveries; $killed workers killed, $ROUNDS stack restarts"
+echo "  summary: $EVENTS + $PIPES + $UPLOADS events x $DUPS deliveries;" \
+  "$(json_get retries "$report") redeliveries of the train load; $killed workers killed, $ROUNDS stack restarts"
 e2e_finish

@@ -203,12 +203,47 @@ check "pipeline alias applied" eq "$(c -H "$A" "$P/models/churn@prod" | jq -r .v
 check "pipeline list by label" eq "$(c -H "$A" -G "$P/trainingPipelines" \
   --data-urlencode 'filter=labels.run="smoke-1"' | jq -r '.trainingPipelines|length')" 1
 
+# Versions carry their labels and are found by them (listVersions' filter, paging, orderBy).
+lab='{"model":{"displayName":"churn","containerSpec":{"imageUri":"i"},"labels":{"retrain-event":"ev-4"}},"parentModel":"projects/test-project/locations/us-central1/models/churn"}'
+op4=$(c -H "$A" -X POST "$P/models:upload" -d "$lab" | jq -r .name)
+check "an upload in flight is listed under its model's operations" eq \
+  "$(c -H "$A" "$P/models/churn/operations" | jq -r --arg o "$op4" '.operations[] | select(.name == $o) | .done')" false
+check "operations.list takes no filter" eq "$(code -H "$A" -G "$P/models/churn/operations" --data-urlencode 'filter=done=false')" 400
+for _ in $(seq 30); do
+  [ "$(c -H "$A" "$U/v1/$op4" | jq -r .done)" = true ] && break
+  sleep 0.1
+done
+vl=$(c -H "$A" -G "$P/models/churn:listVersions" --data-urlencode 'filter=labels.retrain-event="ev-4"')
+check "listVersions by label: the one version, named with its id" eq \
+  "$(jq -r '[.models[].name] | join(" ")' <<<"$vl")" "projects/test-project/locations/us-central1/models/churn@4"
+check "listVersions by another label: none" eq "$(c -H "$A" -G "$P/models/churn:listVersions" \
+  --data-urlencode 'filter=labels.retrain-event="ev-5"' | jq -c .)" '{}'
+check "listVersions filters on labels only" eq "$(code -H "$A" -G "$P/models/churn:listVersions" \
+  --data-urlencode 'filter=state=JOB_STATE_SUCCEEDED')" 400
+check "listVersions pages" eq "$(c -H "$A" "$P/models/churn:listVersions?pageSize=3" | jq -r '[(.models|length), .nextPageToken] | join(" ")')" "3 emu-3"
+check "listVersions orderBy create_time (oldest first)" eq \
+  "$(c -H "$A" -G "$P/models/churn:listVersions" --data-urlencode 'orderBy=create_time asc' | jq -r '[.models[].versionId] | join(",")')" 1,2,3,4
+check "listVersions readMask keeps the fields named" eq \
+  "$(c -H "$A" -G "$P/models/churn:listVersions" --data-urlencode 'readMask=versionId,labels' --data-urlencode 'filter=labels:retrain-event' | jq -c '.models')" \
+  '[{"versionId":"4","labels":{"retrain-event":"ev-4"}}]'
+check "listVersions refuses an orderBy field it does not sort on" eq \
+  "$(code -H "$A" -G "$P/models/churn:listVersions" --data-urlencode 'orderBy=display_name')" 400
+check "customJobs.list takes no orderBy" eq "$(code -H "$A" -G "$P/customJobs" --data-urlencode 'orderBy=create_time')" 400
+check "models.list by model id" eq "$(c -H "$A" -G "$P/models" --data-urlencode 'filter=model=churn' | jq -r '.models[0].versionId')" 1
+check "models.list by model id !=" eq "$(c -H "$A" -G "$P/models" --data-urlencode 'filter=model!=churn' | jq -c .)" '{}'
+check "a model id starting with a digit is refused" eq \
+  "$(c -H "$A" -X POST "$P/models:upload" -d '{"model":{"displayName":"x","containerSpec":{"imageUri":"i"}},"modelId":"9lives"}' | jq -r '.error.details[0].fieldViolations[0].field')" \
+  upload_model_request.model_id
+
 # ---- faults, stats, token revocation -------------------------------------------------------
 c -X POST "$U/emulator/faults" -d '{"rate_503":1.0,"seed":7,"paths":"/v1/"}' >/dev/null
 check "fault 503 applies to /v1/" eq "$(code -H "$A" "$U/v1/$name")" 503
 check "faults spare other paths" eq "$(code "$U/oauth2/v3/certs")" 200
+c -X POST "$U/emulator/faults" -d '{"drop_after_rate":1.0,"paths":"/v1/projects/test-project/locations/us-central1/customJobs"}' >/dev/null
+check "a request dropped after handling gets no answer" eq "$(code -H "$A" -X POST "$P/customJobs" -d "$job")" 000
 c -X POST "$U/emulator/faults" -d '{}' >/dev/null
-check "stats count one created job" eq "$(c "$U/emulator/stats" | jq -r .created.customJobs)" 1
+check "... and took effect" eq "$(c "$U/emulator/stats" | jq -r '[.created.customJobs, .faults.dropped_after] | join(" ")')" "2 1"
+check "stats count the created jobs" eq "$(c "$U/emulator/stats" | jq -r .created.customJobs)" 2
 c -X POST "$U/emulator/oauth/revoke-all" >/dev/null
 check "revoked token is 401" eq "$(code -H "$A" "$U/v1/$name")" 401
 check "EMULATOR_STATIC_TOKEN still accepted" \

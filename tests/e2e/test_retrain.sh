@@ -25,9 +25,11 @@ seed_model() {
 }
 seed_model churn
 seed_model imported
+seed_model crashed
+seed_model faulty
 
 export RETRAIN_VERTEX_ENDPOINT="$EMU/v1" GCE_METADATA_HOST="${EMU#http://}"
-export RETRAIN_TEST_HOOKS=1 RETRAIN_TEST_CRASH_AFTER_CREATE=crashy,held
+export RETRAIN_TEST_HOOKS=1 RETRAIN_TEST_CRASH_AFTER_CREATE=crashy,held,crashreg
 
 # A train rule; $1 its name, $2 the object glob, $3 extra members (min_interval_s, ...), $4 a
 # field added to the job spec.
@@ -68,6 +70,12 @@ config() { # $1: the extra field of the "broken" rule's job spec
    "model":{"parent":"$P/models/imported","aliases":["staging"],"display_name":"imported \${name}",
     "container_image":"us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"},
    "labels":{"team":"ml"}},
+  {"name":"crashreg","action":"register",
+   "match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-models","name":"crash/**/saved_model.pb"},
+   "model":{"parent":"$P/models/crashed","container_image":"us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"}},
+  {"name":"faulty","action":"register",
+   "match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-models","name":"faulty/**/saved_model.pb"},
+   "model":{"parent":"$P/models/faulty","container_image":"us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"}},
   {"name":"fresh","action":"register",
    "match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-models","name":"fresh/**/saved_model.pb"},
    "model":{"model_id":"fresh-model","container_image":"us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"}}]}
@@ -89,6 +97,16 @@ send() { # ID BUCKET OBJECT: one storage event in binary mode
     --data "{\"bucket\":\"$2\",\"name\":\"$3\",\"generation\":\"1764140400000001\"}"
 }
 key_of() { printf '%s' "$BODY" | jq -r .event.key; }
+versions_labelled() { # MODEL KEY=VALUE: how many versions of MODEL carry the label
+  vx -G "$V/models/$1:listVersions" --data-urlencode "filter=labels.${2%%=*}=\"${2#*=}\"" | jq '.models // [] | length'
+}
+send_final() { # ID BUCKET OBJECT: send, and again while the answer is 503 (at most 12 times)
+  for _ in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    send "$@"
+    [ "$STATUS" = 503 ] || return 0
+    sleep 0.3
+  done
+}
 jobs_labelled() { # KEY=VALUE: how many customJobs carry the label
   vx -G "$V/customJobs" --data-urlencode "filter=labels.${1%%=*}=\"${1#*=}\"" | jq '.customJobs // [] | length'
 }
@@ -169,18 +187,70 @@ expect_match "register: names the operation" "$(json_get operation)" "^$P/models
 model=$(vx "$V/models/imported@staging")
 expect "register: version 2 has the alias and the directory" "$(jq -r '[.versionId, .artifactUri, .displayName] | join(" ")' <<<"$model")" \
   "2 gs://acme-models/models/v7/ imported models/v7/saved_model.pb"
-t0=$(date +%s%N)
 send r-2 acme-models models/v8/saved_model.pb
-t1=$(date +%s%N)
-expect "register: a second upload right after is spaced, not refused" \
+expect "register: a second upload right after is spaced (the emulator refuses one closer than 2 s), not refused" \
   "$STATUS/$(json_get resource)/$(stats .created.uploadsRefused)" "200/$P/models/imported@3/0"
-expect "register: it waited for its turn (>= 1.5 s)" "$([ $(((t1 - t0) / 1000000)) -ge 1500 ] && echo yes)" yes
 send r-3 acme-models fresh/a/saved_model.pb
 expect "register with model_id: the first event creates the model" "$STATUS/$(json_get resource)" "200/$P/models/fresh-model@1"
 send r-4 acme-models fresh/b/saved_model.pb
 expect "register with model_id: the next one adds a version to it" "$STATUS/$(json_get resource)" "200/$P/models/fresh-model@2"
 expect "register with model_id: version 2 is the new directory" "$(vx "$V/models/fresh-model@2" | jq -r .artifactUri)" \
   gs://acme-models/fresh/b/
+
+echo "register: a worker killed after Google accepted the upload, the event redelivered after its lease"
+up0=$(stats .created.uploads)
+send rc-1 acme-models crash/m1/saved_model.pb
+expect "register crash: the delivery failed (no answer from the worker)" "$([ "$STATUS" != 200 ] && echo yes)" yes
+expect "register crash: Google accepted the upload" "$(stats .created.uploads)" $((up0 + 1))
+sleep 2.2 # ledger.lease_s; the upload's operation has finished meanwhile
+send rc-1 acme-models crash/m1/saved_model.pb
+rkey=$(key_of)
+expect "register crash: the redelivery adopted the version" "$STATUS/$(json_get status)/$(json_get adopted)" 200/submitted/true
+expect "register crash: it names version 2" "$(json_get resource)" "$P/models/crashed@2"
+expect "register crash: one version carries the event's label" "$(versions_labelled crashed "retrain-event=${rkey:0:63}")" 1
+expect "register crash: no second upload" "$(stats .created.uploads)/$(json_get '.models | length' "$(vx "$V/models/crashed:listVersions")")" \
+  "$((up0 + 1))/2"
+
+echo "register: the worker killed, and the upload still running when the event is reclaimed"
+curl -sS -X POST "$EMU/emulator/config" -d '{"job_clock_ms":4000}' >/dev/null # the operation: 4 s
+send rc-2 acme-models crash/m2/saved_model.pb
+curl -sS -X POST "$EMU/emulator/config" -d '{"job_clock_ms":300}' >/dev/null
+expect "register crash, slow upload: the delivery failed" "$([ "$STATUS" != 200 ] && echo yes)" yes
+sleep 2.2 # the lease has expired; the upload's operation has not finished
+send rc-2 acme-models crash/m2/saved_model.pb
+rkey=$(key_of)
+expect "register crash, slow upload: the redelivery waited and adopted the version" \
+  "$STATUS/$(json_get status)/$(json_get adopted)/$(json_get resource)" "200/submitted/true/$P/models/crashed@3"
+expect "register crash, slow upload: one version carries the event's label" \
+  "$(versions_labelled crashed "retrain-event=${rkey:0:63}")" 1
+expect "register crash, slow upload: no second upload" "$(stats .created.uploads)" "$((up0 + 2))"
+
+echo "register under truncated answers: the upload is found by its label, never sent twice"
+curl -sS -X POST "$EMU/emulator/faults" -d "{\"truncate_rate\":1,\"paths\":\"/v1/$P/models:upload\"}" >/dev/null
+send_final rt-1 acme-models faulty/a/saved_model.pb
+tkey=$(key_of)
+expect "truncated: 200, adopted" "$STATUS/$(json_get status)/$(json_get adopted)" 200/submitted/true
+expect "truncated: the version is the one uploaded" "$(json_get resource)" "$P/models/faulty@2"
+expect "truncated: one version for the event" "$(versions_labelled faulty "retrain-event=${tkey:0:63}")" 1
+expect "truncated: one version besides the seed" "$(json_get '.models | length' "$(vx "$V/models/faulty:listVersions")")" 2
+
+echo "register with every upload applied and its connection dropped: one version"
+curl -sS -X POST "$EMU/emulator/faults" -d "{\"drop_after_rate\":1,\"paths\":\"/v1/$P/models:upload\"}" >/dev/null
+send_final rt-2 acme-models faulty/b/saved_model.pb
+tkey=$(key_of)
+expect "dropped after: 200, adopted" "$STATUS/$(json_get status)/$(json_get adopted)/$(json_get resource)" \
+  "200/submitted/true/$P/models/faulty@3"
+expect "dropped after: one version for the event" "$(versions_labelled faulty "retrain-event=${tkey:0:63}")" 1
+
+echo "register under dropped, truncated and refused uploads at random: one version per event"
+curl -sS -X POST "$EMU/emulator/faults" \
+  -d "{\"rate_503\":0.2,\"drop_rate\":0.2,\"drop_after_rate\":0.3,\"truncate_rate\":0.3,\"seed\":11,\"paths\":\"/v1/$P/models\"}" >/dev/null
+for i in 1 2 3; do send_final "rm-$i" acme-models "faulty/m$i/saved_model.pb"; done
+curl -sS -X POST "$EMU/emulator/faults" -d '{}' >/dev/null
+all=$(vx "$V/models/faulty:listVersions?pageSize=100")
+expect "random faults: every event has exactly one version" \
+  "$(jq -r '[.models[].labels."retrain-event" // empty] | group_by(.) | map(length) | unique | join(",")' <<<"$all")" 1
+expect "random faults: six versions of faulty in all (the seed and one per event)" "$(json_get '.models | length' "$all")" 6
 
 echo "Google answers 400: a dead letter, replayable once the config is fixed"
 send b-1 acme-data broken/x.csv

@@ -341,10 +341,10 @@ static void test_upload_operation_and_aliases(void **state)
     json_t *body = vtx_upload_body(&m, NULL, "live-model", err, sizeof err);
     assert_non_null(body);
     vtx_result r;
-    vtx_err e = vtx_upload_model(w->vtx, body, &r);
-    json_decref(body);
+    vtx_err e = vtx_upload_model(w->vtx, body, "retrain-event", "live-up-1", false, &r);
     if (e != VTX_OK)
         fail_msg("upload: %s: %s", vtx_err_name(e), r.message);
+    assert_false(r.adopted);
     char *op = strdup(json_string_value(json_object_get(r.resource, "name")));
     vtx_result_clear(&r);
     json_t *done = NULL;
@@ -365,6 +365,25 @@ static void test_upload_operation_and_aliases(void **state)
     assert_non_null(version);
     char target[300];
     snprintf(target, sizeof target, "%s@%s", model, version);
+
+    /* The version carries the label and is found by it; the same upload again adopts it. */
+    char found[300];
+    assert_int_equal(vtx_find_model_version(w->vtx, model, "retrain-event", "live-up-1", &r),
+                     VTX_OK);
+    assert_int_equal(vtx_model_version_name(r.resource, found, sizeof found), 0);
+    assert_string_equal(found, target);
+    vtx_result_clear(&r);
+    assert_int_equal(vtx_find_model_version(w->vtx, model, "retrain-event", "live-up-2", &r),
+                     VTX_ERR_NOT_FOUND);
+    vtx_result_clear(&r);
+    json_object_del(body, "modelId");
+    json_object_set_new(body, "parentModel", json_string(model));
+    assert_int_equal(vtx_upload_model(w->vtx, body, "retrain-event", "live-up-1", true, &r),
+                     VTX_OK);
+    assert_true(r.adopted);
+    vtx_result_clear(&r);
+    json_decref(body);
+    assert_int_equal(stat2("created", "uploads"), 1);
     json_decref(done);
 
     const char *aliases[] = {"prod", NULL};

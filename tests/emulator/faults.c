@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 typedef struct {
-    double rate_503, rate_429, drop_rate, truncate_rate;
+    double rate_503, rate_429, drop_rate, drop_after_rate, truncate_rate;
     long latency_ms;
     char paths[128];
     uint64_t rng;
@@ -15,7 +15,7 @@ typedef struct {
 
 static pthread_mutex_t faults_mu = PTHREAD_MUTEX_INITIALIZER;
 static fault_settings faults = {.paths = "/v1/"};
-static long fault_counts[4]; /* 503, 429, dropped, truncated */
+static long fault_counts[5]; /* 503, 429, dropped, truncated, dropped after handling */
 
 /* splitmix64: small, seedable, good enough to spread fault draws. */
 static double fault_draw(void)
@@ -47,6 +47,8 @@ emu_fault emu_fault_pick(const char *path)
         k = EMU_FAULT_DROP;
     else if (fault_draw() < faults.truncate_rate)
         k = EMU_FAULT_TRUNCATE;
+    else if (fault_draw() < faults.drop_after_rate)
+        k = EMU_FAULT_DROP_AFTER;
     if (k != EMU_FAULT_NONE)
         fault_counts[k - 1]++;
     pthread_mutex_unlock(&faults_mu);
@@ -86,6 +88,8 @@ void emu_faults_set(const emu_request *req, emu_response *resp)
             ok = rate_ok(v, &f.rate_429);
         else if (strcmp(key, "drop_rate") == 0)
             ok = rate_ok(v, &f.drop_rate);
+        else if (strcmp(key, "drop_after_rate") == 0)
+            ok = rate_ok(v, &f.drop_after_rate);
         else if (strcmp(key, "truncate_rate") == 0)
             ok = rate_ok(v, &f.truncate_rate);
         else if (strcmp(key, "latency_ms") == 0)
@@ -124,9 +128,10 @@ void emu_faults_reset(void)
 void emu_faults_stats(json_t *out)
 {
     pthread_mutex_lock(&faults_mu);
-    json_t *f = json_pack("{s:I, s:I, s:I, s:I}", "unavailable_503", (json_int_t)fault_counts[0],
-                          "exhausted_429", (json_int_t)fault_counts[1], "dropped",
-                          (json_int_t)fault_counts[2], "truncated", (json_int_t)fault_counts[3]);
+    json_t *f = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I}", "unavailable_503", (json_int_t)fault_counts[0],
+        "exhausted_429", (json_int_t)fault_counts[1], "dropped", (json_int_t)fault_counts[2],
+        "truncated", (json_int_t)fault_counts[3], "dropped_after", (json_int_t)fault_counts[4]);
     pthread_mutex_unlock(&faults_mu);
     json_object_set_new(out, "faults", f);
 }

@@ -5,14 +5,15 @@
  * services, fault injection and the control endpoints every service shares:
  *
  *   POST /emulator/faults   {"rate_503","rate_429","latency_ms","drop_rate","truncate_rate",
- *                            "paths","seed"} — replaces the fault settings ({} = no faults)
- *   POST /emulator/config   {"token_ttl_s", "upload_min_interval_ms", "job_clock_ms"}
- *   GET  /emulator/stats    {"requests":{route:n}, "faults":{...}, "created":{...}, ...}
- *   POST /emulator/reset    every service back to its state at start, stats and faults cleared
+ *                            "drop_after_rate","paths","seed"} — replaces the fault settings ({} =
+ * no faults) POST /emulator/config   {"token_ttl_s", "upload_min_interval_ms", "job_clock_ms"} GET
+ * /emulator/stats    {"requests":{route:n}, "faults":{...}, "created":{...}, ...} POST
+ * /emulator/reset    every service back to its state at start, stats and faults cleared
  *
  * Faults (faults.h) are decided here before any service sees the request. A dropped request is
  * never handled; a truncated one is handled (its effect stays, as when a real answer is lost on
- * the way) and its body is cut in half with status 200. */
+ * the way) and its body is cut in half with status 200; one dropped after handling keeps its
+ * effect and gets no answer at all. */
 #include "emu.h"
 #include "faults.h"
 #include "sender.h"
@@ -247,6 +248,9 @@ static void dispatch(const emu_request *req, emu_response *resp)
     if (fault == EMU_FAULT_TRUNCATE && resp->body) {
         resp->status = 200;
         resp->body_len = strlen(resp->body) / 2;
+    } else if (fault == EMU_FAULT_DROP_AFTER) {
+        resp->drop = true;
+        resp->route = "fault.dropped_after";
     }
 }
 

@@ -5,8 +5,9 @@
  * step, evaluated lazily: each request first moves every resource to where the clock says it
  * is, so reads are consistent and a test never waits on a background thread.
  *
- * Lists take a filter (vfilter.h), pageSize (default 100, at most 1000) and an opaque
- * pageToken; they are newest first. */
+ * Lists take a filter (vfilter.h, with the keys each list documents), pageSize (default 100, at
+ * most 1000), an opaque pageToken and a readMask; they are newest first unless the method takes
+ * an orderBy and the request gives one. */
 #include "vertex.h"
 
 #include "vfilter.h"
@@ -52,15 +53,108 @@ bool vx_validate(const json_t *body, const vs_field *schema, const char *root, e
     return false;
 }
 
-void vx_list(const emu_request *req, emu_response *resp, json_t *candidates, const char *member)
+#define VX_ORDER_MAX 4
+
+typedef struct {
+    const char *member;
+    bool desc;
+} order_key;
+
+typedef struct {
+    const json_t *items;
+    const order_key *keys;
+    int n;
+} order_ctx;
+
+/* "create_time" -> "createTime" into OUT (Google takes either spelling of a field). */
+static const char *camel_case(const char *snake, char *out, size_t n)
+{
+    size_t o = 0;
+    for (const char *c = snake; *c && o + 1 < n; c++)
+        out[o++] = *c == '_' && c[1] >= 'a' && c[1] <= 'z' ? (char)(*++c - 'a' + 'A') : *c;
+    out[o] = '\0';
+    return out;
+}
+
+/* Compares two candidates (indices into the array) by the orderBy keys, then by age. */
+static int order_cmp(const void *a, const void *b, void *arg)
+{
+    const order_ctx *o = arg;
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    for (int k = 0; k < o->n; k++) {
+        const char *x =
+            json_string_value(json_object_get(json_array_get(o->items, ia), o->keys[k].member));
+        const char *y =
+            json_string_value(json_object_get(json_array_get(o->items, ib), o->keys[k].member));
+        int c = strcmp(x ? x : "", y ? y : ""); /* RFC 3339 times of one format sort as text */
+        if (c)
+            return o->keys[k].desc ? -c : c;
+    }
+    return ia < ib ? -1 : ia > ib;
+}
+
+/* "create_time desc, update_time" into KEYS; -1 on a field SPEC does not order by. */
+static int order_parse(const char *text, const vx_order_field *fields, order_key *keys)
+{
+    int n = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    char *save = NULL;
+    for (char *part = strtok_r(buf, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
+        char name[64] = "", dir[16] = "", extra[2] = "";
+        int got = sscanf(part, "%63s %15s %1s", name, dir, extra);
+        if (got < 1 || got > 2 || n == VX_ORDER_MAX)
+            return -1;
+        if (got == 2 && strcmp(dir, "asc") != 0 && strcmp(dir, "desc") != 0)
+            return -1;
+        const vx_order_field *f = fields;
+        char camel[64];
+        for (; f->field; f++)
+            if (strcmp(name, f->field) == 0 ||
+                strcmp(name, camel_case(f->field, camel, sizeof camel)) == 0)
+                break;
+        if (!f->field)
+            return -1;
+        keys[n++] = (order_key){f->member, got == 2 && strcmp(dir, "desc") == 0};
+    }
+    return n ? n : -1;
+}
+
+/* Keeps only the top-level members of ITEM named in MASK ("name,labels,display_name"). */
+static json_t *masked(const json_t *item, const char *mask)
+{
+    json_t *out = json_object();
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", mask);
+    char *save = NULL;
+    for (char *path = strtok_r(buf, ", ", &save); path; path = strtok_r(NULL, ", ", &save)) {
+        path[strcspn(path, ".")] = '\0'; /* a nested path keeps its whole top-level member */
+        char camel[128];
+        json_t *v = json_object_get(item, camel_case(path, camel, sizeof camel));
+        if (v)
+            json_object_set(out, camel, v);
+    }
+    return out;
+}
+
+static void list_refuse(emu_response *resp, json_t *candidates, const char *fmt, const char *arg)
+{
+    json_decref(candidates);
+    emu_respond_error(resp, 400, "INVALID_ARGUMENT", fmt, arg);
+}
+
+void vx_list(const emu_request *req, emu_response *resp, json_t *candidates,
+             const vx_list_spec *spec)
 {
     const char *filter = req->query(req, "filter");
     const char *size_s = req->query(req, "pageSize");
     const char *token = req->query(req, "pageToken");
+    const char *order = req->query(req, "orderBy");
+    const char *mask = req->query(req, "readMask");
     vf_filter f;
     long size = VX_PAGE_DEFAULT, offset = 0;
     char *end;
-    vf_status fs = vf_parse(filter ? filter : "", &f);
+    vf_status fs = vf_parse(filter ? filter : "", spec->filter_keys, &f);
     if (fs != VF_OK) {
         json_decref(candidates);
         emu_respond_error(resp, 400, "INVALID_ARGUMENT", "Unsupported filter (%s): %.200s",
@@ -70,8 +164,7 @@ void vx_list(const emu_request *req, emu_response *resp, json_t *candidates, con
     if (size_s && *size_s) {
         size = strtol(size_s, &end, 10);
         if (*end || size < 0) {
-            json_decref(candidates);
-            emu_respond_error(resp, 400, "INVALID_ARGUMENT", "Invalid page_size: %.40s", size_s);
+            list_refuse(resp, candidates, "Invalid page_size: %.40s", size_s);
             return;
         }
         if (size == 0)
@@ -82,17 +175,43 @@ void vx_list(const emu_request *req, emu_response *resp, json_t *candidates, con
     if (token && *token) {
         offset = strncmp(token, "emu-", 4) == 0 ? strtol(token + 4, &end, 10) : -1;
         if (offset < 0 || (offset >= 0 && *end)) {
-            json_decref(candidates);
-            emu_respond_error(resp, 400, "INVALID_ARGUMENT", "Invalid page token.");
+            list_refuse(resp, candidates, "Invalid page token: %.40s", token);
             return;
         }
+    }
+    order_key keys[VX_ORDER_MAX];
+    int n_keys = 0;
+    if (order && *order) {
+        if (!spec->order) {
+            list_refuse(resp, candidates,
+                        "Invalid JSON payload received. Unknown name \"%s\": Cannot bind "
+                        "query parameter.",
+                        "orderBy");
+            return;
+        }
+        if ((n_keys = order_parse(order, spec->order, keys)) < 0) {
+            list_refuse(resp, candidates, "Unsupported order_by: %.200s", order);
+            return;
+        }
+    }
+    size_t n = json_array_size(candidates);
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (!idx) {
+        json_decref(candidates);
+        emu_respond_error(resp, 500, "INTERNAL", "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) /* newest first: candidates are stored oldest first */
+        idx[i] = n_keys ? i : n - 1 - i;
+    if (n_keys) {
+        order_ctx ctx = {candidates, keys, n_keys};
+        qsort_r(idx, n, sizeof *idx, order_cmp, &ctx);
     }
     json_t *page = json_array();
     long seen = 0;
     bool more = false;
-    /* newest first: candidates are stored oldest first */
-    for (size_t i = json_array_size(candidates); i-- > 0;) {
-        const json_t *res = json_array_get(candidates, i);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *res = json_array_get(candidates, idx[i]);
         if (!vf_match(&f, res))
             continue;
         if (seen >= offset + size) {
@@ -100,13 +219,15 @@ void vx_list(const emu_request *req, emu_response *resp, json_t *candidates, con
             break;
         }
         if (seen >= offset)
-            json_array_append(page, (json_t *)res);
+            json_array_append_new(page,
+                                  mask && *mask ? masked(res, mask) : json_incref((json_t *)res));
         seen++;
     }
+    free(idx);
     json_decref(candidates);
     json_t *out = json_object();
     if (json_array_size(page))
-        json_object_set(out, member, page);
+        json_object_set(out, spec->member, page);
     json_decref(page);
     if (more) {
         char next[32];

@@ -8,6 +8,7 @@
 #define EMU_VERTEX_H
 
 #include "emu.h"
+#include "vfilter.h"
 #include "vschema.h"
 
 #include <stdint.h>
@@ -30,9 +31,27 @@ bool vx_validate(const json_t *body, const vs_field *schema, const char *root, e
 /* 400 INVALID_ARGUMENT naming FIELD, in the same shape. */
 void vx_field_error(emu_response *resp, const char *field, const char *message);
 
-/* Answers a list: filters CANDIDATES (an array, stolen) with the request's `filter`, pages it
- * with pageSize/pageToken and puts the page under MEMBER. */
-void vx_list(const emu_request *req, emu_response *resp, json_t *candidates, const char *member);
+/* One orderBy field a list accepts ("create_time"; the lowerCamelCase spelling is accepted too)
+ * and the member it sorts by. */
+typedef struct {
+    const char *field;
+    const char *member;
+} vx_order_field;
+
+/* What one list method takes, as Google documents it: the member its page goes under, the keys
+ * its filter accepts (vfilter.h VF_KEYS_*), and its orderBy fields (NULL: no orderBy). */
+typedef struct {
+    const char *member;
+    unsigned filter_keys;
+    const vx_order_field *order; /* ends with {NULL, NULL} */
+} vx_list_spec;
+
+/* Answers a list: filters CANDIDATES (an array, oldest first, stolen) with the request's
+ * `filter`, orders them (newest first, or by `orderBy`: "f1 [asc|desc], f2 ..."), pages them with
+ * pageSize/pageToken, keeps only the top-level members named in `readMask` (when given) and
+ * puts the page under SPEC's member. A parameter the method does not take is a 400. */
+void vx_list(const emu_request *req, emu_response *resp, json_t *candidates,
+             const vx_list_spec *spec);
 
 /* Jobs: REST is the path after the parent ("customJobs/123:cancel"). */
 bool vx_jobs_handle(const emu_request *req, emu_response *resp, const vx_parent *parent,

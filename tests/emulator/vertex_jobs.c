@@ -273,7 +273,8 @@ bool vx_jobs_handle(const emu_request *req, emu_response *resp, const vx_parent 
                     name[strlen(parent->name)] == '/')
                     json_array_append(all, runs[i].res);
             }
-            vx_list(req, resp, all, collection);
+            vx_list_spec spec = {.member = collection, .filter_keys = VF_KEYS_JOBS};
+            vx_list(req, resp, all, &spec); /* both lists take no orderBy */
         } else {
             return false;
         }

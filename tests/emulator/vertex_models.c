@@ -2,16 +2,23 @@
  *
  *   POST .../models:upload                     {parent, model, parentModel, modelId} -> Operation
  *   GET  .../models/ID/operations/N            operations.get (done after one clock step)
- *   GET  .../models                            list (default versions; filter, paging)
+ *   GET  .../models/ID/operations              operations.list: {"operations":[...]} (paging)
+ *   GET  .../models                            list (default versions; filter, orderBy, paging)
  *   GET  .../models/ID[@VERSION|@ALIAS]        get (no suffix: the "default" version)
- *   GET  .../models/ID:listVersions            {"models":[every version]}
+ *   GET  .../models/ID:listVersions            {"models":[every version, named ID@VERSION]}
+ *                                              (filter by labels, orderBy, paging)
  *   POST .../models/ID@V:mergeVersionAliases   {"versionAliases":["a","-b"]} -> the Model
  *   POST /emulator/vertex/models               seed {"project","location","modelId","model"}
  *
  * A parentModel must exist (404 otherwise: no auto-creation; tests seed models). The first
  * version of a model carries the alias "default". A version's aliases move: giving a new version
  * an alias takes it from the version that had it. Uploads for one project closer together than
- * upload_min_interval_ms (default 2000, as Google asks) get 429 RESOURCE_EXHAUSTED. */
+ * upload_min_interval_ms (default 2000, as Google asks) get 429 RESOURCE_EXHAUSTED.
+ *
+ * A version carries the labels of the Model it was uploaded with (models.upload, or a
+ * pipeline's modelToUpload), so it can be found by them. An upload's version appears when its
+ * operation is done; until then only the operation (listed under the model it names, even a
+ * model the upload is about to create) tells that it is coming. */
 #include "vertex.h"
 
 #include <ctype.h>
@@ -96,16 +103,21 @@ static bool alias_valid(const char *a)
     return true;
 }
 
-/* [a-z0-9][a-z0-9-]{0,127}: Google's rule for a user-chosen model id. */
+/* Google's rule for a user-chosen model id: up to 63 of [a-z0-9_-], not starting with a digit
+ * or a hyphen. */
 static bool model_id_valid(const char *id)
 {
     size_t n = strlen(id);
-    if (n < 1 || n > 128 || !(islower((unsigned char)id[0]) || isdigit((unsigned char)id[0])))
+    if (n < 1 || n > 63 || !(islower((unsigned char)id[0]) || id[0] == '_'))
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (!islower((unsigned char)id[i]) && !isdigit((unsigned char)id[i]) && id[i] != '-')
-            return false;
-    return true;
+    return strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/* An existing model's id: a user-chosen one, or the numeric id Vertex assigns. */
+static bool model_ref_valid(const char *id)
+{
+    size_t n = strlen(id);
+    return model_id_valid(id) || (n > 0 && n <= 63 && strspn(id, "0123456789") == n);
 }
 
 static void alias_remove(json_t *version, const char *alias)
@@ -139,7 +151,7 @@ static int model_check_parent(const vx_parent *parent, const char *model_name)
 {
     size_t n = strlen(parent->name);
     if (strncmp(model_name, parent->name, n) != 0 || strncmp(model_name + n, "/models/", 8) != 0 ||
-        !model_id_valid(model_name + n + 8))
+        !model_ref_valid(model_name + n + 8))
         return -1;
     vx_model *m = model_find(model_name);
     return m && json_array_size(m->versions) ? 0 : -2;
@@ -180,7 +192,9 @@ bool vx_model_target_ok(const vx_parent *parent, const char *root, const char *m
                               model_id);
         } else {
             snprintf(field, sizeof field, "%s.model_id", root);
-            vx_field_error(resp, field, "Invalid model id: [a-z0-9][a-z0-9-]{0,127}.");
+            vx_field_error(
+                resp, field,
+                "Invalid model id: up to 63 of [a-z0-9_-], not starting with a digit or a hyphen.");
         }
         return false;
     }
@@ -475,6 +489,53 @@ static json_t *in_location(const vx_parent *parent)
     return all;
 }
 
+static const vx_order_field model_order[] = {{"display_name", "displayName"},
+                                             {"create_time", "createTime"},
+                                             {"update_time", "updateTime"},
+                                             {NULL, NULL}};
+static const vx_list_spec models_spec = {"models", VF_KEYS_MODELS, model_order};
+/* A version's create and update times are its own (versionCreateTime), not the model's. */
+static const vx_order_field version_order[] = {
+    {"create_time", "versionCreateTime"}, {"update_time", "versionUpdateTime"}, {NULL, NULL}};
+static const vx_list_spec versions_spec = {"models", VF_KEYS_VERSIONS, version_order};
+
+/* M's versions as listVersions answers them: each named with its version id (M@ID). */
+static json_t *versions_named(const vx_model *m)
+{
+    json_t *all = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(m->versions, i, v)
+    {
+        json_t *copy = json_copy(v);
+        char name[300];
+        snprintf(name, sizeof name, "%s@%s", m->name,
+                 json_string_value(json_object_get(v, "versionId")));
+        json_object_set_new(copy, "name", json_string(name));
+        json_array_append_new(all, copy);
+    }
+    return all;
+}
+
+/* operations.list of one model: every operation named under it, done or not (the standard
+ * filter's grammar is not documented for Vertex, so a filter is refused). */
+static void list_operations(const emu_request *req, emu_response *resp, const char *model)
+{
+    const char *filter = req->query(req, "filter");
+    if (filter && *filter) {
+        emu_respond_error(resp, 400, "INVALID_ARGUMENT", "Unsupported filter: %.200s", filter);
+        return;
+    }
+    json_t *all = json_array();
+    size_t n = strlen(model);
+    for (size_t i = 0; i < n_ops; i++)
+        if (strncmp(ops[i].name, model, n) == 0 &&
+            strncmp(ops[i].name + n, "/operations/", 12) == 0)
+            json_array_append(all, ops[i].res);
+    static const vx_list_spec spec = {"operations", 0, NULL};
+    vx_list(req, resp, all, &spec);
+}
+
 static bool model_routes(const emu_request *req, emu_response *resp, const vx_parent *parent,
                          const char *tail)
 {
@@ -496,6 +557,11 @@ static bool model_routes(const emu_request *req, emu_response *resp, const vx_pa
     }
     char name[400];
     snprintf(name, sizeof name, "%s/models/%s", parent->name, id);
+    if (strcmp(p, "/operations") == 0 && get && !*spec) {
+        resp->route = "operations.list";
+        list_operations(req, resp, name);
+        return true;
+    }
     if (strncmp(p, "/operations/", 12) == 0 && get && !*spec) {
         resp->route = "operations.get";
         snprintf(name + strlen(name), sizeof name - strlen(name), "%s", p);
@@ -522,7 +588,7 @@ static bool model_routes(const emu_request *req, emu_response *resp, const vx_pa
         return true;
     }
     if (list_versions)
-        vx_list(req, resp, json_copy(m->versions), "models");
+        vx_list(req, resp, versions_named(m), &versions_spec);
     else if (merge)
         merge_aliases(req, resp, m, v);
     else
@@ -540,7 +606,7 @@ bool vx_models_handle(const emu_request *req, emu_response *resp, const vx_paren
     }
     if (strcmp(rest, "models") == 0 && strcmp(req->method, "GET") == 0) {
         resp->route = "models.list";
-        vx_list(req, resp, in_location(parent), "models");
+        vx_list(req, resp, in_location(parent), &models_spec);
         return true;
     }
     if (strncmp(rest, "models/", 7) == 0)
