@@ -1,12 +1,12 @@
 /* retrain-fcgi — the pool's entry point: options, config, socket, scoreboard, then the master.
  * See `retrain-fcgi --help`. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
-#include "function.h"
 #include "listener.h"
 #include "log.h"
 #include "master.h"
@@ -43,13 +43,6 @@ int main(int argc, char **argv)
         return 2;
     }
     if (opts.check_only) {
-        /* A function the binary does not carry fails here, not in every worker after fork. */
-        if (!fn_lookup(cfg.function)) {
-            fprintf(stderr, "retrain-fcgi: function: no function is registered as \"%s\"\n",
-                    cfg.function);
-            config_free(&cfg);
-            return 2;
-        }
         print_config(&cfg);
         config_free(&cfg);
         return 0;
@@ -57,6 +50,15 @@ int main(int argc, char **argv)
     log_severity level = LOG_INFO;
     log_severity_parse(cfg.log_level, &level);
     log_init("master", level);
+    /* From here a stop signal waits for the master's signalfd, which unlinks the socket: a
+     * SIGTERM during start-up must not leave it behind. */
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGHUP);
+    sigaddset(&stops, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &stops, NULL);
     int fd =
         listener_open(cfg.listen, cfg.socket_group, cfg.socket_mode, cfg.backlog, err, sizeof err);
     if (fd < 0) {

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,9 +39,15 @@ typedef struct {
     const pool_options *opts;
     config cfg;
     int listen_fd, sfd;
+    pid_t master_pid;
     scoreboard *sb;
     child kids[SB_MAX_WORKERS];
-    uint32_t generation;
+    uint32_t generation;      /* the configuration in force */
+    uint32_t last_generation; /* the highest number given out: a rolled-back one is not reused */
+    /* A reload on trial until a worker of its generation is ready: the configuration before it
+     * (prev_generation 0: none on trial), restored if that worker cannot start. */
+    config prev;
+    uint32_t prev_generation;
     int backoff_ms;
     int64_t next_spawn_ms;
     bool stopping, killed_all;
@@ -53,6 +60,15 @@ static int desired(const master *m)
 {
     int n = config_worker_count(&m->cfg);
     return n < m->sb->n_slots ? n : m->sb->n_slots;
+}
+
+/* In a child just forked: when the master dies (SIGKILL, a crash), the child gets SIGTERM and
+ * stops like a retired worker instead of serving on unsupervised. If the master died before
+ * the request was made, nothing would send it: the child exits at once. */
+static void orphan_guard(pid_t master_pid)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master_pid)
+        _exit(0);
 }
 
 static void spawn(master *m)
@@ -80,15 +96,84 @@ static void spawn(master *m)
     }
     if (pid == 0) {
         close(m->sfd);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        orphan_guard(m->master_pid);
         atomic_store(&s->pid, getpid());
         worker_args args = {.listen_fd = m->listen_fd, .slot = slot, .cfg = &m->cfg, .sb = m->sb};
         _exit(worker_main(&args));
     }
     atomic_store(&s->pid, pid);
     m->kids[slot] = (child){.pid = pid, .started_ms = now, .generation = m->generation};
+}
+
+static void use_config(master *m, config *cfg, uint32_t generation)
+{
+    m->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    m->generation = generation;
+    atomic_store(&m->sb->generation, generation);
+    m->backoff_ms = 0;
+    m->next_spawn_ms = 0;
+    log_severity level = LOG_INFO;
+    log_severity_parse(m->cfg.log_level, &level);
+    log_init("master", level);
+}
+
+/* A reload is checked as `retrainctl check-config` checks a file (pool_config_load), and one
+ * that fails is refused whole: the workers keep the configuration they run. One that passes is
+ * on trial until a worker of its generation is ready (see accept_trial and roll_back). */
+static void reload(master *m)
+{
+    config next;
+    char err[CONFIG_ERR_MAX];
+    if (pool_config_load(m->opts, &next, err) != 0) {
+        for (char *p = err; (p = strchr(p, '\n'));)
+            *p = ';'; /* one log line */
+        log_error("reload refused, keeping generation %u: %s", m->generation, err);
+        atomic_fetch_add(&m->sb->reload_failures, 1);
+        return;
+    }
+    if (strcmp(next.listen, m->cfg.listen) != 0)
+        log_warning("reload: listen changed to %s; it takes effect at the next restart",
+                    next.listen);
+    config_set_string(&next.listen, m->cfg.listen);
+    if (m->prev_generation) {
+        config_free(&m->cfg); /* a reload on trial is replaced; the fallback stays */
+    } else {
+        m->prev = m->cfg;
+        m->prev_generation = m->generation;
+    }
+    use_config(m, &next, ++m->last_generation);
+    log_info("reloaded configuration (generation %u); replacing workers one by one", m->generation);
+}
+
+/* The reload on trial is accepted once a worker of its generation is ready. */
+static void accept_trial(master *m)
+{
+    if (!m->prev_generation)
+        return;
+    for (int i = 0; i < m->sb->n_slots; i++) {
+        int st = atomic_load(&m->sb->slots[i].state);
+        if (m->kids[i].pid > 0 && m->kids[i].generation == m->generation &&
+            (st == SB_IDLE || st == SB_BUSY)) {
+            config_free(&m->prev);
+            m->prev_generation = 0;
+            atomic_fetch_add(&m->sb->reloads, 1);
+            return;
+        }
+    }
+}
+
+/* A worker of the generation on trial died before any of it was ready: the new configuration
+ * cannot run (credentials, a ledger URL only a worker can refuse, ...), so the one before it is
+ * restored; its workers were never retired, and the trial's other workers now count as old. */
+static void roll_back(master *m, const char *why)
+{
+    log_error("reload rolled back: the first worker of generation %u %s; keeping generation %u",
+              m->generation, why, m->prev_generation);
+    config_free(&m->cfg);
+    use_config(m, &m->prev, m->prev_generation);
+    m->prev_generation = 0;
+    atomic_fetch_add(&m->sb->reload_failures, 1);
 }
 
 static void reap(master *m)
@@ -113,6 +198,16 @@ static void reap(master *m)
         atomic_store(&s->state, SB_EMPTY);
         if (m->stopping || k.retiring)
             continue;
+        if (m->prev_generation && k.generation == m->generation) {
+            char why[64];
+            if (WIFSIGNALED(status))
+                snprintf(why, sizeof why, "died on signal %d", WTERMSIG(status));
+            else
+                snprintf(why, sizeof why, "exited with status %d", WEXITSTATUS(status));
+            atomic_fetch_add(&m->sb->crashes, 1);
+            roll_back(m, why);
+            continue;
+        }
         int64_t now = sb_now_ms(), lived = now - k.started_ms;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             atomic_fetch_add(&m->sb->recycled, 1);
@@ -201,30 +296,6 @@ static void balance(master *m)
         spawn(m);
 }
 
-static void reload(master *m)
-{
-    config next;
-    char err[CONFIG_ERR_MAX];
-    if (pool_config_load(m->opts, &next, err) != 0) {
-        log_error("reload refused, keeping the running configuration: %s", err);
-        return;
-    }
-    if (strcmp(next.listen, m->cfg.listen) != 0)
-        log_warning("reload: listen changed to %s; it takes effect at the next restart",
-                    next.listen);
-    config_set_string(&next.listen, m->cfg.listen);
-    config_free(&m->cfg);
-    m->cfg = next;
-    m->generation++;
-    atomic_store(&m->sb->generation, m->generation);
-    m->backoff_ms = 0;
-    m->next_spawn_ms = 0;
-    log_severity level = LOG_INFO;
-    log_severity_parse(m->cfg.log_level, &level);
-    log_init("master", level);
-    log_info("reloaded configuration (generation %u); replacing workers one by one", m->generation);
-}
-
 /* Collects finished ledger records older than ledger.retention_s, in a short-lived child so the
  * master never blocks on the database. One collection at a time; a failure is logged and the
  * next one runs at the next interval. */
@@ -245,6 +316,7 @@ static void collect(master *m)
     }
     close(m->sfd);
     close(m->listen_fd);
+    orphan_guard(m->master_pid);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -307,7 +379,9 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
                  .cfg = *cfg,
                  .listen_fd = listen_fd,
                  .sb = sb,
+                 .master_pid = getpid(),
                  .generation = 1,
+                 .last_generation = 1,
                  .gc_due_ms = sb_now_ms() + 1000};
     memset(cfg, 0, sizeof *cfg);
     atomic_store(&sb->master_pid, getpid());
@@ -342,6 +416,7 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
             }
         } else {
             kill_stuck(&m);
+            accept_trial(&m);
             balance(&m);
             collect(&m);
         }
@@ -353,5 +428,7 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
     close(listen_fd);
     log_info("pool stopped");
     config_free(&m.cfg);
+    if (m.prev_generation)
+        config_free(&m.prev);
     return 0;
 }

@@ -39,11 +39,18 @@ typedef struct {
 } conn;
 
 static volatile sig_atomic_t stop_requested;
+static pid_t master_pid;
+static unsigned orphan_limit_s;
 
+/* SIGTERM/SIGINT: from the master (stop, retirement), from a supervisor signalling the whole
+ * group, or because the master died (PR_SET_PDEATHSIG). Then no master will SIGKILL a request
+ * stuck past the shutdown timeout: an alarm does (its default action ends the process). */
 static void on_term(int sig)
 {
     (void)sig;
     stop_requested = 1;
+    if (getppid() != master_pid)
+        alarm(orphan_limit_s);
 }
 
 typedef struct {
@@ -232,12 +239,21 @@ static void loop(worker *w)
 
 int worker_main(const worker_args *args)
 {
+    /* The master forks with every signal blocked: the handlers are in place before one can
+     * arrive, so a SIGTERM to the group while a worker starts cannot kill it unprepared. */
+    master_pid = getppid();
+    orphan_limit_s = (unsigned)args->cfg->shutdown_timeout_s + 1;
     struct sigaction sa = {.sa_handler = on_term};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (getppid() != master_pid) /* the master died meanwhile: the death signal may be lost */
+        return 0;
 
     /* Test-only fault hook: a worker that cannot start, to drive the master's backoff. */
     const char *hooks = getenv("RETRAIN_TEST_HOOKS"), *fail = getenv("RETRAIN_TEST_WORKER_EXIT");

@@ -47,7 +47,7 @@ signal() {
   esac 2>/dev/null
 }
 
-read -r -a kinds <<<"${SIGNAL_KINDS:-term-term group-term-term int-int group-int-int group-term-int term-kill kill}"
+read -r -a kinds <<<"${SIGNAL_KINDS:-term-term group-term-term kill int-int group-int-int term-kill group-term-int kill}"
 clean=0
 for ((r = 1; r <= ROUNDS; r++)); do
   kind=${kinds[$(((r - 1) % ${#kinds[@]}))]}
