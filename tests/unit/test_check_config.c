@@ -180,6 +180,18 @@ static void test_ok_without_rules(void **state)
     assert_non_null(strstr(f->out, ": ok (0 rules)"));
 }
 
+/* The function is looked up as the pool's start and reload look it up (config_check). */
+static void test_unknown_function(void **state)
+{
+    fixture *f = *state;
+    write_file(f->path,
+               "{" GOOD_TOP "\"function\": \"no-such-function\", \"rules\": [" GOOD_RULE "]}");
+    assert_int_equal(run(f, f->path, NULL), 2);
+    assert_line(f->err, "function: no function is registered as \"no-such-function\"");
+    assert_non_null(strstr(f->err, ": 1 problem\n"));
+    assert_string_equal(f->out, "");
+}
+
 static void test_example_config_passes(void **state)
 {
     fixture *f = *state;
@@ -278,6 +290,7 @@ int main(void)
         T(test_usage_errors),
         T(test_ok),
         T(test_ok_without_rules),
+        T(test_unknown_function),
         T(test_example_config_passes),
         T(test_missing_file),
         T(test_not_json),
