@@ -59,7 +59,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     -H 'ce-type: t' -H 'ce-source: //signals' -H "ce-id: slow-$r" -H 'ce-testsleepms: 1500' \
     --data '{}' >"$E2E_DIR/slow.$r.code" 2>/dev/null &
   slow=$!
-  busy() { "${CURL[@]}" "$BASE/status" | jq -e '[.workers[] | select(.state == "busy")] | length > 0'; }
+  busy() { "${CURL[@]}" --max-time 1 "$BASE/status" | jq -e '[.workers[] | select(.state == "busy" and .busy_ms >= 100)] | length > 0'; }
   e2e_wait_for 5 busy || problem="$problem; no worker became busy"
   mapfile -t pids < <(pool_pids)
   signal "$kind"
