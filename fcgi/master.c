@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conns.h"
 #include "ledger.h"
 #include "listener.h"
 #include "log.h"
@@ -38,8 +41,10 @@ typedef struct {
 typedef struct {
     const pool_options *opts;
     config cfg;
-    int listen_fd, sfd;
+    int sfd;
     pid_t master_pid;
+    ctab *t;
+    conns *conns; /* the listening socket and every connection (conns.h) */
     scoreboard *sb;
     child kids[SB_MAX_WORKERS];
     uint32_t generation;      /* the configuration in force */
@@ -55,6 +60,17 @@ typedef struct {
     pid_t gc_pid;      /* the running collection, 0 when none */
     int64_t gc_due_ms; /* when the next collection starts */
 } master;
+
+/* The master holds a copy of every connection (CTAB_MAX) besides its own descriptors. */
+static void raise_fd_limit(void)
+{
+    struct rlimit r;
+    rlim_t want = CTAB_MAX + 256;
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < want) {
+        r.rlim_cur = r.rlim_max < want ? r.rlim_max : want;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
+}
 
 static int desired(const master *m)
 {
@@ -87,20 +103,32 @@ static void spawn(master *m)
     atomic_store(&s->connections, 0);
     atomic_store(&s->started_ms, now);
     atomic_store(&s->generation, m->generation);
-    pid_t pid = fork();
+    ct_claim_set(m->t, slot, CLAIM_OFF);
+    int chan[2]; /* [0] the master's end, [1] the worker's */
+    pid_t pid = -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) == 0) {
+        if ((pid = fork()) < 0) {
+            close(chan[0]);
+            close(chan[1]);
+        }
+    }
     if (pid < 0) {
-        log_error("fork: %s", strerror(errno));
+        log_error("cannot start a worker: %s", strerror(errno));
         atomic_store(&s->state, SB_EMPTY);
         m->next_spawn_ms = now + BACKOFF_FIRST_MS;
         return;
     }
     if (pid == 0) {
         close(m->sfd);
+        close(chan[0]);
+        conns_close_inherited(m->conns);
         orphan_guard(m->master_pid);
         atomic_store(&s->pid, getpid());
-        worker_args args = {.listen_fd = m->listen_fd, .slot = slot, .cfg = &m->cfg, .sb = m->sb};
+        worker_args args = {.chan = chan[1], .slot = slot, .t = m->t, .cfg = &m->cfg, .sb = m->sb};
         _exit(worker_main(&args));
     }
+    close(chan[1]);
+    conns_worker_started(m->conns, slot, chan[0]);
     atomic_store(&s->pid, pid);
     m->kids[slot] = (child){.pid = pid, .started_ms = now, .generation = m->generation};
 }
@@ -191,6 +219,7 @@ static void reap(master *m)
             continue; /* the gc child, or an already forgotten worker */
         child k = m->kids[slot];
         m->kids[slot] = (child){0};
+        conns_worker_gone(m->conns, slot);
         sb_slot *s = &m->sb->slots[slot];
         atomic_store(&s->pid, 0);
         atomic_store(&s->busy_since_ms, 0);
@@ -251,9 +280,10 @@ static void kill_stuck(master *m)
     }
 }
 
-static void retire(child *k)
+static void retire(master *m, child *k)
 {
     k->retiring = true;
+    conns_worker_retiring(m->conns, (int)(k - m->kids));
     kill(k->pid, SIGTERM);
 }
 
@@ -279,11 +309,11 @@ static void balance(master *m)
     }
     int want = desired(m);
     if (pending == 0 && old > 0 && cur + old > want) {
-        retire(an_old);
+        retire(m, an_old);
         return;
     }
     if (old == 0 && cur > want) {
-        retire(a_cur);
+        retire(m, a_cur);
         return;
     }
     if (sb_now_ms() < m->next_spawn_ms)
@@ -315,7 +345,7 @@ static void collect(master *m)
         return;
     }
     close(m->sfd);
-    close(m->listen_fd);
+    conns_close_inherited(m->conns);
     orphan_guard(m->master_pid);
     sigset_t none;
     sigemptyset(&none);
@@ -347,6 +377,7 @@ static void begin_stop(master *m)
     m->stopping = true;
     m->stop_deadline_ms = sb_now_ms() + (int64_t)m->cfg.shutdown_timeout_s * 1000;
     listener_unlink(m->cfg.listen);
+    conns_stop(m->conns);
     log_info("stopping: draining in-flight requests (at most %d s)", m->cfg.shutdown_timeout_s);
     for (int i = 0; i < m->sb->n_slots; i++)
         if (m->kids[i].pid > 0)
@@ -377,7 +408,6 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
     static master m; /* large (the child table); one per process */
     m = (master){.opts = opts,
                  .cfg = *cfg,
-                 .listen_fd = listen_fd,
                  .sb = sb,
                  .master_pid = getpid(),
                  .generation = 1,
@@ -396,11 +426,18 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     m.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (m.sfd < 0) {
-        log_error("signalfd: %s", strerror(errno));
+    m.t = ctab_create();
+    m.conns = m.t ? conns_new(listen_fd, m.t, sb) : NULL;
+    if (m.sfd < 0 || !m.conns) {
+        log_error("cannot start the pool: %s", m.sfd < 0 ? strerror(errno) : "out of memory");
+        if (m.sfd >= 0)
+            close(m.sfd);
+        close(listen_fd);
+        ctab_destroy(m.t);
         config_free(&m.cfg);
         return 1;
     }
+    raise_fd_limit();
     log_info("pool started: %d workers on %s", desired(&m), m.cfg.listen);
     for (;;) {
         reap(&m);
@@ -420,12 +457,20 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
             balance(&m);
             collect(&m);
         }
-        struct pollfd p = {.fd = m.sfd, .events = POLLIN};
-        if (poll(&p, 1, TICK_MS) > 0)
-            read_signals(&m);
+        conns_tick(m.conns);
+        static struct pollfd p[1 + CONNS_POLL_MAX];
+        int timeout = TICK_MS;
+        p[0] = (struct pollfd){.fd = m.sfd, .events = POLLIN};
+        int n = 1 + conns_watch(m.conns, p + 1, &timeout);
+        if (poll(p, (nfds_t)n, timeout) > 0) {
+            conns_ready(m.conns, p + 1, n - 1);
+            if (p[0].revents)
+                read_signals(&m);
+        }
     }
     close(m.sfd);
-    close(listen_fd);
+    conns_free(m.conns);
+    ctab_destroy(m.t);
     log_info("pool stopped");
     config_free(&m.cfg);
     if (m.prev_generation)
