@@ -1,9 +1,11 @@
 /* master — see master.h.
  *
- * One loop, woken by signals (a signalfd) or every 100 ms: reap the dead, then either drain
- * (stopping) or keep the pool at strength — kill the stuck, start the missing, and move a
- * reload forward by one worker. All decisions read the scoreboard, which the workers keep
- * current, so the master never talks to a worker except by signal. */
+ * One loop, woken by signals (a signalfd), by connections (the listening socket, and the idle
+ * connections of busy workers while another worker is idle: conns.c) or every 100 ms: reap the
+ * dead, then either drain (stopping) or keep the pool at strength — kill the stuck, start the
+ * missing, and move a reload forward by one worker. All decisions read the scoreboard and the
+ * connection table, which the workers keep current, so the master never talks to a worker
+ * except by signal and by handing it connections. */
 #include "master.h"
 
 #include <errno.h>

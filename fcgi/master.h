@@ -1,13 +1,17 @@
 /* master — the pool's supervisor.
  *
- * Binds nothing itself (main.c hands it the listening fd) and serves no request: it forks the
- * workers, restarts one that dies (with exponential backoff when they die young, so a crash
- * loop does not spin), replaces one that exits after max_requests, SIGKILLs one whose request
- * runs past request_timeout_s (+1 s of grace: nginx's own read timeout answers the client 504
- * first), re-reads the config on SIGHUP and replaces workers one at a time (a new one is ready
- * before an old one is told to retire, so nothing is refused), collects the ledger's old records
- * every ledger.gc_interval_s in a short-lived child, and on SIGTERM/SIGINT unlinks the socket,
- * lets every worker drain within shutdown_timeout_s, and returns 0. */
+ * Binds nothing itself (main.c hands it the listening fd) and serves no request: it accepts
+ * every connection and gives it to a worker, moving one a request arrives on from a busy worker
+ * to an idle one (conns.h); it forks the workers, restarts one that dies (with exponential
+ * backoff when they die young, so a crash loop does not spin), replaces one that exits after
+ * max_requests, SIGKILLs one whose request runs past request_timeout_s (+1 s of grace: nginx's
+ * own read timeout answers the client 504 first), re-reads the config on SIGHUP and replaces
+ * workers one at a time (a new one is ready before an old one is told to retire, so nothing is
+ * refused; a config check-config refuses is refused, and a generation whose first worker
+ * cannot start is rolled back), collects the ledger's old records every ledger.gc_interval_s in
+ * a short-lived child, and on SIGTERM/SIGINT (once or many times) unlinks the socket, lets
+ * every worker drain within shutdown_timeout_s, and returns 0. Its children die with it
+ * (PR_SET_PDEATHSIG). */
 #ifndef POOL_MASTER_H
 #define POOL_MASTER_H
 
