@@ -77,6 +77,7 @@ typedef struct {
     uint64_t served;
     worker_mode mode;
     bool master_gone;
+    bool chan_ready; /* poll() said the channel has something: read it before serving */
 } worker;
 
 static uint64_t owned_word(const worker *w, int id)
@@ -310,12 +311,16 @@ static void loop(worker *w)
     for (;;) {
         if (stop_requested)
             begin_stop(w);
-        if (!w->master_gone && take_from_master(w) < 0) {
-            w->master_gone = true;
-            begin_stop(w);
+        if (!w->master_gone && w->chan_ready) {
+            w->chan_ready = false;
+            if (take_from_master(w) < 0) {
+                w->master_gone = true;
+                begin_stop(w);
+            }
         }
         if (!w->master_gone && ct_claim_of(w->t, w->me) == CLAIM_RESERVED) {
             wait_reserved(w);
+            w->chan_ready = true;
             continue;
         }
         drop_moved(w);
@@ -337,6 +342,11 @@ static void loop(worker *w)
         int ready = poll(pfd, (nfds_t)n, w->mode == DRAINING ? STOP_IDLE_MS / 2 : 1000);
         if (ready < 0 && errno != EINTR)
             return;
+        if (ready > 0 && !w->master_gone && pfd[0].revents) {
+            w->chan_ready = true;
+            if (w->mode == RUNNING)
+                continue; /* what the master sent first: a connection it moved here waited */
+        }
         for (int i = 0; ready > 0 && i < n; i++) {
             int id = who[i];
             if (!pfd[i].revents || id < 0 || !w->conns[id].open ||
@@ -381,7 +391,8 @@ int worker_main(const worker_args *args)
                 .slot = &args->sb->slots[args->slot],
                 .t = args->t,
                 .me = args->slot,
-                .conns = calloc(CTAB_MAX, sizeof(conn))};
+                .conns = calloc(CTAB_MAX, sizeof(conn)),
+                .chan_ready = true};
     log_severity level = LOG_INFO;
     log_severity_parse(args->cfg->log_level, &level);
     log_init("worker", level);
