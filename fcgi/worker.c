@@ -185,6 +185,7 @@ static void begin_stop(worker *w)
     /* A stopping pool, or no master to hand connections to: drain them here. */
     bool drain = atomic_load(&w->t->stopping) || w->master_gone || getppid() != master_pid;
     w->mode = drain ? DRAINING : RETIRING;
+    w->chan_ready = true; /* what the master sent before the stop is ours to serve or hand back */
     if (!drain)
         ct_claim_swap(w->t, w->me, CLAIM_IDLE, CLAIM_OFF); /* RESERVED: cleared on receipt */
     atomic_store(&w->slot->state, SB_STOPPING);
