@@ -20,6 +20,10 @@ load() {
 }
 worker_pids() { "${CURL[@]}" "$BASE/status" | jq -r '.workers[] | select(.pid > 0) | .pid' | sort; }
 status_field() { "${CURL[@]}" "$BASE/status" | jq -r ".$1"; }
+worker_count() { worker_pids | wc -l; }
+# is VALUE COMMAND...: COMMAND prints VALUE now (e2e_wait_for runs it again until it does).
+is() { [ "$("${@:2}")" = "$1" ]; }
+at_least() { [ "$("${@:2}")" -ge "$1" ] 2>/dev/null; }
 
 echo "kill -9 of a busy worker under load"
 load kill 600 >"$E2E_DIR/kill.json" &
@@ -33,7 +37,7 @@ report=$(cat "$E2E_DIR/kill.json")
 ok=$(json_get http.\"200\" "$report")
 expect "all but the killed worker's request answered 200 (at most 1 lost)" \
   "$([ "${ok:-0}" -ge 599 ] && echo yes)" yes
-e2e_wait_for 5 test "$(worker_pids | wc -l)" -eq 3
+e2e_wait_for 5 is 3 worker_count
 expect "the master replaced it: 3 workers" "$(worker_pids | wc -l)" 3
 expect "the victim is gone" "$(worker_pids | grep -cx "$victim")" 0
 expect "a crash is counted" "$(status_field crashes)" 1
@@ -47,7 +51,7 @@ kill -HUP "$POOL_PID"
 wait $loader
 report=$(cat "$E2E_DIR/hup.json")
 expect "every request during the reload answered 200" "$(json_get http.\"200\" "$report")" 800
-e2e_wait_for 10 test "$(status_field '[.workers[] | select(.pid > 0 and .generation == 2)] | length')" -eq 3
+e2e_wait_for 10 is 3 status_field '[.workers[] | select(.pid > 0 and .generation == 2)] | length'
 expect "generation 2 after the reload" "$(status_field generation)" 2
 after=$(worker_pids | tr '\n' ' ')
 common=$(comm -12 <(echo "$before" | tr ' ' '\n' | sort) <(echo "$after" | tr ' ' '\n' | sort) | grep -c .)
@@ -62,9 +66,9 @@ http POST / -H 'ce-specversion: 1.0' -H 'ce-type: t' -H 'ce-source: //ops' -H 'c
 expect "the client gets 504 from nginx" "$STATUS" 504
 expect "504 is JSON" "$(json_get error)" timeout
 expect "within the timeout (+2 s)" "$([ $((SECONDS - t0)) -le 4 ] && echo yes)" yes
-e2e_wait_for 5 test "$(status_field timeouts)" -ge 1
+e2e_wait_for 5 at_least 1 status_field timeouts
 expect "the stuck worker was killed" "$(status_field timeouts)" 1
-e2e_wait_for 5 test "$(worker_pids | wc -l)" -eq 3
+e2e_wait_for 5 is 3 worker_count
 expect "and replaced" "$(worker_pids | wc -l)" 3
 
 echo "SIGTERM under load: what was accepted completes"
@@ -141,16 +145,27 @@ ready_workers() { # [JQ_CONDITION]: how many workers serve (idle or busy), and m
   "${CURL[@]}" "$BASE/status" |
     jq "[.workers[] | select(.pid > 0 and (.state == \"idle\" or .state == \"busy\") ${1:-})] | length" 2>/dev/null
 }
-kill_workers() { # kill -9 of every worker, then at most 10 s for two to serve again
-  local pid
-  for pid in $(worker_pids); do kill -9 "$pid"; done
-  e2e_wait_for 10 test "$(ready_workers)" -eq 2
+serving_pids() {
+  "${CURL[@]}" "$BASE/status" |
+    jq -r '.workers[] | select(.pid > 0 and (.state == "idle" or .state == "busy")) | .pid' 2>/dev/null
+}
+# shellcheck disable=SC2086 # OLD_PIDS is a list
+replaced() { # OLD_PIDS: two workers serve, none of them one of OLD_PIDS
+  local now
+  now=$(serving_pids)
+  [ "$(printf '%s\n' "$now" | grep -c .)" -eq 2 ] && ! printf '%s\n' "$now" | grep -qxF -f <(printf '%s\n' $1)
+}
+kill_workers() { # kill -9 of every worker, then at most 10 s for two others to serve
+  local pid pids
+  pids=$(worker_pids)
+  for pid in $pids; do kill -9 "$pid"; done
+  e2e_wait_for 10 replaced "$pids"
 }
 reload_failures() {
   "${CURL[@]}" "$BASE/metrics" | awk '$1 == "retrain_config_reload_failures_total" { print $2 }'
 }
 e2e_start_pool "$(retrain_config old 'old/*.csv')" # the pool reads $E2E_DIR/config.json
-e2e_wait_for 10 test "$(ready_workers)" -eq 2
+e2e_wait_for 10 is 2 ready_workers
 deliver rl-1 old/1.csv
 expect "before: the old rule trains" "$(answer)" 200/submitted/old
 gen0=$(status_field generation)
@@ -189,7 +204,7 @@ expect "both failed reloads are counted" "$(reload_failures)" 2
 
 retrain_config new 'new/*.csv' >"$E2E_DIR/config.json"
 kill -HUP "$POOL_PID"
-e2e_wait_for 15 test "$(ready_workers "and .generation != $gen0")" -eq 2
+e2e_wait_for 15 is 2 ready_workers "and .generation != $gen0"
 expect "a good reload after them takes effect: every worker replaced" "$(ready_workers "and .generation != $gen0")" 2
 deliver rl-5 new/5.csv
 expect "good reload: the new rule trains" "$(answer)" 200/submitted/new
