@@ -1,6 +1,5 @@
 /* retrain-fcgi — the pool's entry point: options, config, socket, scoreboard, then the master.
  * See `retrain-fcgi --help`. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,12 +52,7 @@ int main(int argc, char **argv)
     /* From here a stop signal waits for the master's signalfd, which unlinks the socket: a
      * SIGTERM during start-up must not leave it behind. */
     sigset_t stops;
-    sigemptyset(&stops);
-    sigaddset(&stops, SIGTERM);
-    sigaddset(&stops, SIGINT);
-    sigaddset(&stops, SIGHUP);
-    sigaddset(&stops, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &stops, NULL);
+    master_block_signals(&stops);
     int fd =
         listener_open(cfg.listen, cfg.socket_group, cfg.socket_mode, cfg.backlog, err, sizeof err);
     if (fd < 0) {

@@ -405,6 +405,16 @@ static void read_signals(master *m)
     }
 }
 
+void master_block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGCHLD);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigprocmask(SIG_BLOCK, set, NULL);
+}
+
 int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard *sb)
 {
     static master m; /* large (the child table); one per process */
@@ -420,12 +430,7 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
     atomic_store(&sb->generation, 1);
 
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    master_block_signals(&set);
     signal(SIGPIPE, SIG_IGN);
     m.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     m.t = ctab_create();

@@ -15,9 +15,16 @@
 #ifndef POOL_MASTER_H
 #define POOL_MASTER_H
 
+#include <signal.h>
+
 #include "config.h"
 #include "options.h"
 #include "scoreboard.h"
+
+/* Blocks the signals the master reads from its signalfd (SIGTERM, SIGINT, SIGHUP, SIGCHLD) and
+ * fills SET with them. main calls it before binding the socket, so a stop during start-up
+ * waits for the master (which unlinks the socket) instead of killing the process. */
+void master_block_signals(sigset_t *set);
 
 /* Takes ownership of *CFG (moved out; the master frees it). Returns the exit code. */
 int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard *sb);

@@ -161,6 +161,12 @@ kill_workers() { # kill -9 of every worker, then at most 10 s for two others to 
   for pid in $pids; do kill -9 "$pid"; done
   e2e_wait_for 10 replaced "$pids"
 }
+check_config() { "$BUILD/retrainctl" check-config "$E2E_DIR/config.json" >/dev/null 2>&1; echo $?; }
+hup_until() { # WORDS: SIGHUP, at most 10 s for the pool to log WORDS; prints that message
+  kill -HUP "$POOL_PID"
+  e2e_wait_for 10 grep -q "$1" "$E2E_DIR/pool.log"
+  grep "$1" "$E2E_DIR/pool.log" | tail -n 1 | jq -r .message
+}
 reload_failures() {
   "${CURL[@]}" "$BASE/metrics" | awk '$1 == "retrain_config_reload_failures_total" { print $2 }'
 }
@@ -172,12 +178,9 @@ gen0=$(status_field generation)
 
 # shellcheck disable=SC2016 # a placeholder no rule knows
 retrain_config new 'new/*.csv' 'new-${no_such_placeholder}' >"$E2E_DIR/config.json"
-"$BUILD/retrainctl" check-config "$E2E_DIR/config.json" >/dev/null 2>&1
-expect "the bad rules fail check-config" $? 2
-kill -HUP "$POOL_PID"
-e2e_wait_for 5 grep -q 'reload refused' "$E2E_DIR/pool.log"
-expect_match "the master refuses the reload, naming the rule's problem" \
-  "$(grep 'reload refused' "$E2E_DIR/pool.log" | tail -n 1 | jq -r .message)" 'rules\[0\]\.job'
+expect "the bad rules fail check-config" "$(check_config)" 2
+expect_match "the master refuses the reload, naming the rule's problem" "$(hup_until 'reload refused')" \
+  'rules\[0\]\.job'
 expect "bad rules: the generation is unchanged" "$(status_field generation)" "$gen0"
 kill_workers
 expect "bad rules: the replacements of killed workers serve" "$(ready_workers)" 2
@@ -190,12 +193,9 @@ deliver rl-1 old/1.csv
 expect "bad rules: a redelivery is a duplicate" "$(answer)" 200/duplicate/old
 
 retrain_config new 'new/*.csv' '' 'sqlite://relative/ledger.db' >"$E2E_DIR/config.json"
-"$BUILD/retrainctl" check-config "$E2E_DIR/config.json" >/dev/null 2>&1
-expect "a ledger URL only a worker refuses passes check-config" $? 0
-kill -HUP "$POOL_PID"
-e2e_wait_for 10 grep -q 'reload rolled back' "$E2E_DIR/pool.log"
-expect_match "the first new worker cannot start: the master rolls back" \
-  "$(grep 'reload rolled back' "$E2E_DIR/pool.log" | tail -n 1 | jq -r .message)" "keeping generation $gen0"
+expect "a ledger URL only a worker refuses passes check-config" "$(check_config)" 0
+expect_match "the first new worker cannot start: the master rolls back" "$(hup_until 'reload rolled back')" \
+  "keeping generation $gen0"
 kill_workers
 expect "rolled back: the replacements of killed workers serve" "$(ready_workers "and .generation == $gen0")" 2
 deliver rl-4 old/4.csv
