@@ -204,8 +204,10 @@ expect "both failed reloads are counted" "$(reload_failures)" 2
 
 retrain_config new 'new/*.csv' >"$E2E_DIR/config.json"
 kill -HUP "$POOL_PID"
-e2e_wait_for 15 is 2 ready_workers "and .generation != $gen0"
-expect "a good reload after them takes effect: every worker replaced" "$(ready_workers "and .generation != $gen0")" 2
+all_new() { is 2 ready_workers "and .generation != $gen0" && is 0 ready_workers "and .generation == $gen0"; }
+e2e_wait_for 15 all_new # the last old worker serves until the second new one is ready
+expect "a good reload after them takes effect: every worker replaced" \
+  "$(ready_workers "and .generation != $gen0")/$(ready_workers "and .generation == $gen0")" 2/0
 deliver rl-5 new/5.csv
 expect "good reload: the new rule trains" "$(answer)" 200/submitted/new
 deliver rl-6 old/6.csv
