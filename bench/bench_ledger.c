@@ -188,9 +188,13 @@ static int populate(const char *url)
         make_key("done", 0, i, id, key);
         ledger_event ev = {.source = "//bench/source", .id = id, .type = "bench"};
         ledger_claim_result res;
-        if (ledger_claim(l, key, &ev, 60, &res, NULL) != LEDGER_OK ||
-            ledger_finish(l, key, "done", "{}", NULL) != LEDGER_OK)
+        ledger_record rec;
+        if (ledger_claim(l, key, &ev, 60, &res, &rec) != LEDGER_OK)
             rc = -1;
+        ledger_hold hold = ledger_hold_of(&rec);
+        if (rc == 0 && ledger_finish(l, &hold, "done", "{}", NULL) != LEDGER_OK)
+            rc = -1;
+        ledger_record_clear(&rec);
     }
     ledger_close(l);
     return rc;

@@ -37,12 +37,14 @@ static void retry(dispatch_answer *out, const char *after, const char *code, con
 }
 
 void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
-                    const cloudevent *ev, const char *key, bool reclaimed, arena *a,
+                    const cloudevent *ev, const ledger_hold *hold, bool reclaimed, arena *a,
                     dispatch_answer *out)
 {
+    const char *key = hold->key;
     fn_context ctx = {.arena = a,
                       .cfg = cfg,
                       .event_key = key,
+                      .hold = hold,
                       .reclaimed = reclaimed,
                       .state = state,
                       .ledger = l};
@@ -51,7 +53,10 @@ void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
 
     if (res.status == FN_RETRY) {
         const char *why = res.error ? res.error : "transient failure";
-        if (ledger_release(l, key, why) != LEDGER_OK)
+        ledger_status ls = ledger_release(l, hold, why);
+        if (ls == LEDGER_ERR_STATE) /* another delivery holds it now: its lease is not ours */
+            log_info("ledger: %s", ledger_last_error(l));
+        else if (ls != LEDGER_OK)
             log_error("ledger: could not release %s: %s", key, ledger_last_error(l));
         log_emit(LOG_WARNING, json_pack("{s:s, s:s}", "event_key", key, "error", why),
                  "transient failure, the delivery will be retried");
@@ -70,7 +75,7 @@ void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
         json_object_set_new(res.outcome, "redeliverable", json_true());
     }
     char *outcome_text = res.outcome ? json_dumps(res.outcome, JSON_COMPACT) : NULL;
-    ledger_status ls = ledger_finish(l, key, fn_status_ledger(res.status), outcome_text,
+    ledger_status ls = ledger_finish(l, hold, fn_status_ledger(res.status), outcome_text,
                                      res.status == FN_FAILED ? res.error : NULL);
     free(outcome_text);
     if (ls != LEDGER_OK) {

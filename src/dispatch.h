@@ -24,9 +24,9 @@ typedef struct {
     json_t *body;            /* with 200: the answer (new reference, caller decrefs) */
 } dispatch_answer;
 
-/* Runs FN (with its per-process STATE) on EV, which the caller holds a claim on under KEY. */
+/* Runs FN (with its per-process STATE) on EV, which the caller holds a claim on (HOLD). */
 void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
-                    const cloudevent *ev, const char *key, bool reclaimed, arena *a,
+                    const cloudevent *ev, const ledger_hold *hold, bool reclaimed, arena *a,
                     dispatch_answer *out);
 
 /* The answer body shape: OUTCOME's members, then "status" and "event" on top. Steals OUTCOME. */

@@ -7,6 +7,14 @@
  * (LEDGER_RECLAIMED: the previous attempt may have acted, so the caller must look for what it
  * left behind before acting again). Each claim is one atomic statement/transaction.
  *
+ * Every claim counts an attempt, and the holder is known by it (ledger_hold: the key and the
+ * attempt its claim made). finish, release and renew change the record only while that claim
+ * stands, so a holder whose lease ran out and was taken over can neither record over the new
+ * holder nor hand its lease to a third delivery. A holder about to do something it cannot take
+ * back (create a job, upload a model) first renews its lease to outlast the call, and gives it
+ * its usual length again after: if the renewal fails, someone else holds the event and the
+ * holder must not act.
+ *
  * Backends, chosen by URL: "sqlite:///path/to/ledger.db" (default; WAL, synchronous=FULL, one
  * file shared by every worker on the host) and "postgres://user:pass@host:port/db" (shared by
  * every host). The password never reaches a log or an error message.
@@ -70,6 +78,15 @@ typedef struct {
     char *event_json; /* NULL when none */
 } ledger_record;
 
+/* Who holds a claim: the record's key and the attempt number the claim (or reopen) made. */
+typedef struct {
+    char key[LEDGER_KEY_HEX + 1];
+    int attempt;
+} ledger_hold;
+
+/* The hold REC (as ledger_claim returned it on NEW or RECLAIMED) stands for. */
+ledger_hold ledger_hold_of(const ledger_record *rec);
+
 typedef struct {
     const char *status; /* NULL: any */
     int64_t since_ms;   /* first_seen >= since; 0: any */
@@ -93,19 +110,24 @@ ledger_status ledger_claim(ledger *l, const char *key, const ledger_event *ev, i
                            ledger_claim_result *result, ledger_record *rec);
 
 /* Records the final STATUS ("done", "failed", "coalesced", "ignored") with OUTCOME (JSON text,
- * may be NULL) and ERROR (may be NULL; NULL keeps an earlier error). Only the holder of a live or
- * just-expired claim should call it; it fails with LEDGER_ERR_STATE when the record is not
- * claimed (already final) and LEDGER_ERR_NOT_FOUND when there is none. */
-ledger_status ledger_finish(ledger *l, const char *key, const char *status, const char *outcome,
-                            const char *error);
+ * may be NULL) and ERROR (may be NULL; NULL keeps an earlier error) on the record HOLD holds
+ * (its lease live or expired). LEDGER_ERR_STATE when the record is final or another claim has
+ * taken it over since; LEDGER_ERR_NOT_FOUND when there is none. */
+ledger_status ledger_finish(ledger *l, const ledger_hold *hold, const char *status,
+                            const char *outcome, const char *error);
 
-/* Gives a claim back (transient failure): the record stays, with ERROR noted and its lease
- * expired, so the next delivery reclaims it at once. */
-ledger_status ledger_release(ledger *l, const char *key, const char *error);
+/* Gives HOLD's claim back (transient failure): the record stays, with ERROR noted and its lease
+ * expired, so the next delivery reclaims it at once. LEDGER_ERR_STATE as for finish. */
+ledger_status ledger_release(ledger *l, const ledger_hold *hold, const char *error);
+
+/* Makes HOLD's lease run LEASE_S seconds from now (longer or shorter than it did).
+ * LEDGER_ERR_STATE when HOLD no longer holds the event: the caller must not act on it. */
+ledger_status ledger_renew(ledger *l, const ledger_hold *hold, int lease_s);
 
 /* Re-opens a failed record as claimed by the caller for LEASE_S (for `retrainctl replay`);
- * attempts + 1. LEDGER_ERR_STATE unless the record is failed. */
-ledger_status ledger_reopen(ledger *l, const char *key, int lease_s);
+ * attempts + 1; HOLD (may be NULL) receives the new hold. LEDGER_ERR_STATE unless the record is
+ * failed. */
+ledger_status ledger_reopen(ledger *l, const char *key, int lease_s, ledger_hold *hold);
 
 ledger_status ledger_get(ledger *l, const char *key, ledger_record *rec);
 /* Up to q->limit records, ordered by first_seen then key; *N is set to how many were filled. */

@@ -34,11 +34,13 @@ typedef struct ledger_ops {
                             ledger_record *rec, bool *taken);
     /* Sets last_seen to now when it is older than LEDGER_TOUCH_MS. */
     ledger_status (*touch)(ledger *l, const char *key);
-    /* claimed -> STATUS, lease cleared. */
-    ledger_status (*finish)(ledger *l, const char *key, const char *status, const char *outcome,
-                            const char *error);
-    /* claimed -> claimed with the lease expired and ERROR noted. */
-    ledger_status (*release)(ledger *l, const char *key, const char *error);
+    /* Where H's claim still stands (claimed, attempts = H->attempt): -> STATUS, lease cleared. */
+    ledger_status (*finish)(ledger *l, const ledger_hold *h, const char *status,
+                            const char *outcome, const char *error);
+    /* Where H's claim still stands: the lease expired and ERROR noted. */
+    ledger_status (*release)(ledger *l, const ledger_hold *h, const char *error);
+    /* Where H's claim still stands: the lease runs LEASE_S seconds from now. */
+    ledger_status (*renew)(ledger *l, const ledger_hold *h, int lease_s);
     /* failed -> claimed for LEASE_S, attempts + 1. */
     ledger_status (*reopen)(ledger *l, const char *key, int lease_s);
     /* Q is complete (limit resolved to 1..CAP). */

@@ -45,6 +45,7 @@ enum {
     S_TOUCH,
     S_FINISH,
     S_RELEASE,
+    S_RENEW,
     S_REOPEN,
     S_LIST,
     S_GC,
@@ -69,9 +70,11 @@ static const char *const sql[S_COUNT] = {
     [S_TOUCH] = "UPDATE ledger_events SET last_seen_ms = ?2 WHERE key = ?1 AND last_seen_ms < ?3",
     [S_FINISH] = "UPDATE ledger_events SET status = ?2, outcome = ?3,"
                  " last_error = coalesce(?4, last_error), lease_until_ms = 0"
-                 " WHERE key = ?1 AND status = 'claimed'",
+                 " WHERE key = ?1 AND status = 'claimed' AND attempts = ?5",
     [S_RELEASE] = "UPDATE ledger_events SET lease_until_ms = 0, last_error = ?2"
-                  " WHERE key = ?1 AND status = 'claimed'",
+                  " WHERE key = ?1 AND status = 'claimed' AND attempts = ?3",
+    [S_RENEW] = "UPDATE ledger_events SET lease_until_ms = ?2"
+                " WHERE key = ?1 AND status = 'claimed' AND attempts = ?3",
     [S_REOPEN] = "UPDATE ledger_events SET status = 'claimed', attempts = attempts + 1,"
                  " lease_until_ms = ?2 WHERE key = ?1 AND status = 'failed'",
     [S_LIST] = "SELECT " LEDGER_COLUMNS " FROM ledger_events"
@@ -233,27 +236,40 @@ static ledger_status changed_or_state(ledger *l, sqlite3_stmt *st, const char *w
     return res;
 }
 
-static ledger_status sq_finish(ledger *l, const char *key, const char *status, const char *outcome,
-                               const char *error)
+static ledger_status sq_finish(ledger *l, const ledger_hold *h, const char *status,
+                               const char *outcome, const char *error)
 {
     sqlite3_stmt *st = stmt_get(l, S_FINISH);
     if (!st)
         return LEDGER_ERR_UNAVAILABLE;
-    bind_text(st, 1, key);
+    bind_text(st, 1, h->key);
     bind_text(st, 2, status);
     bind_text(st, 3, outcome);
     bind_text(st, 4, error);
+    sqlite3_bind_int(st, 5, h->attempt);
     return changed_or_state(l, st, "finish");
 }
 
-static ledger_status sq_release(ledger *l, const char *key, const char *error)
+static ledger_status sq_release(ledger *l, const ledger_hold *h, const char *error)
 {
     sqlite3_stmt *st = stmt_get(l, S_RELEASE);
     if (!st)
         return LEDGER_ERR_UNAVAILABLE;
-    bind_text(st, 1, key);
+    bind_text(st, 1, h->key);
     bind_text(st, 2, error);
+    sqlite3_bind_int(st, 3, h->attempt);
     return changed_or_state(l, st, "release");
+}
+
+static ledger_status sq_renew(ledger *l, const ledger_hold *h, int lease_s)
+{
+    sqlite3_stmt *st = stmt_get(l, S_RENEW);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, h->key);
+    sqlite3_bind_int64(st, 2, ledger_now_ms() + (int64_t)lease_s * 1000);
+    sqlite3_bind_int(st, 3, h->attempt);
+    return changed_or_state(l, st, "renew");
 }
 
 static ledger_status sq_reopen(ledger *l, const char *key, int lease_s)
@@ -420,6 +436,7 @@ static const ledger_ops sqlite_ops = {
     .touch = sq_touch,
     .finish = sq_finish,
     .release = sq_release,
+    .renew = sq_renew,
     .reopen = sq_reopen,
     .list = sq_list,
     .gc = sq_gc,

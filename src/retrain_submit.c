@@ -181,6 +181,35 @@ static burst burst_control(const retrain_call *c, fn_result *out)
     return BURST_DECIDED;
 }
 
+/* Before a call that cannot be taken back (a create, an upload): this delivery's claim must
+ * still stand and must outlast the call, its retries and its look for what an ambiguous answer
+ * left (all within the Vertex deadline). Otherwise a delivery that reclaimed the event when our
+ * lease ran out (we waited for a slot, or Google was slow) could look, find nothing yet, and act
+ * beside us. 0, or -1 with OUT set: we must not act. After the call, hold_after_call() gives
+ * the lease its usual length again, so a worker that dies now is replaced as soon as ever. */
+static int hold_over_call(const retrain_call *c, fn_result *out)
+{
+    const fn_context *x = c->ctx;
+    int lease_s = (x->cfg->vertex.deadline_ms + 999) / 1000 + x->cfg->ledger.lease_s;
+    ledger_status ls = ledger_renew(x->ledger, x->hold, lease_s);
+    if (ls == LEDGER_OK)
+        return 0;
+    if (ls == LEDGER_ERR_STATE)
+        retrain_retry(c, out, HOLDER_RETRY_S,
+                      "another delivery of this event took it over when this one's lease ran out; "
+                      "not acting beside it");
+    else
+        retrain_retry(c, out, 0, "the ledger could not renew this delivery's lease");
+    return -1;
+}
+
+static void hold_after_call(const retrain_call *c)
+{
+    const fn_context *x = c->ctx;
+    if (ledger_renew(x->ledger, x->hold, x->cfg->ledger.lease_s) != LEDGER_OK)
+        log_warning("retrain: event %s: %s", x->event_key, ledger_last_error(x->ledger));
+}
+
 /* ---- train, train_and_register ------------------------------------------------------------ */
 
 void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *out)
@@ -211,6 +240,8 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
     if (burst_controlled && burst_control(c, out) == BURST_DECIDED)
         return;
 
+    if (hold_over_call(c, out) != 0)
+        return;
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(c->ctx->event_key, label);
     vtx_result res;
@@ -221,9 +252,14 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
     if (pipeline && already_exists(e, &res) &&
         (as_version = retrain_body_as_version(body, vertex_parent(c)))) {
         vtx_result_clear(&res);
+        if (hold_over_call(c, out) != 0) {
+            json_decref(as_version);
+            return;
+        }
         e = vtx_create_training_pipeline(c->st->vtx, as_version, RETRAIN_LABEL_EVENT, label, &res);
         json_decref(as_version);
     }
+    hold_after_call(c);
     const char *name = e == VTX_OK ? resource_name(&res, a) : NULL;
     if (!name) {
         /* Nothing was started: the next event may submit at once. When the create may have
@@ -322,7 +358,7 @@ static void adopt_version(const retrain_call *c, vtx_result *res, fn_result *out
 void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result *out)
 {
     arena *a = c->ctx->arena;
-    if (upload_slot(c, out) != 0)
+    if (upload_slot(c, out) != 0 || hold_over_call(c, out) != 0)
         return;
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(c->ctx->event_key, label);
@@ -335,10 +371,15 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
     if (already_exists(e, &res) && (as_version = retrain_body_as_version(body, vertex_parent(c)))) {
         /* A refused upload created nothing: the slot is still ours, send the version now. */
         vtx_result_clear(&res);
+        if (hold_over_call(c, out) != 0) {
+            json_decref(as_version);
+            return;
+        }
         e = vtx_upload_model(c->st->vtx, as_version, RETRAIN_LABEL_EVENT, label, c->ctx->reclaimed,
                              &res);
         json_decref(as_version);
     }
+    hold_after_call(c);
     if (e == VTX_OK && res.adopted) {
         adopt_version(c, &res, out);
         return;

@@ -118,12 +118,13 @@ static int cmd_replay(int argc, char **argv)
         fprintf(stderr, "retrainctl replay: %s: %s\n", fn->name, err);
         goto out;
     }
-    if (ledger_reopen(l, key, cfg.ledger.lease_s) != LEDGER_OK) {
+    ledger_hold hold;
+    if (ledger_reopen(l, key, cfg.ledger.lease_s, &hold) != LEDGER_OK) {
         fprintf(stderr, "retrainctl replay: %s\n", ledger_last_error(l));
         goto out;
     }
     dispatch_answer ans;
-    dispatch_event(fn, state, &cfg, l, &ev, key, true, a, &ans);
+    dispatch_event(fn, state, &cfg, l, &ev, &hold, true, a, &ans);
     if (ans.http_status != 200) {
         fprintf(stderr, "retrainctl replay: %s: %s (the event is released for a later try)\n",
                 ans.code, ans.message);

@@ -240,11 +240,11 @@ static bool answer_from_cache(service *svc, const char *key, http_response *resp
     return true;
 }
 
-static void run_function(service *svc, const cloudevent *ev, const char *key, bool reclaimed,
-                         arena *a, http_response *resp)
+static void run_function(service *svc, const cloudevent *ev, const ledger_hold *hold,
+                         bool reclaimed, arena *a, http_response *resp)
 {
     dispatch_answer ans;
-    dispatch_event(svc->fn, svc->fn_state, svc->cfg, svc->ledger, ev, key, reclaimed, a, &ans);
+    dispatch_event(svc->fn, svc->fn_state, svc->cfg, svc->ledger, ev, hold, reclaimed, a, &ans);
     if (ans.http_status == 503)
         answer_retry(resp, a, ans.retry_after, ans.code, ans.message);
     else
@@ -316,9 +316,10 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
     } else if (claim == LEDGER_DONE && redeliverable(&rec)) {
         /* Reopened the way `retrainctl replay` does (failed -> claimed, one statement), so of
          * several such deliveries at once exactly one runs; the others are told to retry. */
-        ls = ledger_reopen(svc->ledger, key, svc->cfg->ledger.lease_s);
+        ledger_hold hold;
+        ls = ledger_reopen(svc->ledger, key, svc->cfg->ledger.lease_s, &hold);
         if (ls == LEDGER_OK)
-            run_function(svc, &ev, key, true, a, resp);
+            run_function(svc, &ev, &hold, true, a, resp);
         else if (ls == LEDGER_ERR_STATE)
             answer_retry(resp, a, RETRY_AFTER_BUSY, "busy",
                          "this event is being processed by another worker; retry later");
@@ -333,7 +334,8 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
         answer_retry(resp, a, RETRY_AFTER_BUSY, "busy",
                      "this event is being processed by another worker; retry later");
     } else {
-        run_function(svc, &ev, key, claim == LEDGER_RECLAIMED, a, resp);
+        ledger_hold hold = ledger_hold_of(&rec);
+        run_function(svc, &ev, &hold, claim == LEDGER_RECLAIMED, a, resp);
     }
     ledger_record_clear(&rec);
 }

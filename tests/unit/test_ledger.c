@@ -92,6 +92,22 @@ static ledger_event event_for(const char *id)
                           .event_json = "{\"specversion\":\"1.0\"}"};
 }
 
+/* The hold of KEY's claim as it now stands (what its holder got from its claim); attempt 1 when
+ * there is no record. Valid until the next call. */
+static const ledger_hold *held(ledger *l, const char *key)
+{
+    static ledger_hold h;
+    memset(&h, 0, sizeof h);
+    snprintf(h.key, sizeof h.key, "%s", key);
+    h.attempt = 1;
+    ledger_record rec;
+    if (ledger_get(l, key, &rec) == LEDGER_OK) {
+        h.attempt = rec.attempts;
+        ledger_record_clear(&rec);
+    }
+    return &h;
+}
+
 /* Claims KEY (event ID) and returns the result; fails the test on an error status. */
 static ledger_claim_result claim(ledger *l, const char *key, const char *id, int lease_s,
                                  ledger_record *rec)
@@ -132,7 +148,7 @@ static void test_claim_transitions(void **state)
     assert_int_equal(rec.attempts, 1);
     ledger_record_clear(&rec);
 
-    assert_int_equal(ledger_finish(l, key, "done", "{\"job\":\"j1\"}", NULL), LEDGER_OK);
+    assert_int_equal(ledger_finish(l, held(l, key), "done", "{\"job\":\"j1\"}", NULL), LEDGER_OK);
     assert_int_equal(claim(l, key, id, 60, &rec), LEDGER_DONE);
     assert_string_equal(rec.status, "done");
     assert_string_equal(rec.outcome, "{\"job\":\"j1\"}");
@@ -142,7 +158,7 @@ static void test_claim_transitions(void **state)
     /* Release: the next claim takes over at once and sees the noted error. */
     key_for("tr", 2, id, key);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
-    assert_int_equal(ledger_release(l, key, "vertex 503"), LEDGER_OK);
+    assert_int_equal(ledger_release(l, held(l, key), "vertex 503"), LEDGER_OK);
     assert_int_equal(claim(l, key, id, 60, &rec), LEDGER_RECLAIMED);
     assert_int_equal(rec.attempts, 2);
     assert_string_equal(rec.last_error, "vertex 503");
@@ -155,7 +171,7 @@ static void test_claim_transitions(void **state)
     for (int i = 0; i < 3; i++) {
         key_for("final", i, id, key);
         assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
-        assert_int_equal(ledger_finish(l, key, finals[i], NULL, "why"), LEDGER_OK);
+        assert_int_equal(ledger_finish(l, held(l, key), finals[i], NULL, "why"), LEDGER_OK);
         assert_int_equal(claim(l, key, id, 60, &rec), LEDGER_DONE);
         assert_string_equal(rec.status, finals[i]);
         assert_string_equal(rec.last_error, "why");
@@ -173,35 +189,35 @@ static void test_state_rules(void **state)
     ledger_key(SRC, "never-seen", missing);
     ledger_record rec;
 
-    assert_int_equal(ledger_finish(l, missing, "done", NULL, NULL), LEDGER_ERR_NOT_FOUND);
-    assert_int_equal(ledger_release(l, missing, NULL), LEDGER_ERR_NOT_FOUND);
-    assert_int_equal(ledger_reopen(l, missing, 60), LEDGER_ERR_NOT_FOUND);
+    assert_int_equal(ledger_finish(l, held(l, missing), "done", NULL, NULL), LEDGER_ERR_NOT_FOUND);
+    assert_int_equal(ledger_release(l, held(l, missing), NULL), LEDGER_ERR_NOT_FOUND);
+    assert_int_equal(ledger_reopen(l, missing, 60, NULL), LEDGER_ERR_NOT_FOUND);
     assert_int_equal(ledger_get(l, missing, &rec), LEDGER_ERR_NOT_FOUND);
 
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
-    assert_int_equal(ledger_reopen(l, key, 60), LEDGER_ERR_STATE); /* claimed, not failed */
-    assert_int_equal(ledger_finish(l, key, "claimed", NULL, NULL), LEDGER_ERR_INVALID);
-    assert_int_equal(ledger_finish(l, key, "bogus", NULL, NULL), LEDGER_ERR_INVALID);
-    assert_int_equal(ledger_finish(l, key, "done", NULL, NULL), LEDGER_OK);
-    assert_int_equal(ledger_finish(l, key, "failed", NULL, NULL), LEDGER_ERR_STATE);
+    assert_int_equal(ledger_reopen(l, key, 60, NULL), LEDGER_ERR_STATE); /* claimed, not failed */
+    assert_int_equal(ledger_finish(l, held(l, key), "claimed", NULL, NULL), LEDGER_ERR_INVALID);
+    assert_int_equal(ledger_finish(l, held(l, key), "bogus", NULL, NULL), LEDGER_ERR_INVALID);
+    assert_int_equal(ledger_finish(l, held(l, key), "done", NULL, NULL), LEDGER_OK);
+    assert_int_equal(ledger_finish(l, held(l, key), "failed", NULL, NULL), LEDGER_ERR_STATE);
     assert_non_null(strstr(ledger_last_error(l), "done"));
-    assert_int_equal(ledger_release(l, key, "late"), LEDGER_ERR_STATE);
-    assert_int_equal(ledger_reopen(l, key, 60), LEDGER_ERR_STATE); /* done, not failed */
+    assert_int_equal(ledger_release(l, held(l, key), "late"), LEDGER_ERR_STATE);
+    assert_int_equal(ledger_reopen(l, key, 60, NULL), LEDGER_ERR_STATE); /* done, not failed */
 
     /* failed -> reopen -> claimed (BUSY to others) -> finish. */
     key_for("st", 2, id, key);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
-    assert_int_equal(ledger_finish(l, key, "failed", "{\"code\":400}", "INVALID_ARGUMENT"),
+    assert_int_equal(ledger_finish(l, held(l, key), "failed", "{\"code\":400}", "INVALID_ARGUMENT"),
                      LEDGER_OK);
-    assert_int_equal(ledger_reopen(l, key, 60), LEDGER_OK);
+    assert_int_equal(ledger_reopen(l, key, 60, NULL), LEDGER_OK);
     assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
     assert_string_equal(rec.status, "claimed");
     assert_int_equal(rec.attempts, 2);
     assert_string_equal(rec.last_error, "INVALID_ARGUMENT");
     ledger_record_clear(&rec);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_BUSY);
-    assert_int_equal(ledger_reopen(l, key, 60), LEDGER_ERR_STATE);
-    assert_int_equal(ledger_finish(l, key, "done", NULL, NULL), LEDGER_OK);
+    assert_int_equal(ledger_reopen(l, key, 60, NULL), LEDGER_ERR_STATE);
+    assert_int_equal(ledger_finish(l, held(l, key), "done", NULL, NULL), LEDGER_OK);
 
     /* Malformed arguments. */
     ledger_event ev = event_for("x");
@@ -215,10 +231,67 @@ static void test_state_rules(void **state)
     ev.id = NULL;
     assert_int_equal(ledger_claim(l, key, &ev, 60, &res, NULL), LEDGER_ERR_INVALID);
     assert_int_equal(ledger_claim(l, key, NULL, 60, &res, NULL), LEDGER_ERR_INVALID);
-    assert_int_equal(ledger_finish(l, "zz", "done", NULL, NULL), LEDGER_ERR_INVALID);
-    assert_int_equal(ledger_release(l, NULL, NULL), LEDGER_ERR_INVALID);
-    assert_int_equal(ledger_reopen(l, key, -1), LEDGER_ERR_INVALID);
+    assert_int_equal(ledger_finish(l, NULL, "done", NULL, NULL), LEDGER_ERR_INVALID);
+    assert_int_equal(ledger_release(l, &(ledger_hold){.key = "zz", .attempt = 1}, NULL),
+                     LEDGER_ERR_INVALID);
+    ledger_hold no_attempt = *held(l, key);
+    no_attempt.attempt = 0;
+    assert_int_equal(ledger_renew(l, &no_attempt, 60), LEDGER_ERR_INVALID);
+    assert_int_equal(ledger_renew(l, held(l, key), 0), LEDGER_ERR_INVALID);
+    assert_int_equal(ledger_reopen(l, key, -1, NULL), LEDGER_ERR_INVALID);
     assert_int_equal(ledger_get(l, "", &rec), LEDGER_ERR_INVALID);
+    ledger_close(l);
+}
+
+/* A holder whose lease ran out and was taken over can no longer renew, release or finish: it
+ * would otherwise hand the new holder's lease to a third delivery or record over it. */
+static void test_taken_over_holder_is_fenced(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    char id[64], key[LEDGER_KEY_HEX + 1];
+    key_for("fence", 1, id, key);
+    ledger_record rec;
+
+    assert_int_equal(claim(l, key, id, 1, &rec), LEDGER_NEW);
+    ledger_hold first = ledger_hold_of(&rec);
+    ledger_record_clear(&rec);
+    assert_string_equal(first.key, key);
+    assert_int_equal(first.attempt, 1);
+    assert_int_equal(ledger_renew(l, &first, 1), LEDGER_OK);
+    usleep(1200 * 1000);
+    assert_int_equal(claim(l, key, id, 60, &rec), LEDGER_RECLAIMED);
+    ledger_hold second = ledger_hold_of(&rec);
+    ledger_record_clear(&rec);
+    assert_int_equal(second.attempt, 2);
+
+    assert_int_equal(ledger_renew(l, &first, 60), LEDGER_ERR_STATE);
+    assert_non_null(strstr(ledger_last_error(l), "taken over"));
+    assert_int_equal(ledger_release(l, &first, "late"), LEDGER_ERR_STATE);
+    assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_BUSY); /* the second lease stands */
+    assert_int_equal(ledger_finish(l, &first, "done", "{\"by\":1}", NULL), LEDGER_ERR_STATE);
+
+    int64_t before = now_ms();
+    assert_int_equal(ledger_renew(l, &second, 120), LEDGER_OK);
+    assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
+    assert_true(rec.lease_until_ms >= before + 119000);
+    ledger_record_clear(&rec);
+    before = now_ms();
+    assert_int_equal(ledger_renew(l, &second, 1), LEDGER_OK); /* back to a short lease */
+    assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
+    assert_true(rec.lease_until_ms >= before + 500 && rec.lease_until_ms <= now_ms() + 1500);
+    ledger_record_clear(&rec);
+
+    assert_int_equal(ledger_finish(l, &second, "failed", "{\"by\":2}", "why"), LEDGER_OK);
+    assert_int_equal(ledger_renew(l, &second, 60), LEDGER_ERR_STATE); /* final now */
+    ledger_hold third;
+    assert_int_equal(ledger_reopen(l, key, 60, &third), LEDGER_OK);
+    assert_int_equal(third.attempt, 3);
+    assert_int_equal(ledger_finish(l, &second, "done", NULL, NULL), LEDGER_ERR_STATE);
+    assert_int_equal(ledger_finish(l, &third, "done", "{\"by\":3}", NULL), LEDGER_OK);
+    assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
+    assert_string_equal(rec.outcome, "{\"by\":3}");
+    ledger_record_clear(&rec);
     ledger_close(l);
 }
 
@@ -408,7 +481,9 @@ static void test_kill_all_mid_load_loses_nothing(void **state)
                 ledger_claim_result res;
                 if (ledger_claim(mine, key, &ev, 60, &res, NULL) != LEDGER_OK || res != LEDGER_NEW)
                     continue;
-                if (ledger_finish(mine, key, "done", "{}", NULL) != LEDGER_OK)
+                ledger_hold hold = {.attempt = 1};
+                memcpy(hold.key, key, LEDGER_KEY_HEX + 1);
+                if (ledger_finish(mine, &hold, "done", "{}", NULL) != LEDGER_OK)
                     continue;
                 key[LEDGER_KEY_HEX] = '\n'; /* one atomic write per acknowledged key */
                 if (write(out[1], key, LEDGER_KEY_HEX + 1) != LEDGER_KEY_HEX + 1)
@@ -483,7 +558,7 @@ static void test_pg_restart_reconnects(void **state)
     char id[64], key[LEDGER_KEY_HEX + 1];
     key_for("outage", 0, id, key);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
-    assert_int_equal(ledger_finish(l, key, "done", NULL, NULL), LEDGER_OK);
+    assert_int_equal(ledger_finish(l, held(l, key), "done", NULL, NULL), LEDGER_OK);
     ledger *idle = open_again(); /* a handle nobody uses while the server restarts */
     assert_non_null(idle);
 
@@ -540,7 +615,7 @@ static void finish_new(ledger *l, const char *tag, int i, const char *status)
     key_for(tag, i, id, key);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
     if (status)
-        assert_int_equal(ledger_finish(l, key, status, NULL, NULL), LEDGER_OK);
+        assert_int_equal(ledger_finish(l, held(l, key), status, NULL, NULL), LEDGER_OK);
 }
 
 static bool exists(ledger *l, const char *tag, int i)
@@ -837,6 +912,7 @@ int main(void)
     const struct CMUnitTest table[] = {
         cmocka_unit_test(test_claim_transitions),
         cmocka_unit_test(test_state_rules),
+        cmocka_unit_test(test_taken_over_holder_is_fenced),
         cmocka_unit_test(test_concurrent_claims),
         cmocka_unit_test(test_concurrent_open_migrates_once),
         cmocka_unit_test(test_killed_holder_is_reclaimed_after_lease),
