@@ -149,6 +149,18 @@ static bool job_semantics_ok(const json_t *body, emu_response *resp)
             return false;
         }
     }
+    /* The emulator runs no persistent resources: any one named does not exist. */
+    const char *pr = json_string_value(
+        json_object_get(json_object_get(body, "jobSpec"), "persistentResourceId"));
+    if (pr && *pr) {
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "List of found errors:\t1.Field: custom_job.job_spec.persistent_resource_id; "
+                 "Message: Persistent resource %.200s does not exist.\t",
+                 pr);
+        vx_field_error(resp, "custom_job.job_spec.persistent_resource_id", msg);
+        return false;
+    }
     return true;
 }
 

@@ -228,7 +228,7 @@ static void test_unknown_keys(void **state)
     expect_problems(churn_with("actoin", "\"train\""), 1, "rules[0].actoin: unknown key");
     expect_problems(churn_with("match.size", "\"1\""), 1, "rules[0].match.size: unknown key");
     expect_problems(churn_with("model.version", "\"2\""), 1, "rules[0].model.version: unknown key");
-    expect_problems(churn_with("job.name", "\"x\""), 1, "rules[0].job.name: unknown key");
+    expect_problems(churn_with("job.name", "\"x\""), 1, "rules[0].job.name: is output only");
     expect_problems(churn_with("job.jobSpec.workerPoolSpecs.containerSpec.image", "\"x\""), 1,
                     "rules[0].job.jobSpec.workerPoolSpecs[0].containerSpec.image: unknown key");
     expect_problems(churn_with("job.jobSpec.workerPoolSpecs.machineSpec.gpus", "2"), 1,
