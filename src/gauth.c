@@ -33,18 +33,23 @@ struct gauth {
     long fetches;
 };
 
-static const char *const err_names[] = {
-    "ok",
-    "credentials misconfigured",
-    "no credentials found",
-    "token endpoint unavailable",
-    "token endpoint refused the credentials",
-    "out of memory",
-};
-
 const char *gauth_err_name(gauth_err e)
 {
-    return (unsigned)e < sizeof err_names / sizeof err_names[0] ? err_names[e] : "unknown";
+    switch (e) {
+    case GAUTH_OK:
+        return "ok";
+    case GAUTH_ERR_CONFIG:
+        return "credentials misconfigured";
+    case GAUTH_ERR_NO_SOURCE:
+        return "no credentials found";
+    case GAUTH_ERR_TRANSIENT:
+        return "token endpoint unavailable";
+    case GAUTH_ERR_DENIED:
+        return "token endpoint refused the credentials";
+    case GAUTH_ERR_NOMEM:
+        return "out of memory";
+    }
+    return "unknown";
 }
 
 const char *gauth_source_name(gauth_source s)

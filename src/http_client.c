@@ -17,19 +17,25 @@ struct http_client {
     long connects;
 };
 
-static const char *const err_names[] = {
-    "ok",
-    "connect failed",
-    "timed out",
-    "connection failed mid-call",
-    "answer too large",
-    "bad request arguments",
-    "out of memory",
-};
-
 const char *http_err_name(http_err e)
 {
-    return (unsigned)e < sizeof err_names / sizeof err_names[0] ? err_names[e] : "unknown";
+    switch (e) {
+    case HTTP_OK:
+        return "ok";
+    case HTTP_ERR_CONNECT:
+        return "connect failed";
+    case HTTP_ERR_TIMEOUT:
+        return "timed out";
+    case HTTP_ERR_IO:
+        return "connection failed mid-call";
+    case HTTP_ERR_TOO_BIG:
+        return "answer too large";
+    case HTTP_ERR_USAGE:
+        return "bad request arguments";
+    case HTTP_ERR_NOMEM:
+        return "out of memory";
+    }
+    return "unknown";
 }
 
 static void global_init_once(void)

@@ -251,11 +251,17 @@ struct jwks {
     int64_t fetched_at, max_age, attempted_at, kid_refetched_at;
 };
 
-static const char *const status_names[] = {"ok", "unknown_kid", "unavailable"};
-
 const char *jwks_status_name(jwks_status s)
 {
-    return (unsigned)s < 3 ? status_names[s] : "unknown";
+    switch (s) {
+    case JWKS_OK:
+        return "ok";
+    case JWKS_UNKNOWN_KID:
+        return "unknown_kid";
+    case JWKS_UNAVAILABLE:
+        return "unavailable";
+    }
+    return "unknown";
 }
 
 void jwks_options_default(jwks_options *o)

@@ -26,7 +26,10 @@ static const char *component = "retrain";
 static log_severity min_severity = LOG_INFO;
 static char trace[128];
 
-static const char *const names[] = {"DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"};
+static const char *const names[] = {
+    [LOG_DEBUG] = "DEBUG",     [LOG_INFO] = "INFO",   [LOG_NOTICE] = "NOTICE",
+    [LOG_WARNING] = "WARNING", [LOG_ERROR] = "ERROR", [LOG_CRITICAL] = "CRITICAL"};
+_Static_assert(sizeof names / sizeof names[0] == LOG_CRITICAL + 1, "a name for every severity");
 
 void log_init(const char *comp, log_severity min)
 {

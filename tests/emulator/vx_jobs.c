@@ -1,4 +1,4 @@
-/* vertex_jobs — customJobs and trainingPipelines.
+/* vx_jobs — customJobs and trainingPipelines.
  *
  *   POST .../customJobs                    create (strictly validated); 200 with the CustomJob
  *   GET  .../customJobs[/ID]               list (filter, pageSize, pageToken) / get
@@ -7,9 +7,9 @@
  *
  * A run is PENDING at creation, RUNNING one clock step later and finished after two: FAILED when
  * its displayName contains "fail" or it has the label emulator-fail=true, else SUCCEEDED. A
- * succeeded pipeline with a modelToUpload makes a model version (vertex_models.c): a new
+ * succeeded pipeline with a modelToUpload makes a model version (vx_models.c): a new
  * version of parentModel, or a new model (modelId, or a numeric id). */
-#include "vertex.h"
+#include "vx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
