@@ -137,7 +137,7 @@ static void retrain_fini(void *state)
         return;
     vtx_client_free(st->vtx);
     gauth_close(st->auth);
-    http_client_free(st->http);
+    fetch_free(st->http);
     rules_free(st->rules);
     free(st);
 }
@@ -157,7 +157,7 @@ static int retrain_init(const config *cfg, void **state, char *err, size_t errle
         snprintf(err, errlen, "retrain: rules: %s", why);
         goto fail;
     }
-    if (!(st->http = http_client_new())) {
+    if (!(st->http = fetch_new())) {
         snprintf(err, errlen, "retrain: cannot make an HTTP client");
         goto fail;
     }

@@ -6,14 +6,14 @@
 
 #include "function.h"
 #include "gauth.h"
-#include "http_client.h"
+#include "fetch.h"
 #include "rules.h"
 #include "vertex.h"
 
 /* One worker's state, made by init after fork. */
 typedef struct {
     rules *rules;
-    http_client *http;
+    fetch_client *http;
     gauth *auth;
     vtx_client *vtx;
 } retrain_state;

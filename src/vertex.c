@@ -57,7 +57,7 @@ static bool id_valid(const char *s)
     return n > 0 && n < 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
-vtx_client *vtx_client_new(const vertex_config *cfg, gauth *auth, http_client *http, char *err,
+vtx_client *vtx_client_new(const vertex_config *cfg, gauth *auth, fetch_client *http, char *err,
                            size_t errlen)
 {
     if (sodium_init() < 0) {
@@ -157,29 +157,29 @@ static vtx_err exchange(vtx_client *c, const vtx_request *q, long timeout_ms, vt
     snprintf(authz, alen, "Authorization: Bearer %s", token);
     const char *headers[] = {authz, "Content-Type: application/json", "Accept: application/json",
                              NULL};
-    http_call call = {.method = q->method,
-                      .url = q->url,
-                      .headers = headers,
-                      .body = q->body,
-                      .body_len = q->body ? strlen(q->body) : 0,
-                      .timeout_ms = timeout_ms,
-                      .once = !q->idempotent};
-    http_answer r;
-    http_err he = http_client_do(c->http, &call, &r);
+    fetch_call call = {.method = q->method,
+                       .url = q->url,
+                       .headers = headers,
+                       .body = q->body,
+                       .body_len = q->body ? strlen(q->body) : 0,
+                       .timeout_ms = timeout_ms,
+                       .once = !q->idempotent};
+    fetch_answer r;
+    fetch_err he = fetch_do(c->http, &call, &r);
     sodium_free(authz);
     out->attempts++;
     *sent = r.sent;
     out->retry_after_s = r.retry_after_s;
-    if (he == HTTP_OK) {
+    if (he == FETCH_OK) {
         vtx_result_from_answer(out, r.status, r.body, r.body_len);
     } else {
         out->http_status = 0;
         out->status[0] = '\0';
-        vtx_set_message(out, he == HTTP_ERR_NOMEM ? VTX_ERR_NOMEM : VTX_ERR_TRANSIENT,
+        vtx_set_message(out, he == FETCH_ERR_NOMEM ? VTX_ERR_NOMEM : VTX_ERR_TRANSIENT,
                         "%s %s: %s (%.120s)", q->method, q->what ? q->what : "request",
-                        http_err_name(he), r.detail);
+                        fetch_err_name(he), r.detail);
     }
-    http_answer_free(&r);
+    fetch_answer_free(&r);
     return out->err;
 }
 

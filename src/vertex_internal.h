@@ -13,7 +13,7 @@
 
 struct vtx_client {
     gauth *auth;
-    http_client *http;
+    fetch_client *http;
     char *base;        /* "https://us-central1-aiplatform.googleapis.com/v1" */
     char *parent;      /* base + "/projects/P/locations/L" */
     char *parent_name; /* "projects/P/locations/L" */
