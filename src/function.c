@@ -7,6 +7,7 @@
  * kills the worker, and RETRAIN_TEST_RUNLOG names a file where each run appends the event key
  * (so tests count how many times the function really ran). */
 #include "function.h"
+#include "clk.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -109,10 +110,7 @@ static void test_hooks(const cloudevent *ev, const char *key)
     }
     const char *sleep_ms = ce_extension(ev, "testsleepms");
     if (sleep_ms) {
-        long ms = strtol(sleep_ms, NULL, 10);
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        while (ms > 0 && nanosleep(&ts, &ts) != 0)
-            ;
+        clk_sleep_ms(strtol(sleep_ms, NULL, 10));
     }
     if (ce_extension(ev, "testcrash"))
         raise(SIGKILL);

@@ -8,6 +8,7 @@
  * lease (BUSY) from a record that became final meanwhile (DONE). A record deleted by gc between
  * two steps sends the protocol round again. */
 #include "ledger_backend.h"
+#include "clk.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -65,9 +66,7 @@ static bool status_valid(const char *status)
 
 int64_t ledger_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clk_wall_ms();
 }
 
 ledger_status ledger_fail(ledger *l, ledger_status status, const char *fmt, ...)

@@ -1,5 +1,6 @@
 /* retrain — the function, top to bottom: parse → match → body → submit. See retrain.h. */
 #include "retrain.h"
+#include "clk.h"
 
 #include <signal.h>
 #include <stdarg.h>
@@ -19,22 +20,6 @@
 #define BUDGET_MIN_MS 1000
 
 /* ---- shared helpers ------------------------------------------------------------------------ */
-
-long long retrain_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void retrain_sleep_ms(long ms)
-{
-    if (ms <= 0)
-        return;
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
 
 void retrain_retry(const retrain_call *c, fn_result *out, int retry_after_s, const char *fmt, ...)
 {
@@ -264,7 +249,7 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
                          .r = r,
                          .ctx = ctx,
                          .deadline_ms =
-                             retrain_now_ms() + (budget > BUDGET_MIN_MS ? budget : BUDGET_MIN_MS)};
+                             clk_mono_ms() + (budget > BUDGET_MIN_MS ? budget : BUDGET_MIN_MS)};
     if (!ctx->ledger) { /* the slots that space and coalesce submissions live there */
         json_decref(body);
         retrain_retry(&call, out, 0, "no ledger to coordinate submissions with");

@@ -26,10 +26,6 @@ typedef struct {
     long long deadline_ms; /* monotonic: no waiting (slots, operations) past this */
 } retrain_call;
 
-/* Monotonic milliseconds. */
-long long retrain_now_ms(void);
-void retrain_sleep_ms(long ms);
-
 /* FN_RETRY with WHY (copied into the arena) and RETRY_AFTER_S (0: the default). */
 void retrain_retry(const retrain_call *c, fn_result *out, int retry_after_s, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ledger.h"
+#include "clk.h"
 #include "log.h"
 #include "retrain.h"
 #include "retrain_body.h"
@@ -133,7 +134,7 @@ static burst burst_control(const retrain_call *c, fn_result *out)
 {
     const char *rule = rules_name(c->r);
     char replace[LEDGER_KEY_HEX + 1] = "";
-    long long wait_until = retrain_now_ms() + HOLDER_WAIT_MS;
+    long long wait_until = clk_mono_ms() + HOLDER_WAIT_MS;
     if (wait_until > c->deadline_ms)
         wait_until = c->deadline_ms;
     for (int round = 0; round < SLOT_ROUNDS; round++) {
@@ -158,8 +159,8 @@ static burst burst_control(const retrain_call *c, fn_result *out)
             return BURST_DECIDED;
         }
         if (!resource) {
-            if (retrain_now_ms() < wait_until) { /* the holder is creating its job right now */
-                retrain_sleep_ms(HOLDER_POLL_MS);
+            if (clk_mono_ms() < wait_until) { /* the holder is creating its job right now */
+                clk_sleep_ms(HOLDER_POLL_MS);
                 continue;
             }
             if (!(resource = holder_resource(c, holder, out)))
@@ -312,13 +313,13 @@ static int upload_slot(const retrain_call *c, fn_result *out)
             return 0;
         if (wait < 10)
             wait = 10;
-        if (retrain_now_ms() + wait > c->deadline_ms) {
+        if (clk_mono_ms() + wait > c->deadline_ms) {
             retrain_retry(c, out, (int)(wait + 999) / 1000,
                           "models.upload is spaced %d s apart; retry later",
                           RETRAIN_UPLOAD_SPACING_S);
             return -1;
         }
-        retrain_sleep_ms((long)wait);
+        clk_sleep_ms((long)wait);
     }
     retrain_retry(c, out, RETRAIN_UPLOAD_SPACING_S, "the upload slot did not settle");
     return -1;
@@ -402,13 +403,13 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
     /* Follow the operation while the request's budget lasts. */
     long poll = OPERATION_POLL_MS;
     while (!json_is_true(json_object_get(res.resource, "done"))) {
-        if (retrain_now_ms() + poll > c->deadline_ms) {
+        if (clk_mono_ms() + poll > c->deadline_ms) {
             vtx_result_clear(&res);
             *out = (fn_result){.status = FN_DONE,
                                .outcome = retrain_outcome_pending(rules_name(c->r), op)};
             return;
         }
-        retrain_sleep_ms(poll);
+        clk_sleep_ms(poll);
         poll = poll * 2 > OPERATION_POLL_MAX_MS ? OPERATION_POLL_MAX_MS : poll * 2;
         vtx_result_clear(&res);
         if ((e = vtx_get_operation(c->st->vtx, op, &res)) != VTX_OK) {

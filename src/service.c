@@ -5,6 +5,7 @@
  * (processed, duplicate, ignored, dead-lettered), 401/400/415 reject, and 503 asks for a retry
  * whenever something of ours or Google's is unavailable — never 200 for work not recorded. */
 #include "service.h"
+#include "clk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ static int open_ledger(service *svc)
 {
     if (svc->ledger)
         return 0;
-    int64_t now = sb_now_ms();
+    int64_t now = clk_mono_ms();
     if (now < svc->ledger_next_try_ms)
         return -1;
     char err[LEDGER_ERR_MAX];
@@ -160,7 +161,7 @@ static log_budget reject_budget;
 /* FIELDS (stolen) gets "suppressed": N when lines were left out before it. */
 static bool reject_log_allowed(json_t *fields)
 {
-    int64_t second = sb_now_ms() / 1000;
+    int64_t second = clk_mono_ms() / 1000;
     if (second != reject_budget.second) {
         reject_budget.second = second;
         reject_budget.lines = 0;
@@ -224,13 +225,13 @@ static void answer_duplicate(service *svc, ledger_record *rec, const cloudevent 
     if (body)
         json_object_set_new(body, "recorded_status", json_string(rec->status));
     if (http_response_json(resp, a, 200, body) == 0 && strcmp(rec->status, "failed") != 0)
-        answer_cache_put(svc->answers, key, resp->body, resp->body_len, sb_now_ms());
+        answer_cache_put(svc->answers, key, resp->body, resp->body_len, clk_mono_ms());
 }
 
 static bool answer_from_cache(service *svc, const char *key, http_response *resp)
 {
     size_t len;
-    const char *known = answer_cache_get(svc->answers, key, sb_now_ms(), &len);
+    const char *known = answer_cache_get(svc->answers, key, clk_mono_ms(), &len);
     if (!known)
         return false;
     resp->status = 200;

@@ -6,6 +6,7 @@
  * allows. A create that may have reached Google is not retried by the loop itself: it first asks
  * the request's resolver (for jobs: a list by the caller's label) whether the resource exists. */
 #include "vertex_internal.h"
+#include "clk.h"
 
 #include "labels.h"
 #include "log.h"
@@ -25,20 +26,6 @@ typedef struct {
     const char *label_key;
     const char *label_value;
 } by_label;
-
-long long vtx_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void vtx_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
 
 char *vtx_dup_printf(const char *fmt, ...)
 {
@@ -237,7 +224,7 @@ vtx_err vtx_perform(vtx_client *c, const vtx_request *q, long long deadline, vtx
 {
     bool reauthed = false;
     for (int retry = 0;; retry++) {
-        long long left = deadline - vtx_now_ms();
+        long long left = deadline - clk_mono_ms();
         if (left <= 0) {
             if (out->err == VTX_OK || out->attempts == 0)
                 vtx_set_message(out, VTX_ERR_TRANSIENT, "deadline exceeded before the call");
@@ -274,21 +261,21 @@ vtx_err vtx_perform(vtx_client *c, const vtx_request *q, long long deadline, vtx
         long wait = vtx_backoff_ms(retry);
         if (out->retry_after_s > 0 && out->retry_after_s * 1000 > wait)
             wait = out->retry_after_s * 1000;
-        left = deadline - vtx_now_ms();
+        left = deadline - clk_mono_ms();
         if (wait >= left) {
             size_t n = strlen(out->message);
             snprintf(out->message + n, sizeof out->message - n, " (gave up after %d attempts)",
                      out->attempts);
             return out->err;
         }
-        vtx_sleep_ms(wait);
+        clk_sleep_ms(wait);
     }
 }
 
 static vtx_err start(vtx_client *c, const vtx_request *q, vtx_result *out)
 {
     *out = (vtx_result){.retry_after_s = -1};
-    return vtx_perform(c, q, vtx_now_ms() + c->deadline_ms, out);
+    return vtx_perform(c, q, clk_mono_ms() + c->deadline_ms, out);
 }
 
 vtx_err vtx_invalid(vtx_result *out, const char *fmt, const char *arg)
@@ -470,13 +457,13 @@ vtx_err vtx_get_custom_job(vtx_client *c, const char *name, vtx_result *out)
 
 vtx_err vtx_list_custom_jobs(vtx_client *c, const char *filter, vtx_result *out)
 {
-    return list_resources(c, "customJobs", filter, vtx_now_ms() + c->deadline_ms, out);
+    return list_resources(c, "customJobs", filter, clk_mono_ms() + c->deadline_ms, out);
 }
 
 vtx_err vtx_find_custom_job(vtx_client *c, const char *label_key, const char *label_value,
                             vtx_result *out)
 {
-    return find_by_label(c, "customJobs", label_key, label_value, vtx_now_ms() + c->deadline_ms,
+    return find_by_label(c, "customJobs", label_key, label_value, clk_mono_ms() + c->deadline_ms,
                          out);
 }
 
@@ -493,14 +480,14 @@ vtx_err vtx_get_training_pipeline(vtx_client *c, const char *name, vtx_result *o
 
 vtx_err vtx_list_training_pipelines(vtx_client *c, const char *filter, vtx_result *out)
 {
-    return list_resources(c, "trainingPipelines", filter, vtx_now_ms() + c->deadline_ms, out);
+    return list_resources(c, "trainingPipelines", filter, clk_mono_ms() + c->deadline_ms, out);
 }
 
 vtx_err vtx_find_training_pipeline(vtx_client *c, const char *label_key, const char *label_value,
                                    vtx_result *out)
 {
     return find_by_label(c, "trainingPipelines", label_key, label_value,
-                         vtx_now_ms() + c->deadline_ms, out);
+                         clk_mono_ms() + c->deadline_ms, out);
 }
 
 vtx_err vtx_get_operation(vtx_client *c, const char *name, vtx_result *out)

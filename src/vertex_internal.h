@@ -41,8 +41,6 @@ struct vtx_request {
     const void *arg; /* the resolver's */
 };
 
-long long vtx_now_ms(void);
-void vtx_sleep_ms(long ms);
 char *vtx_dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vtx_set_message(vtx_result *r, vtx_err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

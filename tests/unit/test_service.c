@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "function.h"
+#include "clk.h"
 #include "ledger.h"
 #include "scoreboard.h"
 #include "service.h"
@@ -401,7 +402,7 @@ static void test_status_and_metrics(void **state)
     fixture *f = *state;
     atomic_store(&f->sb->slots[0].pid, 4242);
     atomic_store(&f->sb->slots[0].state, SB_BUSY);
-    atomic_store(&f->sb->slots[0].busy_since_ms, sb_now_ms() - 1500);
+    atomic_store(&f->sb->slots[0].busy_since_ms, clk_mono_ms() - 1500);
     scoreboard_record(f->sb, SB_ROUTE_EVENT, 200, 800);
     scoreboard_record(f->sb, SB_ROUTE_EVENT, 200, 3000);
     scoreboard_record(f->sb, SB_ROUTE_EVENT, 401, 100);
