@@ -5,7 +5,6 @@
  * reload forward by one worker. All decisions read the scoreboard, which the workers keep
  * current, so the master never talks to a worker except by signal. */
 #include "master.h"
-#include "clk.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -16,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clk.h"
 #include "ledger.h"
 #include "listener.h"
 #include "log.h"

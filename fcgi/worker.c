@@ -13,7 +13,6 @@
  * after draining the ones already queued, answers every request already sent to it, closes each
  * connection after its answer or once idle, and exits 0. */
 #include "worker.h"
-#include "clk.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -26,6 +25,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "clk.h"
 #include "glue.h"
 #include "log.h"
 #include "service.h"

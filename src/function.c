@@ -7,7 +7,6 @@
  * kills the worker, and RETRAIN_TEST_RUNLOG names a file where each run appends the event key
  * (so tests count how many times the function really ran). */
 #include "function.h"
-#include "clk.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -17,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clk.h"
 #include "retrain.h"
 
 #define FN_MAX 16

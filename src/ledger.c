@@ -8,6 +8,7 @@
  * lease (BUSY) from a record that became final meanwhile (DONE). A record deleted by gc between
  * two steps sends the protocol round again. */
 #include "ledger_backend.h"
+
 #include "clk.h"
 
 #include <sodium.h>

@@ -1,12 +1,13 @@
-/* retrain_internal — what retrain.c and retrain_submit.c share; not a public API. */
+/* retrain_internal — what retrain.c, retrain_submit.c and retrain_outcome.c share; not a public
+ * API. The calls go one way: retrain.c → retrain_submit.c, and both → retrain_outcome.c. */
 #ifndef RT_RETRAIN_INTERNAL_H
 #define RT_RETRAIN_INTERNAL_H
 
 #include <jansson.h>
 
+#include "fetch.h"
 #include "function.h"
 #include "gauth.h"
-#include "fetch.h"
 #include "rules.h"
 #include "vertex.h"
 
@@ -35,7 +36,7 @@ void retrain_retry(const retrain_call *c, fn_result *out, int retry_after_s, con
 void retrain_vertex_failure(const retrain_call *c, const char *what, vtx_err e,
                             const vtx_result *res, fn_result *out);
 
-/* The test hook (see retrain.h). */
+/* The test hook (see retrain.h; in retrain_submit.c). */
 void retrain_crash_hook(const rule *r);
 
 /* train, train_and_register: adopt, burst control, create. Takes nothing; BODY is borrowed. */

@@ -1,5 +1,6 @@
 /* scoreboard — see scoreboard.h. */
 #include "scoreboard.h"
+
 #include "clk.h"
 
 #include <string.h>

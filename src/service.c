@@ -5,7 +5,6 @@
  * (processed, duplicate, ignored, dead-lettered), 401/400/415 reject, and 503 asks for a retry
  * whenever something of ours or Google's is unavailable — never 200 for work not recorded. */
 #include "service.h"
-#include "clk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include "answer_cache.h"
 #include "auth.h"
+#include "clk.h"
 #include "cloudevent.h"
 #include "dispatch.h"
 #include "function.h"

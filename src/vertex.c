@@ -6,8 +6,8 @@
  * allows. A create that may have reached Google is not retried by the loop itself: it first asks
  * the request's resolver (for jobs: a list by the caller's label) whether the resource exists. */
 #include "vertex_internal.h"
-#include "clk.h"
 
+#include "clk.h"
 #include "labels.h"
 #include "log.h"
 #include "vertex_body.h"

@@ -28,8 +28,8 @@
 #define RT_VERTEX_H
 
 #include "config.h"
-#include "gauth.h"
 #include "fetch.h"
+#include "gauth.h"
 
 #include <jansson.h>
 #include <stdbool.h>

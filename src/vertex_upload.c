@@ -9,8 +9,8 @@
  * wait for it (within the deadline), and past the deadline we say we cannot tell rather than
  * upload again. */
 #include "vertex_internal.h"
-#include "clk.h"
 
+#include "clk.h"
 #include "log.h"
 #include "vertex_body.h"
 

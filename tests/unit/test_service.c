@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "function.h"
 #include "clk.h"
+#include "function.h"
 #include "ledger.h"
 #include "scoreboard.h"
 #include "service.h"
