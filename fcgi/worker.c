@@ -197,7 +197,7 @@ static void loop(worker *w)
     struct pollfd pfd[MAX_CONNS + 1];
     conn *who[MAX_CONNS + 1];
     for (;;) {
-        if (stop_requested)
+        if (stop_requested || service_restart_wanted(w->svc))
             begin_stop(w);
         if (w->stopping && w->n_open == 0)
             return;
@@ -262,10 +262,11 @@ int worker_main(const worker_args *args)
     }
     atomic_store(&w.slot->state, SB_IDLE);
     loop(&w);
+    int rc = service_restart_wanted(w.svc) ? WORKER_EXIT_LEDGER : 0;
     for (int i = 0; i < MAX_CONNS; i++)
         if (w.conns[i].open)
             conn_close(&w, &w.conns[i]);
     service_free(w.svc);
     arena_free(w.arena);
-    return 0;
+    return rc;
 }

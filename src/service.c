@@ -34,6 +34,8 @@ struct service {
     auth *auth;
     ledger *ledger; /* NULL while the store cannot be reached; reopened on demand */
     int64_t ledger_next_try_ms;
+    char ledger_err[LEDGER_ERR_MAX]; /* why the last open failed, for /readyz */
+    bool ledger_lost_logged;
     const fn_def *fn;
     void *fn_state;
     answer_cache *answers; /* duplicates of finished events, answered without the ledger */
@@ -46,11 +48,10 @@ static int open_ledger(service *svc)
     int64_t now = clk_mono_ms();
     if (now < svc->ledger_next_try_ms)
         return -1;
-    char err[LEDGER_ERR_MAX];
-    if (ledger_open(svc->cfg->ledger.url, &svc->ledger, err) != LEDGER_OK) {
+    if (ledger_open(svc->cfg->ledger.url, &svc->ledger, svc->ledger_err) != LEDGER_OK) {
         svc->ledger = NULL;
         svc->ledger_next_try_ms = now + LEDGER_REOPEN_MS;
-        log_error("ledger unavailable: %s", err);
+        log_error("ledger unavailable: %s", svc->ledger_err);
         return -1;
     }
     return 0;
@@ -70,16 +71,15 @@ service *service_new(const config *cfg, scoreboard *sb, char *err, size_t errlen
         snprintf(err, errlen, "function: no function is registered as \"%s\"", cfg->function);
         goto fail;
     }
-    char ledger_err[LEDGER_ERR_MAX];
-    ledger_status ls = ledger_open(cfg->ledger.url, &svc->ledger, ledger_err);
+    ledger_status ls = ledger_open(cfg->ledger.url, &svc->ledger, svc->ledger_err);
     if (ls == LEDGER_ERR_INVALID) {
-        snprintf(err, errlen, "ledger.url: %s", ledger_err);
+        snprintf(err, errlen, "ledger.url: %s", svc->ledger_err);
         goto fail;
     }
     if (ls != LEDGER_OK) { /* a database that is down now may be up at the next request */
         svc->ledger = NULL;
         log_error("ledger unavailable at start (requests answer 503 until it is back): %s",
-                  ledger_err);
+                  svc->ledger_err);
     }
     if (!(svc->auth = auth_new(&cfg->auth, err, errlen)))
         goto fail;
@@ -111,10 +111,16 @@ void service_free(service *svc)
 
 static void handle_readyz(service *svc, arena *a, http_response *resp)
 {
-    const char *problem = NULL;
-    if (open_ledger(svc) != 0 || ledger_ping(svc->ledger) != LEDGER_OK)
-        problem = "ledger unavailable";
-    else if (!svc->cfg->auth.disabled && !auth_ready(svc->auth))
+    const char *problem = NULL, *ledger_problem = NULL;
+    if (open_ledger(svc) != 0)
+        ledger_problem = svc->ledger_err;
+    else if (ledger_ping(svc->ledger) != LEDGER_OK)
+        ledger_problem = ledger_last_error(svc->ledger);
+    if (ledger_problem) {
+        problem = arena_printf(a, "ledger unavailable: %s", ledger_problem);
+        if (!problem)
+            problem = "ledger unavailable";
+    } else if (!svc->cfg->auth.disabled && !auth_ready(svc->auth))
         problem = "no signing keys loaded yet";
     if (problem)
         http_response_error(resp, a, 503, "not_ready", "%s", problem);
@@ -339,6 +345,20 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
         run_function(svc, &ev, &hold, claim == LEDGER_RECLAIMED, a, resp);
     }
     ledger_record_clear(&rec);
+}
+
+bool service_restart_wanted(service *svc)
+{
+    if (!ledger_lost(svc->ledger))
+        return false;
+    if (!svc->ledger_lost_logged) {
+        svc->ledger_lost_logged = true;
+        log_emit(LOG_CRITICAL, NULL,
+                 "this worker can no longer use the ledger (%s): it answers 503 to what it holds "
+                 "and exits to be replaced; a worker opens only a ledger that exists",
+                 svc->ledger ? ledger_last_error(svc->ledger) : "sqlite faulted");
+    }
+    return true;
 }
 
 void service_handle(service *svc, const http_request *req, arena *a, http_response *resp)

@@ -69,6 +69,11 @@ static int setup(void **state)
     f->cfg.auth.disabled = true;
     f->sb = scoreboard_create(4);
     char err[256];
+    ledger *made = NULL; /* as the pool's start does: workers open only a ledger that exists */
+    char lerr[LEDGER_ERR_MAX];
+    if (ledger_create(f->url, &made, lerr) != LEDGER_OK)
+        fail_msg("ledger_create: %s", lerr);
+    ledger_close(made);
     f->svc = service_new(&f->cfg, f->sb, err, sizeof err);
     if (!f->svc)
         fail_msg("service_new: %s", err);
