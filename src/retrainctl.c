@@ -12,8 +12,8 @@
 #include "cmd_events.h"
 #include "cmd_verify_token.h"
 #include "config.h"
-#include "dispatch.h"
 #include "function.h"
+#include "lease.h"
 #include "ledger.h"
 #include "log.h"
 
@@ -118,13 +118,18 @@ static int cmd_replay(int argc, char **argv)
         fprintf(stderr, "retrainctl replay: %s: %s\n", fn->name, err);
         goto out;
     }
-    ledger_hold hold;
-    if (ledger_reopen(l, key, cfg.ledger.lease_s, &hold) != LEDGER_OK) {
-        fprintf(stderr, "retrainctl replay: %s\n", ledger_last_error(l));
+    lease held;
+    lease_verdict v = lease_reopen(&held, l, cfg.ledger.lease_s, key);
+    if (v != LEASE_OURS) {
+        fprintf(stderr, "retrainctl replay: %s\n",
+                v == LEASE_BUSY ? "the event is no longer failed (another replay or delivery "
+                                  "holds it, or it was done meanwhile)"
+                                : ledger_last_error(l));
         goto out;
     }
-    dispatch_answer ans;
-    dispatch_event(fn, state, &cfg, l, &ev, &hold, true, a, &ans);
+    lease_answer ans;
+    lease_run(&held, fn, state, &cfg, &ev, a, &ans);
+    lease_end(&held);
     if (ans.http_status != 200) {
         fprintf(stderr, "retrainctl replay: %s: %s (the event is released for a later try)\n",
                 ans.code, ans.message);

@@ -15,8 +15,8 @@
 #include "auth.h"
 #include "clk.h"
 #include "cloudevent.h"
-#include "dispatch.h"
 #include "function.h"
+#include "lease.h"
 #include "ledger.h"
 #include "log.h"
 #include "metrics.h"
@@ -227,7 +227,7 @@ static void answer_duplicate(service *svc, ledger_record *rec, const cloudevent 
                              const char *key, arena *a, http_response *resp)
 {
     json_t *stored = rec->outcome ? json_loads(rec->outcome, 0, NULL) : NULL;
-    json_t *body = dispatch_body("duplicate", stored, ev, key);
+    json_t *body = lease_answer_body("duplicate", stored, ev, key);
     if (body)
         json_object_set_new(body, "recorded_status", json_string(rec->status));
     if (http_response_json(resp, a, 200, body) == 0 && strcmp(rec->status, "failed") != 0)
@@ -247,28 +247,15 @@ static bool answer_from_cache(service *svc, const char *key, http_response *resp
     return true;
 }
 
-static void run_function(service *svc, const cloudevent *ev, const ledger_hold *hold,
-                         bool reclaimed, arena *a, http_response *resp)
+static void run_function(service *svc, lease *ls, const cloudevent *ev, arena *a,
+                         http_response *resp)
 {
-    dispatch_answer ans;
-    dispatch_event(svc->fn, svc->fn_state, svc->cfg, svc->ledger, ev, hold, reclaimed, a, &ans);
+    lease_answer ans;
+    lease_run(ls, svc->fn, svc->fn_state, svc->cfg, ev, a, &ans);
     if (ans.http_status == 503)
         answer_retry(resp, a, ans.retry_after, ans.code, ans.message);
     else
         http_response_json(resp, a, ans.http_status, ans.body);
-}
-
-/* Whether REC, found finished, is a failure that the delivery which made it caused (the function
- * said so: "redeliverable" in the outcome, see function.h) rather than the event: such a record
- * must not shadow this delivery. */
-static bool redeliverable(const ledger_record *rec)
-{
-    if (strcmp(rec->status, "failed") != 0 || !rec->outcome)
-        return false;
-    json_t *o = json_loads(rec->outcome, 0, NULL);
-    bool yes = json_is_true(json_object_get(o, "redeliverable"));
-    json_decref(o);
-    return yes;
 }
 
 /* The structured form the ledger stores for replay (malloc'd), made only for a new record. */
@@ -313,38 +300,24 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
                        .event_time = ev.time,
                        .event_json_fn = event_json,
                        .event_json_arg = &ev};
-    ledger_claim_result claim;
-    ledger_record rec = {0};
-    ledger_status ls = ledger_claim(svc->ledger, key, &le, svc->cfg->ledger.lease_s, &claim, &rec);
-    if (ls != LEDGER_OK) {
-        log_error("ledger: claim failed for %s: %s", key, ledger_last_error(svc->ledger));
-        answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
-                     "the ledger cannot be reached; retry later");
-    } else if (claim == LEDGER_DONE && redeliverable(&rec)) {
-        /* Reopened the way `retrainctl replay` does (failed -> claimed, one statement), so of
-         * several such deliveries at once exactly one runs; the others are told to retry. */
-        ledger_hold hold;
-        ls = ledger_reopen(svc->ledger, key, svc->cfg->ledger.lease_s, &hold);
-        if (ls == LEDGER_OK)
-            run_function(svc, &ev, &hold, true, a, resp);
-        else if (ls == LEDGER_ERR_STATE)
-            answer_retry(resp, a, RETRY_AFTER_BUSY, "busy",
-                         "this event is being processed by another worker; retry later");
-        else {
-            log_error("ledger: reopen failed for %s: %s", key, ledger_last_error(svc->ledger));
-            answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
-                         "the ledger cannot be reached; retry later");
-        }
-    } else if (claim == LEDGER_DONE) {
-        answer_duplicate(svc, &rec, &ev, key, a, resp);
-    } else if (claim == LEDGER_BUSY) {
+    lease ls;
+    switch (lease_take(&ls, svc->ledger, svc->cfg->ledger.lease_s, key, &le)) {
+    case LEASE_OURS:
+        run_function(svc, &ls, &ev, a, resp);
+        break;
+    case LEASE_DUPLICATE:
+        answer_duplicate(svc, &ls.record, &ev, key, a, resp);
+        break;
+    case LEASE_BUSY:
         answer_retry(resp, a, RETRY_AFTER_BUSY, "busy",
                      "this event is being processed by another worker; retry later");
-    } else {
-        ledger_hold hold = ledger_hold_of(&rec);
-        run_function(svc, &ev, &hold, claim == LEDGER_RECLAIMED, a, resp);
+        break;
+    case LEASE_UNAVAILABLE:
+        answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
+                     "the ledger cannot be reached; retry later");
+        break;
     }
-    ledger_record_clear(&rec);
+    lease_end(&ls);
 }
 
 bool service_restart_wanted(service *svc)

@@ -1,4 +1,4 @@
-/* Unit tests for the request path (service.c, dispatch.c, function.c) without a transport:
+/* Unit tests for the request path (service.c, lease.c, function.c) without a transport:
  * routes, the status code of every outcome a function can report, duplicates, a busy claim, an
  * unreachable ledger, and the scoreboard's /status and /metrics. The ledger is a real SQLite
  * file in a temp dir; auth is disabled (its attacks are tested in test_auth and end to end). */
