@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "builtins.h"
 #include "config.h"
 #include "function.h"
 #include "ledger.h"
@@ -46,6 +47,7 @@ static int begin_ledger(const config *cfg)
 
 int main(int argc, char **argv)
 {
+    builtins_register();
     pool_options opts;
     char err[CONFIG_ERR_MAX];
     switch (pool_options_parse(argc, argv, &opts, err, sizeof err)) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtins.h"
 #include "cmd_check_config.h"
 #include "cmd_events.h"
 #include "cmd_verify_token.h"
@@ -154,6 +155,7 @@ out:
 
 int main(int argc, char **argv)
 {
+    builtins_register();
     log_init("retrainctl", LOG_WARNING);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
