@@ -141,7 +141,7 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
         return;
     }
 
-    rules_vars vars;
+    template_vars vars;
     json_t *body = NULL;
     if (rules_vars_for_event(r, ev, objp, ctx->event_key, a, &vars) != 0 ||
         !(body = retrain_request_body(r, &vars, a, err, sizeof err))) {

@@ -16,6 +16,7 @@
 
 #include "glob.h"
 #include "labels.h"
+#include "template.h"
 #include "vertex_body.h"
 
 struct rule {
@@ -93,7 +94,7 @@ static const char *literal_string(problems *p, const char *path, const json_t *v
         problem_add(p, path, "must be a non-empty string");
         return NULL;
     }
-    if (rules_template_has_placeholder(json_string_value(v))) {
+    if (template_has_placeholder(json_string_value(v))) {
         problem_add(p, path, "placeholders are not expanded here; write the value itself");
         return NULL;
     }

@@ -1,4 +1,5 @@
-/* rules_internal — what rules.c, rules_job.c and rules_template.c share; not a public API.
+/* rules_internal — what rules.c, rules_job.c, rules_name.c and rules_vars.c share; not a
+ * public API.
  *
  * Problems are collected with problems.h, so check-config shows every problem in one run. */
 #ifndef RT_RULES_INTERNAL_H
@@ -19,11 +20,6 @@ void rules_check_labels(problems *p, const char *path, const json_t *v);
 void rules_check_job(problems *p, const char *path, const json_t *job);
 /* The pipeline overrides of a train_and_register rule: displayName, labels. */
 void rules_check_pipeline(problems *p, const char *path, const json_t *pipeline);
-
-/* True when S holds "${" that is not the escape "$${". */
-int rules_template_has_placeholder(const char *s);
-/* Checks every placeholder in S: 0, or -1 with the first problem in MSG. */
-int rules_template_check(const char *s, char *msg, size_t msglen);
 
 /* The event's bucket: OBJ's (may be NULL), else the `bucket` extension; NULL when neither. */
 const char *rules_event_bucket(const cloudevent *ev, const storage_object *obj);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "labels.h"
+#include "template.h"
 #include "vertex_schema.h"
 
 /* ---- the CustomJob schema (vertex_schema.h) ------------------------------------------------ */
@@ -26,7 +27,7 @@ void rules_check_templates(problems *p, const char *path, const json_t *v)
 {
     char sub[PROBLEM_PATH_MAX], msg[256];
     if (json_is_string(v)) {
-        if (rules_template_check(json_string_value(v), msg, sizeof msg) != 0)
+        if (template_check(json_string_value(v), msg, sizeof msg) != 0)
             problem_add(p, path, "%s", msg);
     } else if (json_is_array(v)) {
         size_t i;
