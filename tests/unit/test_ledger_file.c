@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "builtins.h"
 #include "clk.h"
 #include "cmd_events.h"
 #include "config.h"
@@ -473,6 +474,7 @@ static void test_service_answers_503_and_asks_for_a_restart(void **state)
 
 int main(void)
 {
+    builtins_register(); /* as the binaries do */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_never_creates),
         cmocka_unit_test(test_retrainctl_does_not_create),
