@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "clk.h"
-#include "ledger.h"
+#include "gc.h"
 #include "listener.h"
 #include "log.h"
 #include "worker.h"
@@ -250,23 +250,7 @@ static void collect(master *m)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     log_init("gc", LOG_INFO);
-    ledger *l = NULL;
-    char err[LEDGER_ERR_MAX];
-    int64_t removed = 0;
-    if (ledger_open(m->cfg.ledger.url, &l, err) != LEDGER_OK) {
-        log_error("gc: ledger unavailable: %s", err);
-        _exit(1);
-    }
-    if (ledger_gc(l, m->cfg.ledger.retention_s, &removed) != LEDGER_OK) {
-        log_error("gc: %s", ledger_last_error(l));
-        ledger_close(l);
-        _exit(1);
-    }
-    if (removed > 0)
-        log_info("gc: removed %lld finished records older than %d s", (long long)removed,
-                 m->cfg.ledger.retention_s);
-    ledger_close(l);
-    _exit(0);
+    _exit(gc_collect(m->cfg.ledger.url, m->cfg.ledger.retention_s, NULL) == 0 ? 0 : 1);
 }
 
 static void begin_stop(master *m)
