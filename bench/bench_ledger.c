@@ -100,7 +100,7 @@ static void worker(const char *url, int w, bool dups, shared_counts *sc, int gat
 {
     ledger *l;
     char err[LEDGER_ERR_MAX];
-    if (ledger_open(url, &l, err) != LEDGER_OK)
+    if (ledger_create(url, &l, err) != LEDGER_OK) /* the first of them makes the fresh store */
         _exit(2);
     char c;
     if (read(gate, &c, 1) != 0)
@@ -178,7 +178,7 @@ static int populate(const char *url)
 {
     ledger *l;
     char err[LEDGER_ERR_MAX];
-    if (ledger_open(url, &l, err) != LEDGER_OK) {
+    if (ledger_create(url, &l, err) != LEDGER_OK) {
         fprintf(stderr, "bench_ledger: %s\n", err);
         return -1;
     }
@@ -188,9 +188,13 @@ static int populate(const char *url)
         make_key("done", 0, i, id, key);
         ledger_event ev = {.source = "//bench/source", .id = id, .type = "bench"};
         ledger_claim_result res;
-        if (ledger_claim(l, key, &ev, 60, &res, NULL) != LEDGER_OK ||
-            ledger_finish(l, key, "done", "{}", NULL) != LEDGER_OK)
+        ledger_record rec;
+        if (ledger_claim(l, key, &ev, 60, &res, &rec) != LEDGER_OK)
             rc = -1;
+        ledger_hold hold = ledger_hold_of(&rec);
+        if (rc == 0 && ledger_finish(l, &hold, "done", "{}", NULL) != LEDGER_OK)
+            rc = -1;
+        ledger_record_clear(&rec);
     }
     ledger_close(l);
     return rc;

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clk.h"
 #include "fdpass.h"
 #include "log.h"
 
@@ -233,7 +234,7 @@ static void accept_queued(conns *c)
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 log_warning("accept: %s; pausing %d ms", strerror(errno), ACCEPT_PAUSE_MS);
-                c->accept_after_ms = sb_now_ms() + ACCEPT_PAUSE_MS;
+                c->accept_after_ms = clk_mono_ms() + ACCEPT_PAUSE_MS;
             }
             return; /* EAGAIN: nothing more queued */
         }
@@ -280,7 +281,7 @@ int conns_watch(conns *c, struct pollfd *pfd, int *timeout_ms)
             c->watch_id[n++] = id;
         }
     }
-    if (c->listen_fd >= 0 && used < CTAB_MAX && sb_now_ms() >= c->accept_after_ms) {
+    if (c->listen_fd >= 0 && used < CTAB_MAX && clk_mono_ms() >= c->accept_after_ms) {
         pfd[n] = (struct pollfd){.fd = c->listen_fd, .events = POLLIN};
         c->watch_id[n++] = NONE;
     }

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "clk.h"
 #include "fdpass.h"
 #include "glue.h"
 #include "log.h"
@@ -140,7 +141,7 @@ static void add_conn(worker *w, const fdpass_msg *m, int fd)
     c->req.ipcFd = fd;
     c->req.keepConnection = 1; /* so FCGX_Accept_r's opening Finish keeps our fd */
     c->gen = m->gen;
-    c->last_ms = sb_now_ms();
+    c->last_ms = clk_mono_ms();
     c->open = true;
     w->ids[w->n_open++] = (int)m->id;
     atomic_store(&w->slot->connections, w->n_open);
@@ -227,7 +228,7 @@ static void write_response(FCGX_Request *r, const http_request *req, const http_
 static void serve(worker *w, int id)
 {
     conn *c = &w->conns[id];
-    int64_t start = sb_now_ms();
+    int64_t start = clk_mono_ms();
     atomic_store(&w->slot->busy_since_ms, start);
     atomic_store(&w->slot->state, SB_BUSY);
     struct timespec t0;
@@ -264,7 +265,7 @@ static void serve(worker *w, int id)
     arena_reset(a);
     w->served++;
     atomic_fetch_add(&w->slot->requests, 1);
-    c->last_ms = sb_now_ms();
+    c->last_ms = clk_mono_ms();
     if (c->req.ipcFd < 0) { /* nginx asked to close (no keep-conn), or the stream failed */
         ct_store(w->t, id, ct_word(c->gen, CT_CLOSED, w->me));
         unlist(w, id);
@@ -310,7 +311,7 @@ static void loop(worker *w)
     struct pollfd pfd[CTAB_MAX + 1];
     int who[CTAB_MAX + 1];
     for (;;) {
-        if (stop_requested)
+        if (stop_requested || service_restart_wanted(w->svc))
             begin_stop(w);
         if (!w->master_gone && w->chan_ready) {
             w->chan_ready = false;
@@ -357,7 +358,7 @@ static void loop(worker *w)
                 break; /* reserved by the master: its connection first */
         }
         if (w->mode == DRAINING) {
-            int64_t now = sb_now_ms();
+            int64_t now = clk_mono_ms();
             for (int i = w->n_open - 1; i >= 0; i--)
                 if (now - w->conns[w->ids[i]].last_ms >= STOP_IDLE_MS)
                     end_conn(w, w->ids[i]);
@@ -412,11 +413,12 @@ int worker_main(const worker_args *args)
     atomic_store(&w.slot->state, SB_IDLE);
     ct_claim_set(w.t, w.me, CLAIM_IDLE);
     loop(&w);
+    int rc = service_restart_wanted(w.svc) ? WORKER_EXIT_LEDGER : 0;
     ct_claim_set(w.t, w.me, CLAIM_OFF);
     while (w.n_open > 0)
         end_conn(&w, w.ids[w.n_open - 1]);
     service_free(w.svc);
     arena_free(w.arena);
     free(w.conns);
-    return 0;
+    return rc;
 }

@@ -20,23 +20,37 @@ struct auth {
     token_cache *cache;
 };
 
-static const char *const codes[] = {"ok",
-                                    "missing_token",
-                                    "malformed_token",
-                                    "unsupported_alg",
-                                    "bad_signature",
-                                    "unknown_key",
-                                    "expired",
-                                    "not_yet_valid",
-                                    "wrong_issuer",
-                                    "wrong_audience",
-                                    "unverified_email",
-                                    "unauthorized_account",
-                                    "keys_unavailable"};
-
 const char *auth_result_code(auth_result r)
 {
-    return (unsigned)r < sizeof codes / sizeof codes[0] ? codes[r] : "unknown";
+    switch (r) {
+    case AUTH_OK:
+        return "ok";
+    case AUTH_MISSING_TOKEN:
+        return "missing_token";
+    case AUTH_MALFORMED_TOKEN:
+        return "malformed_token";
+    case AUTH_UNSUPPORTED_ALG:
+        return "unsupported_alg";
+    case AUTH_BAD_SIGNATURE:
+        return "bad_signature";
+    case AUTH_UNKNOWN_KEY:
+        return "unknown_key";
+    case AUTH_EXPIRED:
+        return "expired";
+    case AUTH_NOT_YET_VALID:
+        return "not_yet_valid";
+    case AUTH_WRONG_ISSUER:
+        return "wrong_issuer";
+    case AUTH_WRONG_AUDIENCE:
+        return "wrong_audience";
+    case AUTH_UNVERIFIED_EMAIL:
+        return "unverified_email";
+    case AUTH_UNAUTHORIZED_ACCOUNT:
+        return "unauthorized_account";
+    case AUTH_KEYS_UNAVAILABLE:
+        return "keys_unavailable";
+    }
+    return "unknown";
 }
 
 auth *auth_new_with_keys(const auth_config *cfg, jwks *keys, char *err, size_t errlen)

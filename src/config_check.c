@@ -5,61 +5,62 @@
 #include <string.h>
 
 #include "function.h"
+#include "problems.h"
 #include "rules.h"
 
 #define RULES_ERR_MAX 16384
 
-/* Appends the lines of TEXT to ERR (holding *LEN bytes) and returns how many there were. */
-static int append_lines(char *err, size_t errlen, size_t *len, const char *text)
+/* Adds each "path: message" line of TEXT (written by config_validate or rules_compile) to P; a
+ * line without a path gets WHERE. */
+static void add_lines(problems *p, const char *text, const char *where)
 {
-    int n = 0;
-    for (const char *p = text; *p;) {
-        size_t k = strcspn(p, "\n");
-        if (*len + 1 < errlen) {
-            int w = snprintf(err + *len, errlen - *len, "%s%.*s", *len ? "\n" : "", (int)k, p);
-            if (w > 0)
-                *len += (size_t)w < errlen - *len ? (size_t)w : errlen - *len - 1;
-        }
-        n++;
-        p += k;
-        if (*p == '\n')
-            p++;
+    char path[PROBLEM_PATH_MAX];
+    for (const char *line = text; *line;) {
+        size_t len = strcspn(line, "\n");
+        const char *colon = memchr(line, ':', len);
+        snprintf(path, sizeof path, "%.*s", colon ? (int)(colon - line) : 0, line);
+        const char *msg = colon ? colon + 1 + (colon[1] == ' ') : line;
+        problem_add(p, colon ? path : where, "%.*s", (int)(line + len - msg), msg);
+        line += len;
+        if (*line == '\n')
+            line++;
     }
-    return n;
 }
 
-int config_check_rules(const json_t *rules_array, char *err, size_t errlen, size_t *n_rules)
+static void check_rules(problems *p, const json_t *rules_array, size_t *n_rules)
 {
     char why[RULES_ERR_MAX];
     rules *rs = NULL;
-    size_t len = 0;
-    err[0] = '\0';
     why[0] = '\0';
     if (rules_compile(rules_array, &rs, why, sizeof why) != 0) {
-        int n = append_lines(err, errlen, &len, why);
-        return n ? n : append_lines(err, errlen, &len, "rules: cannot be compiled");
+        int before = p->count;
+        add_lines(p, why, "rules");
+        if (p->count == before)
+            problem_add(p, "rules", "cannot be compiled");
+        return;
     }
     if (n_rules)
         *n_rules = rules_count(rs);
     rules_free(rs);
-    return 0;
+}
+
+int config_check_rules(const json_t *rules_array, char *err, size_t errlen, size_t *n_rules)
+{
+    problems p = {.buf = err, .cap = errlen};
+    err[0] = '\0';
+    check_rules(&p, rules_array, n_rules);
+    return p.count;
 }
 
 int config_check(const config *cfg, char *err, size_t errlen, size_t *n_rules)
 {
-    char why[RULES_ERR_MAX];
-    size_t len = 0;
-    int problems = 0;
+    problems p = {.buf = err, .cap = errlen};
+    char why[CONFIG_ERR_MAX];
     err[0] = '\0';
     if (config_validate(cfg, why) != 0)
-        problems += append_lines(err, errlen, &len, why);
-    if (!fn_lookup(cfg->function)) {
-        snprintf(why, sizeof why, "function: no function is registered as \"%.64s\"",
-                 cfg->function);
-        problems += append_lines(err, errlen, &len, why);
-    }
-    int bad_rules = config_check_rules(cfg->rules, why, sizeof why, n_rules);
-    if (bad_rules)
-        problems += append_lines(err, errlen, &len, why);
-    return problems;
+        add_lines(&p, why, "config");
+    if (!fn_lookup(cfg->function))
+        problem_add(&p, "function", "no function is registered as \"%.64s\"", cfg->function);
+    check_rules(&p, cfg->rules, n_rules);
+    return p.count;
 }

@@ -251,16 +251,22 @@ struct jwks {
     int64_t fetched_at, max_age, attempted_at, kid_refetched_at;
 };
 
-static const char *const status_names[] = {"ok", "unknown_kid", "unavailable"};
-
 const char *jwks_status_name(jwks_status s)
 {
-    return (unsigned)s < 3 ? status_names[s] : "unknown";
+    switch (s) {
+    case JWKS_OK:
+        return "ok";
+    case JWKS_UNKNOWN_KID:
+        return "unknown_kid";
+    case JWKS_UNAVAILABLE:
+        return "unavailable";
+    }
+    return "unknown";
 }
 
 void jwks_options_default(jwks_options *o)
 {
-    *o = (jwks_options){.fetch = jwks_fetch_curl,
+    *o = (jwks_options){.fetch = jwks_fetch_http,
                         .refetch_interval_s = 30,
                         .unknown_kid_interval_s = 5,
                         .grace_s = 24 * 3600,
@@ -275,7 +281,7 @@ jwks *jwks_new(const jwks_options *o)
         return NULL;
     j->o = *o;
     if (!j->o.fetch)
-        j->o.fetch = jwks_fetch_curl;
+        j->o.fetch = jwks_fetch_http;
     j->url = strdup(o->url ? o->url : "");
     j->attempted_at = j->kid_refetched_at = INT64_MIN / 2;
     if (o->cache_path) {

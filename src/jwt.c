@@ -9,12 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const status_names[] = {
-    "ok", "malformed", "unsupported_alg", "bad_signature", "weak_key", "nomem"};
-
 const char *jwt_status_name(jwt_status s)
 {
-    return (unsigned)s < sizeof status_names / sizeof status_names[0] ? status_names[s] : "unknown";
+    switch (s) {
+    case JWT_OK:
+        return "ok";
+    case JWT_MALFORMED:
+        return "malformed";
+    case JWT_UNSUPPORTED_ALG:
+        return "unsupported_alg";
+    case JWT_BAD_SIGNATURE:
+        return "bad_signature";
+    case JWT_WEAK_KEY:
+        return "weak_key";
+    case JWT_NOMEM:
+        return "nomem";
+    }
+    return "unknown";
 }
 
 unsigned char *jwt_b64url_decode(const char *s, size_t len, size_t *out_len)

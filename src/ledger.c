@@ -9,6 +9,8 @@
  * two steps sends the protocol round again. */
 #include "ledger_backend.h"
 
+#include "clk.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,9 +67,7 @@ static bool status_valid(const char *status)
 
 int64_t ledger_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clk_wall_ms();
 }
 
 ledger_status ledger_fail(ledger *l, ledger_status status, const char *fmt, ...)
@@ -122,7 +122,7 @@ void ledger_record_clear(ledger_record *rec)
     memset(rec, 0, sizeof *rec);
 }
 
-ledger_status ledger_open(const char *url, ledger **out, char err[LEDGER_ERR_MAX])
+static ledger_status open_url(const char *url, bool create, ledger **out, char err[LEDGER_ERR_MAX])
 {
     *out = NULL;
     err[0] = '\0';
@@ -137,7 +137,7 @@ ledger_status ledger_open(const char *url, ledger **out, char err[LEDGER_ERR_MAX
     }
     ledger_status st;
     if (strncmp(url, "sqlite://", 9) == 0) {
-        st = ledger_sqlite_open(l, url, err);
+        st = ledger_sqlite_open(l, url, create, err);
     } else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
         st = ledger_pg_open(l, url, err);
     } else {
@@ -153,12 +153,27 @@ ledger_status ledger_open(const char *url, ledger **out, char err[LEDGER_ERR_MAX
     return LEDGER_OK;
 }
 
+ledger_status ledger_open(const char *url, ledger **out, char err[LEDGER_ERR_MAX])
+{
+    return open_url(url, false, out, err);
+}
+
+ledger_status ledger_create(const char *url, ledger **out, char err[LEDGER_ERR_MAX])
+{
+    return open_url(url, true, out, err);
+}
+
 void ledger_close(ledger *l)
 {
     if (!l)
         return;
     l->ops->close(l);
     free(l);
+}
+
+bool ledger_lost(const ledger *l)
+{
+    return (l && l->lost) || ledger_sqlite_faulted();
 }
 
 static void hand_over(ledger_record *cur, ledger_record *rec)
@@ -227,42 +242,78 @@ ledger_status ledger_claim(ledger *l, const char *key, const ledger_event *ev, i
 
 /* A conditional update that changed nothing: say whether the record is missing or merely in
  * another status. */
-static ledger_status explain_miss(ledger *l, const char *key, ledger_status st, const char *what)
+static ledger_status explain_miss(ledger *l, const ledger_hold *h, ledger_status st,
+                                  const char *what)
 {
     if (st != LEDGER_ERR_STATE)
         return st;
     ledger_record cur;
-    ledger_status got = l->ops->get(l, key, &cur);
+    ledger_status got = l->ops->get(l, h->key, &cur);
     if (got == LEDGER_ERR_NOT_FOUND)
-        return ledger_fail(l, LEDGER_ERR_NOT_FOUND, "ledger: %s: no record %s", what, key);
+        return ledger_fail(l, LEDGER_ERR_NOT_FOUND, "ledger: %s: no record %s", what, h->key);
     if (got != LEDGER_OK)
         return got;
-    ledger_fail(l, LEDGER_ERR_STATE, "ledger: %s: record %s is %s", what, key, cur.status);
+    if (h->attempt > 0 && strcmp(cur.status, "claimed") == 0 && cur.attempts != h->attempt)
+        ledger_fail(l, LEDGER_ERR_STATE,
+                    "ledger: %s: record %s was taken over (attempt %d, not %d)", what, h->key,
+                    cur.attempts, h->attempt);
+    else
+        ledger_fail(l, LEDGER_ERR_STATE, "ledger: %s: record %s is %s", what, h->key, cur.status);
     ledger_record_clear(&cur);
     return LEDGER_ERR_STATE;
 }
 
-ledger_status ledger_finish(ledger *l, const char *key, const char *status, const char *outcome,
-                            const char *error)
+ledger_hold ledger_hold_of(const ledger_record *rec)
 {
-    if (!key_valid(key) || !ledger_status_is_final(status))
+    ledger_hold h = {.attempt = rec->attempts};
+    memcpy(h.key, rec->key, sizeof h.key);
+    return h;
+}
+
+static bool hold_valid(const ledger_hold *h)
+{
+    return h && key_valid(h->key) && h->attempt > 0;
+}
+
+ledger_status ledger_finish(ledger *l, const ledger_hold *hold, const char *status,
+                            const char *outcome, const char *error)
+{
+    if (!hold_valid(hold) || !ledger_status_is_final(status))
         return ledger_fail(l, LEDGER_ERR_INVALID,
-                           "ledger: finish needs a key and done, failed, coalesced or ignored");
-    return explain_miss(l, key, l->ops->finish(l, key, status, outcome, error), "finish");
+                           "ledger: finish needs a hold and done, failed, coalesced or ignored");
+    return explain_miss(l, hold, l->ops->finish(l, hold, status, outcome, error), "finish");
 }
 
-ledger_status ledger_release(ledger *l, const char *key, const char *error)
+ledger_status ledger_release(ledger *l, const ledger_hold *hold, const char *error)
 {
-    if (!key_valid(key))
-        return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: release needs a key");
-    return explain_miss(l, key, l->ops->release(l, key, error), "release");
+    if (!hold_valid(hold))
+        return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: release needs a hold");
+    return explain_miss(l, hold, l->ops->release(l, hold, error), "release");
 }
 
-ledger_status ledger_reopen(ledger *l, const char *key, int lease_s)
+ledger_status ledger_renew(ledger *l, const ledger_hold *hold, int lease_s)
+{
+    if (!hold_valid(hold) || lease_s <= 0)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: renew needs a hold and a lease");
+    return explain_miss(l, hold, l->ops->renew(l, hold, lease_s), "renew");
+}
+
+ledger_status ledger_reopen(ledger *l, const char *key, int lease_s, ledger_hold *hold)
 {
     if (!key_valid(key) || lease_s <= 0)
         return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: reopen needs a key and a lease");
-    return explain_miss(l, key, l->ops->reopen(l, key, lease_s), "reopen");
+    ledger_hold h = {.attempt = 0};
+    memcpy(h.key, key, sizeof h.key);
+    ledger_status st = explain_miss(l, &h, l->ops->reopen(l, key, lease_s), "reopen");
+    if (st != LEDGER_OK || !hold)
+        return st;
+    /* The lease just taken is live: no other claim can change attempts before we read it. */
+    ledger_record rec;
+    if ((st = l->ops->get(l, key, &rec)) != LEDGER_OK)
+        return st;
+    *hold = ledger_hold_of(&rec);
+    ledger_record_clear(&rec);
+    return LEDGER_OK;
 }
 
 ledger_status ledger_get(ledger *l, const char *key, ledger_record *rec)

@@ -7,6 +7,14 @@
  * (LEDGER_RECLAIMED: the previous attempt may have acted, so the caller must look for what it
  * left behind before acting again). Each claim is one atomic statement/transaction.
  *
+ * Every claim counts an attempt, and the holder is known by it (ledger_hold: the key and the
+ * attempt its claim made). finish, release and renew change the record only while that claim
+ * stands, so a holder whose lease ran out and was taken over can neither record over the new
+ * holder nor hand its lease to a third delivery. A holder about to do something it cannot take
+ * back (create a job, upload a model) first renews its lease to outlast the call, and gives it
+ * its usual length again after: if the renewal fails, someone else holds the event and the
+ * holder must not act.
+ *
  * Backends, chosen by URL: "sqlite:///path/to/ledger.db" (default; WAL, synchronous=FULL, one
  * file shared by every worker on the host) and "postgres://user:pass@host:port/db" (shared by
  * every host). The password never reaches a log or an error message.
@@ -70,6 +78,15 @@ typedef struct {
     char *event_json; /* NULL when none */
 } ledger_record;
 
+/* Who holds a claim: the record's key and the attempt number the claim (or reopen) made. */
+typedef struct {
+    char key[LEDGER_KEY_HEX + 1];
+    int attempt;
+} ledger_hold;
+
+/* The hold REC (as ledger_claim returned it on NEW or RECLAIMED) stands for. */
+ledger_hold ledger_hold_of(const ledger_record *rec);
+
 typedef struct {
     const char *status; /* NULL: any */
     int64_t since_ms;   /* first_seen >= since; 0: any */
@@ -83,9 +100,24 @@ typedef struct {
  * differ, as lower-case hex. */
 void ledger_key(const char *source, const char *id, char out[LEDGER_KEY_HEX + 1]);
 
-/* Opens (creating and migrating the schema when needed). ERR gets a message without secrets. */
+/* Opens the ledger at URL, which must exist: a SQLite file that is missing, empty or holds no
+ * ledger is refused with LEDGER_ERR_UNAVAILABLE, never created, so that a ledger deleted or
+ * replaced under a running pool is reported instead of silently begun again empty (a
+ * redelivery would then run a second time). An older schema is migrated. ERR gets a message
+ * without secrets. */
 ledger_status ledger_open(const char *url, ledger **out, char err[LEDGER_ERR_MAX]);
+/* The same, creating the SQLite file (and its directory) and the schema when the file is
+ * missing or empty: for the one place that decides a ledger begins here, the pool's start. */
+ledger_status ledger_create(const char *url, ledger **out, char err[LEDGER_ERR_MAX]);
+/* Closes L (NULL is fine). A handle lost to a fault is left as it stands (see ledger_lost). */
 void ledger_close(ledger *l);
+
+/* True when this process must stop using the ledger: L's SQLite file was deleted or replaced
+ * under it, or SQLite faulted on a mapped file in this process (L may be NULL for that alone).
+ * Every call on L then fails with LEDGER_ERR_UNAVAILABLE; the process should answer what it
+ * holds with 503 and exit, and a fresh process open the ledger at its path again. Never true
+ * for PostgreSQL, whose lost connections come back by themselves. */
+bool ledger_lost(const ledger *l);
 
 /* Claims KEY for LEASE_S seconds. On LEDGER_DONE, REC (if not NULL) receives the stored record;
  * on NEW/RECLAIMED/BUSY it receives the record as it now stands. */
@@ -93,19 +125,24 @@ ledger_status ledger_claim(ledger *l, const char *key, const ledger_event *ev, i
                            ledger_claim_result *result, ledger_record *rec);
 
 /* Records the final STATUS ("done", "failed", "coalesced", "ignored") with OUTCOME (JSON text,
- * may be NULL) and ERROR (may be NULL; NULL keeps an earlier error). Only the holder of a live or
- * just-expired claim should call it; it fails with LEDGER_ERR_STATE when the record is not
- * claimed (already final) and LEDGER_ERR_NOT_FOUND when there is none. */
-ledger_status ledger_finish(ledger *l, const char *key, const char *status, const char *outcome,
-                            const char *error);
+ * may be NULL) and ERROR (may be NULL; NULL keeps an earlier error) on the record HOLD holds
+ * (its lease live or expired). LEDGER_ERR_STATE when the record is final or another claim has
+ * taken it over since; LEDGER_ERR_NOT_FOUND when there is none. */
+ledger_status ledger_finish(ledger *l, const ledger_hold *hold, const char *status,
+                            const char *outcome, const char *error);
 
-/* Gives a claim back (transient failure): the record stays, with ERROR noted and its lease
- * expired, so the next delivery reclaims it at once. */
-ledger_status ledger_release(ledger *l, const char *key, const char *error);
+/* Gives HOLD's claim back (transient failure): the record stays, with ERROR noted and its lease
+ * expired, so the next delivery reclaims it at once. LEDGER_ERR_STATE as for finish. */
+ledger_status ledger_release(ledger *l, const ledger_hold *hold, const char *error);
+
+/* Makes HOLD's lease run LEASE_S seconds from now (longer or shorter than it did).
+ * LEDGER_ERR_STATE when HOLD no longer holds the event: the caller must not act on it. */
+ledger_status ledger_renew(ledger *l, const ledger_hold *hold, int lease_s);
 
 /* Re-opens a failed record as claimed by the caller for LEASE_S (for `retrainctl replay`);
- * attempts + 1. LEDGER_ERR_STATE unless the record is failed. */
-ledger_status ledger_reopen(ledger *l, const char *key, int lease_s);
+ * attempts + 1; HOLD (may be NULL) receives the new hold. LEDGER_ERR_STATE unless the record is
+ * failed. */
+ledger_status ledger_reopen(ledger *l, const char *key, int lease_s, ledger_hold *hold);
 
 ledger_status ledger_get(ledger *l, const char *key, ledger_record *rec);
 /* Up to q->limit records, ordered by first_seen then key; *N is set to how many were filled. */

@@ -34,11 +34,13 @@ typedef struct ledger_ops {
                             ledger_record *rec, bool *taken);
     /* Sets last_seen to now when it is older than LEDGER_TOUCH_MS. */
     ledger_status (*touch)(ledger *l, const char *key);
-    /* claimed -> STATUS, lease cleared. */
-    ledger_status (*finish)(ledger *l, const char *key, const char *status, const char *outcome,
-                            const char *error);
-    /* claimed -> claimed with the lease expired and ERROR noted. */
-    ledger_status (*release)(ledger *l, const char *key, const char *error);
+    /* Where H's claim still stands (claimed, attempts = H->attempt): -> STATUS, lease cleared. */
+    ledger_status (*finish)(ledger *l, const ledger_hold *h, const char *status,
+                            const char *outcome, const char *error);
+    /* Where H's claim still stands: the lease expired and ERROR noted. */
+    ledger_status (*release)(ledger *l, const ledger_hold *h, const char *error);
+    /* Where H's claim still stands: the lease runs LEASE_S seconds from now. */
+    ledger_status (*renew)(ledger *l, const ledger_hold *h, int lease_s);
     /* failed -> claimed for LEASE_S, attempts + 1. */
     ledger_status (*reopen)(ledger *l, const char *key, int lease_s);
     /* Q is complete (limit resolved to 1..CAP). */
@@ -65,12 +67,18 @@ struct ledger {
     const ledger_ops *ops;
     void *impl;
     char err[LEDGER_ERR_MAX];
+    bool lost; /* set by the backend: this handle can never work again (see ledger_lost) */
 };
 
 /* Backend constructors: fill L->ops and L->impl from URL (scheme included), or write ERR (no
- * secrets) and return an error. */
-ledger_status ledger_sqlite_open(ledger *l, const char *url, char err[LEDGER_ERR_MAX]);
+ * secrets) and return an error. CREATE: a SQLite file that is missing or empty gets a new
+ * ledger (ledger_create); otherwise it is refused (ledger_open). PostgreSQL's schema lives in
+ * the server, which the pool never creates, so it migrates either way. */
+ledger_status ledger_sqlite_open(ledger *l, const char *url, bool create, char err[LEDGER_ERR_MAX]);
 ledger_status ledger_pg_open(ledger *l, const char *url, char err[LEDGER_ERR_MAX]);
+
+/* True once SQLite faulted on a mapped file in this process (ledger_sqlite_file.h). */
+bool ledger_sqlite_faulted(void);
 
 /* Records the handle's last error (printf-style) and returns STATUS, for one-line error paths. */
 ledger_status ledger_fail(ledger *l, ledger_status status, const char *fmt, ...)

@@ -46,6 +46,7 @@ enum {
     P_TOUCH,
     P_FINISH,
     P_RELEASE,
+    P_RENEW,
     P_REOPEN,
     P_LIST,
     P_GC,
@@ -76,9 +77,15 @@ static const struct {
                                  " WHERE key = $1 AND last_seen_ms < " NOW_MS " - $2::bigint"},
     [P_FINISH] = {"ledger_finish", "UPDATE ledger_events SET status = $2, outcome = $3,"
                                    " last_error = coalesce($4, last_error), lease_until_ms = 0"
-                                   " WHERE key = $1 AND status = 'claimed'"},
+                                   " WHERE key = $1 AND status = 'claimed'"
+                                   " AND attempts = $5::integer"},
     [P_RELEASE] = {"ledger_release", "UPDATE ledger_events SET lease_until_ms = 0, last_error = $2"
-                                     " WHERE key = $1 AND status = 'claimed'"},
+                                     " WHERE key = $1 AND status = 'claimed'"
+                                     " AND attempts = $3::integer"},
+    [P_RENEW] = {"ledger_renew",
+                 "UPDATE ledger_events"
+                 " SET lease_until_ms = " NOW_MS " + $3::bigint * 1000"
+                 " WHERE key = $1 AND status = 'claimed' AND attempts = $2::integer"},
     [P_REOPEN] = {"ledger_reopen", "UPDATE ledger_events SET status = 'claimed',"
                                    " attempts = attempts + 1,"
                                    " lease_until_ms = " NOW_MS " + $2::bigint * 1000"
@@ -277,15 +284,28 @@ static ledger_status changed_or_state(ledger *l, int i, int n, const char *const
     return st;
 }
 
-static ledger_status pq_finish(ledger *l, const char *key, const char *status, const char *outcome,
-                               const char *error)
+static ledger_status pq_finish(ledger *l, const ledger_hold *h, const char *status,
+                               const char *outcome, const char *error)
 {
-    return changed_or_state(l, P_FINISH, 4, (const char *[]){key, status, outcome, error});
+    char attempt[16];
+    snprintf(attempt, sizeof attempt, "%d", h->attempt);
+    return changed_or_state(l, P_FINISH, 5,
+                            (const char *[]){h->key, status, outcome, error, attempt});
 }
 
-static ledger_status pq_release(ledger *l, const char *key, const char *error)
+static ledger_status pq_release(ledger *l, const ledger_hold *h, const char *error)
 {
-    return changed_or_state(l, P_RELEASE, 2, (const char *[]){key, error});
+    char attempt[16];
+    snprintf(attempt, sizeof attempt, "%d", h->attempt);
+    return changed_or_state(l, P_RELEASE, 3, (const char *[]){h->key, error, attempt});
+}
+
+static ledger_status pq_renew(ledger *l, const ledger_hold *h, int lease_s)
+{
+    char attempt[16], lease[16];
+    snprintf(attempt, sizeof attempt, "%d", h->attempt);
+    snprintf(lease, sizeof lease, "%d", lease_s);
+    return changed_or_state(l, P_RENEW, 3, (const char *[]){h->key, attempt, lease});
 }
 
 static ledger_status pq_reopen(ledger *l, const char *key, int lease_s)
@@ -421,6 +441,7 @@ static const ledger_ops pg_ops = {
     .touch = pq_touch,
     .finish = pq_finish,
     .release = pq_release,
+    .renew = pq_renew,
     .reopen = pq_reopen,
     .list = pq_list,
     .gc = pq_gc,

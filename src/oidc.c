@@ -4,13 +4,27 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const result_names[] = {
-    "ok",           "malformed",      "expired",          "not_yet_valid",
-    "wrong_issuer", "wrong_audience", "unverified_email", "unauthorized_account"};
-
 const char *oidc_result_name(oidc_result r)
 {
-    return (unsigned)r < sizeof result_names / sizeof result_names[0] ? result_names[r] : "unknown";
+    switch (r) {
+    case OIDC_OK:
+        return "ok";
+    case OIDC_MALFORMED:
+        return "malformed";
+    case OIDC_EXPIRED:
+        return "expired";
+    case OIDC_NOT_YET_VALID:
+        return "not_yet_valid";
+    case OIDC_WRONG_ISSUER:
+        return "wrong_issuer";
+    case OIDC_WRONG_AUDIENCE:
+        return "wrong_audience";
+    case OIDC_UNVERIFIED_EMAIL:
+        return "unverified_email";
+    case OIDC_UNAUTHORIZED_ACCOUNT:
+        return "unauthorized_account";
+    }
+    return "unknown";
 }
 
 /* NumericDate may be fractional; anything beyond year ~33658 is nonsense, not a date. */

@@ -5,9 +5,12 @@
  * create and the ledger's record must not start a second job); only then does it take its
  * rule's slot, so a holder coming back after a crash finds the slot still its own (slots are
  * re-entrant for their holder) or, if another event took it meanwhile, still adopts its job. */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "clk.h"
 #include "ledger.h"
 #include "log.h"
 #include "retrain.h"
@@ -20,6 +23,28 @@
 #define SLOT_ROUNDS 400     /* bound on the slot protocol (each round waits or decides) */
 #define OPERATION_POLL_MS 200
 #define OPERATION_POLL_MAX_MS 1000
+
+/* The test hook (retrain.h): dies right after Google accepted a create or an upload. */
+void retrain_crash_hook(const rule *r)
+{
+    static int armed = -1;
+    static const char *which;
+    if (armed < 0) {
+        const char *hooks = getenv("RETRAIN_TEST_HOOKS");
+        which = getenv("RETRAIN_TEST_CRASH_AFTER_CREATE");
+        armed = hooks && strcmp(hooks, "1") == 0 && which && *which;
+    }
+    if (!armed)
+        return;
+    /* "1", or a comma-separated list of rule names. */
+    size_t n = strlen(rules_name(r));
+    for (const char *p = which; *p;) {
+        size_t len = strcspn(p, ",");
+        if ((len == 1 && *p == '1') || (len == n && strncmp(p, rules_name(r), n) == 0))
+            raise(SIGKILL);
+        p += len + (p[len] == ',');
+    }
+}
 
 static bool is_pipeline_name(const char *name)
 {
@@ -133,7 +158,7 @@ static burst burst_control(const retrain_call *c, fn_result *out)
 {
     const char *rule = rules_name(c->r);
     char replace[LEDGER_KEY_HEX + 1] = "";
-    long long wait_until = retrain_now_ms() + HOLDER_WAIT_MS;
+    long long wait_until = clk_mono_ms() + HOLDER_WAIT_MS;
     if (wait_until > c->deadline_ms)
         wait_until = c->deadline_ms;
     for (int round = 0; round < SLOT_ROUNDS; round++) {
@@ -158,8 +183,8 @@ static burst burst_control(const retrain_call *c, fn_result *out)
             return BURST_DECIDED;
         }
         if (!resource) {
-            if (retrain_now_ms() < wait_until) { /* the holder is creating its job right now */
-                retrain_sleep_ms(HOLDER_POLL_MS);
+            if (clk_mono_ms() < wait_until) { /* the holder is creating its job right now */
+                clk_sleep_ms(HOLDER_POLL_MS);
                 continue;
             }
             if (!(resource = holder_resource(c, holder, out)))
@@ -179,6 +204,35 @@ static burst burst_control(const retrain_call *c, fn_result *out)
     }
     retrain_retry(c, out, HOLDER_RETRY_S, "rule %s: its slot did not settle; retry later", rule);
     return BURST_DECIDED;
+}
+
+/* Before a call that cannot be taken back (a create, an upload): this delivery's claim must
+ * still stand and must outlast the call, its retries and its look for what an ambiguous answer
+ * left (all within the Vertex deadline). Otherwise a delivery that reclaimed the event when our
+ * lease ran out (we waited for a slot, or Google was slow) could look, find nothing yet, and act
+ * beside us. 0, or -1 with OUT set: we must not act. After the call, hold_after_call() gives
+ * the lease its usual length again, so a worker that dies now is replaced as soon as ever. */
+static int hold_over_call(const retrain_call *c, fn_result *out)
+{
+    const fn_context *x = c->ctx;
+    int lease_s = (x->cfg->vertex.deadline_ms + 999) / 1000 + x->cfg->ledger.lease_s;
+    ledger_status ls = ledger_renew(x->ledger, x->hold, lease_s);
+    if (ls == LEDGER_OK)
+        return 0;
+    if (ls == LEDGER_ERR_STATE)
+        retrain_retry(c, out, HOLDER_RETRY_S,
+                      "another delivery of this event took it over when this one's lease ran out; "
+                      "not acting beside it");
+    else
+        retrain_retry(c, out, 0, "the ledger could not renew this delivery's lease");
+    return -1;
+}
+
+static void hold_after_call(const retrain_call *c)
+{
+    const fn_context *x = c->ctx;
+    if (ledger_renew(x->ledger, x->hold, x->cfg->ledger.lease_s) != LEDGER_OK)
+        log_warning("retrain: event %s: %s", x->event_key, ledger_last_error(x->ledger));
 }
 
 /* ---- train, train_and_register ------------------------------------------------------------ */
@@ -211,6 +265,8 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
     if (burst_controlled && burst_control(c, out) == BURST_DECIDED)
         return;
 
+    if (hold_over_call(c, out) != 0)
+        return;
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(c->ctx->event_key, label);
     vtx_result res;
@@ -221,9 +277,14 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
     if (pipeline && already_exists(e, &res) &&
         (as_version = retrain_body_as_version(body, vertex_parent(c)))) {
         vtx_result_clear(&res);
+        if (hold_over_call(c, out) != 0) {
+            json_decref(as_version);
+            return;
+        }
         e = vtx_create_training_pipeline(c->st->vtx, as_version, RETRAIN_LABEL_EVENT, label, &res);
         json_decref(as_version);
     }
+    hold_after_call(c);
     const char *name = e == VTX_OK ? resource_name(&res, a) : NULL;
     if (!name) {
         /* Nothing was started: the next event may submit at once. When the create may have
@@ -276,13 +337,13 @@ static int upload_slot(const retrain_call *c, fn_result *out)
             return 0;
         if (wait < 10)
             wait = 10;
-        if (retrain_now_ms() + wait > c->deadline_ms) {
+        if (clk_mono_ms() + wait > c->deadline_ms) {
             retrain_retry(c, out, (int)(wait + 999) / 1000,
                           "models.upload is spaced %d s apart; retry later",
                           RETRAIN_UPLOAD_SPACING_S);
             return -1;
         }
-        retrain_sleep_ms((long)wait);
+        clk_sleep_ms((long)wait);
     }
     retrain_retry(c, out, RETRAIN_UPLOAD_SPACING_S, "the upload slot did not settle");
     return -1;
@@ -322,7 +383,7 @@ static void adopt_version(const retrain_call *c, vtx_result *res, fn_result *out
 void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result *out)
 {
     arena *a = c->ctx->arena;
-    if (upload_slot(c, out) != 0)
+    if (upload_slot(c, out) != 0 || hold_over_call(c, out) != 0)
         return;
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(c->ctx->event_key, label);
@@ -335,10 +396,15 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
     if (already_exists(e, &res) && (as_version = retrain_body_as_version(body, vertex_parent(c)))) {
         /* A refused upload created nothing: the slot is still ours, send the version now. */
         vtx_result_clear(&res);
+        if (hold_over_call(c, out) != 0) {
+            json_decref(as_version);
+            return;
+        }
         e = vtx_upload_model(c->st->vtx, as_version, RETRAIN_LABEL_EVENT, label, c->ctx->reclaimed,
                              &res);
         json_decref(as_version);
     }
+    hold_after_call(c);
     if (e == VTX_OK && res.adopted) {
         adopt_version(c, &res, out);
         return;
@@ -361,13 +427,13 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
     /* Follow the operation while the request's budget lasts. */
     long poll = OPERATION_POLL_MS;
     while (!json_is_true(json_object_get(res.resource, "done"))) {
-        if (retrain_now_ms() + poll > c->deadline_ms) {
+        if (clk_mono_ms() + poll > c->deadline_ms) {
             vtx_result_clear(&res);
             *out = (fn_result){.status = FN_DONE,
                                .outcome = retrain_outcome_pending(rules_name(c->r), op)};
             return;
         }
-        retrain_sleep_ms(poll);
+        clk_sleep_ms(poll);
         poll = poll * 2 > OPERATION_POLL_MAX_MS ? OPERATION_POLL_MAX_MS : poll * 2;
         vtx_result_clear(&res);
         if ((e = vtx_get_operation(c->st->vtx, op, &res)) != VTX_OK) {

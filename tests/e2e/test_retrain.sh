@@ -252,6 +252,26 @@ expect "random faults: every event has exactly one version" \
   "$(jq -r '[.models[].labels."retrain-event" // empty] | group_by(.) | map(length) | unique | join(",")' <<<"$all")" 1
 expect "random faults: six versions of faulty in all (the seed and one per event)" "$(json_get '.models | length' "$all")" 6
 
+echo "register: the upload still on its way to Google when the lease runs out, the event redelivered then"
+# Google takes 3.5 s to take the upload in; the lease is 2 s. The first delivery must hold the
+# event over its upload, so the redelivery neither finds nothing yet nor uploads beside it.
+curl -sS -X POST "$EMU/emulator/faults" -d "{\"latency_ms\":3500,\"paths\":\"/v1/$P/models:upload\"}" >/dev/null
+ups=$(stats .created.uploads)
+mkdir -p "$E2E_DIR/first"
+(E2E_DIR=$E2E_DIR/first; send rl-1 acme-models faulty/late/saved_model.pb; echo "$STATUS" >"$E2E_DIR/status") &
+first=$!
+sleep 2.5 # past the first delivery's lease, before its upload reached Google
+send rl-1 acme-models faulty/late/saved_model.pb
+expect "late upload: the redelivery is told to retry: the first delivery still holds the event" \
+  "$STATUS/$(json_get error)" 503/busy
+wait "$first"
+curl -sS -X POST "$EMU/emulator/faults" -d '{}' >/dev/null
+expect "late upload: the first delivery uploaded" "$(cat "$E2E_DIR/first/status")/$(stats .created.uploads)" "200/$((ups + 1))"
+send rl-1 acme-models faulty/late/saved_model.pb
+lkey=$(key_of)
+expect "late upload: then a duplicate" "$STATUS/$(json_get status)" 200/duplicate
+expect "late upload: one version for the event" "$(versions_labelled faulty "retrain-event=${lkey:0:63}")" 1
+
 echo "Google answers 400: a dead letter, replayable once the config is fixed"
 send b-1 acme-data broken/x.csv
 expect "400: acknowledged with 200" "$STATUS" 200

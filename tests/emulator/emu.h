@@ -71,8 +71,8 @@ typedef struct {
 } emu_service;
 
 extern const emu_service emu_issuer_service; /* issuer.c: OIDC test issuer + JWKS */
-extern const emu_service emu_gauth_service;  /* gauth.c: metadata server + OAuth /token */
-extern const emu_service emu_vertex_service; /* vertex.c: Vertex AI v1 */
+extern const emu_service emu_gauth_service;  /* emu_gauth.c: metadata server + OAuth /token */
+extern const emu_service emu_vertex_service; /* vx.c: Vertex AI v1 */
 
 /* Sets a JSON body (takes ownership of TEXT, from json_dumps). */
 void emu_respond_json(emu_response *resp, int status, char *text);
@@ -106,7 +106,7 @@ unsigned char *emu_b64url_decode(const char *text, size_t len, size_t *out_len);
 int emu_mint_cli(int argc, char **argv);
 
 /* Cross-service calls. */
-/* true when the Authorization header carries a live token this emulator issued (gauth.c). */
+/* true when the Authorization header carries a live token this emulator issued (emu_gauth.c). */
 bool emu_gauth_bearer_ok(const emu_request *req);
 /* A valid Google ID token for AUD signed by the issuer (issuer.c); malloc'd or NULL. */
 char *emu_issuer_id_token(const char *aud);

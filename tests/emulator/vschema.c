@@ -12,121 +12,57 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define F(n, t)                                                                                    \
-    {                                                                                              \
-        n, t, NULL, 0                                                                              \
-    }
-#define FR(n, t)                                                                                   \
-    {                                                                                              \
-        n, t, NULL, VS_REQUIRED                                                                    \
-    }
-#define M(n, t, sub)                                                                               \
-    {                                                                                              \
-        n, t, sub, 0                                                                               \
-    }
-#define MR(n, t, sub)                                                                              \
-    {                                                                                              \
-        n, t, sub, VS_REQUIRED                                                                     \
-    }
-#define END                                                                                        \
-    {                                                                                              \
-        NULL, VS_ANY, NULL, 0                                                                      \
-    }
+static const vs_field port[] = {VS_F("containerPort", VS_INT32), VS_END};
+static const vs_field model_container_spec[] = {
+    VS_FR("imageUri", VS_STRING),         VS_F("command", VS_STRING_LIST),
+    VS_F("args", VS_STRING_LIST),         VS_M("env", VS_MESSAGE_LIST, vs_env_var),
+    VS_M("ports", VS_MESSAGE_LIST, port), VS_F("predictRoute", VS_STRING),
+    VS_F("healthRoute", VS_STRING),       VS_END};
 
-static const vs_field env_var[] = {FR("name", VS_STRING), F("value", VS_STRING), END};
-static const vs_field container_spec[] = {FR("imageUri", VS_STRING), F("command", VS_STRING_LIST),
-                                          F("args", VS_STRING_LIST),
-                                          M("env", VS_MESSAGE_LIST, env_var), END};
-static const vs_field python_package_spec[] = {
-    FR("executorImageUri", VS_STRING),  FR("packageUris", VS_STRING_LIST),
-    FR("pythonModule", VS_STRING),      F("args", VS_STRING_LIST),
-    M("env", VS_MESSAGE_LIST, env_var), END};
-static const vs_field machine_spec[] = {FR("machineType", VS_STRING),
-                                        F("acceleratorType", VS_STRING),
-                                        F("acceleratorCount", VS_INT32), END};
-static const vs_field disk_spec[] = {F("bootDiskType", VS_STRING), F("bootDiskSizeGb", VS_INT32),
-                                     END};
-static const vs_field worker_pool_spec[] = {M("containerSpec", VS_MESSAGE, container_spec),
-                                            M("pythonPackageSpec", VS_MESSAGE, python_package_spec),
-                                            MR("machineSpec", VS_MESSAGE, machine_spec),
-                                            F("replicaCount", VS_INT64),
-                                            M("diskSpec", VS_MESSAGE, disk_spec),
-                                            END};
-static const vs_field scheduling[] = {F("timeout", VS_DURATION),
-                                      F("restartJobOnWorkerRestart", VS_BOOL),
-                                      F("disableRetries", VS_BOOL), END};
-static const vs_field gcs_destination[] = {FR("outputUriPrefix", VS_STRING), END};
-static const vs_field custom_job_spec[] = {MR("workerPoolSpecs", VS_MESSAGE_LIST, worker_pool_spec),
-                                           M("scheduling", VS_MESSAGE, scheduling),
-                                           F("serviceAccount", VS_STRING),
-                                           F("network", VS_STRING),
-                                           F("reservedIpRanges", VS_STRING_LIST),
-                                           M("baseOutputDirectory", VS_MESSAGE, gcs_destination),
-                                           F("enableWebAccess", VS_BOOL),
-                                           F("enableDashboardAccess", VS_BOOL),
-                                           F("tensorboard", VS_STRING),
-                                           F("experiment", VS_STRING),
-                                           F("experimentRun", VS_STRING),
-                                           END};
-static const vs_field encryption_spec[] = {FR("kmsKeyName", VS_STRING), END};
+const vs_field vs_model[] = {VS_F("displayName", VS_STRING),
+                             VS_F("description", VS_STRING),
+                             VS_F("versionAliases", VS_STRING_LIST),
+                             VS_F("versionDescription", VS_STRING),
+                             VS_F("artifactUri", VS_STRING),
+                             VS_M("containerSpec", VS_MESSAGE, model_container_spec),
+                             VS_F("labels", VS_LABELS),
+                             VS_F("metadata", VS_ANY),
+                             VS_F("metadataSchemaUri", VS_STRING),
+                             VS_M("encryptionSpec", VS_MESSAGE, vs_encryption_spec),
+                             VS_F("name", VS_ANY),
+                             VS_F("versionId", VS_ANY),
+                             VS_F("versionCreateTime", VS_ANY),
+                             VS_F("versionUpdateTime", VS_ANY),
+                             VS_F("createTime", VS_ANY),
+                             VS_F("updateTime", VS_ANY),
+                             VS_F("etag", VS_ANY),
+                             VS_END};
 
 /* Output-only fields: accepted, ignored (Google does the same). */
 #define OUTPUT_ONLY                                                                                \
-    F("name", VS_ANY), F("state", VS_ANY), F("createTime", VS_ANY), F("startTime", VS_ANY),        \
-        F("endTime", VS_ANY), F("updateTime", VS_ANY), F("error", VS_ANY)
+    VS_F("name", VS_ANY), VS_F("state", VS_ANY), VS_F("createTime", VS_ANY),                       \
+        VS_F("startTime", VS_ANY), VS_F("endTime", VS_ANY), VS_F("updateTime", VS_ANY),            \
+        VS_F("error", VS_ANY)
 
-const vs_field vs_custom_job[] = {FR("displayName", VS_STRING),
-                                  MR("jobSpec", VS_MESSAGE, custom_job_spec),
-                                  F("labels", VS_LABELS),
-                                  M("encryptionSpec", VS_MESSAGE, encryption_spec),
-                                  OUTPUT_ONLY,
-                                  F("webAccessUris", VS_ANY),
-                                  END};
-
-static const vs_field port[] = {F("containerPort", VS_INT32), END};
-static const vs_field model_container_spec[] = {
-    FR("imageUri", VS_STRING),         F("command", VS_STRING_LIST),
-    F("args", VS_STRING_LIST),         M("env", VS_MESSAGE_LIST, env_var),
-    M("ports", VS_MESSAGE_LIST, port), F("predictRoute", VS_STRING),
-    F("healthRoute", VS_STRING),       END};
-
-const vs_field vs_model[] = {F("displayName", VS_STRING),
-                             F("description", VS_STRING),
-                             F("versionAliases", VS_STRING_LIST),
-                             F("versionDescription", VS_STRING),
-                             F("artifactUri", VS_STRING),
-                             M("containerSpec", VS_MESSAGE, model_container_spec),
-                             F("labels", VS_LABELS),
-                             F("metadata", VS_ANY),
-                             F("metadataSchemaUri", VS_STRING),
-                             M("encryptionSpec", VS_MESSAGE, encryption_spec),
-                             F("name", VS_ANY),
-                             F("versionId", VS_ANY),
-                             F("versionCreateTime", VS_ANY),
-                             F("versionUpdateTime", VS_ANY),
-                             F("createTime", VS_ANY),
-                             F("updateTime", VS_ANY),
-                             F("etag", VS_ANY),
-                             END};
-
-const vs_field vs_training_pipeline[] = {FR("displayName", VS_STRING),
-                                         FR("trainingTaskDefinition", VS_STRING),
-                                         FR("trainingTaskInputs", VS_ANY),
-                                         F("inputDataConfig", VS_ANY),
-                                         M("modelToUpload", VS_MESSAGE, vs_model),
-                                         F("parentModel", VS_STRING),
-                                         F("modelId", VS_STRING),
-                                         F("labels", VS_LABELS),
-                                         M("encryptionSpec", VS_MESSAGE, encryption_spec),
+const vs_field vs_training_pipeline[] = {VS_FR("displayName", VS_STRING),
+                                         VS_FR("trainingTaskDefinition", VS_STRING),
+                                         VS_FR("trainingTaskInputs", VS_ANY),
+                                         VS_F("inputDataConfig", VS_ANY),
+                                         VS_M("modelToUpload", VS_MESSAGE, vs_model),
+                                         VS_F("parentModel", VS_STRING),
+                                         VS_F("modelId", VS_STRING),
+                                         VS_F("labels", VS_LABELS),
+                                         VS_M("encryptionSpec", VS_MESSAGE, vs_encryption_spec),
                                          OUTPUT_ONLY,
-                                         F("trainingTaskMetadata", VS_ANY),
-                                         END};
+                                         VS_F("trainingTaskMetadata", VS_ANY),
+                                         VS_END};
 
 const vs_field vs_upload_model_request[] = {
-    F("parent", VS_STRING),  MR("model", VS_MESSAGE, vs_model), F("parentModel", VS_STRING),
-    F("modelId", VS_STRING), F("serviceAccount", VS_STRING),    END};
+    VS_F("parent", VS_STRING),         VS_MR("model", VS_MESSAGE, vs_model),
+    VS_F("parentModel", VS_STRING),    VS_F("modelId", VS_STRING),
+    VS_F("serviceAccount", VS_STRING), VS_END};
 
-const vs_field vs_merge_aliases_request[] = {FR("versionAliases", VS_STRING_LIST), END};
+const vs_field vs_merge_aliases_request[] = {VS_FR("versionAliases", VS_STRING_LIST), VS_END};
 
 const char *vs_status_name(vs_status s)
 {
@@ -220,24 +156,6 @@ static bool int_string(const char *s)
     return true;
 }
 
-/* ^\d+(\.\d+)?s$ */
-static bool duration_ok(const char *s)
-{
-    const char *p = s;
-    while (isdigit((unsigned char)*p))
-        p++;
-    if (p == s)
-        return false;
-    if (*p == '.') {
-        const char *q = ++p;
-        while (isdigit((unsigned char)*p))
-            p++;
-        if (p == q)
-            return false;
-    }
-    return p[0] == 's' && p[1] == '\0';
-}
-
 static vs_status check_message(const json_t *obj, const vs_field *schema, const char *path,
                                vs_out *o);
 
@@ -259,7 +177,7 @@ static vs_status check_value(const json_t *v, const vs_field *f, const char *pat
             return VS_OK;
         return bad_value(o, path, f->type == VS_INT64 ? "TYPE_INT64" : "TYPE_INT32", v);
     case VS_DURATION:
-        return json_is_string(v) && duration_ok(json_string_value(v))
+        return json_is_string(v) && vs_duration_valid(json_string_value(v))
                    ? VS_OK
                    : bad_value(o, path, "type.googleapis.com/google.protobuf.Duration", v);
     case VS_MESSAGE:

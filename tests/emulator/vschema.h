@@ -11,27 +11,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-typedef enum {
-    VS_STRING,
-    VS_INT64, /* number or decimal string */
-    VS_INT32,
-    VS_BOOL,
-    VS_DURATION, /* "3600s", "1.5s" */
-    VS_MESSAGE,
-    VS_STRING_LIST,
-    VS_MESSAGE_LIST,
-    VS_LABELS, /* map<string,string> checked with labels.h */
-    VS_ANY,    /* google.protobuf.Value / Struct, or an output-only field */
-} vs_type;
-
-#define VS_REQUIRED 1u
-
-typedef struct vs_field {
-    const char *name; /* lowerCamelCase JSON name; NULL ends a table */
-    vs_type type;
-    const struct vs_field *fields; /* for messages and message lists */
-    unsigned flags;
-} vs_field;
+#include "vertex_schema.h" /* the tables and their types, shared with check-config */
 
 typedef enum {
     VS_OK = 0,
@@ -43,8 +23,7 @@ typedef enum {
 
 const char *vs_status_name(vs_status s);
 
-/* The message schemas. */
-extern const vs_field vs_custom_job[];
+/* The message schemas (vs_custom_job is in vertex_schema.h). */
 extern const vs_field vs_training_pipeline[];
 extern const vs_field vs_model[];
 extern const vs_field vs_upload_model_request[];

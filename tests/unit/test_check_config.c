@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "builtins.h"
 #include "cmd_check_config.h"
 
 typedef struct {
@@ -284,6 +285,7 @@ static void test_rules_not_an_array(void **state)
 
 int main(void)
 {
+    builtins_register(); /* as the binaries do */
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_help),

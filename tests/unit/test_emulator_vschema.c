@@ -3,6 +3,8 @@
  * The module is compiled in directly: it is part of the emulator binary, not of libretrain. */
 #include "../emulator/vschema.c"
 
+#include "rules_internal.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -246,6 +248,92 @@ static void test_status_names(void **state)
     assert_string_equal(vs_status_name(VS_MISSING), "missing required field");
 }
 
+/* ---- one CustomJob schema for check-config and the emulator (src/vertex_schema.c) ---------- */
+
+static json_t *sample(const vs_field *f);
+
+/* Every field of FIELDS that a request may carry, each with a valid value. */
+static json_t *sample_message(const vs_field *fields)
+{
+    json_t *o = json_object();
+    for (const vs_field *f = fields; f->name; f++)
+        if (!(f->flags & VS_OUTPUT_ONLY))
+            json_object_set_new(o, f->name, sample(f));
+    return o;
+}
+
+static json_t *sample(const vs_field *f)
+{
+    switch (f->type) {
+    case VS_STRING:
+        return json_string("x");
+    case VS_INT64:
+        return json_string("2");
+    case VS_INT32:
+        return json_integer(2);
+    case VS_BOOL:
+        return json_true();
+    case VS_DURATION:
+        return json_string("1.5s");
+    case VS_MESSAGE:
+        return sample_message(f->fields);
+    case VS_STRING_LIST:
+        return json_pack("[s]", "x");
+    case VS_MESSAGE_LIST:
+        return json_pack("[o]", sample_message(f->fields));
+    case VS_LABELS:
+        return json_pack("{s:s}", "team", "ml");
+    case VS_ANY:
+        return json_pack("{s:s}", "k", "v");
+    }
+    return json_null();
+}
+
+static int config_problems(const json_t *job, char *buf, size_t cap)
+{
+    problems p = {.buf = buf, .cap = cap};
+    buf[0] = '\0';
+    rules_check_job(&p, "job", job);
+    return p.count;
+}
+
+/* A job that sets every field of the table passes check-config and the emulator alike, with
+ * either kind of code; a field either side does not know would fail one of the two. */
+static void test_check_config_and_emulator_share_the_custom_job(void **state)
+{
+    (void)state;
+    const char *const kinds[] = {"containerSpec", "pythonPackageSpec"};
+    for (int k = 0; k < 2; k++) {
+        json_t *job = sample_message(vs_custom_job);
+        json_object_del(job, "persistentResourceId"); /* the emulator runs none */
+        json_t *pool =
+            json_array_get(json_object_get(json_object_get(job, "jobSpec"), "workerPoolSpecs"), 0);
+        assert_non_null(pool);
+        json_object_del(pool, kinds[1 - k]);
+        char problems[2048];
+        if (config_problems(job, problems, sizeof problems) != 0)
+            fail_msg("check-config refuses the full job (%s): %s", kinds[k], problems);
+        result r;
+        r.status = vs_check(job, vs_custom_job, "custom_job", r.msg, sizeof r.msg, r.field,
+                            sizeof r.field);
+        if (r.status != VS_OK)
+            fail_msg("the emulator refuses the full job (%s): %s", kinds[k], r.msg);
+        /* ...and both refuse what Google would: an output-only field sent, a bad duration. */
+        json_object_set_new(job, "state", json_string("JOB_STATE_RUNNING"));
+        assert_int_equal(config_problems(job, problems, sizeof problems), 1);
+        assert_non_null(strstr(problems, "job.state: is output only"));
+        json_object_del(job, "state");
+        json_object_set_new(json_object_get(json_object_get(job, "jobSpec"), "scheduling"),
+                            "maxWaitDuration", json_string("1h"));
+        assert_int_equal(config_problems(job, problems, sizeof problems), 1);
+        assert_non_null(strstr(problems, "job.jobSpec.scheduling.maxWaitDuration: must be a "));
+        r.status = vs_check(job, vs_custom_job, "custom_job", r.msg, sizeof r.msg, r.field,
+                            sizeof r.field);
+        assert_int_equal(r.status, VS_BAD_VALUE);
+        json_decref(job);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_upload_request),
         cmocka_unit_test(test_training_pipeline_inputs_any_value),
         cmocka_unit_test(test_status_names),
+        cmocka_unit_test(test_check_config_and_emulator_share_the_custom_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,19 +61,25 @@ static ledger *open_fresh(void)
 {
     ledger *l = NULL;
     char err[LEDGER_ERR_MAX];
-    ledger_status st = ledger_open(fresh_store(), &l, err);
+    ledger_status st = ledger_create(fresh_store(), &l, err);
     if (st != LEDGER_OK)
-        fail_msg("ledger_open: %s", err);
+        fail_msg("ledger_create: %s", err);
+    return l;
+}
+
+/* The current store again (CREATE: ledger_create, else ledger_open); NULL when it fails. */
+static ledger *open_store(bool create)
+{
+    ledger *l = NULL;
+    char err[LEDGER_ERR_MAX];
+    if ((create ? ledger_create : ledger_open)(cur->url, &l, err) != LEDGER_OK)
+        return NULL;
     return l;
 }
 
 static ledger *open_again(void)
 {
-    ledger *l = NULL;
-    char err[LEDGER_ERR_MAX];
-    if (ledger_open(cur->url, &l, err) != LEDGER_OK)
-        return NULL;
-    return l;
+    return open_store(false);
 }
 
 static void key_for(const char *tag, int i, char id[64], char key[LEDGER_KEY_HEX + 1])
@@ -90,6 +96,22 @@ static ledger_event event_for(const char *id)
                           .subject = "objects/data.csv",
                           .event_time = "2026-11-26T07:00:00Z",
                           .event_json = "{\"specversion\":\"1.0\"}"};
+}
+
+/* The hold of KEY's claim as it now stands (what its holder got from its claim); attempt 1 when
+ * there is no record. Valid until the next call. */
+static const ledger_hold *held(ledger *l, const char *key)
+{
+    static ledger_hold h;
+    memset(&h, 0, sizeof h);
+    snprintf(h.key, sizeof h.key, "%s", key);
+    h.attempt = 1;
+    ledger_record rec;
+    if (ledger_get(l, key, &rec) == LEDGER_OK) {
+        h.attempt = rec.attempts;
+        ledger_record_clear(&rec);
+    }
+    return &h;
 }
 
 /* Claims KEY (event ID) and returns the result; fails the test on an error status. */
@@ -132,7 +154,7 @@ static void test_claim_transitions(void **state)
     assert_int_equal(rec.attempts, 1);
     ledger_record_clear(&rec);
 
-    assert_int_equal(ledger_finish(l, key, "done", "{\"job\":\"j1\"}", NULL), LEDGER_OK);
+    assert_int_equal(ledger_finish(l, held(l, key), "done", "{\"job\":\"j1\"}", NULL), LEDGER_OK);
     assert_int_equal(claim(l, key, id, 60, &rec), LEDGER_DONE);
     assert_string_equal(rec.status, "done");
     assert_string_equal(rec.outcome, "{\"job\":\"j1\"}");
@@ -142,7 +164,7 @@ static void test_claim_transitions(void **state)
     /* Release: the next claim takes over at once and sees the noted error. */
     key_for("tr", 2, id, key);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
-    assert_int_equal(ledger_release(l, key, "vertex 503"), LEDGER_OK);
+    assert_int_equal(ledger_release(l, held(l, key), "vertex 503"), LEDGER_OK);
     assert_int_equal(claim(l, key, id, 60, &rec), LEDGER_RECLAIMED);
     assert_int_equal(rec.attempts, 2);
     assert_string_equal(rec.last_error, "vertex 503");
@@ -155,7 +177,7 @@ static void test_claim_transitions(void **state)
     for (int i = 0; i < 3; i++) {
         key_for("final", i, id, key);
         assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
-        assert_int_equal(ledger_finish(l, key, finals[i], NULL, "why"), LEDGER_OK);
+        assert_int_equal(ledger_finish(l, held(l, key), finals[i], NULL, "why"), LEDGER_OK);
         assert_int_equal(claim(l, key, id, 60, &rec), LEDGER_DONE);
         assert_string_equal(rec.status, finals[i]);
         assert_string_equal(rec.last_error, "why");
@@ -173,35 +195,35 @@ static void test_state_rules(void **state)
     ledger_key(SRC, "never-seen", missing);
     ledger_record rec;
 
-    assert_int_equal(ledger_finish(l, missing, "done", NULL, NULL), LEDGER_ERR_NOT_FOUND);
-    assert_int_equal(ledger_release(l, missing, NULL), LEDGER_ERR_NOT_FOUND);
-    assert_int_equal(ledger_reopen(l, missing, 60), LEDGER_ERR_NOT_FOUND);
+    assert_int_equal(ledger_finish(l, held(l, missing), "done", NULL, NULL), LEDGER_ERR_NOT_FOUND);
+    assert_int_equal(ledger_release(l, held(l, missing), NULL), LEDGER_ERR_NOT_FOUND);
+    assert_int_equal(ledger_reopen(l, missing, 60, NULL), LEDGER_ERR_NOT_FOUND);
     assert_int_equal(ledger_get(l, missing, &rec), LEDGER_ERR_NOT_FOUND);
 
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
-    assert_int_equal(ledger_reopen(l, key, 60), LEDGER_ERR_STATE); /* claimed, not failed */
-    assert_int_equal(ledger_finish(l, key, "claimed", NULL, NULL), LEDGER_ERR_INVALID);
-    assert_int_equal(ledger_finish(l, key, "bogus", NULL, NULL), LEDGER_ERR_INVALID);
-    assert_int_equal(ledger_finish(l, key, "done", NULL, NULL), LEDGER_OK);
-    assert_int_equal(ledger_finish(l, key, "failed", NULL, NULL), LEDGER_ERR_STATE);
+    assert_int_equal(ledger_reopen(l, key, 60, NULL), LEDGER_ERR_STATE); /* claimed, not failed */
+    assert_int_equal(ledger_finish(l, held(l, key), "claimed", NULL, NULL), LEDGER_ERR_INVALID);
+    assert_int_equal(ledger_finish(l, held(l, key), "bogus", NULL, NULL), LEDGER_ERR_INVALID);
+    assert_int_equal(ledger_finish(l, held(l, key), "done", NULL, NULL), LEDGER_OK);
+    assert_int_equal(ledger_finish(l, held(l, key), "failed", NULL, NULL), LEDGER_ERR_STATE);
     assert_non_null(strstr(ledger_last_error(l), "done"));
-    assert_int_equal(ledger_release(l, key, "late"), LEDGER_ERR_STATE);
-    assert_int_equal(ledger_reopen(l, key, 60), LEDGER_ERR_STATE); /* done, not failed */
+    assert_int_equal(ledger_release(l, held(l, key), "late"), LEDGER_ERR_STATE);
+    assert_int_equal(ledger_reopen(l, key, 60, NULL), LEDGER_ERR_STATE); /* done, not failed */
 
     /* failed -> reopen -> claimed (BUSY to others) -> finish. */
     key_for("st", 2, id, key);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
-    assert_int_equal(ledger_finish(l, key, "failed", "{\"code\":400}", "INVALID_ARGUMENT"),
+    assert_int_equal(ledger_finish(l, held(l, key), "failed", "{\"code\":400}", "INVALID_ARGUMENT"),
                      LEDGER_OK);
-    assert_int_equal(ledger_reopen(l, key, 60), LEDGER_OK);
+    assert_int_equal(ledger_reopen(l, key, 60, NULL), LEDGER_OK);
     assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
     assert_string_equal(rec.status, "claimed");
     assert_int_equal(rec.attempts, 2);
     assert_string_equal(rec.last_error, "INVALID_ARGUMENT");
     ledger_record_clear(&rec);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_BUSY);
-    assert_int_equal(ledger_reopen(l, key, 60), LEDGER_ERR_STATE);
-    assert_int_equal(ledger_finish(l, key, "done", NULL, NULL), LEDGER_OK);
+    assert_int_equal(ledger_reopen(l, key, 60, NULL), LEDGER_ERR_STATE);
+    assert_int_equal(ledger_finish(l, held(l, key), "done", NULL, NULL), LEDGER_OK);
 
     /* Malformed arguments. */
     ledger_event ev = event_for("x");
@@ -215,10 +237,67 @@ static void test_state_rules(void **state)
     ev.id = NULL;
     assert_int_equal(ledger_claim(l, key, &ev, 60, &res, NULL), LEDGER_ERR_INVALID);
     assert_int_equal(ledger_claim(l, key, NULL, 60, &res, NULL), LEDGER_ERR_INVALID);
-    assert_int_equal(ledger_finish(l, "zz", "done", NULL, NULL), LEDGER_ERR_INVALID);
-    assert_int_equal(ledger_release(l, NULL, NULL), LEDGER_ERR_INVALID);
-    assert_int_equal(ledger_reopen(l, key, -1), LEDGER_ERR_INVALID);
+    assert_int_equal(ledger_finish(l, NULL, "done", NULL, NULL), LEDGER_ERR_INVALID);
+    assert_int_equal(ledger_release(l, &(ledger_hold){.key = "zz", .attempt = 1}, NULL),
+                     LEDGER_ERR_INVALID);
+    ledger_hold no_attempt = *held(l, key);
+    no_attempt.attempt = 0;
+    assert_int_equal(ledger_renew(l, &no_attempt, 60), LEDGER_ERR_INVALID);
+    assert_int_equal(ledger_renew(l, held(l, key), 0), LEDGER_ERR_INVALID);
+    assert_int_equal(ledger_reopen(l, key, -1, NULL), LEDGER_ERR_INVALID);
     assert_int_equal(ledger_get(l, "", &rec), LEDGER_ERR_INVALID);
+    ledger_close(l);
+}
+
+/* A holder whose lease ran out and was taken over can no longer renew, release or finish: it
+ * would otherwise hand the new holder's lease to a third delivery or record over it. */
+static void test_taken_over_holder_is_fenced(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    char id[64], key[LEDGER_KEY_HEX + 1];
+    key_for("fence", 1, id, key);
+    ledger_record rec;
+
+    assert_int_equal(claim(l, key, id, 1, &rec), LEDGER_NEW);
+    ledger_hold first = ledger_hold_of(&rec);
+    ledger_record_clear(&rec);
+    assert_string_equal(first.key, key);
+    assert_int_equal(first.attempt, 1);
+    assert_int_equal(ledger_renew(l, &first, 1), LEDGER_OK);
+    usleep(1200 * 1000);
+    assert_int_equal(claim(l, key, id, 60, &rec), LEDGER_RECLAIMED);
+    ledger_hold second = ledger_hold_of(&rec);
+    ledger_record_clear(&rec);
+    assert_int_equal(second.attempt, 2);
+
+    assert_int_equal(ledger_renew(l, &first, 60), LEDGER_ERR_STATE);
+    assert_non_null(strstr(ledger_last_error(l), "taken over"));
+    assert_int_equal(ledger_release(l, &first, "late"), LEDGER_ERR_STATE);
+    assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_BUSY); /* the second lease stands */
+    assert_int_equal(ledger_finish(l, &first, "done", "{\"by\":1}", NULL), LEDGER_ERR_STATE);
+
+    int64_t before = now_ms();
+    assert_int_equal(ledger_renew(l, &second, 120), LEDGER_OK);
+    assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
+    assert_true(rec.lease_until_ms >= before + 119000);
+    ledger_record_clear(&rec);
+    before = now_ms();
+    assert_int_equal(ledger_renew(l, &second, 1), LEDGER_OK); /* back to a short lease */
+    assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
+    assert_true(rec.lease_until_ms >= before + 500 && rec.lease_until_ms <= now_ms() + 1500);
+    ledger_record_clear(&rec);
+
+    assert_int_equal(ledger_finish(l, &second, "failed", "{\"by\":2}", "why"), LEDGER_OK);
+    assert_int_equal(ledger_renew(l, &second, 60), LEDGER_ERR_STATE); /* final now */
+    ledger_hold third;
+    assert_int_equal(ledger_reopen(l, key, 60, &third), LEDGER_OK);
+    assert_int_equal(third.attempt, 3);
+    assert_int_equal(ledger_finish(l, &second, "done", NULL, NULL), LEDGER_ERR_STATE);
+    assert_int_equal(ledger_finish(l, &third, "done", "{\"by\":3}", NULL), LEDGER_OK);
+    assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
+    assert_string_equal(rec.outcome, "{\"by\":3}");
+    ledger_record_clear(&rec);
     ledger_close(l);
 }
 
@@ -295,7 +374,7 @@ static void test_concurrent_open_migrates_once(void **state)
         kids[p] = fork();
         assert_true(kids[p] >= 0);
         if (kids[p] == 0) {
-            ledger *mine = open_again();
+            ledger *mine = open_store(true);
             char id[64], key[LEDGER_KEY_HEX + 1];
             key_for("open", p, id, key);
             ledger_event ev = event_for(id);
@@ -408,7 +487,9 @@ static void test_kill_all_mid_load_loses_nothing(void **state)
                 ledger_claim_result res;
                 if (ledger_claim(mine, key, &ev, 60, &res, NULL) != LEDGER_OK || res != LEDGER_NEW)
                     continue;
-                if (ledger_finish(mine, key, "done", "{}", NULL) != LEDGER_OK)
+                ledger_hold hold = {.attempt = 1};
+                memcpy(hold.key, key, LEDGER_KEY_HEX + 1);
+                if (ledger_finish(mine, &hold, "done", "{}", NULL) != LEDGER_OK)
                     continue;
                 key[LEDGER_KEY_HEX] = '\n'; /* one atomic write per acknowledged key */
                 if (write(out[1], key, LEDGER_KEY_HEX + 1) != LEDGER_KEY_HEX + 1)
@@ -483,7 +564,7 @@ static void test_pg_restart_reconnects(void **state)
     char id[64], key[LEDGER_KEY_HEX + 1];
     key_for("outage", 0, id, key);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
-    assert_int_equal(ledger_finish(l, key, "done", NULL, NULL), LEDGER_OK);
+    assert_int_equal(ledger_finish(l, held(l, key), "done", NULL, NULL), LEDGER_OK);
     ledger *idle = open_again(); /* a handle nobody uses while the server restarts */
     assert_non_null(idle);
 
@@ -540,7 +621,7 @@ static void finish_new(ledger *l, const char *tag, int i, const char *status)
     key_for(tag, i, id, key);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_NEW);
     if (status)
-        assert_int_equal(ledger_finish(l, key, status, NULL, NULL), LEDGER_OK);
+        assert_int_equal(ledger_finish(l, held(l, key), status, NULL, NULL), LEDGER_OK);
 }
 
 static bool exists(ledger *l, const char *tag, int i)
@@ -837,6 +918,7 @@ int main(void)
     const struct CMUnitTest table[] = {
         cmocka_unit_test(test_claim_transitions),
         cmocka_unit_test(test_state_rules),
+        cmocka_unit_test(test_taken_over_holder_is_fenced),
         cmocka_unit_test(test_concurrent_claims),
         cmocka_unit_test(test_concurrent_open_migrates_once),
         cmocka_unit_test(test_killed_holder_is_reclaimed_after_lease),

@@ -103,7 +103,7 @@ static int setup(void **state)
     snprintf(err_path, sizeof err_path, "%s/stderr", dir);
     ledger *l;
     char err[LEDGER_ERR_MAX];
-    if (ledger_open(url, &l, err) != LEDGER_OK)
+    if (ledger_create(url, &l, err) != LEDGER_OK)
         return -1;
     /* Five events: done, claimed, failed, done, ignored. */
     const char *final[] = {"done", NULL, "failed", "done", "ignored"};
@@ -113,9 +113,12 @@ static int setup(void **state)
         ledger_key(SRC, id, keys[i]);
         ledger_event ev = {.source = SRC, .id = id, .type = "t", .event_json = "{\"n\":1}"};
         ledger_claim_result res;
-        if (ledger_claim(l, keys[i], &ev, 60, &res, NULL) != LEDGER_OK || res != LEDGER_NEW)
+        ledger_record rec;
+        if (ledger_claim(l, keys[i], &ev, 60, &res, &rec) != LEDGER_OK || res != LEDGER_NEW)
             return -1;
-        if (final[i] && ledger_finish(l, keys[i], final[i], "{\"job\":\"j\"}", NULL) != LEDGER_OK)
+        ledger_hold hold = ledger_hold_of(&rec);
+        ledger_record_clear(&rec);
+        if (final[i] && ledger_finish(l, &hold, final[i], "{\"job\":\"j\"}", NULL) != LEDGER_OK)
             return -1;
         usleep(3000);
     }

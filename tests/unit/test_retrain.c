@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "builtins.h"
 #include "ledger.h"
 #include "retrain.h"
 #include "retrain_body.h"
@@ -121,7 +122,7 @@ static json_t *body_for(fx *f, const storage_object *obj, const char *want_rule,
     const rule *r = rules_match(f->rules, &f->ev, obj);
     assert_non_null(r);
     assert_string_equal(rules_name(r), want_rule);
-    rules_vars vars;
+    template_vars vars;
     assert_int_equal(rules_vars_for_event(r, &f->ev, obj, f->key, f->a, &vars), 0);
     err[0] = '\0';
     return retrain_request_body(r, &vars, f->a, err, errlen);
@@ -284,7 +285,7 @@ static void test_body_needs_an_event_key(void **state)
     char err[256];
     const storage_object *obj = event(f, FINALIZED, "e-5", "acme-data", "fraud/x");
     const rule *r = rules_match(f->rules, &f->ev, obj);
-    rules_vars vars;
+    template_vars vars;
     assert_int_equal(rules_vars_for_event(r, &f->ev, obj, NULL, f->a, &vars), 0);
     assert_null(retrain_request_body(r, &vars, f->a, err, sizeof err));
     assert_string_equal(err, "no event key to label the work with");
@@ -325,7 +326,7 @@ static void test_example_config_rules_build(void **state)
         const rule *r = rules_match(rs, &f->ev, obj);
         assert_non_null(r);
         assert_string_equal(rules_name(r), objects[i][2]);
-        rules_vars vars;
+        template_vars vars;
         assert_int_equal(rules_vars_for_event(r, &f->ev, obj, f->key, f->a, &vars), 0);
         json_t *body = retrain_request_body(r, &vars, f->a, err, sizeof err);
         if (!body)
@@ -574,6 +575,7 @@ static void test_init_refuses_bad_rules(void **state)
 
 int main(void)
 {
+    builtins_register(); /* as the binaries do */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_label_is_the_key_cut_to_63),
         cmocka_unit_test(test_labels_merge_order),

@@ -1,11 +1,11 @@
-/* vertex — internals shared by vertex.c (routing, listing, clock), vertex_jobs.c (customJobs,
- * trainingPipelines) and vertex_models.c (models, uploads, operations).
+/* vx — the emulator's Vertex AI internals, shared by vx.c (routing, listing, clock), vx_jobs.c
+ * (customJobs, trainingPipelines) and vx_models.c (models, uploads, operations).
  *
- * All Vertex state sits behind one mutex, vx_mu; vertex.c takes it around every request, so
+ * All Vertex state sits behind one mutex, vx_mu; vx.c takes it around every request, so
  * the functions here run with it held. Resources are kept as the JSON Google would answer with
  * and updated in place when the clock advances (vx_*_tick). */
-#ifndef EMU_VERTEX_H
-#define EMU_VERTEX_H
+#ifndef EMU_VX_H
+#define EMU_VX_H
 
 #include "emu.h"
 #include "vfilter.h"

@@ -1,14 +1,14 @@
-/* vertex — Vertex AI v1 for the emulator: routing, authentication, the state clock, listing.
+/* vx — Vertex AI v1 for the emulator: routing, authentication, the state clock, listing.
  *
  * Every path under /v1/projects/{p}/locations/{l}/ needs a bearer token this emulator issued
- * (gauth.c); without one: 401 UNAUTHENTICATED. Resources advance on a clock of job_clock_ms per
+ * (emu_gauth.c); without one: 401 UNAUTHENTICATED. Resources advance on a clock of job_clock_ms per
  * step, evaluated lazily: each request first moves every resource to where the clock says it
  * is, so reads are consistent and a test never waits on a background thread.
  *
  * Lists take a filter (vfilter.h, with the keys each list documents), pageSize (default 100, at
  * most 1000), an opaque pageToken and a readMask; they are newest first unless the method takes
  * an orderBy and the request gives one. */
-#include "vertex.h"
+#include "vx.h"
 
 #include "vfilter.h"
 

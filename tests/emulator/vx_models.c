@@ -1,4 +1,4 @@
-/* vertex_models — models, their versions and aliases, uploads and their operations.
+/* vx_models — models, their versions and aliases, uploads and their operations.
  *
  *   POST .../models:upload                     {parent, model, parentModel, modelId} -> Operation
  *   GET  .../models/ID/operations/N            operations.get (done after one clock step)
@@ -19,7 +19,7 @@
  * pipeline's modelToUpload), so it can be found by them. An upload's version appears when its
  * operation is done; until then only the operation (listed under the model it names, even a
  * model the upload is about to create) tells that it is coming. */
-#include "vertex.h"
+#include "vx.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* vertex_jobs — customJobs and trainingPipelines.
+/* vx_jobs — customJobs and trainingPipelines.
  *
  *   POST .../customJobs                    create (strictly validated); 200 with the CustomJob
  *   GET  .../customJobs[/ID]               list (filter, pageSize, pageToken) / get
@@ -7,9 +7,9 @@
  *
  * A run is PENDING at creation, RUNNING one clock step later and finished after two: FAILED when
  * its displayName contains "fail" or it has the label emulator-fail=true, else SUCCEEDED. A
- * succeeded pipeline with a modelToUpload makes a model version (vertex_models.c): a new
+ * succeeded pipeline with a modelToUpload makes a model version (vx_models.c): a new
  * version of parentModel, or a new model (modelId, or a numeric id). */
-#include "vertex.h"
+#include "vx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +148,18 @@ static bool job_semantics_ok(const json_t *body, emu_response *resp)
             vx_field_error(resp, field, msg);
             return false;
         }
+    }
+    /* The emulator runs no persistent resources: any one named does not exist. */
+    const char *pr = json_string_value(
+        json_object_get(json_object_get(body, "jobSpec"), "persistentResourceId"));
+    if (pr && *pr) {
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "List of found errors:\t1.Field: custom_job.job_spec.persistent_resource_id; "
+                 "Message: Persistent resource %.200s does not exist.\t",
+                 pr);
+        vx_field_error(resp, "custom_job.job_spec.persistent_resource_id", msg);
+        return false;
     }
     return true;
 }

@@ -1,4 +1,4 @@
-/* gauth — Google's credentials plumbing: the GCE metadata server and the OAuth2 token endpoint.
+/* emu_gauth — Google's credentials plumbing: the GCE metadata server and the OAuth2 token endpoint.
  *
  *   GET  /computeMetadata/v1/instance/service-accounts/default/token     (Metadata-Flavor: Google)
  *   GET  /computeMetadata/v1/instance/service-accounts/default/email
