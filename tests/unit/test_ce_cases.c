@@ -24,6 +24,7 @@
 
 #include "cloudevent.h"
 #include "support/case_file.h"
+#include "support/case_request.h"
 #include "glue.h"
 #include "http_request.h"
 #include "printable.h"
@@ -106,44 +107,6 @@ static const char *load_case(const char *path, ce_case *c)
     return NULL;
 }
 
-/* nginx's view of a header name: letters, digits and '-' only (ignore_invalid_headers,
- * underscores_in_headers off); anything else never reaches the pool. */
-static bool nginx_passes(const char *name)
-{
-    if (!*name)
-        return false;
-    for (const char *p = name; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '-'))
-            return false;
-    return true;
-}
-
-/* The FastCGI parameters nginx passes for C (nginx.conf's fastcgi_param and HTTP_* headers). */
-static char **params_of(const ce_case *c)
-{
-    char **envp = arena_alloc(c->a, (c->n_headers + 5) * sizeof *envp);
-    size_t n = 0;
-    envp[n++] = "REQUEST_METHOD=POST";
-    envp[n++] = "DOCUMENT_URI=/";
-    envp[n++] = arena_printf(c->a, "CONTENT_LENGTH=%zu", c->body_len);
-    for (size_t i = 0; i < c->n_headers; i++) {
-        const case_item *h = &c->headers[i];
-        if (!nginx_passes(h->key) || strcasecmp(h->key, "content-length") == 0)
-            continue;
-        if (strcasecmp(h->key, "content-type") == 0) {
-            envp[n++] = arena_printf(c->a, "CONTENT_TYPE=%s", h->value);
-            continue;
-        }
-        char *param = arena_printf(c->a, "HTTP_%s=%s", h->key, h->value);
-        for (char *q = param + 5; *q != '='; q++)
-            *q = *q == '-' ? '_' : (char)(*q >= 'a' && *q <= 'z' ? *q - 32 : *q);
-        envp[n++] = param;
-    }
-    envp[n] = NULL;
-    return envp;
-}
-
 static const char *attribute_of(const cloudevent *ev, const char *name)
 {
     const struct {
@@ -172,7 +135,10 @@ static void run_case(void **state)
     if (bad)
         fail_msg("%s: %s", path, bad);
     http_request req;
-    assert_int_equal(glue_request_from_params(params_of(&c), c.a, &req), 0);
+    assert_int_equal(
+        glue_request_from_params(
+            case_fcgi_params(c.a, "POST", "/", c.headers, c.n_headers, c.body_len), c.a, &req),
+        0);
     req.body = (const unsigned char *)c.body;
     req.body_len = c.body_len;
     cloudevent ev;

@@ -177,7 +177,7 @@ const case_section *case_section_named(const case_file *c, const char *name)
     return NULL;
 }
 
-static bool known_name(const char *name, const char *const *known)
+bool case_key_known(const char *name, const char *const *known)
 {
     for (; *known; known++) {
         size_t n = strlen(*known);
@@ -191,7 +191,7 @@ static bool known_name(const char *name, const char *const *known)
 const char *case_unknown_key(const case_file *c, const char *const *known)
 {
     for (size_t i = 0; i < c->n_items; i++)
-        if (!known_name(c->items[i].key, known))
+        if (!case_key_known(c->items[i].key, known))
             return c->items[i].key;
     return NULL;
 }
@@ -199,7 +199,7 @@ const char *case_unknown_key(const case_file *c, const char *const *known)
 const char *case_unknown_section(const case_file *c, const char *const *known)
 {
     for (size_t i = 0; i < c->n_sections; i++)
-        if (!known_name(c->sections[i].name, known))
+        if (!case_key_known(c->sections[i].name, known))
             return c->sections[i].name;
     return NULL;
 }

@@ -44,8 +44,10 @@ void case_free(case_file *c);
 const char *case_value(const case_file *c, const char *key);
 /* The section NAME, or NULL. */
 const case_section *case_section_named(const case_file *c, const char *name);
-/* The first item whose key is in none of KNOWN (NULL-terminated; an entry ending in '.' is a
- * prefix: "attr." takes "attr.id"), or NULL; the same for sections. */
+/* Whether KEY is one of KNOWN (NULL-terminated; an entry ending in '.' is a prefix: "attr."
+ * takes "attr.id"). The first item whose key is in none of KNOWN, or NULL; the same for
+ * sections. */
+bool case_key_known(const char *key, const char *const *known);
 const char *case_unknown_key(const case_file *c, const char *const *known);
 const char *case_unknown_section(const case_file *c, const char *const *known);
 
