@@ -17,6 +17,7 @@
  *                                         (its mutations applied; nothing for none)
  *   test_delivery_cases --seeds OUT       write the cases as fuzz seeds: OUT/cloudevent/,
  *                                         OUT/jwt/, OUT/pubsub_push/ */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,233 +47,10 @@
 #include "support/case_token.h"
 #include "support/mini_http.h"
 
+#include "support/delivery_case.h"
+
 #define DELIVERIES_DIR "tests/data/deliveries"
 #define TOKENS_DIR "tests/data/tokens"
-#define MAX_HEADERS 64
-#define MAX_REPEAT 5
-
-static const char *const known_keys[] = {"request",        "expect",    "field.", "field-contains.",
-                                         "field-matches.", "header.",   "log.",   "log-matches.",
-                                         "repeat",         "nonewline", "e2e",    "jwt",
-                                         "key-fetches",    "bug",       NULL};
-static const char *const known_sections[] = {"headers", "body", NULL};
-
-/* A case read and checked, with its request. */
-typedef struct {
-    case_file f;
-    const char *method, *uri;
-    case_item headers[MAX_HEADERS];
-    size_t n_headers;
-    const char *body;
-    size_t body_len;
-    int expect, repeat;
-} delivery;
-
-/* What a run of a case found: the first expectation it missed (in the case's arena), or NULL. */
-typedef struct {
-    arena *a;
-    const char *missed;
-} verdict;
-
-static void missed(verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void missed(verdict *v, const char *fmt, ...)
-{
-    if (v->missed)
-        return;
-    char buf[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    v->missed = arena_strdup(v->a, buf);
-}
-
-static bool is_known(const char *key)
-{
-    return case_key_known(key, known_keys) || case_key_known(key, case_token_keys);
-}
-
-/* The standard event a case without headers or body sends: its id is the case's name. */
-static void standard_event(delivery *d)
-{
-    d->headers[0] = (case_item){"ce-specversion", "1.0"};
-    d->headers[1] = (case_item){"ce-id", d->f.name};
-    d->headers[2] = (case_item){"ce-source", "//cases"};
-    d->headers[3] = (case_item){"ce-type", "com.example.case"};
-    d->headers[4] = (case_item){"Content-Type", "application/json"};
-    d->n_headers = 5;
-    d->body = "{}";
-    d->body_len = 2;
-}
-
-static const char *load(const char *path, delivery *d)
-{
-    memset(d, 0, sizeof *d);
-    const char *bad = case_load(path, &d->f);
-    if (bad)
-        return bad;
-    for (size_t i = 0; i < d->f.n_items; i++)
-        if (!is_known(d->f.items[i].key))
-            return "an unknown key in the header block";
-    if (case_unknown_section(&d->f, known_sections))
-        return "an unknown section";
-    const char *request = case_value(&d->f, "request");
-    if (request) {
-        const char *sp = strchr(request, ' ');
-        if (!sp || sp == request || sp[1] != '/')
-            return "request: METHOD /PATH";
-        d->method = arena_strndup(d->f.a, request, (size_t)(sp - request));
-        d->uri = sp + 1;
-    } else {
-        d->method = "POST";
-        d->uri = "/";
-    }
-    const char *expect = case_value(&d->f, "expect");
-    d->expect = expect ? atoi(expect) : 0;
-    if (d->expect < 100 || d->expect > 599)
-        return "expect: the status the answer must have";
-    const char *repeat = case_value(&d->f, "repeat");
-    d->repeat = repeat ? atoi(repeat) : 1;
-    if (d->repeat < 1 || d->repeat > MAX_REPEAT)
-        return "repeat: 1 to 5 deliveries";
-    const case_section *h = case_section_named(&d->f, "headers"),
-                       *b = case_section_named(&d->f, "body");
-    if (!h && !b && strcmp(d->method, "POST") == 0) {
-        standard_event(d);
-        return NULL;
-    }
-    if (h) {
-        int n = case_section_items(d->f.a, h, d->headers, MAX_HEADERS, &bad);
-        if (n < 0)
-            return bad;
-        d->n_headers = (size_t)n;
-    }
-    for (size_t i = 0; i < d->n_headers; i++)
-        if (strcasecmp(d->headers[i].key, "authorization") == 0)
-            return "the Authorization header comes from the token keys (authorization:)";
-    if (b) {
-        d->body = b->text;
-        d->body_len = b->len;
-        const char *nonewline = case_value(&d->f, "nonewline");
-        if (nonewline && strcmp(nonewline, "yes") != 0)
-            return "nonewline: yes (or no such line)";
-        if (nonewline && d->body_len && d->body[d->body_len - 1] == '\n')
-            d->body_len--;
-    }
-    return NULL;
-}
-
-/* ---- the answer ------------------------------------------------------------------------ */
-
-/* The member at the dotted PATH of V ("echo.id"; a number indexes an array), or NULL. */
-static json_t *at_path(json_t *v, const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *seg = strtok(buf, "."); v && seg; seg = strtok(NULL, ".")) {
-        char *end;
-        long i = strtol(seg, &end, 10);
-        v = json_is_array(v) && !*end ? json_array_get(v, (size_t)i) : json_object_get(v, seg);
-    }
-    return v;
-}
-
-/* V as the case files write it: a string as itself, anything else as compact JSON, and
- * "(absent)" for no value or null. In A. */
-static const char *shown(arena *a, const json_t *v)
-{
-    if (!v || json_is_null(v))
-        return "(absent)";
-    if (json_is_string(v))
-        return json_string_value(v);
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    const char *out = arena_strdup(a, text ? text : "?");
-    free(text);
-    return out;
-}
-
-/* Whether TEXT matches the extended regular expression RE (a bad RE fails the test). */
-static bool matches(verdict *v, const char *text, const char *re)
-{
-    regex_t r;
-    if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB) != 0) {
-        missed(v, "/%s/: not an extended regular expression", re);
-        return false;
-    }
-    bool yes = regexec(&r, text, 0, NULL, 0) == 0;
-    regfree(&r);
-    return yes;
-}
-
-static const char *response_header(const http_response *r, const char *name)
-{
-    for (size_t i = 0; i < r->n_headers; i++)
-        if (strcasecmp(r->headers[i].name, name) == 0)
-            return r->headers[i].value;
-    return NULL;
-}
-
-static void check_answer(const delivery *d, const http_response *r, verdict *v)
-{
-    const char *path = d->f.path;
-    json_t *body = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
-    if (r->status != d->expect)
-        missed(v, "%s: status %d, want %d: %.*s", path, r->status, d->expect, (int)r->body_len,
-               r->body ? r->body : "");
-    for (size_t i = 0; i < d->f.n_items; i++) {
-        const char *key = d->f.items[i].key, *want = d->f.items[i].value;
-        const char *field = strchr(key, '.') ? strchr(key, '.') + 1 : "";
-        const char *got = shown(d->f.a, at_path(body, field));
-        if (strncmp(key, "field.", 6) == 0) {
-            if (strcmp(got, want) != 0)
-                missed(v, "%s: %s is \"%s\", want \"%s\"", path, field, got, want);
-        } else if (strncmp(key, "field-contains.", 15) == 0) {
-            if (!strstr(got, want))
-                missed(v, "%s: %s is \"%s\", which does not contain \"%s\"", path, field, got,
-                       want);
-        } else if (strncmp(key, "field-matches.", 14) == 0) {
-            if (!matches(v, got, want))
-                missed(v, "%s: %s is \"%s\", which does not match /%s/", path, field, got, want);
-        } else if (strncmp(key, "header.", 7) == 0) {
-            const char *h = response_header(r, field);
-            if (!h || strcmp(h, want) != 0)
-                missed(v, "%s: header %s is \"%s\", want \"%s\"", path, field, h ? h : "(absent)",
-                       want);
-        }
-    }
-    json_decref(body);
-}
-
-/* Every log line in LOG (NUL-terminated text) is matched against the case's log.FIELD lines:
- * one line must have them all. */
-static void check_log(const delivery *d, const char *log, verdict *v)
-{
-    bool wanted = false;
-    for (size_t i = 0; i < d->f.n_items; i++)
-        wanted |= strncmp(d->f.items[i].key, "log", 3) == 0;
-    if (!wanted)
-        return;
-    for (const char *line = log; *line;) {
-        const char *nl = strchr(line, '\n');
-        size_t n = nl ? (size_t)(nl - line) : strlen(line);
-        json_t *j = json_loadb(line, n, 0, NULL);
-        bool all = j != NULL;
-        for (size_t i = 0; all && i < d->f.n_items; i++) {
-            const case_item *it = &d->f.items[i];
-            if (strncmp(it->key, "log.", 4) == 0)
-                all = strcmp(shown(d->f.a, json_object_get(j, it->key + 4)), it->value) == 0;
-            else if (strncmp(it->key, "log-matches.", 12) == 0)
-                all = matches(v, shown(d->f.a, json_object_get(j, it->key + 12)), it->value);
-        }
-        json_decref(j);
-        if (all)
-            return;
-        line = nl ? nl + 1 : line + n;
-    }
-    missed(v, "%s: no log line has every log. field the case names; the delivery logged:\n%s",
-           d->f.path, log);
-}
-
 /* ---- the service ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -279,8 +58,6 @@ typedef struct {
     mini_http *jwks;
     char dir[64];
     config cfg;
-    int64_t second; /* the rejections the service logged in this second of its clock */
-    int rejections;
 } harness;
 
 static harness H;
@@ -321,7 +98,20 @@ static int harness_setup(void)
         return -1;
     }
     unlink(path);
+    /* One ledger for every case, as the end-to-end runner's pool has: each case's event is its
+     * own (its id is the case's name), or it would be a duplicate of another case's. */
+    char url[160];
+    snprintf(url, sizeof url, "sqlite://%s/ledger.db", H.dir);
+    config_set_string(&H.cfg.ledger.url, url);
     return 0;
+}
+
+/* What a case's child process frees of the harness before it exits (the parent owns the
+ * server and the directory). */
+static void harness_teardown_child(void)
+{
+    config_free(&H.cfg);
+    case_keys_free(&H.keys);
 }
 
 static void harness_teardown(void)
@@ -335,39 +125,24 @@ static void harness_teardown(void)
         fprintf(stderr, "test_delivery_cases: could not remove %s\n", H.dir);
 }
 
-/* The service logs at most 20 rejections a second (service.c): stay under that, so every
- * delivery whose log line a case checks gets one. */
-static void pace(void)
-{
-    int64_t second = sb_now_ms() / 1000;
-    if (second == H.second && H.rejections >= 15) {
-        struct timespec ts = {0, (long)(1000 - sb_now_ms() % 1000 + 5) * 1000000L};
-        nanosleep(&ts, NULL);
-        second = sb_now_ms() / 1000;
-    }
-    if (second != H.second) {
-        H.second = second;
-        H.rejections = 0;
-    }
-}
-
 /* Delivers D once; LOG (when not NULL) receives what the service logged meanwhile (malloc'd). */
 static void deliver(service *svc, const delivery *d, const char *authorization, arena *a,
-                    http_response *resp, char **log)
+                    http_response *resp, char **log, verdict *v)
 {
-    case_item headers[MAX_HEADERS + 1];
+    case_item headers[DELIVERY_MAX_HEADERS + 1];
     memcpy(headers, d->headers, d->n_headers * sizeof *headers);
     size_t n = d->n_headers;
     if (authorization)
         headers[n++] = (case_item){"Authorization", authorization};
     http_request req;
-    assert_int_equal(glue_request_from_params(
-                         case_fcgi_params(a, d->method, d->uri, headers, n, d->body_len), a, &req),
-                     0);
+    memset(resp, 0, sizeof *resp);
+    if (glue_request_from_params(case_fcgi_params(a, d->method, d->uri, headers, n, d->body_len), a,
+                                 &req) != 0) {
+        missed(v, "%s: glue_request_from_params failed", d->f.path);
+        return;
+    }
     req.body = (const unsigned char *)d->body;
     req.body_len = d->body_len;
-    memset(resp, 0, sizeof *resp);
-    pace();
     FILE *capture = log ? tmpfile() : NULL;
     int saved = -1;
     if (capture) {
@@ -376,8 +151,6 @@ static void deliver(service *svc, const delivery *d, const char *authorization, 
         dup2(fileno(capture), 2);
     }
     service_handle(svc, &req, a, resp);
-    if (resp->status == 400 || resp->status == 401 || resp->status == 415)
-        H.rejections++;
     if (capture) {
         fflush(stderr);
         dup2(saved, 2);
@@ -391,20 +164,26 @@ static void deliver(service *svc, const delivery *d, const char *authorization, 
     }
 }
 
-static void run_case(void **state)
+/* Runs the case at PATH and writes what it missed into V (NULL: nothing). In a child process
+ * of its own (run_case), so that what the service keeps per process (its log budget, its
+ * caches) starts afresh for every case. */
+static void run_in_child(const char *path, verdict *v)
 {
-    const char *path = *state;
     delivery d;
-    const char *bad = load(path, &d);
-    if (bad)
-        fail_msg("%s: %s", path, bad);
+    const char *bad = delivery_load(path, &d);
+    v->a = d.f.a;
+    if (bad) {
+        missed(v, "%s: %s", path, bad);
+        return;
+    }
     char *token = case_token_mint(&d.f, &H.keys, (int64_t)time(NULL), &bad);
     char *mutated = token ? case_token_mutate(&d.f, token, &bad) : NULL;
-    if (!mutated)
-        fail_msg("%s: %s", path, bad ? bad : "cannot mint the token");
+    if (!mutated) {
+        missed(v, "%s: %s", path, bad ? bad : "cannot mint the token");
+        free(token);
+        return;
+    }
     char *authorization = case_token_authorization(&d.f, mutated);
-
-    verdict v = {d.f.a, NULL};
     const char *jwt_want = case_value(&d.f, "jwt");
     if (jwt_want) { /* the jwt layer's own verdict on the token */
         jwt t;
@@ -413,173 +192,348 @@ static void run_case(void **state)
             st = jwt_verify(&t, H.keys.ours);
         jwt_clear(&t);
         if (strcmp(jwt_status_name(st), jwt_want) != 0)
-            missed(&v, "%s: jwt says %s, want %s", path, jwt_status_name(st), jwt_want);
+            missed(v, "%s: jwt says %s, want %s", path, jwt_status_name(st), jwt_want);
     }
-
-    char url[160], err[256];
-    snprintf(url, sizeof url, "sqlite://%s/%s.db", H.dir, d.f.name);
-    config_set_string(&H.cfg.ledger.url, url);
+    char err[256];
     service *svc = service_new(&H.cfg, NULL, err, sizeof err);
-    if (!svc)
-        fail_msg("service_new: %s", err);
-    arena *a = arena_new(8192);
-    http_response resp;
-    char *log = NULL;
-    long fetches = 0;
-    for (int i = 1; i <= d.repeat; i++) {
-        fetches = mini_http_requests(H.jwks);
-        deliver(svc, &d, authorization, a, &resp, i == d.repeat ? &log : NULL);
-        fetches = mini_http_requests(H.jwks) - fetches;
+    if (svc) {
+        arena *a = arena_new(8192);
+        http_response resp;
+        char *log = NULL;
+        for (int i = 1; i <= d.repeat; i++)
+            deliver(svc, &d, authorization, a, &resp, i == d.repeat ? &log : NULL, v);
+        delivery_check_answer(&d, &resp, v);
+        delivery_check_log(&d, log ? log : "", v);
+        free(log);
+        arena_free(a);
+        service_free(svc);
+    } else {
+        missed(v, "%s: service_new: %s", path, err);
     }
-    check_answer(&d, &resp, &v);
-    check_log(&d, log ? log : "", &v);
-    const char *want_fetches = case_value(&d.f, "key-fetches");
-    if (want_fetches && fetches != atol(want_fetches))
-        missed(&v, "%s: %ld fetches of the key set, want %s", path, fetches, want_fetches);
-    free(log);
-    arena_free(a);
-    service_free(svc);
     free(authorization);
     free(mutated);
     free(token);
-    /* A case that shows a known bug ("bug: WHERE, WHAT") must still miss its expectation. */
-    const char *bug = case_value(&d.f, "bug");
-    char *outcome = v.missed ? strdup(v.missed) : NULL;
-    char *bug_text = bug ? strdup(bug) : NULL;
-    case_free(&d.f);
-    if (bug_text && !outcome) {
-        print_error("%s: passes: the known bug (%s) is fixed; remove its bug: line\n", path,
-                    bug_text);
-        free(bug_text);
-        fail();
-    } else if (bug_text) {
-        print_message("known bug (%s):\n  %s\n", bug_text, outcome);
-    } else if (outcome) {
-        print_error("%s\n", outcome);
-        free(outcome);
-        fail();
-    }
-    free(outcome);
-    free(bug_text);
 }
 
-/* ---- --emit, --authorize, --seeds ----------------------------------------------------------- */
-
-static json_t *path_array(const char *path)
+static void run_case(void **state)
 {
-    json_t *arr = json_array();
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *seg = strtok(buf, "."); seg; seg = strtok(NULL, ".")) {
-        char *end;
-        long i = strtol(seg, &end, 10);
-        json_array_append_new(arr, *end ? json_string(seg) : json_integer(i));
+    const char *path = *state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    long fetches = mini_http_requests(H.jwks);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        verdict v = {NULL, NULL};
+        run_in_child(path, &v);
+        const char *text = v.missed ? v.missed : "";
+        bool ok = write(fds[1], text, strlen(text)) == (ssize_t)strlen(text);
+        close(fds[1]);
+        arena_free(v.a);
+        harness_teardown_child();
+        exit(ok ? 0 : 3);
     }
-    return arr;
-}
-
-/* curl -H @file: one header a line; "Name;" sends an empty value, and "Content-Type:" stops
- * curl adding its own when the case has none. */
-static char *curl_headers(const delivery *d)
-{
-    size_t cap = 64;
-    for (size_t i = 0; i < d->n_headers; i++)
-        cap += strlen(d->headers[i].key) + strlen(d->headers[i].value) + 4;
-    char *out = malloc(cap);
+    close(fds[1]);
+    char missed_text[8192];
     size_t n = 0;
-    bool has_ct = false;
-    for (size_t i = 0; i < d->n_headers; i++) {
-        const case_item *h = &d->headers[i];
-        has_ct |= strcasecmp(h->key, "content-type") == 0;
-        n += (size_t)snprintf(out + n, cap - n, *h->value ? "%s: %s\n" : "%s;\n", h->key, h->value);
+    ssize_t got;
+    while (n < sizeof missed_text - 1 &&
+           (got = read(fds[0], missed_text + n, sizeof missed_text - 1 - n)) > 0)
+        n += (size_t)got;
+    missed_text[n] = '\0';
+    close(fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("%s: the case's process ended with %s %d", path,
+                 WIFEXITED(status) ? "exit status" : "signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    fetches = mini_http_requests(H.jwks) - fetches;
+    case_file f;
+    if (case_load(path, &f) != NULL) {
+        case_free(&f);
+        fail_msg("%s: %s", path, missed_text);
     }
-    if (!has_ct)
-        snprintf(out + n, cap - n, "Content-Type:\n");
-    return out;
+    const char *want_fetches = case_value(&f, "key-fetches");
+    if (!n && want_fetches && fetches != atol(want_fetches))
+        n = (size_t)snprintf(missed_text, sizeof missed_text,
+                             "%s: %ld fetches of the key set, want %s", path, fetches,
+                             want_fetches);
+    /* A case that shows a known bug ("bug: WHERE, WHAT") must still miss what it expects. */
+    const char *bug = case_value(&f, "bug");
+    char bug_text[1024];
+    snprintf(bug_text, sizeof bug_text, "%s", bug ? bug : "");
+    case_free(&f);
+    if (bug && !n)
+        fail_msg("%s: passes: the known bug (%s) is fixed; remove its bug: line", path, bug_text);
+    else if (bug)
+        print_message("known bug (%s):\n  %s\n", bug_text, missed_text);
+    else if (n)
+        fail_msg("%s", missed_text);
 }
 
-static int emit(const char *path, const char *dir)
+static int by_path(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* ---- the end-to-end runner's side: --emit-all, --authorize-all, --check-all --------------- */
+
+static int write_text(const char *dir, const char *name, const char *text)
+{
+    return case_write(dir, name, text, strlen(text));
+}
+
+/* OUT/NAME/ for each case: case (its path), request ("METHOD PATH"), repeat, headers (curl -H
+ * @file), body, and mint.json (the emulator's mint request) or token (a literal one), or
+ * skip-e2e with the reason the case is not sent. */
+static int emit_one(const char *path, const char *out)
 {
     delivery d;
-    const char *bad = load(path, &d);
+    const char *bad = delivery_load(path, &d);
     if (bad) {
         fprintf(stderr, "%s: %s\n", path, bad);
         case_free(&d.f);
-        return 2;
+        return 1;
     }
-    json_t *x =
-        json_pack("{s:i, s:i, s:[], s:[], s:[], s:[], s:[], s:[]}", "expect", d.expect, "repeat",
-                  d.repeat, "fields", "contains", "matches", "headers", "log", "log_matches");
-    static const struct {
-        const char *prefix, *member;
-    } kinds[] = {{"field.", "fields"},
-                 {"field-contains.", "contains"},
-                 {"field-matches.", "matches"},
-                 {"header.", "headers"},
-                 {"log.", "log"},
-                 {"log-matches.", "log_matches"}};
-    for (size_t i = 0; i < d.f.n_items; i++)
-        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-            size_t plen = strlen(kinds[k].prefix);
-            const case_item *it = &d.f.items[i];
-            if (strncmp(it->key, kinds[k].prefix, plen) != 0)
-                continue;
-            json_t *what = k < 3 ? path_array(it->key + plen) : json_string(it->key + plen);
-            json_array_append_new(json_object_get(x, kinds[k].member),
-                                  json_pack("[o, s]", what, it->value));
-        }
-    char request[512];
-    int rlen = snprintf(request, sizeof request, "%s %s\n", d.method, d.uri);
-    char *headers = curl_headers(&d), *xt = json_dumps(x, JSON_COMPACT);
+    char dir[4096], text[4096];
+    snprintf(dir, sizeof dir, "%s/%s", out, d.f.name);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "%s: %s\n", dir, strerror(errno));
+        case_free(&d.f);
+        return 1;
+    }
     const char *why = NULL;
     json_t *mint = case_token_mint_request(&d.f, (int64_t)time(NULL), &why);
     char *mt = mint ? json_dumps(mint, JSON_COMPACT) : NULL;
-    const char *skip = case_value(&d.f, "e2e");
+    char *headers = delivery_curl_headers(&d);
+    const char *e2e = case_value(&d.f, "e2e"), *bug = case_value(&d.f, "bug");
     const char *literal = case_value(&d.f, "token");
-    int rc = case_write(dir, "request", request, (size_t)rlen) == 0 &&
-                     case_write(dir, "headers", headers, strlen(headers)) == 0 &&
-                     case_write(dir, "body", d.body ? d.body : "", d.body_len) == 0 &&
-                     case_write(dir, "expect.json", xt, strlen(xt)) == 0 &&
-                     (!mt || case_write(dir, "mint.json", mt, strlen(mt)) == 0) &&
-                     (!literal || case_write(dir, "token", literal, strlen(literal)) == 0) &&
-                     (!skip || strncmp(skip, "no", 2) != 0 ||
-                      case_write(dir, "skip-e2e", skip, strlen(skip)) == 0)
-                 ? 0
-                 : 1;
-    if (rc)
-        fprintf(stderr, "%s: cannot write the case into %s: %s\n", path, dir, strerror(errno));
-    else if (!mt && !literal && !(skip && strncmp(skip, "no", 2) == 0)) {
-        fprintf(stderr, "%s: the end-to-end runner cannot send this token (%s): say e2e: no\n",
-                path, why);
-        rc = 2;
+    const char *skip = e2e && strncmp(e2e, "no", 2) == 0 ? e2e
+                       : bug                             ? "a known bug, shown by the unit runner"
+                                                         : NULL;
+    int rc = write_text(dir, "case", path) | write_text(dir, "headers", headers) |
+             case_write(dir, "body", d.body ? d.body : "", d.body_len);
+    snprintf(text, sizeof text, "%s %s\n", d.method, d.uri);
+    rc |= write_text(dir, "request", text);
+    snprintf(text, sizeof text, "%d\n", d.repeat);
+    rc |= write_text(dir, "repeat", text);
+    if (skip)
+        rc |= write_text(dir, "skip-e2e", skip);
+    else if (literal)
+        rc |= write_text(dir, "token", literal);
+    else if (mt)
+        rc |= write_text(dir, "mint.json", mt);
+    else {
+        fprintf(stderr, "%s: the end-to-end runner cannot send its token (%s): say e2e: no\n", path,
+                why);
+        rc = 1;
     }
+    free(headers);
     free(mt);
     json_decref(mint);
-    free(xt);
-    json_decref(x);
-    free(headers);
     case_free(&d.f);
+    return rc ? 1 : 0;
+}
+
+/* The case directories under OUT, sorted. */
+static char **case_dirs(const char *out, size_t *n)
+{
+    DIR *dir = opendir(out);
+    char **names = NULL;
+    size_t cap = 0;
+    *n = 0;
+    struct dirent *e;
+    while (dir && (e = readdir(dir))) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 128;
+            names = realloc(names, cap * sizeof *names);
+        }
+        if (asprintf(&names[(*n)++], "%s/%s", out, e->d_name) < 0)
+            abort();
+    }
+    if (dir)
+        closedir(dir);
+    if (*n)
+        qsort(names, *n, sizeof *names, by_path);
+    return names;
+}
+
+/* DIR/NAME as a malloc'd string (its final newline dropped), or NULL. */
+static char *read_text(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t len;
+    char *t = case_read_file(path, &len);
+    if (t && len && t[len - 1] == '\n')
+        t[len - 1] = '\0';
+    return t;
+}
+
+/* For each case sent: DIR/authorization, the Authorization line (curl -H syntax; empty for
+ * none) made of DIR/token or the token in DIR/minted.json, with the case's mutations. */
+static int authorize_all(const char *out)
+{
+    size_t n;
+    char **dirs = case_dirs(out, &n);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *skip = read_text(dirs[i], "skip-e2e"), *path = read_text(dirs[i], "case");
+        char *token = read_text(dirs[i], "token"), *minted = read_text(dirs[i], "minted.json");
+        json_t *m = minted ? json_loads(minted, 0, NULL) : NULL;
+        const char *t = token ? token : json_string_value(json_object_get(m, "token"));
+        delivery d;
+        const char *bad = skip || !path ? NULL : delivery_load(path, &d);
+        if (!skip && path && !bad && !t)
+            bad = minted ? minted : "no token was minted";
+        char *mutated = !skip && path && !bad ? case_token_mutate(&d.f, t, &bad) : NULL;
+        if (mutated) {
+            char *value = case_token_authorization(&d.f, mutated), line[16384] = "";
+            if (value)
+                snprintf(line, sizeof line, *value ? "Authorization: %s\n" : "Authorization;\n",
+                         value);
+            rc |= write_text(dirs[i], "authorization", line);
+            free(value);
+        } else if (!skip) {
+            fprintf(stderr, "%s: %s\n", path ? path : dirs[i], bad ? bad : "no case");
+            rc = 1;
+        }
+        if (!skip && path)
+            case_free(&d.f);
+        free(mutated);
+        json_decref(m);
+        free(minted);
+        free(token);
+        free(path);
+        free(skip);
+        free(dirs[i]);
+    }
+    free(dirs);
+    return rc ? 1 : 0;
+}
+
+/* Whether D checks the answer's header NAME. */
+static bool checks_header(const delivery *d, const char *name)
+{
+    for (size_t i = 0; i < d->f.n_items; i++)
+        if (strncmp(d->f.items[i].key, "header.", 7) == 0 &&
+            strcasecmp(d->f.items[i].key + 7, name) == 0)
+            return true;
+    return false;
+}
+
+/* The answer curl wrote: DIR/answer-headers (curl -D: the status line, then headers) and
+ * DIR/answer, as an http_response in A with the headers D checks. */
+static int read_answer(const char *dir, const delivery *d, arena *a, http_response *r)
+{
+    memset(r, 0, sizeof *r);
+    char *head = read_text(dir, "answer-headers"), *body = read_text(dir, "answer");
+    if (!head) {
+        free(body);
+        return -1;
+    }
+    char *save = NULL;
+    for (char *line = strtok_r(head, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "HTTP/", 5) == 0) {
+            r->status = atoi(strchr(line, ' ') ? strchr(line, ' ') + 1 : "0");
+            r->n_headers = 0; /* an interim answer's headers are not the answer's */
+        } else if (colon && r->n_headers < HTTP_MAX_RESPONSE_HEADERS) {
+            *colon = '\0';
+            if (checks_header(d, line))
+                r->headers[r->n_headers++] =
+                    (http_header){arena_strdup(a, line), arena_strdup(a, colon + 2)};
+        }
+    }
+    r->body = body ? arena_strdup(a, body) : NULL;
+    r->body_len = body ? strlen(body) : 0;
+    free(head);
+    free(body);
+    return 0;
+}
+
+/* The lines of POOL_LOG whose trace is TRACE, in A. */
+static const char *lines_of_trace(const char *pool_log, const char *trace, arena *a)
+{
+    size_t cap = 1024, n = 0;
+    char *out = arena_alloc(a, cap);
+    out[0] = '\0';
+    for (const char *line = pool_log; *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        json_t *j = json_loadb(line, len, 0, NULL);
+        const char *t = json_string_value(json_object_get(j, "logging.googleapis.com/trace"));
+        const char *id = t && strrchr(t, '/') ? strrchr(t, '/') + 1 : t;
+        if (id && strcmp(id, trace) == 0) {
+            if (n + len + 2 > cap) {
+                char *bigger = arena_alloc(a, cap = (n + len + 2) * 2);
+                memcpy(bigger, out, n + 1);
+                out = bigger;
+            }
+            memcpy(out + n, line, len);
+            n += len;
+            out[n++] = '\n';
+            out[n] = '\0';
+        }
+        json_decref(j);
+        line = nl ? nl + 1 : line + len;
+    }
+    return out;
+}
+
+/* Checks each case sent (the answer curl wrote, the pool's log lines of its trace, DIR/trace)
+ * as the unit runner checks its own; prints "NAME ok", or "NAME: what it missed", a line each. */
+static int check_all(const char *out, const char *pool_log_path)
+{
+    size_t n, len;
+    char **dirs = case_dirs(out, &n);
+    char *pool_log = case_read_file(pool_log_path, &len);
+    int rc = pool_log ? 0 : 1;
+    for (size_t i = 0; pool_log && i < n; i++) {
+        char *skip = read_text(dirs[i], "skip-e2e"), *path = read_text(dirs[i], "case");
+        char *trace = read_text(dirs[i], "trace");
+        const char *name = strrchr(dirs[i], '/') + 1;
+        delivery d;
+        if (!skip && path && trace && !delivery_load(path, &d)) {
+            verdict v = {d.f.a, NULL};
+            http_response r;
+            if (read_answer(dirs[i], &d, d.f.a, &r) != 0)
+                missed(&v, "no answer");
+            else {
+                delivery_check_answer(&d, &r, &v);
+                delivery_check_log(&d, lines_of_trace(pool_log, trace, d.f.a), &v);
+            }
+            if (v.missed) { /* one line a case: the log lines it quotes joined by " | " */
+                char *one = arena_strdup(d.f.a, v.missed);
+                for (char *p = one; *p; p++)
+                    if (*p == '\n')
+                        *p = p[1] ? '|' : ' ';
+                printf("%s: %s\n", name, one);
+            } else
+                printf("%s ok\n", name);
+            case_free(&d.f);
+        } else if (!skip) {
+            printf("%s: not read (%s)\n", name, path ? path : "no case file");
+            if (path)
+                case_free(&d.f);
+        }
+        free(trace);
+        free(path);
+        free(skip);
+        free(dirs[i]);
+    }
+    free(dirs);
+    free(pool_log);
     return rc;
 }
 
-static int authorize(const char *path, const char *token)
-{
-    delivery d;
-    const char *bad = load(path, &d);
-    char *mutated = bad ? NULL : case_token_mutate(&d.f, token, &bad);
-    if (!mutated) {
-        fprintf(stderr, "%s: %s\n", path, bad);
-        case_free(&d.f);
-        return 2;
-    }
-    char *value = case_token_authorization(&d.f, mutated);
-    if (value)
-        printf(*value ? "Authorization: %s\n" : "Authorization;\n", value);
-    free(value);
-    free(mutated);
-    case_free(&d.f);
-    return 0;
-}
+/* ---- --seeds -------------------------------------------------------------------------------- */
 
 /* One seed per case and target: the request in fuzz_cloudevent's format (header lines, a
  * blank line, the body), the token for fuzz_jwt, a push envelope's body for fuzz_pubsub_push. */
@@ -599,14 +553,14 @@ static int seeds(const char *out)
         char **paths = case_list(dirs[k], &n);
         for (size_t i = 0; paths && i < n; i++) {
             delivery d;
-            const char *bad = load(paths[i], &d);
+            const char *bad = delivery_load(paths[i], &d);
             char name[512];
             snprintf(name, sizeof name, "%s-%s", k ? "token" : "delivery", d.f.name);
             if (bad) {
                 fprintf(stderr, "%s: %s\n", paths[i], bad);
                 rc = 1;
             } else if (!k) {
-                char *h = curl_headers(&d);
+                char *h = delivery_curl_headers(&d);
                 size_t hl = strlen(h);
                 char *seed = malloc(hl + 1 + d.body_len);
                 memcpy(seed, h, hl);
@@ -640,10 +594,16 @@ static int seeds(const char *out)
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "--emit") == 0)
-        return emit(argv[2], argv[3]);
-    if (argc == 4 && strcmp(argv[1], "--authorize") == 0)
-        return authorize(argv[2], argv[3]);
+    if (argc >= 3 && strcmp(argv[1], "--emit-all") == 0) {
+        int rc = 0;
+        for (int i = 3; i < argc; i++)
+            rc |= emit_one(argv[i], argv[2]);
+        return rc;
+    }
+    if (argc == 3 && strcmp(argv[1], "--authorize-all") == 0)
+        return authorize_all(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "--check-all") == 0)
+        return check_all(argv[2], argv[3]);
     if (argc == 3 && strcmp(argv[1], "--seeds") == 0) {
         case_keys_make(&H.keys);
         int rc = seeds(argv[2]);

@@ -31,9 +31,9 @@ void case_keys_free(case_keys *k)
     free(k->jwks);
 }
 
-/* Members of the JSON object TEXT over OBJ (a null member removes one). -1 when TEXT is no
- * object. */
-static int apply_overrides(json_t *obj, const char *text)
+/* Members of the JSON object TEXT over OBJ (a null member removes one, or with KEEP_NULLS is
+ * set as null: the emulator's mint request removes it there). -1 when TEXT is no object. */
+static int apply_overrides(json_t *obj, const char *text, bool keep_nulls)
 {
     json_t *over = json_loads(text, 0, NULL);
     if (!json_is_object(over)) {
@@ -44,7 +44,7 @@ static int apply_overrides(json_t *obj, const char *text)
     json_t *v;
     json_object_foreach(over, key, v)
     {
-        if (json_is_null(v))
+        if (json_is_null(v) && !keep_nulls)
             json_object_del(obj, key);
         else
             json_object_set(obj, key, v);
@@ -88,7 +88,7 @@ static json_t *claims_of(const case_file *c, int64_t now, bool overrides_only, c
             json_object_set_new(p, names[i], t);
     }
     const char *over = case_value(c, "claims");
-    if (over && apply_overrides(p, over) != 0) {
+    if (over && apply_overrides(p, over, overrides_only) != 0) {
         *bad = "claims: must be a JSON object";
         json_decref(p);
         return NULL;
@@ -139,7 +139,7 @@ char *case_token_mint(const case_file *c, const case_keys *k, int64_t now, const
     } else {
         json_t *h = json_pack("{s:s, s:s, s:s}", "alg", m->alg, "kid", m->kid, "typ", "JWT");
         const char *over = case_value(c, "header");
-        if (over && apply_overrides(h, over) != 0)
+        if (over && apply_overrides(h, over, false) != 0)
             *bad = "header: must be a JSON object";
         else
             header = json_dumps(h, JSON_COMPACT);
