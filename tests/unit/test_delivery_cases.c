@@ -595,7 +595,7 @@ static int seeds(const char *out)
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "--emit-all") == 0) {
-        int rc = 0;
+        int rc = mkdir(argv[2], 0755) != 0 && errno != EEXIST;
         for (int i = 3; i < argc; i++)
             rc |= emit_one(argv[i], argv[2]);
         return rc;
