@@ -4,6 +4,7 @@
  * and produce the attributes and data the file expects. One cmocka test per file.
  *
  *   test_ce_cases [DIR]              run every case in DIR (default tests/data/cloudevents)
+ *   test_ce_cases --seeds OUT        write every case as a fuzz seed, OUT/cloudevent/case-NAME
  *   test_ce_cases --emit CASE OUT    write CASE as OUT/headers (curl -H @file), OUT/body and
  *                                    OUT/expect.json (and OUT/skip-e2e for "e2e: no"), for the
  *                                    end-to-end runner
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -227,9 +229,50 @@ static int emit(const char *path, const char *dir)
     return rc;
 }
 
+/* ---- --seeds: every case as a fuzz_cloudevent seed ------------------------------------------ */
+
+/* OUT/cloudevent/case-NAME: the header lines as written, a blank line, the body (the input
+ * format of tests/fuzz/fuzz_cloudevent.c). */
+static int seeds(const char *out)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/cloudevent", out);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return 1;
+    size_t n;
+    char **paths = case_list(CASES_DIR, &n);
+    int rc = paths ? 0 : 1;
+    for (size_t i = 0; paths && i < n; i++) {
+        ce_case c;
+        const char *bad = load_case(paths[i], &c);
+        if (bad) {
+            fprintf(stderr, "%s: %s\n", paths[i], bad);
+            rc = 1;
+        } else {
+            size_t cap = c.body_len + 2;
+            for (size_t k = 0; k < c.n_headers; k++)
+                cap += strlen(c.headers[k].key) + strlen(c.headers[k].value) + 3;
+            char *seed = arena_alloc(c.a, cap), name[512];
+            size_t len = 0;
+            for (size_t k = 0; k < c.n_headers; k++)
+                len += (size_t)snprintf(seed + len, cap - len, "%s: %s\n", c.headers[k].key,
+                                        c.headers[k].value);
+            seed[len++] = '\n';
+            memcpy(seed + len, c.body ? c.body : "", c.body_len);
+            snprintf(name, sizeof name, "case-%s", c.file.name);
+            rc |= case_write(dir, name, seed, len + c.body_len);
+        }
+        arena_free(c.a);
+    }
+    case_list_free(paths, paths ? n : 0);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--emit") == 0)
         return emit(argv[2], argv[3]);
+    if (argc == 3 && strcmp(argv[1], "--seeds") == 0)
+        return seeds(argv[2]);
     return case_run_all("ce_cases", argc > 1 ? argv[1] : CASES_DIR, run_case);
 }
