@@ -12,7 +12,6 @@ AUD="https://retrain.test/"
 SA="push-invoker@test-project.iam.gserviceaccount.com"
 e2e_start_emulator --audience "$AUD" --service-account "$SA" --job-clock-ms 300
 P=projects/test-project/locations/us-central1
-V="$EMU/v1/$P"
 AT=$(curl -sS -H 'Metadata-Flavor: Google' \
   "$EMU/computeMetadata/v1/instance/service-accounts/default/token" | jq -r .access_token)
 vx() { curl -sS --max-time 10 -H "Authorization: Bearer $AT" "$@"; }
@@ -94,5 +93,6 @@ push "$(gcs_envelope 1 99)" ""
 push "$(gcs_envelope 1 99)" "$(curl -sS -X POST "$EMU/emulator/oidc/mint" -d '{"claims":{"aud":"https://other/"}}' | jq -r .token)"
 expect "refused envelopes created nothing" "$(stats .created.customJobs)" 1
 
+# shellcheck disable=SC2119 # no files named: the default logs, those this test made
 e2e_check_logs
 e2e_finish

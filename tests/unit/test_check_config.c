@@ -122,29 +122,29 @@ static void assert_line(const char *text, const char *prefix)
 static void test_help(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(run(f, "--help", NULL), 0);
+    assert_int_equal(run(f, "--help", (char *)NULL), 0);
     assert_line(f->out, "usage: retrainctl check-config FILE");
     assert_string_equal(f->err, "");
-    assert_int_equal(run(f, "-h", NULL), 0);
+    assert_int_equal(run(f, "-h", (char *)NULL), 0);
     assert_line(f->out, "usage: retrainctl check-config FILE");
 }
 
 static void test_usage_errors(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(run(f, NULL), 2);
+    assert_int_equal(run(f, (char *)NULL), 2);
     assert_line(f->err, "usage: retrainctl check-config FILE");
     assert_string_equal(f->out, "");
-    assert_int_equal(run(f, "a.json", "b.json", NULL), 2);
+    assert_int_equal(run(f, "a.json", "b.json", (char *)NULL), 2);
     assert_line(f->err, "usage:");
-    assert_int_equal(run(f, "--verbose", NULL), 2);
+    assert_int_equal(run(f, "--verbose", (char *)NULL), 2);
     assert_line(f->err, "usage:");
 }
 
 static void test_missing_file(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(run(f, "/nonexistent/retrain.json", NULL), 2);
+    assert_int_equal(run(f, "/nonexistent/retrain.json", (char *)NULL), 2);
     assert_line(f->err, "/nonexistent/retrain.json: unable to open");
     assert_line(f->err, "/nonexistent/retrain.json: 1 problem");
     assert_string_equal(f->out, "");

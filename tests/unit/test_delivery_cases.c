@@ -198,7 +198,7 @@ static void run_in_child(const char *path, verdict *v)
     service *svc = service_new(&H.cfg, NULL, err, sizeof err);
     if (svc) {
         arena *a = arena_new(8192);
-        http_response resp;
+        http_response resp = {0};
         char *log = NULL;
         for (int i = 1; i <= d.repeat; i++)
             deliver(svc, &d, authorization, a, &resp, i == d.repeat ? &log : NULL, v);
@@ -352,7 +352,10 @@ static char **case_dirs(const char *out, size_t *n)
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 128;
-            names = realloc(names, cap * sizeof *names);
+            char **bigger = realloc(names, cap * sizeof *names);
+            if (!bigger)
+                abort();
+            names = bigger;
         }
         if (asprintf(&names[(*n)++], "%s/%s", out, e->d_name) < 0)
             abort();
