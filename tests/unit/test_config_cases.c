@@ -1,5 +1,5 @@
-/* The config cases (tests/data/config/NAME.case, see tests/data/README.md): a rules array or a whole
- * config file in, the problems reported out. A rules case goes through rules_compile() (the
+/* The config cases (tests/data/config/NAME.case, see tests/data/README.md): a rules array or a
+ * whole config file in, the problems reported out. A rules case goes through rules_compile() (the
  * rules module, src/rules*.c); a config case through `retrainctl check-config`
  * (cmd_check_config(), which loads, validates and compiles as the service does), its stdout and
  * stderr captured. Each reported problem must start with one of the case's "problem:" lines,
