@@ -99,11 +99,7 @@ static void run_case(void **state)
 {
     const char *path = *state;
     case_file c;
-    const char *bad = case_load(path, &c);
-    if (!bad && case_unknown_key(&c, known_keys))
-        bad = "an unknown key in the header block";
-    if (!bad && case_unknown_section(&c, known_sections))
-        bad = "an unknown section";
+    const char *bad = case_load_known(path, &c, known_keys, known_sections);
     const case_section *event = bad ? NULL : case_section_named(&c, "event");
     const case_section *body = bad ? NULL : case_section_named(&c, "body");
     const char *want_rule = bad ? NULL : case_value(&c, "rule");
@@ -191,50 +187,43 @@ static void run_case(void **state)
 
 /* ---- --seeds --------------------------------------------------------------------------------- */
 
-static int seeds(const char *out)
+/* OUT/cloudevent/body-NAME ('J' and the event's JSON) and OUT/storage_object/body-NAME (its
+ * data). */
+static int seed(const char *path, const char *out)
 {
-    char ce_dir[4096], so_dir[4096];
-    snprintf(ce_dir, sizeof ce_dir, "%s/cloudevent", out);
-    snprintf(so_dir, sizeof so_dir, "%s/storage_object", out);
-    if ((mkdir(ce_dir, 0755) != 0 && errno != EEXIST) ||
-        (mkdir(so_dir, 0755) != 0 && errno != EEXIST))
-        return 1;
-    size_t n;
-    char **paths = case_list(CASES_DIR, &n);
-    int rc = paths ? 0 : 1;
-    for (size_t i = 0; paths && i < n; i++) {
-        case_file c;
-        const char *bad = case_load(paths[i], &c);
-        const case_section *e = bad ? NULL : case_section_named(&c, "event");
-        json_t *ev = e ? json_loadb(e->text, e->len, 0, NULL) : NULL;
-        char name[512];
-        snprintf(name, sizeof name, "body-%s", c.name ? c.name : "x");
-        if (!ev) {
-            fprintf(stderr, "%s: %s\n", paths[i], bad ? bad : "no event");
-            rc = 1;
-        } else {
-            char *text = json_dumps(ev, JSON_COMPACT);
-            char *seed = NULL;
-            if (asprintf(&seed, "J%s", text) > 0)
-                rc |= case_write(ce_dir, name, seed, strlen(seed));
-            json_t *data = json_object_get(ev, "data");
-            char *dt = json_is_object(data) ? json_dumps(data, JSON_COMPACT) : NULL;
-            if (dt)
-                rc |= case_write(so_dir, name, dt, strlen(dt));
-            free(dt);
-            free(seed);
-            free(text);
-        }
-        json_decref(ev);
-        case_free(&c);
+    case_file c;
+    const char *bad = case_load(path, &c);
+    const case_section *e = bad ? NULL : case_section_named(&c, "event");
+    json_t *ev = e ? json_loadb(e->text, e->len, 0, NULL) : NULL;
+    char dir[4096], name[512];
+    snprintf(name, sizeof name, "body-%s", c.name ? c.name : "x");
+    int rc = 0;
+    if (!ev) {
+        fprintf(stderr, "%s: %s\n", path, bad ? bad : "no event");
+        rc = 1;
+    } else {
+        char *text = json_dumps(ev, JSON_COMPACT), *j = NULL;
+        snprintf(dir, sizeof dir, "%s/cloudevent", out);
+        if (asprintf(&j, "J%s", text) > 0)
+            rc |= case_write(dir, name, j, strlen(j));
+        json_t *data = json_object_get(ev, "data");
+        char *dt = json_is_object(data) ? json_dumps(data, JSON_COMPACT) : NULL;
+        snprintf(dir, sizeof dir, "%s/storage_object", out);
+        if (dt)
+            rc |= case_write(dir, name, dt, strlen(dt));
+        free(dt);
+        free(j);
+        free(text);
     }
-    case_list_free(paths, paths ? n : 0);
-    return rc ? 1 : 0;
+    json_decref(ev);
+    case_free(&c);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--seeds") == 0)
-        return seeds(argv[2]);
+        return case_seeds(CASES_DIR, argv[2],
+                          (const char *const[]){"cloudevent", "storage_object", NULL}, seed);
     return case_run_all("body_cases", argc > 1 ? argv[1] : CASES_DIR, run_case);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cmd_check_config.h"
+#include "support/capture.h"
 
 typedef struct {
     char dir[64];
@@ -25,14 +26,7 @@ typedef struct {
 
 static int setup(void **state)
 {
-    /* The environment overrides the file; keep it from changing what is checked. */
-    static const char *const env[] = {
-        "RETRAIN_CONFIG",   "RETRAIN_AUDIENCE",    "RETRAIN_SERVICE_ACCOUNTS",
-        "RETRAIN_JWKS_URL", "RETRAIN_LEDGER",      "RETRAIN_VERTEX_ENDPOINT",
-        "RETRAIN_LISTEN",   "RETRAIN_FUNCTION",    "RETRAIN_LOG_LEVEL",
-        "RETRAIN_WORKERS",  "GOOGLE_CLOUD_PROJECT"};
-    for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
-        unsetenv(env[i]);
+    capture_clear_config_env(); /* the environment overrides the file */
     fixture *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
@@ -53,17 +47,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Reads and removes the capture file PATH into BUF. */
-static void slurp(const char *path, char *buf, size_t len)
-{
-    FILE *fp = fopen(path, "r");
-    assert_non_null(fp);
-    size_t n = fread(buf, 1, len - 1, fp);
-    buf[n] = '\0';
-    fclose(fp);
-    unlink(path);
-}
-
 /* Runs check-config with ARGS (NULL-terminated), capturing stdout and stderr. */
 static int run(fixture *f, ...)
 {
@@ -76,29 +59,7 @@ static int run(fixture *f, ...)
         argv[argc++] = a;
     va_end(ap);
 
-    char out_path[128], err_path[128];
-    snprintf(out_path, sizeof out_path, "%s/stdout", f->dir);
-    snprintf(err_path, sizeof err_path, "%s/stderr", f->dir);
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(1), saved_err = dup(2);
-    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(saved_out >= 0 && saved_err >= 0 && out >= 0 && err >= 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    close(out);
-    close(err);
-    int rc = cmd_check_config(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out);
-    close(saved_err);
-    slurp(out_path, f->out, sizeof f->out);
-    slurp(err_path, f->err, sizeof f->err);
-    return rc;
+    return capture_main(cmd_check_config, argc, argv, f->out, sizeof f->out, f->err, sizeof f->err);
 }
 
 /* True when TEXT has a line starting with PREFIX. */

@@ -24,6 +24,7 @@
 
 #include "cmd_check_config.h"
 #include "rules.h"
+#include "support/capture.h"
 #include "support/case_file.h"
 
 #define CASES_DIR "tests/data/config"
@@ -206,40 +207,6 @@ static void run_rules_case(const case_file *c)
     expect_problems(c, lines, lines_of(err, lines, MAX_PROBLEMS), NULL);
 }
 
-/* Runs check-config on PATH, with stdout and stderr read back into OUT and ERR. */
-static int check_config(const char *path, char *out, size_t outlen, char *err, size_t errlen)
-{
-    char out_path[128], err_path[128];
-    snprintf(out_path, sizeof out_path, "%s/stdout", tmp_dir);
-    snprintf(err_path, sizeof err_path, "%s/stderr", tmp_dir);
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(1), saved_err = dup(2);
-    int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(saved_out >= 0 && saved_err >= 0 && o >= 0 && e >= 0);
-    dup2(o, 1);
-    dup2(e, 2);
-    close(o);
-    close(e);
-    char *argv[] = {"check-config", (char *)path, NULL};
-    int rc = cmd_check_config(2, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out);
-    close(saved_err);
-    size_t len;
-    char *text = case_read_file(out_path, &len);
-    snprintf(out, outlen, "%s", text ? text : "");
-    free(text);
-    text = case_read_file(err_path, &len);
-    snprintf(err, errlen, "%s", text ? text : "");
-    free(text);
-    return rc;
-}
-
 static void run_config_case(const case_file *c)
 {
     const case_section *s = case_section_named(c, "config");
@@ -254,7 +221,8 @@ static void run_config_case(const case_file *c)
         snprintf(path, sizeof path, "%s", file);
     }
     char out[8192], err[8192];
-    int rc = check_config(path, out, sizeof out, err, sizeof err);
+    char *argv[] = {"check-config", path, NULL};
+    int rc = capture_main(cmd_check_config, 2, argv, out, sizeof out, err, sizeof err);
     const char *exit_want = case_value(c, "exit");
     int want_rc = exit_want ? atoi(exit_want) : case_value(c, "problem") ? 2 : 0;
     if (rc != want_rc)
@@ -293,11 +261,7 @@ static void run_case(void **state)
 {
     const char *path = *state;
     case_file c;
-    const char *bad = case_load(path, &c);
-    if (!bad && case_unknown_key(&c, known_keys))
-        bad = "an unknown key in the header block";
-    if (!bad && case_unknown_section(&c, known_sections))
-        bad = "an unknown section";
+    const char *bad = case_load_known(path, &c, known_keys, known_sections);
     if (bad) {
         case_free(&c);
         fail_msg("%s: %s", path, bad);
@@ -311,54 +275,38 @@ static void run_case(void **state)
 
 /* ---- --seeds --------------------------------------------------------------------------------- */
 
-static int seeds(const char *out)
+/* OUT/config/case-NAME.json: the case's config file (a rules case as {"rules": [...]}). */
+static int seed(const char *path, const char *out)
 {
-    char dir[4096];
+    case_file c;
+    const char *bad = case_load(path, &c);
+    char dir[4096], name[512];
     snprintf(dir, sizeof dir, "%s/config", out);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return 1;
-    size_t n;
-    char **paths = case_list(CASES_DIR, &n);
-    int rc = paths ? 0 : 1;
-    for (size_t i = 0; paths && i < n; i++) {
-        case_file c;
-        const char *bad = case_load(paths[i], &c);
-        char name[512];
-        snprintf(name, sizeof name, "case-%s.json", c.name ? c.name : "x");
-        const case_section *s = bad ? NULL : case_section_named(&c, "config");
-        if (s) {
-            rc |= case_write(dir, name, s->text, s->len);
-        } else if (!bad && !case_value(&c, "file")) {
-            json_t *arr = rules_of(&c, &bad);
-            json_t *config = arr ? json_pack("{s:o}", "rules", arr) : NULL;
-            char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
-            if (text)
-                rc |= case_write(dir, name, text, strlen(text));
-            free(text);
-            json_decref(config);
-        }
-        if (bad) {
-            fprintf(stderr, "%s: %s\n", paths[i], bad);
-            rc = 1;
-        }
-        case_free(&c);
+    snprintf(name, sizeof name, "case-%s.json", c.name ? c.name : "x");
+    const case_section *s = bad ? NULL : case_section_named(&c, "config");
+    int rc = 0;
+    if (s) {
+        rc = case_write(dir, name, s->text, s->len);
+    } else if (!bad && !case_value(&c, "file")) {
+        json_t *arr = rules_of(&c, &bad);
+        json_t *config = arr ? json_pack("{s:o}", "rules", arr) : NULL;
+        char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
+        if (text)
+            rc = case_write(dir, name, text, strlen(text));
+        free(text);
+        json_decref(config);
     }
-    case_list_free(paths, paths ? n : 0);
-    return rc ? 1 : 0;
+    if (bad)
+        fprintf(stderr, "%s: %s\n", path, bad);
+    case_free(&c);
+    return bad || rc;
 }
 
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--seeds") == 0)
-        return seeds(argv[2]);
-    /* The environment overrides the file: keep it from changing what is checked. */
-    static const char *const env[] = {
-        "RETRAIN_CONFIG",   "RETRAIN_AUDIENCE",    "RETRAIN_SERVICE_ACCOUNTS",
-        "RETRAIN_JWKS_URL", "RETRAIN_LEDGER",      "RETRAIN_VERTEX_ENDPOINT",
-        "RETRAIN_LISTEN",   "RETRAIN_FUNCTION",    "RETRAIN_LOG_LEVEL",
-        "RETRAIN_WORKERS",  "GOOGLE_CLOUD_PROJECT"};
-    for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
-        unsetenv(env[i]);
+        return case_seeds(CASES_DIR, argv[2], (const char *const[]){"config", NULL}, seed);
+    capture_clear_config_env(); /* the environment overrides the file */
     snprintf(tmp_dir, sizeof tmp_dir, "/tmp/retrain-config-cases-XXXXXX");
     if (!mkdtemp(tmp_dir))
         return 1;

@@ -42,6 +42,7 @@
 #include "log.h"
 #include "scoreboard.h"
 #include "service.h"
+#include "support/capture.h"
 #include "support/case_file.h"
 #include "support/case_request.h"
 #include "support/case_token.h"
@@ -64,13 +65,7 @@ static harness H;
 
 static int harness_setup(void)
 {
-    static const char *const env[] = {
-        "RETRAIN_CONFIG",   "RETRAIN_AUDIENCE",    "RETRAIN_SERVICE_ACCOUNTS",
-        "RETRAIN_JWKS_URL", "RETRAIN_LEDGER",      "RETRAIN_VERTEX_ENDPOINT",
-        "RETRAIN_LISTEN",   "RETRAIN_FUNCTION",    "RETRAIN_LOG_LEVEL",
-        "RETRAIN_WORKERS",  "GOOGLE_CLOUD_PROJECT"};
-    for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
-        unsetenv(env[i]);
+    capture_clear_config_env(); /* the environment overrides the config file */
     log_init("worker", LOG_INFO);
     case_keys_make(&H.keys);
     H.jwks = mini_http_start();
@@ -539,60 +534,47 @@ static int check_all(const char *out, const char *pool_log_path)
 /* ---- --seeds -------------------------------------------------------------------------------- */
 
 /* One seed per case and target: the request in fuzz_cloudevent's format (header lines, a
- * blank line, the body), the token for fuzz_jwt, a push envelope's body for fuzz_pubsub_push. */
-static int seeds(const char *out)
+ * blank line, the body) and a push envelope's body for fuzz_pubsub_push; a token case's token
+ * (minted now, mutated) for fuzz_jwt. */
+static int seed(const char *path, const char *out)
 {
-    const char *dirs[] = {DELIVERIES_DIR, TOKENS_DIR};
-    char sub[4096];
-    const char *targets[] = {"cloudevent", "jwt", "pubsub_push"};
-    for (size_t t = 0; t < 3; t++) {
-        snprintf(sub, sizeof sub, "%s/%s", out, targets[t]);
-        if (mkdir(sub, 0755) != 0 && errno != EEXIST)
-            return 1;
-    }
+    delivery d;
+    const char *bad = delivery_load(path, &d);
+    bool token_case = strstr(path, TOKENS_DIR) != NULL;
+    char dir[4096], name[512];
+    snprintf(name, sizeof name, "%s-%s", token_case ? "token" : "delivery", d.f.name);
     int rc = 0;
-    for (size_t k = 0; k < 2; k++) {
-        size_t n;
-        char **paths = case_list(dirs[k], &n);
-        for (size_t i = 0; paths && i < n; i++) {
-            delivery d;
-            const char *bad = delivery_load(paths[i], &d);
-            char name[512];
-            snprintf(name, sizeof name, "%s-%s", k ? "token" : "delivery", d.f.name);
-            if (bad) {
-                fprintf(stderr, "%s: %s\n", paths[i], bad);
-                rc = 1;
-            } else if (!k) {
-                char *h = delivery_curl_headers(&d);
-                size_t hl = strlen(h);
-                char *seed = malloc(hl + 1 + d.body_len);
-                memcpy(seed, h, hl);
-                seed[hl] = '\n';
-                memcpy(seed + hl + 1, d.body, d.body_len);
-                snprintf(sub, sizeof sub, "%s/cloudevent", out);
-                rc |= case_write(sub, name, seed, hl + 1 + d.body_len);
-                bool envelope = d.body_len && memmem(d.body, d.body_len, "\"message\"", 9);
-                for (size_t j = 0; j < d.n_headers; j++)
-                    envelope &= strcasecmp(d.headers[j].key, "ce-specversion") != 0;
-                snprintf(sub, sizeof sub, "%s/pubsub_push", out);
-                if (envelope)
-                    rc |= case_write(sub, name, d.body, d.body_len);
-                free(seed);
-                free(h);
-            } else {
-                char *token = case_token_mint(&d.f, &H.keys, (int64_t)time(NULL), &bad);
-                char *mutated = token ? case_token_mutate(&d.f, token, &bad) : NULL;
-                snprintf(sub, sizeof sub, "%s/jwt", out);
-                if (mutated)
-                    rc |= case_write(sub, name, mutated, strlen(mutated));
-                free(mutated);
-                free(token);
-            }
-            case_free(&d.f);
-        }
-        case_list_free(paths, paths ? n : 0);
+    if (bad) {
+        fprintf(stderr, "%s: %s\n", path, bad);
+        rc = 1;
+    } else if (!token_case) {
+        char *h = delivery_curl_headers(&d);
+        size_t hl = strlen(h);
+        char *text = malloc(hl + 1 + d.body_len);
+        memcpy(text, h, hl);
+        text[hl] = '\n';
+        memcpy(text + hl + 1, d.body, d.body_len);
+        snprintf(dir, sizeof dir, "%s/cloudevent", out);
+        rc |= case_write(dir, name, text, hl + 1 + d.body_len);
+        bool envelope = d.body_len && memmem(d.body, d.body_len, "\"message\"", 9);
+        for (size_t j = 0; j < d.n_headers; j++)
+            envelope &= strcasecmp(d.headers[j].key, "ce-specversion") != 0;
+        snprintf(dir, sizeof dir, "%s/pubsub_push", out);
+        if (envelope)
+            rc |= case_write(dir, name, d.body, d.body_len);
+        free(text);
+        free(h);
+    } else {
+        char *token = case_token_mint(&d.f, &H.keys, (int64_t)time(NULL), &bad);
+        char *mutated = token ? case_token_mutate(&d.f, token, &bad) : NULL;
+        snprintf(dir, sizeof dir, "%s/jwt", out);
+        if (mutated)
+            rc |= case_write(dir, name, mutated, strlen(mutated));
+        free(mutated);
+        free(token);
     }
-    return rc ? 1 : 0;
+    case_free(&d.f);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -609,7 +591,9 @@ int main(int argc, char **argv)
         return check_all(argv[2], argv[3]);
     if (argc == 3 && strcmp(argv[1], "--seeds") == 0) {
         case_keys_make(&H.keys);
-        int rc = seeds(argv[2]);
+        const char *const targets[] = {"cloudevent", "jwt", "pubsub_push", NULL};
+        int rc = case_seeds(DELIVERIES_DIR, argv[2], targets, seed) |
+                 case_seeds(TOKENS_DIR, argv[2], targets, seed);
         case_keys_free(&H.keys);
         return rc;
     }

@@ -20,15 +20,6 @@
 
 #define FINALIZED FIXTURE_FINALIZED
 
-static json_t *load(const char *text)
-{
-    json_error_t e;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
-    if (!v)
-        fail_msg("bad test JSON: %s at %d:%d", e.text, e.line, e.column);
-    return v;
-}
-
 /* ---- compiling valid rules -------------------------------------------------------------- */
 
 static void test_compile_valid_rules(void **state)
@@ -97,8 +88,8 @@ static void test_pipeline_and_model_templates(void **state)
     (void)state;
     json_t *r = fixture_rule("churn");
     json_object_set_new(r, "pipeline",
-                        load("{\"displayName\": \"churn-pipeline-${event_key}\","
-                             " \"labels\": {\"kind\": \"pipeline\"}}"));
+                        fixture_json("{\"displayName\": \"churn-pipeline-${event_key}\","
+                                     " \"labels\": {\"kind\": \"pipeline\"}}"));
     json_t *model = json_object_get(r, "model");
     json_object_set_new(model, "artifact_uri", json_string("gs://${bucket}/out/${generation}/"));
     json_object_set_new(model, "description", json_string("from ${name}; cost $5, $${x}"));
@@ -136,7 +127,7 @@ static json_t *churn_with(const char *key, const char *value_json)
         last = dot + 1;
     }
     if (value_json)
-        json_object_set_new(obj, last, load(value_json));
+        json_object_set_new(obj, last, fixture_json(value_json));
     else
         json_object_del(obj, last);
     json_t *arr = json_array();
@@ -238,10 +229,11 @@ static void test_match_source_and_subject(void **state)
     (void)state;
     json_t *arr = json_array();
     json_array_append_new(
-        arr, load("{\"name\": \"by-source\", \"action\": \"register\","
-                  " \"match\": {\"type\": \"t\", \"source\": \"//storage.googleapis.com/x\","
-                  "             \"subject\": \"objects/exports/*.pb\"},"
-                  " \"model\": {\"model_id\": \"m\", \"container_image\": \"img\"}}"));
+        arr,
+        fixture_json("{\"name\": \"by-source\", \"action\": \"register\","
+                     " \"match\": {\"type\": \"t\", \"source\": \"//storage.googleapis.com/x\","
+                     "             \"subject\": \"objects/exports/*.pb\"},"
+                     " \"model\": {\"model_id\": \"m\", \"container_image\": \"img\"}}"));
     rules *rs;
     char err[1024];
     if (rules_compile(arr, &rs, err, sizeof err) != 0)

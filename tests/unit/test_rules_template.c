@@ -15,15 +15,6 @@
 #include "rules.h"
 #include "support/rules_fixture.h"
 
-static json_t *load(const char *text)
-{
-    json_error_t e;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
-    if (!v)
-        fail_msg("bad test JSON: %s at %d:%d", e.text, e.line, e.column);
-    return v;
-}
-
 static void test_expand_job(void **state)
 {
     rules_fixture *f = *state;
@@ -60,10 +51,11 @@ static void test_expand_every_placeholder(void **state)
                     .event_time = "2026-11-26T07:00:00Z",
                     .rule = NULL,
                     .gcs_uri = "gs://b/n/o.csv"};
-    json_t *tmpl = load("{\"s\": \"${bucket}|${name}|${generation}|${event_id}|${event_key}|"
-                        "${event_time}|${rule}|${gcs_uri}\","
-                        " \"esc\": \"$${bucket} $$ $x ${}x\", \"n\": 5, \"b\": true, \"z\": null,"
-                        " \"a\": [\"${generation}\", 1.5]}");
+    json_t *tmpl =
+        fixture_json("{\"s\": \"${bucket}|${name}|${generation}|${event_id}|${event_key}|"
+                     "${event_time}|${rule}|${gcs_uri}\","
+                     " \"esc\": \"$${bucket} $$ $x ${}x\", \"n\": 5, \"b\": true, \"z\": null,"
+                     " \"a\": [\"${generation}\", 1.5]}");
     json_t *out = rules_expand(churn, tmpl, &v);
     assert_non_null(out);
     assert_string_equal(json_string_value(json_object_get(out, "s")),

@@ -2,12 +2,14 @@
 #include "case_file.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -39,7 +41,7 @@ char *case_read_file(const char *path, size_t *len)
     return buf;
 }
 
-static int hexval(char c)
+int case_hexval(char c)
 {
     return c >= '0' && c <= '9'   ? c - '0'
            : c >= 'a' && c <= 'f' ? c - 'a' + 10
@@ -55,9 +57,9 @@ char *case_unescape(arena *a, const char *s, size_t n)
         if (s[i] == '\\' && i + 1 < n && s[i + 1] == '\\') {
             out[k++] = '\\';
             i++;
-        } else if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
-                   hexval(s[i + 3]) >= 0) {
-            out[k++] = (char)(hexval(s[i + 2]) << 4 | hexval(s[i + 3]));
+        } else if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && case_hexval(s[i + 2]) >= 0 &&
+                   case_hexval(s[i + 3]) >= 0) {
+            out[k++] = (char)(case_hexval(s[i + 2]) << 4 | case_hexval(s[i + 3]));
             i += 3;
         } else {
             out[k++] = s[i];
@@ -152,6 +154,17 @@ const char *case_load(const char *path, case_file *c)
     if (open)
         open->len = (size_t)(end - open->text);
     return NULL;
+}
+
+const char *case_load_known(const char *path, case_file *c, const char *const *keys,
+                            const char *const *sections)
+{
+    const char *bad = case_load(path, c);
+    if (!bad && case_unknown_key(c, keys))
+        bad = "an unknown key in the header block";
+    if (!bad && case_unknown_section(c, sections))
+        bad = "an unknown section";
+    return bad;
 }
 
 void case_free(case_file *c)
@@ -286,6 +299,26 @@ int case_run_all(const char *group, const char *dir, void (*test)(void **state))
     int rc = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
     free(tests);
     case_list_free(paths, n);
+    return rc;
+}
+
+int case_seeds(const char *cases_dir, const char *out, const char *const *targets,
+               int (*seed)(const char *path, const char *out))
+{
+    char dir[4096];
+    for (; *targets; targets++) {
+        snprintf(dir, sizeof dir, "%s/%s", out, *targets);
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "%s: %s\n", dir, strerror(errno));
+            return 1;
+        }
+    }
+    size_t n;
+    char **paths = case_list(cases_dir, &n);
+    int rc = paths && n ? 0 : 1;
+    for (size_t i = 0; paths && i < n; i++)
+        rc |= seed(paths[i], out) != 0;
+    case_list_free(paths, paths ? n : 0);
     return rc;
 }
 

@@ -39,6 +39,10 @@ typedef struct {
 /* Reads PATH into *C. NULL, or a complaint about the file (C is then still freed by case_free). */
 const char *case_load(const char *path, case_file *c);
 void case_free(case_file *c);
+/* case_load(), then a complaint for a key not in KEYS or a section not in SECTIONS (see
+ * case_key_known() for the lists). */
+const char *case_load_known(const char *path, case_file *c, const char *const *keys,
+                            const char *const *sections);
 
 /* The value of the last KEY line, or NULL. */
 const char *case_value(const case_file *c, const char *key);
@@ -50,6 +54,9 @@ const case_section *case_section_named(const case_file *c, const char *name);
 bool case_key_known(const char *key, const char *const *known);
 const char *case_unknown_key(const case_file *c, const char *const *known);
 const char *case_unknown_section(const case_file *c, const char *const *known);
+
+/* The value of the hex digit C, or -1. */
+int case_hexval(char c);
 
 /* S[0..N) with the header block's escapes undone, in A. */
 char *case_unescape(arena *a, const char *s, size_t n);
@@ -68,6 +75,12 @@ void case_list_free(char **paths, size_t n);
 /* Runs TEST once per case file in DIR as the cmocka group GROUP, each test named after its file
  * and given the file's path as its state. 1 when DIR holds no case. */
 int case_run_all(const char *group, const char *dir, void (*test)(void **state));
+
+/* Makes OUT/T for each target T of TARGETS (NULL-terminated), then calls SEED(path, OUT) for each
+ * case file in CASES_DIR, in order: a runner's --seeds. 0, or 1 when a directory could not be
+ * made, CASES_DIR holds no case, or a SEED call returned non-zero. */
+int case_seeds(const char *cases_dir, const char *out, const char *const *targets,
+               int (*seed)(const char *path, const char *out));
 
 /* Writes LEN bytes of DATA into DIR/NAME. 0 or -1. */
 int case_write(const char *dir, const char *name, const void *data, size_t len);

@@ -18,22 +18,15 @@ static bool nginx_passes(const char *name)
     return true;
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* PATH[0..N) with %HH decoded, in A. */
 static char *decoded(arena *a, const char *path, size_t n)
 {
     char *out = arena_alloc(a, n + 1);
     size_t k = 0;
     for (size_t i = 0; out && i < n; i++) {
-        if (path[i] == '%' && i + 2 < n && hexval(path[i + 1]) >= 0 && hexval(path[i + 2]) >= 0) {
-            out[k++] = (char)(hexval(path[i + 1]) << 4 | hexval(path[i + 2]));
+        if (path[i] == '%' && i + 2 < n && case_hexval(path[i + 1]) >= 0 &&
+            case_hexval(path[i + 2]) >= 0) {
+            out[k++] = (char)(case_hexval(path[i + 1]) << 4 | case_hexval(path[i + 2]));
             i += 2;
         } else {
             out[k++] = path[i];

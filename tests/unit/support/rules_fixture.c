@@ -5,6 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+json_t *fixture_json(const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+    if (!v) {
+        fprintf(stderr, "rules_fixture: bad test JSON: %s at %d:%d\n", e.text, e.line, e.column);
+        abort();
+    }
+    return v;
+}
+
 json_t *fixture_rule(const char *name)
 {
     char path[256];

@@ -13,6 +13,8 @@
 
 #define FIXTURE_FINALIZED "google.cloud.storage.object.v1.finalized"
 
+/* TEXT as JSON (new reference; aborts the test when it is no JSON). */
+json_t *fixture_json(const char *text);
 /* tests/data/config/rules/NAME.json (new reference; aborts when it cannot be read). */
 json_t *fixture_rule(const char *name);
 /* An array of the base rules NAMES names, blank-separated ("churn train churn"). */
