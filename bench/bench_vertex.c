@@ -14,7 +14,7 @@
  * Build: cc -D_GNU_SOURCE -Isrc bench/bench_vertex.c build/libretrain.a
  *           -lcurl -ljansson -lsodium -lssl -lcrypto -lpthread -lm */
 #include "gauth.h"
-#include "http_client.h"
+#include "fetch.h"
 #include "log.h"
 #include "vertex.h"
 #include "vertex_body.h"
@@ -98,9 +98,9 @@ typedef struct {
 } run;
 
 /* Adds S seconds of calls (at most MAX_CALLS in all) to R. */
-static void measure(vtx_client *vtx, http_client *http, const char *name, double seconds, run *r)
+static void measure(vtx_client *vtx, fetch_client *http, const char *name, double seconds, run *r)
 {
-    long before = http_client_connects(http);
+    long before = fetch_connects(http);
     double t0 = now_s(), end = t0 + seconds;
     while (r->calls + r->errors < MAX_CALLS && now_s() < end) {
         vtx_result res;
@@ -111,7 +111,7 @@ static void measure(vtx_client *vtx, http_client *http, const char *name, double
         vtx_result_clear(&res);
     }
     r->seconds += now_s() - t0;
-    r->connects += http_client_connects(http) - before;
+    r->connects += fetch_connects(http) - before;
 }
 
 static int usage(void)
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    http_client *http = http_client_new();
+    fetch_client *http = fetch_new();
     const char *token = getenv("EMULATOR_STATIC_TOKEN");
     gauth_options opt = {.static_token = token && *token ? token : BENCH_TOKEN, .http = http};
     gauth *auth;
@@ -188,9 +188,9 @@ int main(int argc, char **argv)
     measure(vtx, http, name, 0.2, &warm);
     /* The modes take turns, so that a change in the machine's load weighs on both alike. */
     for (int i = 0; i < ROUNDS; i++) {
-        http_client_set_reuse(http, true);
+        fetch_set_reuse(http, true);
         measure(vtx, http, name, seconds / ROUNDS, &reuse);
-        http_client_set_reuse(http, false);
+        fetch_set_reuse(http, false);
         measure(vtx, http, name, seconds / ROUNDS, &fresh);
     }
     double reuse_rate = reuse.calls / reuse.seconds, fresh_rate = fresh.calls / fresh.seconds;
@@ -221,6 +221,6 @@ int main(int argc, char **argv)
     free(name);
     vtx_client_free(vtx);
     gauth_close(auth);
-    http_client_free(http);
+    fetch_free(http);
     return reuse.errors + fresh.errors == 0 ? 0 : 1;
 }

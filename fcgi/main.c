@@ -5,8 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "builtins.h"
 #include "config.h"
 #include "function.h"
+#include "ledger.h"
 #include "listener.h"
 #include "log.h"
 #include "master.h"
@@ -23,8 +25,29 @@ static void print_config(const config *cfg)
            cfg->auth.disabled ? "DISABLED" : "oidc");
 }
 
+/* A SQLite ledger begins here or nowhere: workers, the gc child and retrainctl open only one that
+ * exists (ledger.h), so a ledger deleted under the running pool is reported, never silently
+ * begun again empty. A file that cannot be opened or created now will not open in a worker
+ * either: exit 1 with the reason rather than run a pool that answers 503 forever. (PostgreSQL's
+ * schema is the workers' to migrate, and a server that is down may come up: they answer 503
+ * until it does.) Returns an exit code, or -1 to go on. */
+static int begin_ledger(const config *cfg)
+{
+    if (strncmp(cfg->ledger.url, "sqlite:", 7) != 0)
+        return -1;
+    ledger *l = NULL;
+    char err[LEDGER_ERR_MAX];
+    ledger_status st = ledger_create(cfg->ledger.url, &l, err);
+    ledger_close(l);
+    if (st == LEDGER_OK)
+        return -1;
+    fprintf(stderr, "retrain-fcgi: %s%s\n", st == LEDGER_ERR_INVALID ? "ledger.url: " : "", err);
+    return st == LEDGER_ERR_INVALID ? 2 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    builtins_register();
     pool_options opts;
     char err[CONFIG_ERR_MAX];
     switch (pool_options_parse(argc, argv, &opts, err, sizeof err)) {
@@ -57,6 +80,11 @@ int main(int argc, char **argv)
     log_severity level = LOG_INFO;
     log_severity_parse(cfg.log_level, &level);
     log_init("master", level);
+    int ledger_rc = begin_ledger(&cfg);
+    if (ledger_rc >= 0) {
+        config_free(&cfg);
+        return ledger_rc;
+    }
     int fd =
         listener_open(cfg.listen, cfg.socket_group, cfg.socket_mode, cfg.backlog, err, sizeof err);
     if (fd < 0) {

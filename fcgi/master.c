@@ -15,7 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ledger.h"
+#include "clk.h"
+#include "gc.h"
 #include "listener.h"
 #include "log.h"
 #include "worker.h"
@@ -64,7 +65,7 @@ static void spawn(master *m)
     if (slot < 0)
         return;
     sb_slot *s = &m->sb->slots[slot];
-    int64_t now = sb_now_ms();
+    int64_t now = clk_mono_ms();
     atomic_store(&s->state, SB_STARTING);
     atomic_store(&s->requests, 0);
     atomic_store(&s->busy_since_ms, 0);
@@ -113,7 +114,7 @@ static void reap(master *m)
         atomic_store(&s->state, SB_EMPTY);
         if (m->stopping || k.retiring)
             continue;
-        int64_t now = sb_now_ms(), lived = now - k.started_ms;
+        int64_t now = clk_mono_ms(), lived = now - k.started_ms;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             atomic_fetch_add(&m->sb->recycled, 1);
             log_info("worker %d recycled after max_requests", (int)pid);
@@ -144,7 +145,7 @@ static void reap(master *m)
 static void kill_stuck(master *m)
 {
     int64_t limit = (int64_t)m->cfg.request_timeout_s * 1000 + TIMEOUT_GRACE_MS;
-    int64_t now = sb_now_ms();
+    int64_t now = clk_mono_ms();
     for (int i = 0; i < m->sb->n_slots; i++) {
         child *k = &m->kids[i];
         int64_t since = atomic_load(&m->sb->slots[i].busy_since_ms);
@@ -191,7 +192,7 @@ static void balance(master *m)
         retire(a_cur);
         return;
     }
-    if (sb_now_ms() < m->next_spawn_ms)
+    if (clk_mono_ms() < m->next_spawn_ms)
         return;
     if (old > 0 && pending == 0 && cur + old == want) {
         spawn(m); /* the surge worker of a reload */
@@ -230,7 +231,7 @@ static void reload(master *m)
  * next one runs at the next interval. */
 static void collect(master *m)
 {
-    int64_t now = sb_now_ms();
+    int64_t now = clk_mono_ms();
     if (m->cfg.ledger.gc_interval_s == 0 || m->gc_pid > 0 || now < m->gc_due_ms)
         return;
     m->gc_due_ms = now + (int64_t)m->cfg.ledger.gc_interval_s * 1000;
@@ -249,23 +250,7 @@ static void collect(master *m)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     log_init("gc", LOG_INFO);
-    ledger *l = NULL;
-    char err[LEDGER_ERR_MAX];
-    int64_t removed = 0;
-    if (ledger_open(m->cfg.ledger.url, &l, err) != LEDGER_OK) {
-        log_error("gc: ledger unavailable: %s", err);
-        _exit(1);
-    }
-    if (ledger_gc(l, m->cfg.ledger.retention_s, &removed) != LEDGER_OK) {
-        log_error("gc: %s", ledger_last_error(l));
-        ledger_close(l);
-        _exit(1);
-    }
-    if (removed > 0)
-        log_info("gc: removed %lld finished records older than %d s", (long long)removed,
-                 m->cfg.ledger.retention_s);
-    ledger_close(l);
-    _exit(0);
+    _exit(gc_collect(m->cfg.ledger.url, m->cfg.ledger.retention_s, NULL) == 0 ? 0 : 1);
 }
 
 static void begin_stop(master *m)
@@ -273,7 +258,7 @@ static void begin_stop(master *m)
     if (m->stopping)
         return;
     m->stopping = true;
-    m->stop_deadline_ms = sb_now_ms() + (int64_t)m->cfg.shutdown_timeout_s * 1000;
+    m->stop_deadline_ms = clk_mono_ms() + (int64_t)m->cfg.shutdown_timeout_s * 1000;
     listener_unlink(m->cfg.listen);
     log_info("stopping: draining in-flight requests (at most %d s)", m->cfg.shutdown_timeout_s);
     for (int i = 0; i < m->sb->n_slots; i++)
@@ -308,7 +293,7 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
                  .listen_fd = listen_fd,
                  .sb = sb,
                  .generation = 1,
-                 .gc_due_ms = sb_now_ms() + 1000};
+                 .gc_due_ms = clk_mono_ms() + 1000};
     memset(cfg, 0, sizeof *cfg);
     atomic_store(&sb->master_pid, getpid());
     atomic_store(&sb->generation, 1);
@@ -333,7 +318,7 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
         if (m.stopping) {
             if (live_children(&m) == 0 && m.gc_pid == 0)
                 break;
-            if (!m.killed_all && sb_now_ms() > m.stop_deadline_ms) {
+            if (!m.killed_all && clk_mono_ms() > m.stop_deadline_ms) {
                 log_warning("shutdown timeout: killing %d workers still busy", live_children(&m));
                 for (int i = 0; i < sb->n_slots; i++)
                     if (m.kids[i].pid > 0)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "clk.h"
 #include "glue.h"
 #include "log.h"
 #include "service.h"
@@ -77,7 +78,7 @@ static void accept_one(worker *w)
         FCGX_InitRequest(&c->req, -1, 0);
         c->req.ipcFd = fd;
         c->req.keepConnection = 1; /* so FCGX_Accept_r's opening Finish keeps our fd */
-        c->last_ms = sb_now_ms();
+        c->last_ms = clk_mono_ms();
         c->open = true;
         w->n_open++;
         atomic_store(&w->slot->connections, w->n_open);
@@ -121,7 +122,7 @@ static void write_response(FCGX_Request *r, const http_request *req, const http_
 /* Serves the request waiting on C. */
 static void serve(worker *w, conn *c)
 {
-    int64_t start = sb_now_ms();
+    int64_t start = clk_mono_ms();
     atomic_store(&w->slot->busy_since_ms, start);
     atomic_store(&w->slot->state, SB_BUSY);
     struct timespec t0;
@@ -159,7 +160,7 @@ static void serve(worker *w, conn *c)
     arena_reset(a);
     w->served++;
     atomic_fetch_add(&w->slot->requests, 1);
-    c->last_ms = sb_now_ms();
+    c->last_ms = clk_mono_ms();
     if (c->req.ipcFd < 0) { /* nginx asked to close (no keep-conn), or the stream failed */
         c->open = false;
         w->n_open--;
@@ -196,7 +197,7 @@ static void loop(worker *w)
     struct pollfd pfd[MAX_CONNS + 1];
     conn *who[MAX_CONNS + 1];
     for (;;) {
-        if (stop_requested)
+        if (stop_requested || service_restart_wanted(w->svc))
             begin_stop(w);
         if (w->stopping && w->n_open == 0)
             return;
@@ -222,7 +223,7 @@ static void loop(worker *w)
                 serve(w, who[i]);
         }
         if (w->stopping) {
-            int64_t now = sb_now_ms();
+            int64_t now = clk_mono_ms();
             for (int i = 0; i < MAX_CONNS; i++)
                 if (w->conns[i].open && now - w->conns[i].last_ms >= STOP_IDLE_MS)
                     conn_close(w, &w->conns[i]);
@@ -261,10 +262,11 @@ int worker_main(const worker_args *args)
     }
     atomic_store(&w.slot->state, SB_IDLE);
     loop(&w);
+    int rc = service_restart_wanted(w.svc) ? WORKER_EXIT_LEDGER : 0;
     for (int i = 0; i < MAX_CONNS; i++)
         if (w.conns[i].open)
             conn_close(&w, &w.conns[i]);
     service_free(w.svc);
     arena_free(w.arena);
-    return 0;
+    return rc;
 }

@@ -8,7 +8,8 @@
 #include "config.h"
 #include "scoreboard.h"
 
-#define WORKER_EXIT_INIT 3 /* could not start (bad ledger URL, ...): the master backs off */
+#define WORKER_EXIT_INIT 3   /* could not start (bad ledger URL, ...): the master backs off */
+#define WORKER_EXIT_LEDGER 4 /* its ledger can no longer be used (service_restart_wanted) */
 
 typedef struct {
     int listen_fd;

@@ -21,6 +21,7 @@
  * ce_from_json(ce_to_json(ev)) is always ev. */
 #include "cloudevent.h"
 
+#include "errtext.h"
 #include "http_request.h"
 #include "media_type.h"
 #include "printable.h"
@@ -57,18 +58,6 @@ typedef struct {
     char *name;  /* arena, validated */
     char *value; /* arena, decoded, validated */
 } attr;
-
-__attribute__((format(printf, 4, 5))) static ce_status fail(char *err, size_t errlen, ce_status s,
-                                                            const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
 
 static bool name_valid(const char *s, size_t n)
 {
@@ -199,23 +188,25 @@ static bool content_type_is_json(const char *ct)
 static ce_status value_check(const char *name, const char *v, size_t n, char *err, size_t errlen)
 {
     if (n > CE_VALUE_MAX)
-        return fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" is longer than %d bytes", name,
-                    CE_VALUE_MAX);
+        return errtext_fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" is longer than %d bytes",
+                            name, CE_VALUE_MAX);
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         size_t k = prt_utf8_next(v + i, n - i, &cp);
         if (k == 0)
-            return fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" is not valid UTF-8", name);
+            return errtext_fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" is not valid UTF-8",
+                                name);
         if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
-            return fail(err, errlen, CE_ERR_INVALID,
-                        "attribute \"%s\" contains the control character U+%04X, which a "
-                        "CloudEvents String does not allow",
-                        name, (unsigned)cp);
+            return errtext_fail(err, errlen, CE_ERR_INVALID,
+                                "attribute \"%s\" contains the control character U+%04X, which a "
+                                "CloudEvents String does not allow",
+                                name, (unsigned)cp);
         if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
-            return fail(err, errlen, CE_ERR_INVALID,
-                        "attribute \"%s\" contains the noncharacter U+%04X, which a CloudEvents "
-                        "String does not allow",
-                        name, (unsigned)cp);
+            return errtext_fail(
+                err, errlen, CE_ERR_INVALID,
+                "attribute \"%s\" contains the noncharacter U+%04X, which a CloudEvents "
+                "String does not allow",
+                name, (unsigned)cp);
         i += k;
     }
     return CE_OK;
@@ -226,22 +217,23 @@ static ce_status type_check(const cloudevent *ev, char *err, size_t errlen)
 {
     char buf[PRT_ECHO_SIZE];
     if (!uri_reference_valid(ev->source))
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "attribute \"source\" is not a URI-reference (RFC 3986 §4.1): \"%s\"",
-                    prt_str(buf, sizeof buf, ev->source));
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "attribute \"source\" is not a URI-reference (RFC 3986 §4.1): \"%s\"",
+                            prt_str(buf, sizeof buf, ev->source));
     if (ev->dataschema && !uri_absolute_valid(ev->dataschema))
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "attribute \"dataschema\" is not an absolute URI (RFC 3986 §4.3): \"%s\"",
-                    prt_str(buf, sizeof buf, ev->dataschema));
+        return errtext_fail(
+            err, errlen, CE_ERR_INVALID,
+            "attribute \"dataschema\" is not an absolute URI (RFC 3986 §4.3): \"%s\"",
+            prt_str(buf, sizeof buf, ev->dataschema));
     media_type mt;
     if (ev->datacontenttype && !media_type_parse(ev->datacontenttype, &mt))
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "attribute \"datacontenttype\" is not a media type (RFC 2046): \"%s\"",
-                    prt_str(buf, sizeof buf, ev->datacontenttype));
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "attribute \"datacontenttype\" is not a media type (RFC 2046): \"%s\"",
+                            prt_str(buf, sizeof buf, ev->datacontenttype));
     if (ev->time && !rfc3339_valid(ev->time))
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "attribute \"time\" is not an RFC 3339 timestamp: \"%s\"",
-                    prt_str(buf, sizeof buf, ev->time));
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "attribute \"time\" is not an RFC 3339 timestamp: \"%s\"",
+                            prt_str(buf, sizeof buf, ev->time));
     return CE_OK;
 }
 
@@ -267,7 +259,7 @@ static ce_status finish_event(const attr *attrs, size_t n, arena *a, cloudevent 
     const size_t n_known = sizeof known / sizeof known[0];
     ce_attr *ext = arena_alloc(a, (n ? n : 1) * sizeof *ext);
     if (!ext)
-        return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+        return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
     size_t n_ext = 0;
     for (size_t i = 0; i < n; i++) {
         size_t k = 0;
@@ -283,19 +275,20 @@ static ce_status finish_event(const attr *attrs, size_t n, arena *a, cloudevent 
     }
     char buf[PRT_ECHO_SIZE];
     if (!out->specversion)
-        return fail(err, errlen, CE_ERR_MISSING, "missing required attribute \"specversion\"");
+        return errtext_fail(err, errlen, CE_ERR_MISSING,
+                            "missing required attribute \"specversion\"");
     if (strcmp(out->specversion, "1.0") != 0)
-        return fail(err, errlen, CE_ERR_SPECVERSION,
-                    "attribute \"specversion\" is \"%s\"; only \"1.0\" is supported",
-                    prt_str(buf, sizeof buf, out->specversion));
+        return errtext_fail(err, errlen, CE_ERR_SPECVERSION,
+                            "attribute \"specversion\" is \"%s\"; only \"1.0\" is supported",
+                            prt_str(buf, sizeof buf, out->specversion));
     for (size_t k = 0; k < n_known; k++) {
         const char *v = *known[k].slot;
         if (!v && known[k].required)
-            return fail(err, errlen, CE_ERR_MISSING, "missing required attribute \"%s\"",
-                        known[k].name);
+            return errtext_fail(err, errlen, CE_ERR_MISSING, "missing required attribute \"%s\"",
+                                known[k].name);
         if (v && !*v)
-            return fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" must not be empty",
-                        known[k].name);
+            return errtext_fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" must not be empty",
+                                known[k].name);
     }
     ce_status s = type_check(out, err, errlen);
     if (s != CE_OK)
@@ -313,7 +306,7 @@ static ce_status parse_binary(const http_request *req, arena *a, cloudevent *out
     char buf[PRT_ECHO_SIZE];
     attr *attrs = arena_alloc(a, (req->n_headers + 1) * sizeof *attrs);
     if (!attrs)
-        return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+        return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
     size_t n = 0;
     bool have_specversion = false;
     for (size_t i = 0; i < req->n_headers; i++) {
@@ -322,10 +315,11 @@ static ce_status parse_binary(const http_request *req, arena *a, cloudevent *out
             have_specversion = true;
     }
     if (!have_specversion)
-        return fail(err, errlen, CE_ERR_MISSING,
-                    "missing required attribute \"specversion\" (no ce-specversion header and "
-                    "the Content-Type is not %s)",
-                    structured_type);
+        return errtext_fail(
+            err, errlen, CE_ERR_MISSING,
+            "missing required attribute \"specversion\" (no ce-specversion header and "
+            "the Content-Type is not %s)",
+            structured_type);
     for (size_t i = 0; i < req->n_headers; i++) {
         const char *hname = req->headers[i].name, *raw = req->headers[i].value;
         if (strncasecmp(hname, "ce-", 3) != 0)
@@ -333,40 +327,44 @@ static ce_status parse_binary(const http_request *req, arena *a, cloudevent *out
         size_t nlen = strlen(hname + 3);
         char *name = arena_strndup(a, hname + 3, nlen);
         if (!name)
-            return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+            return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         for (char *p = name; *p; p++)
             *p = (char)tolower((unsigned char)*p);
         if (!name_valid(name, nlen))
-            return fail(err, errlen, CE_ERR_INVALID,
-                        "header \"%s\": an attribute name must be 1-%d characters of [a-z0-9]",
-                        prt_str(buf, sizeof buf, hname), CE_NAME_MAX);
+            return errtext_fail(
+                err, errlen, CE_ERR_INVALID,
+                "header \"%s\": an attribute name must be 1-%d characters of [a-z0-9]",
+                prt_str(buf, sizeof buf, hname), CE_NAME_MAX);
         if (strcmp(name, "data") == 0 || strcmp(name, "datacontenttype") == 0)
-            return fail(err, errlen, CE_ERR_INVALID,
-                        "header \"ce-%s\" is not allowed: binary mode carries attribute \"%s\" %s",
-                        name, name, name[4] ? "in Content-Type" : "in the body");
+            return errtext_fail(
+                err, errlen, CE_ERR_INVALID,
+                "header \"ce-%s\" is not allowed: binary mode carries attribute \"%s\" %s", name,
+                name, name[4] ? "in Content-Type" : "in the body");
         for (size_t k = 0; k < n; k++)
             if (strcmp(attrs[k].name, name) == 0)
-                return fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" appears more than once",
-                            name);
+                return errtext_fail(err, errlen, CE_ERR_INVALID,
+                                    "attribute \"%s\" appears more than once", name);
         size_t rawlen = strlen(raw), vlen = 0;
         if (rawlen > CE_VALUE_MAX)
-            return fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" is longer than %d bytes",
-                        name, CE_VALUE_MAX);
+            return errtext_fail(err, errlen, CE_ERR_INVALID,
+                                "attribute \"%s\" is longer than %d bytes", name, CE_VALUE_MAX);
         bool nomem = false;
         if (!unquote(a, &raw, &rawlen, &nomem))
-            return nomem ? fail(err, errlen, CE_ERR_NOMEM, "out of memory")
-                         : fail(err, errlen, CE_ERR_INVALID,
-                                "attribute \"%s\" starts a quoted-string that is not closed at "
-                                "the end of the value (RFC 7230 §3.2.6)",
-                                name);
+            return nomem ? errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory")
+                         : errtext_fail(
+                               err, errlen, CE_ERR_INVALID,
+                               "attribute \"%s\" starts a quoted-string that is not closed at "
+                               "the end of the value (RFC 7230 §3.2.6)",
+                               name);
         char *value = percent_decode(a, raw, rawlen, &vlen, &nomem);
         if (nomem)
-            return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+            return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         if (!value)
-            return fail(err, errlen, CE_ERR_INVALID,
-                        "attribute \"%s\" has a bad percent-encoding (want %%XX with two hex "
-                        "digits)",
-                        name);
+            return errtext_fail(
+                err, errlen, CE_ERR_INVALID,
+                "attribute \"%s\" has a bad percent-encoding (want %%XX with two hex "
+                "digits)",
+                name);
         ce_status s = value_check(name, value, vlen, err, errlen);
         if (s != CE_OK)
             return s;
@@ -381,7 +379,7 @@ static ce_status parse_binary(const http_request *req, arena *a, cloudevent *out
             return s;
         attrs[n].name = "datacontenttype";
         if (!(attrs[n].value = arena_strdup(a, ct)))
-            return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+            return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         n++;
     }
     ce_status s = finish_event(attrs, n, a, out, err, errlen);
@@ -390,7 +388,7 @@ static ce_status parse_binary(const http_request *req, arena *a, cloudevent *out
     if (req->body_len > 0) {
         unsigned char *data = arena_alloc(a, req->body_len);
         if (!data)
-            return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+            return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         memcpy(data, req->body, req->body_len);
         out->data = data;
         out->data_len = req->body_len;
@@ -412,13 +410,14 @@ static char *json_attr_text(const char *name, const json_t *v, bool is_ext, aren
             return NULL;
         char *copy = arena_strndup(a, s, n);
         if (!copy)
-            *st = fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+            *st = errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         return copy;
     }
     if (is_ext && json_is_integer(v) &&
         (json_integer_value(v) < INT32_MIN || json_integer_value(v) > INT32_MAX)) {
-        *st = fail(err, errlen, CE_ERR_INVALID,
-                   "attribute \"%s\" is outside the CloudEvents Integer range (32 bits)", name);
+        *st = errtext_fail(err, errlen, CE_ERR_INVALID,
+                           "attribute \"%s\" is outside the CloudEvents Integer range (32 bits)",
+                           name);
         return NULL;
     }
     if (is_ext && (json_is_integer(v) || json_is_boolean(v))) {
@@ -426,11 +425,11 @@ static char *json_attr_text(const char *name, const json_t *v, bool is_ext, aren
                       ? arena_printf(a, "%" JSON_INTEGER_FORMAT, json_integer_value(v))
                       : arena_strdup(a, json_is_true(v) ? "true" : "false");
         if (!t)
-            *st = fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+            *st = errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         return t;
     }
-    *st = fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" must be a string%s", name,
-               is_ext ? ", an integer or a boolean" : "");
+    *st = errtext_fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" must be a string%s", name,
+                       is_ext ? ", an integer or a boolean" : "");
     return NULL;
 }
 
@@ -438,20 +437,20 @@ static ce_status data_from_json(const json_t *data, const json_t *b64, cloudeven
                                 char *err, size_t errlen)
 {
     if (data && b64)
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "an event has \"data\" or \"data_base64\", not both");
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "an event has \"data\" or \"data_base64\", not both");
     if (b64) {
         if (!json_is_string(b64))
-            return fail(err, errlen, CE_ERR_INVALID, "\"data_base64\" must be a string");
+            return errtext_fail(err, errlen, CE_ERR_INVALID, "\"data_base64\" must be a string");
         const char *s = json_string_value(b64), *end = NULL;
         size_t n = json_string_length(b64), len = 0;
         unsigned char *bin = arena_alloc(a, n / 4 * 3 + 1);
         if (!bin)
-            return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+            return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         if (sodium_base642bin(bin, n / 4 * 3 + 1, s, n, NULL, &len, &end,
                               sodium_base64_VARIANT_ORIGINAL) != 0 ||
             end != s + n)
-            return fail(err, errlen, CE_ERR_INVALID, "\"data_base64\" is not valid base64");
+            return errtext_fail(err, errlen, CE_ERR_INVALID, "\"data_base64\" is not valid base64");
         out->data = bin;
         out->data_len = len;
         return CE_OK;
@@ -462,7 +461,7 @@ static ce_status data_from_json(const json_t *data, const json_t *b64, cloudeven
         size_t n = json_string_length(data);
         char *s = arena_strndup(a, json_string_value(data), n);
         if (!s)
-            return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+            return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         out->data = (const unsigned char *)s;
         out->data_len = n;
         return CE_OK;
@@ -470,7 +469,7 @@ static ce_status data_from_json(const json_t *data, const json_t *b64, cloudeven
     size_t n = json_dumpb(data, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
     unsigned char *buf = n ? arena_alloc(a, n) : NULL;
     if (!buf || json_dumpb(data, (char *)buf, n, JSON_COMPACT | JSON_ENCODE_ANY) != n)
-        return fail(err, errlen, CE_ERR_NOMEM, "could not serialize \"data\"");
+        return errtext_fail(err, errlen, CE_ERR_NOMEM, "could not serialize \"data\"");
     out->data = buf;
     out->data_len = n;
     return CE_OK;
@@ -480,11 +479,12 @@ ce_status ce_from_json(const json_t *obj, arena *a, cloudevent *out, char *err, 
 {
     memset(out, 0, sizeof *out);
     if (!json_is_object(obj))
-        return fail(err, errlen, CE_ERR_INVALID, "a structured event must be a JSON object");
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "a structured event must be a JSON object");
     char buf[PRT_ECHO_SIZE];
     attr *attrs = arena_alloc(a, (json_object_size(obj) + 1) * sizeof *attrs);
     if (!attrs)
-        return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+        return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
     size_t n = 0;
     const json_t *data = NULL, *b64 = NULL;
     const char *key;
@@ -500,9 +500,10 @@ ce_status ce_from_json(const json_t *obj, arena *a, cloudevent *out, char *err, 
             continue;
         }
         if (!name_valid(key, strlen(key)))
-            return fail(err, errlen, CE_ERR_INVALID,
-                        "member \"%s\": an attribute name must be 1-%d characters of [a-z0-9]",
-                        prt_str(buf, sizeof buf, key), CE_NAME_MAX);
+            return errtext_fail(
+                err, errlen, CE_ERR_INVALID,
+                "member \"%s\": an attribute name must be 1-%d characters of [a-z0-9]",
+                prt_str(buf, sizeof buf, key), CE_NAME_MAX);
         if (json_is_null(v)) /* JSON format §2.2: null is the same as omitted */
             continue;
         bool is_ext = !is_core(key);
@@ -511,7 +512,7 @@ ce_status ce_from_json(const json_t *obj, arena *a, cloudevent *out, char *err, 
         if (!text)
             return st;
         if (!(attrs[n].name = arena_strdup(a, key)))
-            return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+            return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         attrs[n].value = text;
         n++;
     }
@@ -547,11 +548,12 @@ static ce_status parse_structured(const http_request *req, arena *a, cloudevent 
         const char *key =
             json_error_code(&jerr) == json_error_duplicate_key ? duplicate_key(&jerr, a) : NULL;
         if (key)
-            return fail(err, errlen, CE_ERR_INVALID, "attribute \"%s\" appears more than once",
-                        prt_str(buf, sizeof buf, key));
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "the body is not a valid JSON object (line %d, column %d: %s)", jerr.line,
-                    jerr.column, prt_str(buf, sizeof buf, jerr.text));
+            return errtext_fail(err, errlen, CE_ERR_INVALID,
+                                "attribute \"%s\" appears more than once",
+                                prt_str(buf, sizeof buf, key));
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "the body is not a valid JSON object (line %d, column %d: %s)",
+                            jerr.line, jerr.column, prt_str(buf, sizeof buf, jerr.text));
     }
     ce_status s = ce_from_json(obj, a, out, err, errlen);
     json_decref(obj);
@@ -574,9 +576,9 @@ static ce_status content_mode(const char *ct, char *err, size_t errlen)
         const char *p = ct + strspn(ct, " \t");
         if (strncasecmp(p, "application/cloudevents", 23) != 0)
             return CE_OK; /* binary mode: the datacontenttype check names it */
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "header \"Content-Type\" is not a media type (RFC 9110 §8.3.1): \"%s\"",
-                    prt_str(buf, sizeof buf, ct));
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "header \"Content-Type\" is not a media type (RFC 9110 §8.3.1): \"%s\"",
+                            prt_str(buf, sizeof buf, ct));
     }
     if (!media_type_is(&mt, "application", "*"))
         return CE_OK;
@@ -587,22 +589,24 @@ static ce_status content_mode(const char *ct, char *err, size_t errlen)
         media_type_subtype_has_prefix(&mt, "cloudevents-batch") && (n == 17 || sub[17] == '+');
     bool single = media_type_subtype_has_prefix(&mt, "cloudevents") && (n == 11 || sub[11] == '+');
     if (batch)
-        return fail(err, errlen, CE_ERR_BATCH,
-                    "batched mode (application/cloudevents-batch+json) is not supported; send one "
-                    "event per request");
+        return errtext_fail(
+            err, errlen, CE_ERR_BATCH,
+            "batched mode (application/cloudevents-batch+json) is not supported; send one "
+            "event per request");
     if (!single)
         return CE_OK;
     if (!media_type_is(&mt, "application", "cloudevents+json"))
-        return fail(err, errlen, CE_ERR_CONTENT_TYPE,
-                    "unsupported structured format \"%s\"; only %s is supported",
-                    prt_text(buf, sizeof buf, mt.type, mt.type_len + 1 + mt.subtype_len),
-                    structured_type);
+        return errtext_fail(err, errlen, CE_ERR_CONTENT_TYPE,
+                            "unsupported structured format \"%s\"; only %s is supported",
+                            prt_text(buf, sizeof buf, mt.type, mt.type_len + 1 + mt.subtype_len),
+                            structured_type);
     char charset[PRT_ECHO_SIZE]; /* a longer value, cut, is no charset we accept */
     const char *cs = media_type_param(&mt, "charset", charset, sizeof charset);
     if (cs && strcasecmp(cs, "utf-8") != 0 && strcasecmp(cs, "us-ascii") != 0)
-        return fail(err, errlen, CE_ERR_CONTENT_TYPE,
-                    "charset \"%s\" is not supported: a JSON event is UTF-8 (RFC 8259 §8.1)",
-                    prt_str(buf, sizeof buf, cs));
+        return errtext_fail(
+            err, errlen, CE_ERR_CONTENT_TYPE,
+            "charset \"%s\" is not supported: a JSON event is UTF-8 (RFC 8259 §8.1)",
+            prt_str(buf, sizeof buf, cs));
     return CE_OK;
 }
 

@@ -38,8 +38,7 @@
 
 #include "arena.h"
 
-/* Forward-declared, not included: http_request.h's http_response would clash with
- * http_client.h's in a file (the retrain function) that uses both events and Vertex AI. */
+/* Forward-declared, not included: a function that handles events needs no HTTP types. */
 struct http_request;
 
 typedef struct {

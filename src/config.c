@@ -5,6 +5,8 @@
  * collected rather than returned at the first, so one run of check-config shows them all. */
 #include "config.h"
 
+#include "problems.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -14,31 +16,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-typedef struct {
-    char *buf;
-    size_t len;
-    int count;
-} problems;
-
-static void problem(problems *p, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void problem(problems *p, const char *path, const char *fmt, ...)
-{
-    p->count++;
-    if (p->len >= CONFIG_ERR_MAX - 1)
-        return;
-    int n = snprintf(p->buf + p->len, CONFIG_ERR_MAX - p->len, "%s%s: ", p->len ? "\n" : "", path);
-    if (n > 0)
-        p->len += (size_t)n < CONFIG_ERR_MAX - p->len ? (size_t)n : CONFIG_ERR_MAX - p->len - 1;
-    va_list ap;
-    va_start(ap, fmt);
-    n = vsnprintf(p->buf + p->len, CONFIG_ERR_MAX - p->len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        p->len += (size_t)n < CONFIG_ERR_MAX - p->len ? (size_t)n : CONFIG_ERR_MAX - p->len - 1;
-}
 
 int config_set_string(char **dst, const char *src)
 {
@@ -149,13 +126,13 @@ static void read_field(problems *p, const char *path, const field *f, json_t *v)
     switch (f->kind) {
     case K_STRING:
         if (!json_is_string(v) || json_string_length(v) == 0)
-            problem(p, path, "must be a non-empty string");
+            problem_add(p, path, "must be a non-empty string");
         else if (config_set_string(f->dst, json_string_value(v)) != 0)
-            problem(p, path, "out of memory");
+            problem_add(p, path, "out of memory");
         break;
     case K_INT:
         if (!json_is_integer(v) || json_integer_value(v) < f->min || json_integer_value(v) > f->max)
-            problem(p, path, "must be an integer from %d to %d", f->min, f->max);
+            problem_add(p, path, "must be an integer from %d to %d", f->min, f->max);
         else
             *(int *)f->dst = (int)json_integer_value(v);
         break;
@@ -171,21 +148,21 @@ static void read_field(problems *p, const char *path, const field *f, json_t *v)
             mode = (long)json_integer_value(v);
         }
         if (mode < 0 || mode > 0777)
-            problem(p, path, "must be an octal file mode such as \"0660\"");
+            problem_add(p, path, "must be an octal file mode such as \"0660\"");
         else
             *(int *)f->dst = (int)mode;
         break;
     }
     case K_BOOL:
         if (!json_is_boolean(v))
-            problem(p, path, "must be true or false");
+            problem_add(p, path, "must be true or false");
         else
             *(bool *)f->dst = json_is_true(v);
         break;
     case K_LIST: {
         config_list *l = f->dst;
         if (!json_is_array(v)) {
-            problem(p, path, "must be an array of strings");
+            problem_add(p, path, "must be an array of strings");
             break;
         }
         list_free(l);
@@ -194,15 +171,15 @@ static void read_field(problems *p, const char *path, const field *f, json_t *v)
         json_array_foreach(v, i, item)
         {
             if (!json_is_string(item) || json_string_length(item) == 0)
-                problem(p, path, "item %zu must be a non-empty string", i);
+                problem_add(p, path, "item %zu must be a non-empty string", i);
             else if (list_push(l, json_string_value(item), json_string_length(item)) != 0)
-                problem(p, path, "out of memory");
+                problem_add(p, path, "out of memory");
         }
         break;
     }
     case K_ARRAY:
         if (!json_is_array(v)) {
-            problem(p, path, "must be an array");
+            problem_add(p, path, "must be an array");
         } else {
             json_decref(*(json_t **)f->dst);
             *(json_t **)f->dst = json_incref(v);
@@ -227,9 +204,9 @@ static void read_section(problems *p, const char *prefix, json_t *obj, const fie
             if (strcmp(fields[i].name, key) == 0)
                 f = &fields[i];
         if (!f)
-            problem(p, path, "unknown key");
+            problem_add(p, path, "unknown key");
         else if (f->kind == K_OBJECT && !json_is_object(v))
-            problem(p, path, "must be an object");
+            problem_add(p, path, "must be an object");
         else
             read_field(p, path, f, v);
     }
@@ -297,7 +274,7 @@ static void read_env_int(problems *p, const char *name, int *dst, int min, int m
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno || *end || n < min || n > max)
-        problem(p, name, "must be an integer from %d to %d", min, max);
+        problem_add(p, name, "must be an integer from %d to %d", min, max);
     else
         *dst = (int)n;
 }
@@ -306,17 +283,17 @@ static void read_env_string(problems *p, const char *name, char **dst)
 {
     const char *v = getenv(name);
     if (v && *v && config_set_string(dst, v) != 0)
-        problem(p, name, "out of memory");
+        problem_add(p, name, "out of memory");
 }
 
 static void read_env(problems *p, config *cfg)
 {
     const char *v;
     if ((v = getenv("RETRAIN_AUDIENCE")) && *v && list_from_csv(&cfg->auth.audiences, v) != 0)
-        problem(p, "RETRAIN_AUDIENCE", "out of memory");
+        problem_add(p, "RETRAIN_AUDIENCE", "out of memory");
     if ((v = getenv("RETRAIN_SERVICE_ACCOUNTS")) && *v &&
         list_from_csv(&cfg->auth.service_accounts, v) != 0)
-        problem(p, "RETRAIN_SERVICE_ACCOUNTS", "out of memory");
+        problem_add(p, "RETRAIN_SERVICE_ACCOUNTS", "out of memory");
     read_env_string(p, "RETRAIN_JWKS_URL", &cfg->auth.jwks_url);
     read_env_string(p, "RETRAIN_LEDGER", &cfg->ledger.url);
     read_env_string(p, "RETRAIN_VERTEX_ENDPOINT", &cfg->vertex.endpoint);
@@ -334,22 +311,22 @@ static void read_env(problems *p, config *cfg)
 
 int config_load(const char *path, config *cfg, char err[CONFIG_ERR_MAX])
 {
-    problems p = {.buf = err};
+    problems p = {.buf = err, .cap = CONFIG_ERR_MAX};
     err[0] = '\0';
     config_defaults(cfg);
     if (!cfg->listen || !cfg->function || !cfg->rules) {
-        problem(&p, "config", "out of memory");
+        problem_add(&p, "config", "out of memory");
         goto fail;
     }
     if (path) {
         json_error_t jerr;
         json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
         if (!root) {
-            problem(&p, path, "%s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
+            problem_add(&p, path, "%s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
             goto fail;
         }
         if (!json_is_object(root))
-            problem(&p, path, "the top level must be a JSON object");
+            problem_add(&p, path, "the top level must be a JSON object");
         else
             read_file(&p, cfg, root);
         json_decref(root);
@@ -403,31 +380,32 @@ static int valid_listen(const char *listen)
 
 int config_validate(const config *cfg, char err[CONFIG_ERR_MAX])
 {
-    problems p = {.buf = err};
+    problems p = {.buf = err, .cap = CONFIG_ERR_MAX};
     err[0] = '\0';
     static const char *levels[] = {"DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"};
     int level_ok = 0;
     for (size_t i = 0; i < N(levels); i++)
         level_ok |= strcasecmp(cfg->log_level, levels[i]) == 0;
     if (!level_ok)
-        problem(&p, "log_level", "must be one of DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL");
+        problem_add(&p, "log_level",
+                    "must be one of DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL");
     if (!valid_listen(cfg->listen))
-        problem(&p, "listen", "must be \"unix:/absolute/path\" or \"host:port\"");
+        problem_add(&p, "listen", "must be \"unix:/absolute/path\" or \"host:port\"");
     if (cfg->auth.disabled && !config_listen_is_loopback(cfg->listen))
-        problem(&p, "auth.disabled",
-                "is for development only and is refused unless the listener is loopback");
+        problem_add(&p, "auth.disabled",
+                    "is for development only and is refused unless the listener is loopback");
     if (!cfg->auth.disabled) {
         if (cfg->auth.audiences.n == 0)
-            problem(&p, "auth.audiences",
-                    "at least one audience is required (or RETRAIN_AUDIENCE)");
+            problem_add(&p, "auth.audiences",
+                        "at least one audience is required (or RETRAIN_AUDIENCE)");
         if (cfg->auth.service_accounts.n == 0)
-            problem(&p, "auth.service_accounts",
-                    "at least one service account is required (or RETRAIN_SERVICE_ACCOUNTS)");
+            problem_add(&p, "auth.service_accounts",
+                        "at least one service account is required (or RETRAIN_SERVICE_ACCOUNTS)");
     }
     if (strncmp(cfg->ledger.url, "sqlite://", 9) != 0 &&
         strncmp(cfg->ledger.url, "postgres://", 11) != 0 &&
         strncmp(cfg->ledger.url, "postgresql://", 13) != 0)
-        problem(&p, "ledger.url", "must start with sqlite:// or postgres://");
+        problem_add(&p, "ledger.url", "must start with sqlite:// or postgres://");
     return p.count ? -1 : 0;
 }
 

@@ -1,33 +1,16 @@
-/* function — the registry, and the built-in `echo` function.
- *
- * echo answers the event's attributes and data as JSON: the whole path (TLS, auth, parsing,
- * ledger, answer) is testable without any Google service. For the end-to-end tests it has hooks
- * that exist only when RETRAIN_TEST_HOOKS=1 is in the environment: the extension attribute
- * `testsleepms` makes it sleep (to drive request timeouts and graceful stops), `testcrash`
- * kills the worker, and RETRAIN_TEST_RUNLOG names a file where each run appends the event key
- * (so tests count how many times the function really ran). */
+/* function — the registry of functions, and the words their results are said in. It knows no
+ * function by name: the binaries register theirs (builtins.c) before they look one up. */
 #include "function.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "retrain.h"
 
 #define FN_MAX 16
 
 static const fn_def *table[FN_MAX];
 static size_t n_table;
 
-static void register_builtins(void);
-
 const fn_def *fn_lookup(const char *name)
 {
-    register_builtins();
     for (size_t i = 0; i < n_table; i++)
         if (strcmp(table[i]->name, name) == 0)
             return table[i];
@@ -47,13 +30,11 @@ static int add(const fn_def *def)
 
 int fn_register(const fn_def *def)
 {
-    register_builtins();
     return add(def);
 }
 
 void fn_foreach(void (*each)(const fn_def *def, void *arg), void *arg)
 {
-    register_builtins();
     for (size_t i = 0; i < n_table; i++)
         each(table[i], arg);
 }
@@ -90,64 +71,4 @@ const char *fn_status_ledger(fn_status s)
         return NULL;
     }
     return NULL;
-}
-
-/* ---- echo ------------------------------------------------------------------------------ */
-
-static void test_hooks(const cloudevent *ev, const char *key)
-{
-    const char *runlog = getenv("RETRAIN_TEST_RUNLOG");
-    if (runlog && *runlog) {
-        int fd = open(runlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            char line[80];
-            int n = snprintf(line, sizeof line, "%s\n", key);
-            if (n > 0 && write(fd, line, (size_t)n) < 0)
-                n = 0;
-            close(fd);
-        }
-    }
-    const char *sleep_ms = ce_extension(ev, "testsleepms");
-    if (sleep_ms) {
-        long ms = strtol(sleep_ms, NULL, 10);
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        while (ms > 0 && nanosleep(&ts, &ts) != 0)
-            ;
-    }
-    if (ce_extension(ev, "testcrash"))
-        raise(SIGKILL);
-}
-
-static void echo_handle(const cloudevent *ev, fn_context *ctx, fn_result *out)
-{
-    static int hooks = -1;
-    if (hooks < 0) {
-        const char *h = getenv("RETRAIN_TEST_HOOKS");
-        hooks = h && strcmp(h, "1") == 0;
-    }
-    if (hooks)
-        test_hooks(ev, ctx->event_key);
-    json_t *attrs = ce_to_json(ev);
-    out->status = FN_DONE;
-    out->outcome = json_pack("{s:s, s:o}", "status", "echoed", "echo", attrs ? attrs : json_null());
-    if (!out->outcome) {
-        out->status = FN_RETRY;
-        out->error = "out of memory";
-    }
-}
-
-static const fn_def echo = {
-    .name = "echo",
-    .summary = "answers the event's attributes and data as JSON",
-    .handle = echo_handle,
-};
-
-static void register_builtins(void)
-{
-    static int done;
-    if (done)
-        return;
-    done = 1;
-    add(&echo);
-    add(&retrain_function);
 }

@@ -24,7 +24,7 @@ struct gauth {
     gauth_source source;
     gauth_key *key;     /* key-file source */
     char *metadata_url; /* metadata source */
-    http_client *http;
+    fetch_client *http;
     bool own_http;
     gauth_clock now;
     void *now_ctx;
@@ -145,7 +145,7 @@ static void drop_token(gauth *g)
 }
 
 /* The OAuth error code of a 4xx answer, when it is a short identifier; else "". */
-static void oauth_error_code(const http_answer *r, char *out, size_t outlen)
+static void oauth_error_code(const fetch_answer *r, char *out, size_t outlen)
 {
     out[0] = '\0';
     json_t *root = json_loadb(r->body, r->body_len, 0, NULL);
@@ -156,15 +156,15 @@ static void oauth_error_code(const http_answer *r, char *out, size_t outlen)
     json_decref(root);
 }
 
-static gauth_err fetch_answer(gauth *g, const char *what, http_err herr, http_answer *r, char *err,
-                              size_t errlen)
+static gauth_err read_answer(gauth *g, const char *what, fetch_err herr, fetch_answer *r, char *err,
+                             size_t errlen)
 {
-    if (herr == HTTP_ERR_NOMEM) {
+    if (herr == FETCH_ERR_NOMEM) {
         snprintf(err, errlen, "out of memory");
         return GAUTH_ERR_NOMEM;
     }
-    if (herr != HTTP_OK) {
-        snprintf(err, errlen, "%s: %s (%s)", what, http_err_name(herr), r->detail);
+    if (herr != FETCH_OK) {
+        snprintf(err, errlen, "%s: %s (%s)", what, fetch_err_name(herr), r->detail);
         return GAUTH_ERR_TRANSIENT;
     }
     if (r->status != 200) {
@@ -208,17 +208,17 @@ static gauth_err fetch_key_file(gauth *g, long timeout_ms, char *err, size_t err
     free(assertion);
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
                              "Accept: application/json", NULL};
-    http_call call = {.method = "POST",
-                      .url = gauth_key_token_uri(g->key),
-                      .headers = headers,
-                      .body = form,
-                      .body_len = strlen(form),
-                      .timeout_ms = timeout_ms};
-    http_answer r;
-    http_err herr = http_client_do(g->http, &call, &r);
+    fetch_call call = {.method = "POST",
+                       .url = gauth_key_token_uri(g->key),
+                       .headers = headers,
+                       .body = form,
+                       .body_len = strlen(form),
+                       .timeout_ms = timeout_ms};
+    fetch_answer r;
+    fetch_err herr = fetch_do(g->http, &call, &r);
     free(form);
-    gauth_err e = fetch_answer(g, "token endpoint", herr, &r, err, errlen);
-    http_answer_free(&r);
+    gauth_err e = read_answer(g, "token endpoint", herr, &r, err, errlen);
+    fetch_answer_free(&r);
     return e;
 }
 
@@ -226,15 +226,15 @@ static gauth_err fetch_metadata(gauth *g, long timeout_ms, long connect_ms, char
                                 size_t errlen)
 {
     const char *headers[] = {"Metadata-Flavor: Google", NULL};
-    http_call call = {.method = "GET",
-                      .url = g->metadata_url,
-                      .headers = headers,
-                      .timeout_ms = timeout_ms,
-                      .connect_timeout_ms = connect_ms};
-    http_answer r;
-    http_err herr = http_client_do(g->http, &call, &r);
-    gauth_err e = fetch_answer(g, "metadata server", herr, &r, err, errlen);
-    http_answer_free(&r);
+    fetch_call call = {.method = "GET",
+                       .url = g->metadata_url,
+                       .headers = headers,
+                       .timeout_ms = timeout_ms,
+                       .connect_timeout_ms = connect_ms};
+    fetch_answer r;
+    fetch_err herr = fetch_do(g->http, &call, &r);
+    gauth_err e = read_answer(g, "metadata server", herr, &r, err, errlen);
+    fetch_answer_free(&r);
     return e;
 }
 
@@ -283,7 +283,7 @@ void gauth_close(gauth *g)
     gauth_key_free(g->key);
     free(g->metadata_url);
     if (g->own_http)
-        http_client_free(g->http);
+        fetch_free(g->http);
     free(g);
 }
 
@@ -329,7 +329,7 @@ gauth_err gauth_open(const gauth_options *opt, gauth **out, char *err, size_t er
     g->http = opt->http;
     if (!g->http) {
         g->own_http = true;
-        if (!(g->http = http_client_new())) {
+        if (!(g->http = fetch_new())) {
             free(g);
             snprintf(err, errlen, "out of memory");
             return GAUTH_ERR_NOMEM;

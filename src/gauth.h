@@ -18,7 +18,7 @@
 #ifndef RT_GAUTH_H
 #define RT_GAUTH_H
 
-#include "http_client.h"
+#include "fetch.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -56,7 +56,7 @@ typedef struct {
     const char *metadata_host; /* "host[:port]", or NULL to skip the metadata server */
     bool probe_metadata;       /* check at open that METADATA_HOST answers; else fall through */
     const char *static_token;  /* or NULL */
-    http_client *http;         /* borrowed, must outlive the gauth; NULL: gauth makes its own */
+    fetch_client *http;        /* borrowed, must outlive the gauth; NULL: gauth makes its own */
     gauth_clock now;           /* NULL: time() */
     void *now_ctx;
 } gauth_options;

@@ -6,6 +6,8 @@
  * len(name) x tokens steps, not an exponential number. */
 #include "glob.h"
 
+#include "errtext.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,35 +32,22 @@ struct glob_pattern {
     token tokens[];
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-}
-
 glob_status glob_compile(const char *pattern, glob_pattern **out, char *err, size_t errlen)
 {
     *out = NULL;
     size_t len = strlen(pattern);
     if (len == 0) {
-        set_err(err, errlen, "empty pattern");
+        errtext_set(err, errlen, "empty pattern");
         return GLOB_ERR_EMPTY;
     }
     if (len > GLOB_MAX_LEN) {
-        set_err(err, errlen, "pattern longer than %d bytes", GLOB_MAX_LEN);
+        errtext_set(err, errlen, "pattern longer than %d bytes", GLOB_MAX_LEN);
         return GLOB_ERR_TOO_LONG;
     }
     glob_pattern *g = malloc(sizeof *g + len * sizeof(token));
     if (!g || !(g->source = strdup(pattern))) {
         free(g);
-        set_err(err, errlen, "out of memory");
+        errtext_set(err, errlen, "out of memory");
         return GLOB_ERR_NOMEM;
     }
     size_t n = 0;
@@ -68,7 +57,7 @@ glob_status glob_compile(const char *pattern, glob_pattern **out, char *err, siz
         switch (c) {
         case '\\':
             if (i + 1 == len) {
-                set_err(err, errlen, "'\\' at offset %zu: nothing to escape", i);
+                errtext_set(err, errlen, "'\\' at offset %zu: nothing to escape", i);
                 st = GLOB_ERR_ESCAPE;
             } else {
                 g->tokens[n++] = (token){T_LIT, (unsigned char)pattern[++i]};
@@ -77,7 +66,7 @@ glob_status glob_compile(const char *pattern, glob_pattern **out, char *err, siz
         case '*': {
             size_t run = strspn(pattern + i, "*");
             if (run > 2) {
-                set_err(err, errlen, "'***' at offset %zu: at most two stars in a row", i);
+                errtext_set(err, errlen, "'***' at offset %zu: at most two stars in a row", i);
                 st = GLOB_ERR_STARS;
             } else if (run == 2) {
                 /* "**" + "/" is (** /)? : optional, so it may match zero directories. */
@@ -95,17 +84,18 @@ glob_status glob_compile(const char *pattern, glob_pattern **out, char *err, siz
             break;
         case '[':
         case ']':
-            set_err(err, errlen,
-                    "'%c' at offset %zu: character classes are not supported (escape it as \\%c)",
-                    c, i, c);
+            errtext_set(
+                err, errlen,
+                "'%c' at offset %zu: character classes are not supported (escape it as \\%c)", c, i,
+                c);
             st = GLOB_ERR_CLASS;
             break;
         case '{':
         case '}':
-            set_err(err, errlen,
-                    "'%c' at offset %zu: brace alternatives are not supported (write one rule "
-                    "per alternative, or escape it as \\%c)",
-                    c, i, c);
+            errtext_set(err, errlen,
+                        "'%c' at offset %zu: brace alternatives are not supported (write one rule "
+                        "per alternative, or escape it as \\%c)",
+                        c, i, c);
             st = GLOB_ERR_BRACE;
             break;
         default:

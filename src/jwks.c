@@ -266,7 +266,7 @@ const char *jwks_status_name(jwks_status s)
 
 void jwks_options_default(jwks_options *o)
 {
-    *o = (jwks_options){.fetch = jwks_fetch_curl,
+    *o = (jwks_options){.fetch = jwks_fetch_http,
                         .refetch_interval_s = 30,
                         .unknown_kid_interval_s = 5,
                         .grace_s = 24 * 3600,
@@ -281,7 +281,7 @@ jwks *jwks_new(const jwks_options *o)
         return NULL;
     j->o = *o;
     if (!j->o.fetch)
-        j->o.fetch = jwks_fetch_curl;
+        j->o.fetch = jwks_fetch_http;
     j->url = strdup(o->url ? o->url : "");
     j->attempted_at = j->kid_refetched_at = INT64_MIN / 2;
     if (o->cache_path) {

@@ -67,10 +67,10 @@ typedef struct {
 /* Fetches URL into OUT. Returns 0, or -1 with a reason in ERR (no secret in it). */
 typedef int (*jwks_fetch_fn)(void *ctx, const char *url, jwks_body *out, char *err, size_t errlen);
 
-/* libcurl (src/jwks_curl.c): GET with connect/total timeouts (3 s / 5 s), TLS verified, no
+/* Over fetch.h (src/jwks_http.c): GET with connect/total timeouts (3 s / 5 s), TLS verified, no
  * redirects, at most JWKS_MAX_BODY; http:// only to a loopback host (the local emulator), which
- * is never reached through a proxy. CTX unused. */
-int jwks_fetch_curl(void *ctx, const char *url, jwks_body *out, char *err, size_t errlen);
+ * is never reached through a proxy. CTX: a fetch_client to use, or NULL for one per fetch. */
+int jwks_fetch_http(void *ctx, const char *url, jwks_body *out, char *err, size_t errlen);
 /* Reads the file named URL (a path); max-age one day. CTX unused. For `retrainctl`. */
 int jwks_fetch_file(void *ctx, const char *url, jwks_body *out, char *err, size_t errlen);
 
@@ -79,7 +79,7 @@ int jwks_fetch_file(void *ctx, const char *url, jwks_body *out, char *err, size_
 typedef struct {
     const char *url;        /* copied */
     const char *cache_path; /* copied; NULL: no sharing between processes */
-    jwks_fetch_fn fetch;    /* default jwks_fetch_curl */
+    jwks_fetch_fn fetch;    /* default jwks_fetch_http */
     void *fetch_ctx;
     int64_t refetch_interval_s;     /* regular attempts, after a failure; default 30 */
     int64_t unknown_kid_interval_s; /* refetches for kids not in the set; default 5 */

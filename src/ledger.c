@@ -9,6 +9,8 @@
  * two steps sends the protocol round again. */
 #include "ledger_backend.h"
 
+#include "clk.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,9 +67,7 @@ static bool status_valid(const char *status)
 
 int64_t ledger_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clk_wall_ms();
 }
 
 ledger_status ledger_fail(ledger *l, ledger_status status, const char *fmt, ...)
@@ -122,7 +122,7 @@ void ledger_record_clear(ledger_record *rec)
     memset(rec, 0, sizeof *rec);
 }
 
-ledger_status ledger_open(const char *url, ledger **out, char err[LEDGER_ERR_MAX])
+static ledger_status open_url(const char *url, bool create, ledger **out, char err[LEDGER_ERR_MAX])
 {
     *out = NULL;
     err[0] = '\0';
@@ -137,7 +137,7 @@ ledger_status ledger_open(const char *url, ledger **out, char err[LEDGER_ERR_MAX
     }
     ledger_status st;
     if (strncmp(url, "sqlite://", 9) == 0) {
-        st = ledger_sqlite_open(l, url, err);
+        st = ledger_sqlite_open(l, url, create, err);
     } else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
         st = ledger_pg_open(l, url, err);
     } else {
@@ -153,12 +153,27 @@ ledger_status ledger_open(const char *url, ledger **out, char err[LEDGER_ERR_MAX
     return LEDGER_OK;
 }
 
+ledger_status ledger_open(const char *url, ledger **out, char err[LEDGER_ERR_MAX])
+{
+    return open_url(url, false, out, err);
+}
+
+ledger_status ledger_create(const char *url, ledger **out, char err[LEDGER_ERR_MAX])
+{
+    return open_url(url, true, out, err);
+}
+
 void ledger_close(ledger *l)
 {
     if (!l)
         return;
     l->ops->close(l);
     free(l);
+}
+
+bool ledger_lost(const ledger *l)
+{
+    return (l && l->lost) || ledger_sqlite_faulted();
 }
 
 static void hand_over(ledger_record *cur, ledger_record *rec)

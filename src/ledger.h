@@ -100,9 +100,24 @@ typedef struct {
  * differ, as lower-case hex. */
 void ledger_key(const char *source, const char *id, char out[LEDGER_KEY_HEX + 1]);
 
-/* Opens (creating and migrating the schema when needed). ERR gets a message without secrets. */
+/* Opens the ledger at URL, which must exist: a SQLite file that is missing, empty or holds no
+ * ledger is refused with LEDGER_ERR_UNAVAILABLE, never created, so that a ledger deleted or
+ * replaced under a running pool is reported instead of silently begun again empty (a
+ * redelivery would then run a second time). An older schema is migrated. ERR gets a message
+ * without secrets. */
 ledger_status ledger_open(const char *url, ledger **out, char err[LEDGER_ERR_MAX]);
+/* The same, creating the SQLite file (and its directory) and the schema when the file is
+ * missing or empty: for the one place that decides a ledger begins here, the pool's start. */
+ledger_status ledger_create(const char *url, ledger **out, char err[LEDGER_ERR_MAX]);
+/* Closes L (NULL is fine). A handle lost to a fault is left as it stands (see ledger_lost). */
 void ledger_close(ledger *l);
+
+/* True when this process must stop using the ledger: L's SQLite file was deleted or replaced
+ * under it, or SQLite faulted on a mapped file in this process (L may be NULL for that alone).
+ * Every call on L then fails with LEDGER_ERR_UNAVAILABLE; the process should answer what it
+ * holds with 503 and exit, and a fresh process open the ledger at its path again. Never true
+ * for PostgreSQL, whose lost connections come back by themselves. */
+bool ledger_lost(const ledger *l);
 
 /* Claims KEY for LEASE_S seconds. On LEDGER_DONE, REC (if not NULL) receives the stored record;
  * on NEW/RECLAIMED/BUSY it receives the record as it now stands. */

@@ -67,12 +67,18 @@ struct ledger {
     const ledger_ops *ops;
     void *impl;
     char err[LEDGER_ERR_MAX];
+    bool lost; /* set by the backend: this handle can never work again (see ledger_lost) */
 };
 
 /* Backend constructors: fill L->ops and L->impl from URL (scheme included), or write ERR (no
- * secrets) and return an error. */
-ledger_status ledger_sqlite_open(ledger *l, const char *url, char err[LEDGER_ERR_MAX]);
+ * secrets) and return an error. CREATE: a SQLite file that is missing or empty gets a new
+ * ledger (ledger_create); otherwise it is refused (ledger_open). PostgreSQL's schema lives in
+ * the server, which the pool never creates, so it migrates either way. */
+ledger_status ledger_sqlite_open(ledger *l, const char *url, bool create, char err[LEDGER_ERR_MAX]);
 ledger_status ledger_pg_open(ledger *l, const char *url, char err[LEDGER_ERR_MAX]);
+
+/* True once SQLite faulted on a mapped file in this process (ledger_sqlite_file.h). */
+bool ledger_sqlite_faulted(void);
 
 /* Records the handle's last error (printf-style) and returns STATUS, for one-line error paths. */
 ledger_status ledger_fail(ledger *l, ledger_status status, const char *fmt, ...)

@@ -1,61 +1,28 @@
-/* ledger_sqlite — the ledger in one SQLite file shared by every worker process of a host.
+/* ledger_sqlite — the ledger in one SQLite file shared by every worker process of a host: its
+ * statements and operations (ledger_sqlite_handle.c opens a file into a handle and closes it).
  *
  * Durability: WAL with synchronous=FULL, so a claim or finish that returned has reached the disk
  * and survives a crash or power loss. Concurrency: each write is one statement in autocommit,
  * which SQLite runs as its own write transaction; writers queue on the busy timeout. The claim
  * is a single INSERT ... ON CONFLICT DO UPDATE ... WHERE (the lease expired) ... RETURNING, so
  * two workers can never both take a key. Times are this host's clock (every sharer is on it).
+ * Statements are prepared once per handle and reset after each use.
  *
- * The schema version is PRAGMA user_version; migrations run at open inside BEGIN IMMEDIATE so
- * that many workers starting at once apply each one exactly once. Statements are prepared once
- * per handle and reset after each use. A handle belongs to one process: open it after fork. */
-#include "ledger_backend.h"
+ * The file under the handle (ledger_sqlite_file.h): every operation first checks that the path
+ * still names the files the handle holds (a read at most every LEDGER_FILE_CHECK_MS, a write
+ * always) and runs inside the SIGBUS guard; every write checks again once SQLite says it is
+ * done. A handle that lost its files fails every call; one that faulted is never handed to
+ * SQLite again. */
+#include "ledger_sqlite_internal.h"
 
 #include <errno.h>
+#include <setjmp.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define BUSY_TIMEOUT_MS 5000
-
-static const char *const migrations[] = {
-    "CREATE TABLE ledger_events ("
-    " key TEXT PRIMARY KEY,"
-    " source TEXT NOT NULL, id TEXT NOT NULL, type TEXT, subject TEXT, event_time TEXT,"
-    " status TEXT NOT NULL CHECK (status IN"
-    "  ('claimed', 'done', 'failed', 'coalesced', 'ignored')),"
-    " first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
-    " lease_until_ms INTEGER NOT NULL, attempts INTEGER NOT NULL,"
-    " last_error TEXT, outcome TEXT, event_json TEXT) WITHOUT ROWID;"
-    "CREATE INDEX ledger_events_first_seen ON ledger_events (first_seen_ms, key);"
-    "CREATE INDEX ledger_events_status ON ledger_events (status, last_seen_ms);"
-    "CREATE INDEX ledger_events_id ON ledger_events (id);",
-    "CREATE TABLE ledger_rule_slots ("
-    " rule TEXT PRIMARY KEY, event_key TEXT NOT NULL, resource TEXT,"
-    " submitted_ms INTEGER NOT NULL) WITHOUT ROWID;",
-};
-#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
-
-enum {
-    S_GET,
-    S_UPSERT,
-    S_TOUCH,
-    S_FINISH,
-    S_RELEASE,
-    S_RENEW,
-    S_REOPEN,
-    S_LIST,
-    S_GC,
-    S_PING,
-    S_SLOT_TAKE,
-    S_SLOT_GET,
-    S_SLOT_SET,
-    S_SLOT_FREE,
-    S_COUNT
-};
 
 static const char *const sql[S_COUNT] = {
     [S_GET] = "SELECT " LEDGER_COLUMNS " FROM ledger_events WHERE key = ?1",
@@ -103,11 +70,20 @@ static const char *const sql[S_COUNT] = {
     [S_SLOT_FREE] = "DELETE FROM ledger_rule_slots WHERE rule = ?1 AND event_key = ?2",
 };
 
-typedef struct {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[S_COUNT];
-    int64_t busy_since_ms; /* when the current wait for the write lock began */
-} sqlite_ledger;
+/* The handle's files are gone from its path: it fails every call from now on. */
+static ledger_status lose(ledger *l)
+{
+    sqlite_ledger *s = l->impl;
+    l->lost = true;
+    return ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "%s", s->file.why);
+}
+
+/* After a write SQLite reports done: done only if it went into the file at the path. */
+static ledger_status written(ledger *l)
+{
+    sqlite_ledger *s = l->impl;
+    return ledger_file_intact(&s->file, true) ? LEDGER_OK : lose(l);
+}
 
 static ledger_status db_fail(ledger *l, const char *what)
 {
@@ -156,7 +132,7 @@ static ledger_status step_done(ledger *l, sqlite3_stmt *st, const char *what, in
         return db_fail(l, what);
     if (changes)
         *changes = sqlite3_changes(s->db);
-    return LEDGER_OK;
+    return written(l);
 }
 
 static ledger_status sq_get(ledger *l, const char *key, ledger_record *rec)
@@ -207,10 +183,10 @@ static ledger_status sq_upsert(ledger *l, const char *key, const ledger_event *e
         *taken = true;
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (rc != SQLITE_DONE || (res == LEDGER_OK && (res = written(l)) != LEDGER_OK)) {
         ledger_record_clear(rec);
         *taken = false;
-        return db_fail(l, "claim");
+        return rc != SQLITE_DONE ? db_fail(l, "claim") : res;
     }
     return res;
 }
@@ -363,10 +339,10 @@ static ledger_status sq_slot_take(ledger *l, const char *rule, int min_interval_
         *taken = true;
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (rc != SQLITE_DONE || (res == LEDGER_OK && (res = written(l)) != LEDGER_OK)) {
         ledger_slot_clear(slot);
         *taken = false;
-        return db_fail(l, "rule slot");
+        return rc != SQLITE_DONE ? db_fail(l, "rule slot") : res;
     }
     return res;
 }
@@ -416,156 +392,120 @@ static ledger_status sq_slot_free(ledger *l, const char *rule, const char *event
     return step_done(l, st, "rule slot free", NULL);
 }
 
+/* ---- every operation under the file checks and the guard -------------------------------- */
+
+/* A fault inside SQLite: the call is abandoned where it stood, and the handle with it. */
+static ledger_status faulted(ledger *l)
+{
+    sqlite_ledger *s = l->impl;
+    s->faulted = true;
+    s->file.lost = true;
+    snprintf(s->file.why, sizeof s->file.why,
+             "ledger: sqlite faulted (SIGBUS) on its mapping of %s: the file was truncated or "
+             "rewritten under this process",
+             s->file.paths[2] ? s->file.paths[2] : "the -shm file");
+    return lose(l);
+}
+
+/* Whether a call may go to SQLite: the handle's files still at its path, and no fault in this
+ * process (another handle's abandoned call may hold a lock this one would wait on forever). A
+ * write checks its files whatever the interval: one that went in with a stale wal-index would
+ * overwrite what newer connections committed through the new one. */
+static ledger_status ready(ledger *l, bool write)
+{
+    sqlite_ledger *s = l->impl;
+    if (!l->lost && ledger_file_faulted() > 0) {
+        s->file.lost = true;
+        snprintf(s->file.why, sizeof s->file.why,
+                 "ledger: sqlite faulted in this process before: it must start afresh");
+    }
+    if (l->lost || !ledger_file_intact(&s->file, write))
+        return lose(l);
+    return LEDGER_OK;
+}
+
+/* Defines OP as RAW (same parameters, ARGS naming them; WRITE: whether it writes) run by the
+ * rules above. */
+#define GUARDED(op, raw, write, params, args)                                                      \
+    static ledger_status op params                                                                 \
+    {                                                                                              \
+        ledger_status st = ready(l, write);                                                        \
+        if (st != LEDGER_OK)                                                                       \
+            return st;                                                                             \
+        sigjmp_buf jb;                                                                             \
+        sigjmp_buf *volatile outer = NULL;                                                         \
+        if (sigsetjmp(jb, 0) == 0) {                                                               \
+            outer = ledger_file_guard_arm(&jb);                                                    \
+            st = raw args;                                                                         \
+        } else {                                                                                   \
+            st = faulted(l);                                                                       \
+        }                                                                                          \
+        ledger_file_guard_disarm(outer);                                                           \
+        return st;                                                                                 \
+    }
+
+GUARDED(g_get, sq_get, false, (ledger * l, const char *key, ledger_record *rec), (l, key, rec))
+GUARDED(g_upsert, sq_upsert, true,
+        (ledger * l, const char *key, const ledger_event *ev, int lease_s, ledger_record *rec,
+         bool *taken),
+        (l, key, ev, lease_s, rec, taken))
+GUARDED(g_touch, sq_touch, true, (ledger * l, const char *key), (l, key))
+GUARDED(g_finish, sq_finish, true,
+        (ledger * l, const ledger_hold *h, const char *status, const char *outcome,
+         const char *error),
+        (l, h, status, outcome, error))
+GUARDED(g_release, sq_release, true, (ledger * l, const ledger_hold *h, const char *error),
+        (l, h, error))
+GUARDED(g_renew, sq_renew, true, (ledger * l, const ledger_hold *h, int lease_s), (l, h, lease_s))
+GUARDED(g_reopen, sq_reopen, true, (ledger * l, const char *key, int lease_s), (l, key, lease_s))
+GUARDED(g_list, sq_list, false,
+        (ledger * l, const ledger_query *q, ledger_record *recs, size_t cap, size_t *n),
+        (l, q, recs, cap, n))
+GUARDED(g_gc, sq_gc, true, (ledger * l, int64_t older_than_s, int64_t *removed),
+        (l, older_than_s, removed))
+GUARDED(g_ping, sq_ping, false, (ledger * l), (l))
+GUARDED(g_slot_take, sq_slot_take, true,
+        (ledger * l, const char *rule, int min_interval_s, const char *event_key,
+         const char *replace, ledger_slot *slot, bool *taken),
+        (l, rule, min_interval_s, event_key, replace, slot, taken))
+GUARDED(g_slot_get, sq_slot_get, false, (ledger * l, const char *rule, ledger_slot *slot),
+        (l, rule, slot))
+GUARDED(g_slot_set_resource, sq_slot_set_resource, true,
+        (ledger * l, const char *rule, const char *event_key, const char *resource),
+        (l, rule, event_key, resource))
+GUARDED(g_slot_free, sq_slot_free, true, (ledger * l, const char *rule, const char *event_key),
+        (l, rule, event_key))
+
 static void sq_close(ledger *l)
 {
     sqlite_ledger *s = l->impl;
     if (!s)
         return;
-    for (int i = 0; i < S_COUNT; i++)
-        sqlite3_finalize(s->stmt[i]);
-    sqlite3_close(s->db);
-    free(s);
+    ledger_sqlite_close_handle(s);
     l->impl = NULL;
 }
 
-static const ledger_ops sqlite_ops = {
+bool ledger_sqlite_faulted(void)
+{
+    return ledger_file_faulted() > 0;
+}
+
+const ledger_ops ledger_sqlite_ops = {
     .name = "sqlite",
     .local_clock = true,
-    .get = sq_get,
-    .upsert = sq_upsert,
-    .touch = sq_touch,
-    .finish = sq_finish,
-    .release = sq_release,
-    .renew = sq_renew,
-    .reopen = sq_reopen,
-    .list = sq_list,
-    .gc = sq_gc,
-    .ping = sq_ping,
-    .slot_take = sq_slot_take,
-    .slot_get = sq_slot_get,
-    .slot_set_resource = sq_slot_set_resource,
-    .slot_free = sq_slot_free,
+    .get = g_get,
+    .upsert = g_upsert,
+    .touch = g_touch,
+    .finish = g_finish,
+    .release = g_release,
+    .renew = g_renew,
+    .reopen = g_reopen,
+    .list = g_list,
+    .gc = g_gc,
+    .ping = g_ping,
+    .slot_take = g_slot_take,
+    .slot_get = g_slot_get,
+    .slot_set_resource = g_slot_set_resource,
+    .slot_free = g_slot_free,
     .close = sq_close,
 };
-
-/* mkdir -p of PATH's parent directory. */
-static int make_parent(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return -1;
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-            free(dir);
-            return -1;
-        }
-        *p = '/';
-    }
-    int rc = (*dir && mkdir(dir, 0750) != 0 && errno != EEXIST) ? -1 : 0;
-    free(dir);
-    return rc;
-}
-
-/* Waits for another writer in short steps: a commit takes one fsync (a few ms), and SQLite's
- * own busy timeout sleeps in growing steps up to 100 ms, which leaves the lock idle under
- * contention. Gives up after BUSY_TIMEOUT_MS. */
-static int busy_wait(void *arg, int count)
-{
-    int64_t *since = arg;
-    if (count == 0)
-        *since = ledger_now_ms();
-    else if (ledger_now_ms() - *since > BUSY_TIMEOUT_MS)
-        return 0;
-    usleep(count < 10 ? 200 : 1000);
-    return 1;
-}
-
-/* Switching a fresh file to WAL needs a moment alone with it; workers starting together wait. */
-static int exec_patient(sqlite3 *db, const char *stmt)
-{
-    int rc = SQLITE_BUSY;
-    for (int i = 0; i < 100 && (rc = sqlite3_exec(db, stmt, NULL, NULL, NULL)) == SQLITE_BUSY; i++)
-        usleep(20000);
-    return rc;
-}
-
-static int user_version(sqlite3 *db, int *v)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    int rc = sqlite3_step(st);
-    *v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : -1;
-}
-
-static const char *migrate(sqlite3 *db)
-{
-    if (exec_patient(db, "BEGIN IMMEDIATE") != SQLITE_OK)
-        return "begin";
-    int v = 0;
-    if (user_version(db, &v) != 0)
-        goto fail;
-    if (v > SCHEMA_VERSION) {
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        return "the file's schema is newer than this build";
-    }
-    for (; v < SCHEMA_VERSION; v++)
-        if (sqlite3_exec(db, migrations[v], NULL, NULL, NULL) != SQLITE_OK)
-            goto fail;
-    char set[64];
-    snprintf(set, sizeof set, "PRAGMA user_version = %d", SCHEMA_VERSION);
-    if (sqlite3_exec(db, set, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        goto fail;
-    return NULL;
-fail:
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    return "migration";
-}
-
-ledger_status ledger_sqlite_open(ledger *l, const char *url, char err[LEDGER_ERR_MAX])
-{
-    const char *path = url + strlen("sqlite://");
-    if (path[0] != '/' || path[1] == '\0' || strchr(path, '?')) {
-        snprintf(err, LEDGER_ERR_MAX, "ledger: sqlite URL must be sqlite:///absolute/path");
-        return LEDGER_ERR_INVALID;
-    }
-    if (make_parent(path) != 0) {
-        snprintf(err, LEDGER_ERR_MAX, "ledger: cannot create the directory of %s: %s", path,
-                 strerror(errno));
-        return LEDGER_ERR_UNAVAILABLE;
-    }
-    sqlite_ledger *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, LEDGER_ERR_MAX, "ledger: out of memory");
-        return LEDGER_ERR_UNAVAILABLE;
-    }
-    const char *failed = NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
-        failed = "open";
-    else if (sqlite3_busy_handler(s->db, busy_wait, &s->busy_since_ms) != SQLITE_OK ||
-             exec_patient(s->db, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
-             sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
-        failed = "setup";
-    else
-        failed = migrate(s->db);
-    if (failed) {
-        snprintf(err, LEDGER_ERR_MAX, "ledger: sqlite %s of %s failed: %s", failed, path,
-                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        sqlite3_close(s->db);
-        free(s);
-        return LEDGER_ERR_UNAVAILABLE;
-    }
-    l->ops = &sqlite_ops;
-    l->impl = s;
-    return LEDGER_OK;
-}

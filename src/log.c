@@ -9,6 +9,8 @@
  * went in; if even that fails, a fixed line says a line was lost. */
 #include "log.h"
 
+#include "clk.h"
+
 #include "printable.h"
 
 #include <ctype.h>
@@ -177,13 +179,13 @@ void log_emit(log_severity s, json_t *fields, const char *fmt, ...)
     size_t mlen = made < 0 ? 0 : strlen(msg);
     mlen = trim_cut_character(msg, mlen, made >= (int)sizeof msg);
 
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = clk_wall_ms();
+    time_t sec = (time_t)(now / 1000);
     struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&sec, &tm);
     char when[40];
     size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    snprintf(when + n, sizeof when - n, ".%03dZ", (int)(now % 1000));
 
     json_t *line = json_pack("{s:s, s:o*, s:s, s:s, s:i}", "severity", log_severity_name(s),
                              "message", text_value(msg, mlen), "time", when, "component", component,

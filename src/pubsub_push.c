@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errtext.h"
 #include "http_request.h"
 #include "media_type.h"
 #include "printable.h"
@@ -53,18 +54,6 @@ typedef struct {
     const char *name[MAX_MAPPED], *value[MAX_MAPPED], *field[MAX_MAPPED];
     size_t n;
 } mapping;
-
-__attribute__((format(printf, 4, 5))) static ce_status fail(char *err, size_t errlen, ce_status s,
-                                                            const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
 
 bool psp_is_envelope(const http_request *req)
 {
@@ -112,16 +101,18 @@ static ce_status two_spellings(const json_t *msg, const char *name, const char *
     const json_t *v = member(msg, name), *w = member(msg, alt);
     *out = NULL;
     if ((v && !json_is_string(v)) || (w && !json_is_string(w)))
-        return fail(err, errlen, CE_ERR_INVALID, "message.%s: must be a string",
-                    v && !json_is_string(v) ? name : alt);
+        return errtext_fail(err, errlen, CE_ERR_INVALID, "message.%s: must be a string",
+                            v && !json_is_string(v) ? name : alt);
     if (v && w && strcmp(json_string_value(v), json_string_value(w)) != 0)
-        return fail(err, errlen, CE_ERR_INVALID, "message.%s and message.%s differ", name, alt);
+        return errtext_fail(err, errlen, CE_ERR_INVALID, "message.%s and message.%s differ", name,
+                            alt);
     if (!v)
         v = w;
     if (!v)
-        return required ? fail(err, errlen, CE_ERR_MISSING, "message.%s: missing", name) : CE_OK;
+        return required ? errtext_fail(err, errlen, CE_ERR_MISSING, "message.%s: missing", name)
+                        : CE_OK;
     if (json_string_length(v) == 0)
-        return fail(err, errlen, CE_ERR_INVALID, "message.%s: must not be empty", name);
+        return errtext_fail(err, errlen, CE_ERR_INVALID, "message.%s: must not be empty", name);
     *out = json_string_value(v);
     return CE_OK;
 }
@@ -129,24 +120,27 @@ static ce_status two_spellings(const json_t *msg, const char *name, const char *
 static ce_status read_attributes(const json_t *attrs, char *err, size_t errlen)
 {
     if (!json_is_object(attrs))
-        return fail(err, errlen, CE_ERR_INVALID, "message.attributes: must be a JSON object");
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "message.attributes: must be a JSON object");
     if (json_object_size(attrs) > PSP_ATTRS_MAX)
-        return fail(err, errlen, CE_ERR_INVALID, "message.attributes: more than %d attributes",
-                    PSP_ATTRS_MAX);
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "message.attributes: more than %d attributes", PSP_ATTRS_MAX);
     char buf[PRT_ECHO_SIZE];
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)attrs, key, v)
     {
         if (strlen(key) == 0 || strlen(key) > PSP_ATTR_KEY_MAX)
-            return fail(err, errlen, CE_ERR_INVALID, "message.attributes: a key must be 1-%d bytes",
-                        PSP_ATTR_KEY_MAX);
+            return errtext_fail(err, errlen, CE_ERR_INVALID,
+                                "message.attributes: a key must be 1-%d bytes", PSP_ATTR_KEY_MAX);
         if (!json_is_string(v))
-            return fail(err, errlen, CE_ERR_INVALID, "message.attributes.%s: must be a string",
-                        prt_str(buf, sizeof buf, key));
+            return errtext_fail(err, errlen, CE_ERR_INVALID,
+                                "message.attributes.%s: must be a string",
+                                prt_str(buf, sizeof buf, key));
         if (json_string_length(v) > PSP_ATTR_VALUE_MAX)
-            return fail(err, errlen, CE_ERR_INVALID, "message.attributes.%s: longer than %d bytes",
-                        prt_str(buf, sizeof buf, key), PSP_ATTR_VALUE_MAX);
+            return errtext_fail(err, errlen, CE_ERR_INVALID,
+                                "message.attributes.%s: longer than %d bytes",
+                                prt_str(buf, sizeof buf, key), PSP_ATTR_VALUE_MAX);
     }
     return CE_OK;
 }
@@ -155,17 +149,17 @@ static ce_status read_attributes(const json_t *attrs, char *err, size_t errlen)
 static ce_status read_data(const json_t *data, arena *a, envelope *env, char *err, size_t errlen)
 {
     if (!json_is_string(data))
-        return fail(err, errlen, CE_ERR_INVALID, "message.data: must be a base64 string");
+        return errtext_fail(err, errlen, CE_ERR_INVALID, "message.data: must be a base64 string");
     const char *s = json_string_value(data), *end = NULL;
     size_t n = json_string_length(data), len = 0, cap = n / 4 * 3 + 1;
     if (n == 0)
         return CE_OK;
     unsigned char *bin = arena_alloc(a, cap);
     if (!bin)
-        return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+        return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
     if (sodium_base642bin(bin, cap, s, n, NULL, &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         end != s + n)
-        return fail(err, errlen, CE_ERR_INVALID, "message.data: not valid base64");
+        return errtext_fail(err, errlen, CE_ERR_INVALID, "message.data: not valid base64");
     env->data = len ? bin : NULL;
     env->data_len = len;
     return CE_OK;
@@ -175,20 +169,21 @@ static ce_status read_envelope(const json_t *root, arena *a, envelope *env, char
                                size_t errlen)
 {
     if (!json_is_object(root))
-        return fail(err, errlen, CE_ERR_INVALID, "the envelope must be a JSON object");
+        return errtext_fail(err, errlen, CE_ERR_INVALID, "the envelope must be a JSON object");
     const json_t *sub = member(root, "subscription"), *attempt = member(root, "deliveryAttempt");
     if (!sub)
-        return fail(err, errlen, CE_ERR_MISSING, "subscription: missing");
+        return errtext_fail(err, errlen, CE_ERR_MISSING, "subscription: missing");
     if (!json_is_string(sub) || !resource_name(json_string_value(sub), "subscriptions"))
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "subscription: must be \"projects/PROJECT/subscriptions/NAME\"");
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "subscription: must be \"projects/PROJECT/subscriptions/NAME\"");
     if (attempt && (!json_is_integer(attempt) || json_integer_value(attempt) < 0))
-        return fail(err, errlen, CE_ERR_INVALID, "deliveryAttempt: must be a non-negative integer");
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "deliveryAttempt: must be a non-negative integer");
     env->subscription = json_string_value(sub);
     if (!(env->message = member(root, "message")))
-        return fail(err, errlen, CE_ERR_MISSING, "message: missing");
+        return errtext_fail(err, errlen, CE_ERR_MISSING, "message: missing");
     if (!json_is_object(env->message))
-        return fail(err, errlen, CE_ERR_INVALID, "message: must be a JSON object");
+        return errtext_fail(err, errlen, CE_ERR_INVALID, "message: must be a JSON object");
     ce_status s =
         two_spellings(env->message, "messageId", "message_id", true, &env->id, err, errlen);
     if (s == CE_OK)
@@ -240,28 +235,31 @@ static ce_status storage_data(const envelope *env, const char *bucket, const cha
                               const char *generation, arena *a, char *err, size_t errlen)
 {
     if (!env->data)
-        return fail(err, errlen, CE_ERR_MISSING,
-                    "message.data: missing (a JSON_API_V1 notification carries the object)");
+        return errtext_fail(
+            err, errlen, CE_ERR_MISSING,
+            "message.data: missing (a JSON_API_V1 notification carries the object)");
     storage_object obj;
     char why[200];
     storage_object_status st =
         storage_object_parse(env->data, env->data_len, a, &obj, why, sizeof why);
     if (st == STORAGE_OBJECT_ERR_NOMEM)
-        return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+        return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
     if (st != STORAGE_OBJECT_OK) {
         /* storage_object renders what it quotes of the data printably already. */
-        return fail(err, errlen, CE_ERR_INVALID, "message.data: not a StorageObjectData (%s): %s",
-                    storage_object_status_name(st), why);
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "message.data: not a StorageObjectData (%s): %s",
+                            storage_object_status_name(st), why);
     }
     if (strcmp(obj.bucket, bucket) != 0)
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "message.data: bucket differs from message.attributes.bucketId");
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "message.data: bucket differs from message.attributes.bucketId");
     if (strcmp(obj.name, name) != 0)
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "message.data: name differs from message.attributes.objectId");
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "message.data: name differs from message.attributes.objectId");
     if (generation && obj.generation && strcmp(obj.generation, generation) != 0)
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "message.data: generation differs from message.attributes.objectGeneration");
+        return errtext_fail(
+            err, errlen, CE_ERR_INVALID,
+            "message.data: generation differs from message.attributes.objectGeneration");
     return CE_OK;
 }
 
@@ -270,9 +268,10 @@ static ce_status map_storage(const envelope *env, arena *a, mapping *m, char *er
     static const char *const required[] = {"eventType", "bucketId", "objectId", "payloadFormat"};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (!attribute(env, required[i]))
-            return fail(err, errlen, CE_ERR_MISSING,
-                        "message.attributes.%s: missing (a Cloud Storage notification carries it)",
-                        required[i]);
+            return errtext_fail(
+                err, errlen, CE_ERR_MISSING,
+                "message.attributes.%s: missing (a Cloud Storage notification carries it)",
+                required[i]);
     char buf[PRT_ECHO_SIZE];
     const char *event_type = attribute(env, "eventType"), *bucket = attribute(env, "bucketId"),
                *name = attribute(env, "objectId"), *format = attribute(env, "payloadFormat"),
@@ -283,37 +282,42 @@ static ce_status map_storage(const envelope *env, arena *a, mapping *m, char *er
         if (strcmp(event_type, storage_types[i].event_type) == 0)
             type = storage_types[i].ce_type;
     if (!type)
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "message.attributes.eventType: unknown event type \"%s\" (want "
-                    "OBJECT_FINALIZE, OBJECT_METADATA_UPDATE, OBJECT_DELETE or OBJECT_ARCHIVE)",
-                    prt_str(buf, sizeof buf, event_type));
+        return errtext_fail(
+            err, errlen, CE_ERR_INVALID,
+            "message.attributes.eventType: unknown event type \"%s\" (want "
+            "OBJECT_FINALIZE, OBJECT_METADATA_UPDATE, OBJECT_DELETE or OBJECT_ARCHIVE)",
+            prt_str(buf, sizeof buf, event_type));
     if (strcmp(format, "JSON_API_V1") != 0)
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "message.attributes.payloadFormat: \"%s\" does not carry the object; create "
-                    "the notification with --payload-format=json (JSON_API_V1)",
-                    prt_str(buf, sizeof buf, format));
+        return errtext_fail(
+            err, errlen, CE_ERR_INVALID,
+            "message.attributes.payloadFormat: \"%s\" does not carry the object; create "
+            "the notification with --payload-format=json (JSON_API_V1)",
+            prt_str(buf, sizeof buf, format));
     if (!bucket_name_valid(bucket))
-        return fail(err, errlen, CE_ERR_INVALID, "message.attributes.bucketId: not a bucket name");
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "message.attributes.bucketId: not a bucket name");
     if (!*name)
-        return fail(err, errlen, CE_ERR_INVALID, "message.attributes.objectId: must not be empty");
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "message.attributes.objectId: must not be empty");
     char *config_prefix = arena_printf(a, "projects/_/buckets/%s/notificationConfigs/", bucket);
     if (!config_prefix)
-        return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+        return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
     size_t plen = strlen(config_prefix);
     if (strncmp(config, config_prefix, plen) != 0 || !config[plen] || strchr(config + plen, '/'))
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "message.attributes.notificationConfig: must be "
-                    "\"projects/_/buckets/BUCKET/notificationConfigs/ID\" for bucketId's bucket");
+        return errtext_fail(
+            err, errlen, CE_ERR_INVALID,
+            "message.attributes.notificationConfig: must be "
+            "\"projects/_/buckets/BUCKET/notificationConfigs/ID\" for bucketId's bucket");
     if (generation && !digits(generation))
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "message.attributes.objectGeneration: must be a string of digits");
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "message.attributes.objectGeneration: must be a string of digits");
     ce_status s = storage_data(env, bucket, name, generation, a, err, errlen);
     if (s != CE_OK)
         return s;
     char *source = arena_printf(a, "%s%s", storage_prefix, bucket);
     char *subject = arena_printf(a, "objects/%s", name);
     if (!source || !subject)
-        return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+        return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
     map(m, "type", type, "message.attributes.eventType");
     map(m, "source", source, "message.attributes.bucketId");
     map(m, "subject", subject, "message.attributes.objectId");
@@ -338,7 +342,7 @@ static ce_status map_published(const envelope *env, arena *a, mapping *m,
     bool ok = source && buf && json_dumpb(body, buf, n, JSON_COMPACT) == n;
     json_decref(body);
     if (!ok)
-        return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+        return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
     map(m, "type", published_type, "message");
     map(m, "source", source, "subscription");
     if (env->publish_time)
@@ -367,13 +371,13 @@ static ce_status build_event(const envelope *env, const mapping *m, arena *a, cl
     json_t *obj = json_object();
     if (!obj || set_base(obj, env->id) != 0) {
         json_decref(obj);
-        return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+        return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
     }
     ce_status s = ce_from_json(obj, a, out, inner, sizeof inner);
     if (s != CE_OK) {
         json_decref(obj);
-        return s == CE_ERR_NOMEM ? fail(err, errlen, s, "out of memory")
-                                 : fail(err, errlen, s, "message.messageId: %s", inner);
+        return s == CE_ERR_NOMEM ? errtext_fail(err, errlen, s, "out of memory")
+                                 : errtext_fail(err, errlen, s, "message.messageId: %s", inner);
     }
     for (size_t i = 0; i < m->n && s == CE_OK; i++) {
         json_t *one = json_object();
@@ -382,17 +386,17 @@ static ce_status build_event(const envelope *env, const mapping *m, arena *a, cl
             json_object_set_new(obj, m->name[i], json_string(m->value[i])) != 0) {
             json_decref(one);
             json_decref(obj);
-            return fail(err, errlen, CE_ERR_NOMEM, "out of memory");
+            return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         }
         s = ce_from_json(one, a, out, inner, sizeof inner);
         json_decref(one);
         if (s != CE_OK && s != CE_ERR_NOMEM)
-            fail(err, errlen, s, "%s: %s", m->field[i], inner);
+            errtext_set(err, errlen, "%s: %s", m->field[i], inner);
         else if (s == CE_ERR_NOMEM)
-            fail(err, errlen, s, "out of memory");
+            errtext_set(err, errlen, "out of memory");
     }
     if (s == CE_OK && (s = ce_from_json(obj, a, out, inner, sizeof inner)) != CE_OK)
-        fail(err, errlen, s, "the envelope does not make a valid event: %s", inner);
+        errtext_set(err, errlen, "the envelope does not make a valid event: %s", inner);
     json_decref(obj);
     return s;
 }
@@ -430,16 +434,16 @@ ce_status psp_parse_http(const http_request *req, arena *a, cloudevent *out, cha
     if (err && errlen)
         err[0] = '\0';
     if (req->body_len > PSP_BODY_MAX)
-        return fail(err, errlen, CE_ERR_INVALID, "the envelope is larger than %d bytes",
-                    PSP_BODY_MAX);
+        return errtext_fail(err, errlen, CE_ERR_INVALID, "the envelope is larger than %d bytes",
+                            PSP_BODY_MAX);
     json_error_t jerr;
     json_t *root =
         json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         char buf[PRT_ECHO_SIZE];
-        return fail(err, errlen, CE_ERR_INVALID,
-                    "the envelope is not valid JSON (line %d, column %d: %s)", jerr.line,
-                    jerr.column, prt_str(buf, sizeof buf, jerr.text));
+        return errtext_fail(err, errlen, CE_ERR_INVALID,
+                            "the envelope is not valid JSON (line %d, column %d: %s)", jerr.line,
+                            jerr.column, prt_str(buf, sizeof buf, jerr.text));
     }
     ce_status s = from_envelope(root, a, out, err, errlen);
     json_decref(root);

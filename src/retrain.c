@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clk.h"
 #include "log.h"
 #include "media_type.h"
 #include "printable.h"
@@ -18,116 +19,6 @@
 #define STORAGE_TYPE_PREFIX "google.cloud.storage.object.v1."
 #define BUDGET_MIN_MS 1000
 
-/* ---- shared helpers ------------------------------------------------------------------------ */
-
-long long retrain_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void retrain_sleep_ms(long ms)
-{
-    if (ms <= 0)
-        return;
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-void retrain_retry(const retrain_call *c, fn_result *out, int retry_after_s, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *why = arena_vprintf(c->ctx->arena, fmt, ap);
-    va_end(ap);
-    json_decref(out->outcome);
-    *out = (fn_result){.status = FN_RETRY,
-                       .error = why ? why : "transient failure",
-                       .retry_after_s = retry_after_s};
-}
-
-void retrain_vertex_failure(const retrain_call *c, const char *what, vtx_err e,
-                            const vtx_result *res, fn_result *out)
-{
-    if (e == VTX_ERR_PERMANENT || e == VTX_ERR_NOT_FOUND || e == VTX_ERR_INVALID) {
-        json_decref(out->outcome);
-        const char *action = rules_action_name(rules_action_of(c->r));
-        char *why = arena_printf(c->ctx->arena, "%s: %s%s%s (HTTP %ld)", what, res->status,
-                                 res->status[0] ? ": " : "", res->message, res->http_status);
-        *out = (fn_result){.status = FN_FAILED,
-                           .error = why ? why : "Vertex AI refused the request",
-                           .outcome = retrain_outcome_failed(rules_name(c->r), action, res)};
-        return;
-    }
-    int after = res->retry_after_s > 0 && res->retry_after_s < 3600 ? (int)res->retry_after_s : 0;
-    retrain_retry(c, out, after, "%s: %s: %s", what, vtx_err_name(e), res->message);
-}
-
-void retrain_crash_hook(const rule *r)
-{
-    static int armed = -1;
-    static const char *which;
-    if (armed < 0) {
-        const char *hooks = getenv("RETRAIN_TEST_HOOKS");
-        which = getenv("RETRAIN_TEST_CRASH_AFTER_CREATE");
-        armed = hooks && strcmp(hooks, "1") == 0 && which && *which;
-    }
-    if (!armed)
-        return;
-    /* "1", or a comma-separated list of rule names. */
-    size_t n = strlen(rules_name(r));
-    for (const char *p = which; *p;) {
-        size_t len = strcspn(p, ",");
-        if ((len == 1 && *p == '1') || (len == n && strncmp(p, rules_name(r), n) == 0))
-            raise(SIGKILL);
-        p += len + (p[len] == ',');
-    }
-}
-
-/* ---- outcomes ------------------------------------------------------------------------------ */
-
-json_t *retrain_outcome_submitted(const char *rule, const char *action, const char *resource,
-                                  bool adopted)
-{
-    return json_pack("{s:s, s:s, s:s, s:s, s:b}", "status", "submitted", "rule", rule, "action",
-                     action, "resource", resource, "adopted", adopted);
-}
-
-json_t *retrain_outcome_coalesced(const char *rule, const char *resource, const char *into_event)
-{
-    return json_pack("{s:s, s:s, s:s, s:s}", "status", "coalesced", "rule", rule, "resource",
-                     resource, "into_event", into_event);
-}
-
-json_t *retrain_outcome_pending(const char *rule, const char *operation)
-{
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "status", "submitted", "rule", rule,
-                     "action", "register", "operation", operation, "pending", 1, "adopted", 0);
-}
-
-json_t *retrain_outcome_failed(const char *rule, const char *action, const vtx_result *res)
-{
-    return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "status", "failed", "rule", rule, "action",
-                     action, "http_status", (json_int_t)res->http_status, "google_status",
-                     res->status, "message", res->message);
-}
-
-bool retrain_state_is_terminal(const char *state)
-{
-    static const char *const ends[] = {"_SUCCEEDED", "_FAILED", "_CANCELLED", "_EXPIRED"};
-    if (!state)
-        return false;
-    size_t n = strlen(state);
-    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
-        size_t m = strlen(ends[i]);
-        if (n > m && strcmp(state + n - m, ends[i]) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* ---- init ---------------------------------------------------------------------------------- */
 
 static void retrain_fini(void *state)
@@ -137,7 +28,7 @@ static void retrain_fini(void *state)
         return;
     vtx_client_free(st->vtx);
     gauth_close(st->auth);
-    http_client_free(st->http);
+    fetch_free(st->http);
     rules_free(st->rules);
     free(st);
 }
@@ -157,7 +48,7 @@ static int retrain_init(const config *cfg, void **state, char *err, size_t errle
         snprintf(err, errlen, "retrain: rules: %s", why);
         goto fail;
     }
-    if (!(st->http = http_client_new())) {
+    if (!(st->http = fetch_new())) {
         snprintf(err, errlen, "retrain: cannot make an HTTP client");
         goto fail;
     }
@@ -250,7 +141,7 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
         return;
     }
 
-    rules_vars vars;
+    template_vars vars;
     json_t *body = NULL;
     if (rules_vars_for_event(r, ev, objp, ctx->event_key, a, &vars) != 0 ||
         !(body = retrain_request_body(r, &vars, a, err, sizeof err))) {
@@ -264,7 +155,7 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
                          .r = r,
                          .ctx = ctx,
                          .deadline_ms =
-                             retrain_now_ms() + (budget > BUDGET_MIN_MS ? budget : BUDGET_MIN_MS)};
+                             clk_mono_ms() + (budget > BUDGET_MIN_MS ? budget : BUDGET_MIN_MS)};
     if (!ctx->ledger) { /* the slots that space and coalesce submissions live there */
         json_decref(body);
         retrain_retry(&call, out, 0, "no ledger to coordinate submissions with");

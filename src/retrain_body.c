@@ -62,20 +62,20 @@ static int label(json_t *obj, const rule *r, const json_t *own, const char *even
     return 0;
 }
 
-static json_t *expanded_job(const rule *r, const rules_vars *vars, char *err, size_t errlen)
+static json_t *expanded_job(const rule *r, const template_vars *vars, char *err, size_t errlen)
 {
     const json_t *tmpl = rules_job(r);
     if (!json_is_object(tmpl)) {
         snprintf(err, errlen, "no job template");
         return NULL;
     }
-    json_t *job = rules_expand(r, tmpl, vars);
+    json_t *job = template_expand(tmpl, vars);
     if (!job)
         snprintf(err, errlen, "the job template does not expand to valid UTF-8");
     return job;
 }
 
-static json_t *train_body(const rule *r, const rules_vars *vars, char *err, size_t errlen)
+static json_t *train_body(const rule *r, const template_vars *vars, char *err, size_t errlen)
 {
     json_t *job = expanded_job(r, vars, err, errlen);
     if (job && label(job, r, json_object_get(job, "labels"), vars->event_key, err, errlen) != 0) {
@@ -87,7 +87,7 @@ static json_t *train_body(const rule *r, const rules_vars *vars, char *err, size
 
 /* The rule's model as vtx_model_spec, strings expanded into A; labels (new reference) in
  * *LABELS. */
-static int model_spec(const rule *r, const rules_vars *vars, arena *a, vtx_model_spec *spec,
+static int model_spec(const rule *r, const template_vars *vars, arena *a, vtx_model_spec *spec,
                       json_t **labels, char *err, size_t errlen)
 {
     const rules_model *m = rules_model_of(r);
@@ -99,8 +99,8 @@ static int model_spec(const rule *r, const rules_vars *vars, arena *a, vtx_model
     }
     const char **aliases = arena_zalloc(a, (m->n_aliases + 1) * sizeof *aliases);
     spec->display_name =
-        m->display_name ? rules_expand_string(r, m->display_name, vars, a) : rules_name(r);
-    spec->description = m->description ? rules_expand_string(r, m->description, vars, a) : NULL;
+        m->display_name ? template_expand_string(m->display_name, vars, a) : rules_name(r);
+    spec->description = m->description ? template_expand_string(m->description, vars, a) : NULL;
     if (!aliases || !spec->display_name || (m->description && !spec->description)) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -116,13 +116,13 @@ static int model_spec(const rule *r, const rules_vars *vars, arena *a, vtx_model
     return 0;
 }
 
-static json_t *pipeline_body(const rule *r, const rules_vars *vars, arena *a, char *err,
+static json_t *pipeline_body(const rule *r, const template_vars *vars, arena *a, char *err,
                              size_t errlen)
 {
     json_t *job = expanded_job(r, vars, err, errlen);
     if (!job)
         return NULL;
-    json_t *over = rules_pipeline(r) ? rules_expand(r, rules_pipeline(r), vars) : json_object();
+    json_t *over = rules_pipeline(r) ? template_expand(rules_pipeline(r), vars) : json_object();
     json_t *model_labels = NULL, *labels = NULL, *body = NULL;
     vtx_model_spec spec;
     if (!over) {
@@ -162,7 +162,7 @@ out:
     return body;
 }
 
-static json_t *upload_body(const rule *r, const rules_vars *vars, arena *a, char *err,
+static json_t *upload_body(const rule *r, const template_vars *vars, arena *a, char *err,
                            size_t errlen)
 {
     vtx_model_spec spec;
@@ -184,7 +184,7 @@ static json_t *upload_body(const rule *r, const rules_vars *vars, arena *a, char
     return body;
 }
 
-json_t *retrain_request_body(const rule *r, const rules_vars *vars, arena *a, char *err,
+json_t *retrain_request_body(const rule *r, const template_vars *vars, arena *a, char *err,
                              size_t errlen)
 {
     if (!vars->event_key || !*vars->event_key) {

@@ -41,7 +41,7 @@ json_t *retrain_labels(const json_t *rule_labels, const json_t *own, const char 
  *   register            an UploadModelRequest of the event's artifact directory (or
  *                       model.artifact_uri) as a new version of model.parent (or a new model
  *                       model.model_id), with the model's aliases and labels. */
-json_t *retrain_request_body(const rule *r, const rules_vars *vars, arena *a, char *err,
+json_t *retrain_request_body(const rule *r, const template_vars *vars, arena *a, char *err,
                              size_t errlen);
 
 /* BODY (an UploadModelRequest or TrainingPipeline naming a new model's modelId) as a new version

@@ -1,19 +1,20 @@
-/* retrain_internal — what retrain.c and retrain_submit.c share; not a public API. */
+/* retrain_internal — what retrain.c, retrain_submit.c and retrain_outcome.c share; not a public
+ * API. The calls go one way: retrain.c → retrain_submit.c, and both → retrain_outcome.c. */
 #ifndef RT_RETRAIN_INTERNAL_H
 #define RT_RETRAIN_INTERNAL_H
 
 #include <jansson.h>
 
+#include "fetch.h"
 #include "function.h"
 #include "gauth.h"
-#include "http_client.h"
 #include "rules.h"
 #include "vertex.h"
 
 /* One worker's state, made by init after fork. */
 typedef struct {
     rules *rules;
-    http_client *http;
+    fetch_client *http;
     gauth *auth;
     vtx_client *vtx;
 } retrain_state;
@@ -26,10 +27,6 @@ typedef struct {
     long long deadline_ms; /* monotonic: no waiting (slots, operations) past this */
 } retrain_call;
 
-/* Monotonic milliseconds. */
-long long retrain_now_ms(void);
-void retrain_sleep_ms(long ms);
-
 /* FN_RETRY with WHY (copied into the arena) and RETRY_AFTER_S (0: the default). */
 void retrain_retry(const retrain_call *c, fn_result *out, int retry_after_s, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -39,7 +36,7 @@ void retrain_retry(const retrain_call *c, fn_result *out, int retry_after_s, con
 void retrain_vertex_failure(const retrain_call *c, const char *what, vtx_err e,
                             const vtx_result *res, fn_result *out);
 
-/* The test hook (see retrain.h). */
+/* The test hook (see retrain.h; in retrain_submit.c). */
 void retrain_crash_hook(const rule *r);
 
 /* train, train_and_register: adopt, burst control, create. Takes nothing; BODY is borrowed. */

@@ -5,9 +5,12 @@
  * create and the ledger's record must not start a second job); only then does it take its
  * rule's slot, so a holder coming back after a crash finds the slot still its own (slots are
  * re-entrant for their holder) or, if another event took it meanwhile, still adopts its job. */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "clk.h"
 #include "ledger.h"
 #include "log.h"
 #include "retrain.h"
@@ -20,6 +23,28 @@
 #define SLOT_ROUNDS 400     /* bound on the slot protocol (each round waits or decides) */
 #define OPERATION_POLL_MS 200
 #define OPERATION_POLL_MAX_MS 1000
+
+/* The test hook (retrain.h): dies right after Google accepted a create or an upload. */
+void retrain_crash_hook(const rule *r)
+{
+    static int armed = -1;
+    static const char *which;
+    if (armed < 0) {
+        const char *hooks = getenv("RETRAIN_TEST_HOOKS");
+        which = getenv("RETRAIN_TEST_CRASH_AFTER_CREATE");
+        armed = hooks && strcmp(hooks, "1") == 0 && which && *which;
+    }
+    if (!armed)
+        return;
+    /* "1", or a comma-separated list of rule names. */
+    size_t n = strlen(rules_name(r));
+    for (const char *p = which; *p;) {
+        size_t len = strcspn(p, ",");
+        if ((len == 1 && *p == '1') || (len == n && strncmp(p, rules_name(r), n) == 0))
+            raise(SIGKILL);
+        p += len + (p[len] == ',');
+    }
+}
 
 static bool is_pipeline_name(const char *name)
 {
@@ -133,7 +158,7 @@ static burst burst_control(const retrain_call *c, fn_result *out)
 {
     const char *rule = rules_name(c->r);
     char replace[LEDGER_KEY_HEX + 1] = "";
-    long long wait_until = retrain_now_ms() + HOLDER_WAIT_MS;
+    long long wait_until = clk_mono_ms() + HOLDER_WAIT_MS;
     if (wait_until > c->deadline_ms)
         wait_until = c->deadline_ms;
     for (int round = 0; round < SLOT_ROUNDS; round++) {
@@ -158,8 +183,8 @@ static burst burst_control(const retrain_call *c, fn_result *out)
             return BURST_DECIDED;
         }
         if (!resource) {
-            if (retrain_now_ms() < wait_until) { /* the holder is creating its job right now */
-                retrain_sleep_ms(HOLDER_POLL_MS);
+            if (clk_mono_ms() < wait_until) { /* the holder is creating its job right now */
+                clk_sleep_ms(HOLDER_POLL_MS);
                 continue;
             }
             if (!(resource = holder_resource(c, holder, out)))
@@ -312,13 +337,13 @@ static int upload_slot(const retrain_call *c, fn_result *out)
             return 0;
         if (wait < 10)
             wait = 10;
-        if (retrain_now_ms() + wait > c->deadline_ms) {
+        if (clk_mono_ms() + wait > c->deadline_ms) {
             retrain_retry(c, out, (int)(wait + 999) / 1000,
                           "models.upload is spaced %d s apart; retry later",
                           RETRAIN_UPLOAD_SPACING_S);
             return -1;
         }
-        retrain_sleep_ms((long)wait);
+        clk_sleep_ms((long)wait);
     }
     retrain_retry(c, out, RETRAIN_UPLOAD_SPACING_S, "the upload slot did not settle");
     return -1;
@@ -402,13 +427,13 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
     /* Follow the operation while the request's budget lasts. */
     long poll = OPERATION_POLL_MS;
     while (!json_is_true(json_object_get(res.resource, "done"))) {
-        if (retrain_now_ms() + poll > c->deadline_ms) {
+        if (clk_mono_ms() + poll > c->deadline_ms) {
             vtx_result_clear(&res);
             *out = (fn_result){.status = FN_DONE,
                                .outcome = retrain_outcome_pending(rules_name(c->r), op)};
             return;
         }
-        retrain_sleep_ms(poll);
+        clk_sleep_ms(poll);
         poll = poll * 2 > OPERATION_POLL_MAX_MS ? OPERATION_POLL_MAX_MS : poll * 2;
         vtx_result_clear(&res);
         if ((e = vtx_get_operation(c->st->vtx, op, &res)) != VTX_OK) {

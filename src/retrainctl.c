@@ -8,12 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtins.h"
 #include "cmd_check_config.h"
 #include "cmd_events.h"
 #include "cmd_verify_token.h"
 #include "config.h"
-#include "dispatch.h"
 #include "function.h"
+#include "lease.h"
 #include "ledger.h"
 #include "log.h"
 
@@ -118,13 +119,18 @@ static int cmd_replay(int argc, char **argv)
         fprintf(stderr, "retrainctl replay: %s: %s\n", fn->name, err);
         goto out;
     }
-    ledger_hold hold;
-    if (ledger_reopen(l, key, cfg.ledger.lease_s, &hold) != LEDGER_OK) {
-        fprintf(stderr, "retrainctl replay: %s\n", ledger_last_error(l));
+    lease held;
+    lease_verdict v = lease_reopen(&held, l, cfg.ledger.lease_s, key);
+    if (v != LEASE_OURS) {
+        fprintf(stderr, "retrainctl replay: %s\n",
+                v == LEASE_BUSY ? "the event is no longer failed (another replay or delivery "
+                                  "holds it, or it was done meanwhile)"
+                                : ledger_last_error(l));
         goto out;
     }
-    dispatch_answer ans;
-    dispatch_event(fn, state, &cfg, l, &ev, &hold, true, a, &ans);
+    lease_answer ans;
+    lease_run(&held, fn, state, &cfg, &ev, a, &ans);
+    lease_end(&held);
     if (ans.http_status != 200) {
         fprintf(stderr, "retrainctl replay: %s: %s (the event is released for a later try)\n",
                 ans.code, ans.message);
@@ -149,6 +155,7 @@ out:
 
 int main(int argc, char **argv)
 {
+    builtins_register();
     log_init("retrainctl", LOG_WARNING);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

@@ -16,6 +16,7 @@
 
 #include "glob.h"
 #include "labels.h"
+#include "template.h"
 #include "vertex_body.h"
 
 struct rule {
@@ -87,34 +88,34 @@ static bool valid_alias(const char *s)
 }
 
 /* A literal string setting: non-empty, no placeholder. Returns it, or NULL after a problem. */
-static const char *literal_string(rules_problems *p, const char *path, const json_t *v)
+static const char *literal_string(problems *p, const char *path, const json_t *v)
 {
     if (!nonempty_string(v)) {
-        rules_problem(p, path, "must be a non-empty string");
+        problem_add(p, path, "must be a non-empty string");
         return NULL;
     }
-    if (rules_template_has_placeholder(json_string_value(v))) {
-        rules_problem(p, path, "placeholders are not expanded here; write the value itself");
+    if (template_has_placeholder(json_string_value(v))) {
+        problem_add(p, path, "placeholders are not expanded here; write the value itself");
         return NULL;
     }
     return json_string_value(v);
 }
 
-static const char *template_string(rules_problems *p, const char *path, const json_t *v)
+static const char *template_string(problems *p, const char *path, const json_t *v)
 {
     if (!nonempty_string(v)) {
-        rules_problem(p, path, "must be a non-empty string");
+        problem_add(p, path, "must be a non-empty string");
         return NULL;
     }
     rules_check_templates(p, path, v);
     return json_string_value(v);
 }
 
-static void compile_model(rules_problems *p, const char *path, const json_t *m, rule *r)
+static void compile_model(problems *p, const char *path, const json_t *m, rule *r)
 {
-    char sub[RULES_PATH_MAX];
+    char sub[PROBLEM_PATH_MAX];
     if (!json_is_object(m)) {
-        rules_problem(p, path, "must be an object");
+        problem_add(p, path, "must be an object");
         return;
     }
     rules_model *out = &r->model;
@@ -122,21 +123,21 @@ static void compile_model(rules_problems *p, const char *path, const json_t *m, 
     const json_t *v;
     json_object_foreach((json_t *)m, key, v)
     {
-        rules_path(sub, path, ".%.64s", key);
+        problem_path(sub, path, ".%.64s", key);
         if (strcmp(key, "parent") == 0) {
             if ((out->parent = literal_string(p, sub, v)) && !valid_model_name(out->parent)) {
-                rules_problem(p, sub, "must look like projects/PROJECT/locations/REGION/models/ID");
+                problem_add(p, sub, "must look like projects/PROJECT/locations/REGION/models/ID");
                 out->parent = NULL;
             }
         } else if (strcmp(key, "model_id") == 0) {
             if ((out->model_id = literal_string(p, sub, v)) && !valid_model_id(out->model_id))
-                rules_problem(
+                problem_add(
                     p, sub,
                     "must be 1-63 of [a-z0-9_-], starting with a letter (Vertex model ids)");
         } else if (strcmp(key, "container_image") == 0) {
             if ((out->container_image = literal_string(p, sub, v)) &&
                 strpbrk(out->container_image, " \t\r\n"))
-                rules_problem(p, sub, "must be an image URI without spaces");
+                problem_add(p, sub, "must be an image URI without spaces");
         } else if (strcmp(key, "display_name") == 0) {
             out->display_name = template_string(p, sub, v);
         } else if (strcmp(key, "description") == 0) {
@@ -148,87 +149,87 @@ static void compile_model(rules_problems *p, const char *path, const json_t *m, 
             out->labels = v;
         } else if (strcmp(key, "aliases") == 0) {
             if (!json_is_array(v)) {
-                rules_problem(p, sub, "must be an array of strings");
+                problem_add(p, sub, "must be an array of strings");
                 continue;
             }
             size_t n = json_array_size(v);
             r->aliases = calloc(n ? n : 1, sizeof *r->aliases);
             if (!r->aliases) {
-                rules_problem(p, sub, "out of memory");
+                problem_add(p, sub, "out of memory");
                 continue;
             }
             size_t i;
             const json_t *a;
             json_array_foreach(v, i, a)
             {
-                char apath[RULES_PATH_MAX];
-                rules_path(apath, sub, "[%zu]", i);
+                char apath[PROBLEM_PATH_MAX];
+                problem_path(apath, sub, "[%zu]", i);
                 const char *s = json_string_value(a);
                 if (!json_is_string(a) || !valid_alias(s)) {
-                    rules_problem(p, apath,
-                                  "not a valid Vertex alias: [a-z][a-zA-Z0-9-]{0,126}[a-z0-9]");
+                    problem_add(p, apath,
+                                "not a valid Vertex alias: [a-z][a-zA-Z0-9-]{0,126}[a-z0-9]");
                     continue;
                 }
                 bool dup = false;
                 for (size_t j = 0; j < out->n_aliases; j++)
                     dup |= strcmp(r->aliases[j], s) == 0;
                 if (dup)
-                    rules_problem(p, apath, "duplicate alias \"%s\"", s);
+                    problem_add(p, apath, "duplicate alias \"%s\"", s);
                 else
                     r->aliases[out->n_aliases++] = s;
             }
             out->aliases = r->aliases;
         } else {
-            rules_problem(p, sub, "unknown key");
+            problem_add(p, sub, "unknown key");
         }
     }
     if (json_object_get(m, "parent") && json_object_get(m, "model_id"))
-        rules_problem(
+        problem_add(
             p, path,
             "give parent (a new version of that model) or model_id (a new model), not both");
     else if (!json_object_get(m, "parent") && !json_object_get(m, "model_id")) {
-        rules_path(sub, path, ".parent");
-        rules_problem(p, sub,
-                      "required: projects/P/locations/L/models/ID (or model_id for a new model)");
+        problem_path(sub, path, ".parent");
+        problem_add(p, sub,
+                    "required: projects/P/locations/L/models/ID (or model_id for a new model)");
     }
     if (!json_object_get(m, "container_image")) {
-        rules_path(sub, path, ".container_image");
-        rules_problem(p, sub, "required: Vertex AI registers no model without a serving container");
+        problem_path(sub, path, ".container_image");
+        problem_add(p, sub, "required: Vertex AI registers no model without a serving container");
     }
 }
 
 /* ---- one rule --------------------------------------------------------------------------- */
 
-static void compile_glob(rules_problems *p, const char *path, const json_t *v, glob_pattern **out)
+static void compile_glob(problems *p, const char *path, const json_t *v, glob_pattern **out)
 {
     char msg[256];
     if (!nonempty_string(v)) {
-        rules_problem(p, path, "must be a non-empty string (a glob)");
+        problem_add(p, path, "must be a non-empty string (a glob)");
         return;
     }
     if (glob_compile(json_string_value(v), out, msg, sizeof msg) != GLOB_OK)
-        rules_problem(p, path, "unsupported glob: %s", msg);
+        problem_add(p, path, "unsupported glob: %s", msg);
 }
 
-static void compile_match(rules_problems *p, const char *path, const json_t *m, rule *r)
+static void compile_match(problems *p, const char *path, const json_t *m, rule *r)
 {
-    char sub[RULES_PATH_MAX];
+    char sub[PROBLEM_PATH_MAX];
     if (!json_is_object(m)) {
-        rules_problem(p, path, "must be an object with at least \"type\"");
+        problem_add(p, path, "must be an object with at least \"type\"");
         return;
     }
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)m, key, v)
     {
-        rules_path(sub, path, ".%.64s", key);
+        problem_path(sub, path, ".%.64s", key);
         const char **exact = strcmp(key, "type") == 0     ? &r->type
                              : strcmp(key, "bucket") == 0 ? &r->bucket
                              : strcmp(key, "source") == 0 ? &r->source
                                                           : NULL;
         if (exact) {
             if (!nonempty_string(v))
-                rules_problem(p, sub, "must be a non-empty string");
+                problem_add(p, sub, "must be a non-empty string");
             else
                 *exact = json_string_value(v);
         } else if (strcmp(key, "name") == 0) {
@@ -237,15 +238,15 @@ static void compile_match(rules_problems *p, const char *path, const json_t *m, 
             compile_glob(p, sub, v, &r->subject_glob);
         } else if (strcmp(key, "allow_unsafe_names") == 0) {
             if (!json_is_boolean(v))
-                rules_problem(p, sub, "must be true or false");
+                problem_add(p, sub, "must be true or false");
             r->allow_unsafe_names = json_is_true(v);
         } else {
-            rules_problem(p, sub, "unknown key");
+            problem_add(p, sub, "unknown key");
         }
     }
     if (!json_object_get(m, "type")) {
-        rules_path(sub, path, ".type");
-        rules_problem(p, sub, "required, e.g. \"google.cloud.storage.object.v1.finalized\"");
+        problem_path(sub, path, ".type");
+        problem_add(p, sub, "required, e.g. \"google.cloud.storage.object.v1.finalized\"");
     }
 }
 
@@ -254,15 +255,15 @@ static const char *const rule_keys[] = {"name",     "match", "action",         "
 
 /* The action and the sections it needs. When the action is missing or unknown, the sections
  * present are still checked on their own, so one run reports their problems too. */
-static void compile_action(rules_problems *p, const char *path, const json_t *obj, rule *r)
+static void compile_action(problems *p, const char *path, const json_t *obj, rule *r)
 {
-    char sub[RULES_PATH_MAX];
+    char sub[PROBLEM_PATH_MAX];
     const json_t *action = json_object_get(obj, "action");
     const char *a = json_string_value(action);
     bool known = true;
-    rules_path(sub, path, ".action");
+    problem_path(sub, path, ".action");
     if (!action) {
-        rules_problem(p, sub, "required: train, train_and_register or register");
+        problem_add(p, sub, "required: train, train_and_register or register");
         known = false;
     } else if (a && strcmp(a, "train") == 0) {
         r->action = RULES_TRAIN;
@@ -271,8 +272,8 @@ static void compile_action(rules_problems *p, const char *path, const json_t *ob
     } else if (a && strcmp(a, "register") == 0) {
         r->action = RULES_REGISTER;
     } else {
-        rules_problem(p, sub, "unknown action \"%.64s\" (train, train_and_register or register)",
-                      a ? a : "(not a string)");
+        problem_add(p, sub, "unknown action \"%.64s\" (train, train_and_register or register)",
+                    a ? a : "(not a string)");
         known = false;
     }
     const char *name = rules_action_name(r->action);
@@ -282,34 +283,34 @@ static void compile_action(rules_problems *p, const char *path, const json_t *ob
     const json_t *model = json_object_get(obj, "model");
     const json_t *pipeline = json_object_get(obj, "pipeline");
 
-    rules_path(sub, path, ".job");
+    problem_path(sub, path, ".job");
     if (known && wants_job && !job)
-        rules_problem(p, sub, "required for action %s (a Vertex AI CustomJob)", name);
+        problem_add(p, sub, "required for action %s (a Vertex AI CustomJob)", name);
     else if (known && !wants_job && job)
-        rules_problem(p, sub, "not used by action %s", name);
+        problem_add(p, sub, "not used by action %s", name);
     else if (job)
         rules_check_job(p, sub, job);
     r->job = job;
 
-    rules_path(sub, path, ".model");
+    problem_path(sub, path, ".model");
     if (known && r->registers && !model)
-        rules_problem(p, sub, "required for action %s", name);
+        problem_add(p, sub, "required for action %s", name);
     else if (known && !r->registers && model)
-        rules_problem(p, sub, "not used by action %s", name);
+        problem_add(p, sub, "not used by action %s", name);
     else if (model)
         compile_model(p, sub, model, r);
 
-    rules_path(sub, path, ".pipeline");
+    problem_path(sub, path, ".pipeline");
     if (known && pipeline && r->action != RULES_TRAIN_AND_REGISTER)
-        rules_problem(p, sub, "only used by action train_and_register");
+        problem_add(p, sub, "only used by action train_and_register");
     else if (pipeline)
         rules_check_pipeline(p, sub, pipeline);
     r->pipeline = pipeline;
 }
 
-static void compile_rule(rules_problems *p, const char *path, const json_t *obj, rule *r)
+static void compile_rule(problems *p, const char *path, const json_t *obj, rule *r)
 {
-    char sub[RULES_PATH_MAX];
+    char sub[PROBLEM_PATH_MAX];
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)obj, key, v)
@@ -318,26 +319,26 @@ static void compile_rule(rules_problems *p, const char *path, const json_t *obj,
         for (size_t i = 0; i < sizeof rule_keys / sizeof rule_keys[0]; i++)
             known |= strcmp(rule_keys[i], key) == 0;
         if (!known) {
-            rules_path(sub, path, ".%.64s", key);
-            rules_problem(p, sub, "unknown key");
+            problem_path(sub, path, ".%.64s", key);
+            problem_add(p, sub, "unknown key");
         }
     }
 
     const json_t *name = json_object_get(obj, "name");
-    rules_path(sub, path, ".name");
+    problem_path(sub, path, ".name");
     if (!name)
-        rules_problem(p, sub, "required");
+        problem_add(p, sub, "required");
     else if (!nonempty_string(name) || !labels_value_valid(json_string_value(name)))
-        rules_problem(p, sub,
-                      "must be 1-63 lower-case letters, digits, '_' or '-' (it becomes a label "
-                      "value on what the rule creates)");
+        problem_add(p, sub,
+                    "must be 1-63 lower-case letters, digits, '_' or '-' (it becomes a label "
+                    "value on what the rule creates)");
     else
         r->name = json_string_value(name);
 
     const json_t *match = json_object_get(obj, "match");
-    rules_path(sub, path, ".match");
+    problem_path(sub, path, ".match");
     if (!match)
-        rules_problem(p, sub, "required, an object with at least \"type\"");
+        problem_add(p, sub, "required, an object with at least \"type\"");
     else
         compile_match(p, sub, match, r);
 
@@ -345,17 +346,17 @@ static void compile_rule(rules_problems *p, const char *path, const json_t *obj,
 
     const json_t *interval = json_object_get(obj, "min_interval_s");
     if (interval) {
-        rules_path(sub, path, ".min_interval_s");
+        problem_path(sub, path, ".min_interval_s");
         if (!json_is_integer(interval) || json_integer_value(interval) < 0 ||
             json_integer_value(interval) > INT_MAX)
-            rules_problem(p, sub, "must be an integer >= 0 (seconds)");
+            problem_add(p, sub, "must be an integer >= 0 (seconds)");
         else
             r->min_interval_s = (int)json_integer_value(interval);
     }
 
     const json_t *labels = json_object_get(obj, "labels");
     if (labels) {
-        rules_path(sub, path, ".labels");
+        problem_path(sub, path, ".labels");
         rules_check_labels(p, sub, labels);
         r->labels = labels;
     }
@@ -381,19 +382,19 @@ void rules_free(rules *rs)
 
 int rules_compile(const json_t *rules_array, rules **out, char *err, size_t errlen)
 {
-    rules_problems p = {.buf = err, .cap = errlen};
+    problems p = {.buf = err, .cap = errlen};
     if (err && errlen)
         err[0] = '\0';
     *out = NULL;
     if (rules_array && !json_is_array(rules_array)) {
-        rules_problem(&p, "rules", "must be an array");
+        problem_add(&p, "rules", "must be an array");
         return -1;
     }
     size_t n = rules_array ? json_array_size(rules_array) : 0;
     rules *rs = calloc(1, sizeof *rs);
     if (!rs || !(rs->items = calloc(n ? n : 1, sizeof *rs->items))) {
         free(rs);
-        rules_problem(&p, "rules", "out of memory");
+        problem_add(&p, "rules", "out of memory");
         return -1;
     }
     rs->n = n;
@@ -403,19 +404,19 @@ int rules_compile(const json_t *rules_array, rules **out, char *err, size_t errl
         rule *r = &rs->items[i];
         const json_t *obj = json_array_get(rules_array, i);
         if (!json_is_object(obj)) {
-            rules_problem(&p, path, "must be an object");
+            problem_add(&p, path, "must be an object");
             continue;
         }
         if (!(r->src = json_deep_copy(obj))) {
-            rules_problem(&p, path, "out of memory");
+            problem_add(&p, path, "out of memory");
             continue;
         }
         compile_rule(&p, path, r->src, r);
         for (size_t j = 0; r->name && j < i; j++)
             if (rs->items[j].name && strcmp(rs->items[j].name, r->name) == 0) {
-                char sub[RULES_PATH_MAX];
-                rules_path(sub, path, ".name");
-                rules_problem(&p, sub, "duplicate of rules[%zu].name \"%s\"", j, r->name);
+                char sub[PROBLEM_PATH_MAX];
+                problem_path(sub, path, ".name");
+                problem_add(&p, sub, "duplicate of rules[%zu].name \"%s\"", j, r->name);
                 break;
             }
     }

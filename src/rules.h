@@ -45,6 +45,7 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "template.h"
 #include "cloudevent.h"
 #include "storage_object.h"
 
@@ -69,11 +70,6 @@ typedef struct {
     size_t n_aliases;
     const json_t *labels; /* object, or NULL */
 } rules_model;
-
-/* The values of the placeholders for one event. NULL fields expand to "". */
-typedef struct {
-    const char *bucket, *name, *generation, *event_id, *event_key, *event_time, *rule, *gcs_uri;
-} rules_vars;
 
 /* Validates and compiles RULES_ARRAY (a JSON array; NULL is an empty set). Returns 0 with *OUT
  * set, or -1 with every problem written into ERR, one per line, each starting with its JSON
@@ -111,24 +107,16 @@ const rules_model *rules_model_of(const rule *r); /* NULL unless the rule regist
 const json_t *rules_labels(const rule *r);        /* object, or NULL */
 int rules_min_interval_s(const rule *r);
 
-/* Fills VARS for an event matched to R. Strings come from EV, OBJ (may be NULL) and EVENT_KEY
- * (the ledger key); gcs_uri is built in A. Returns 0, or -1 on OOM. */
+/* Fills VARS for an event matched to R (its templates expand with template.h). Strings come
+ * from EV, OBJ (may be NULL), EVENT_KEY (the ledger key) and R's name; gcs_uri is built in A.
+ * Returns 0, or -1 on OOM. */
 int rules_vars_for_event(const rule *r, const cloudevent *ev, const storage_object *obj,
-                         const char *event_key, arena *a, rules_vars *vars);
-
-/* A new JSON value: TMPL with every placeholder in every string value replaced (keys and
- * non-strings copied as they are). New reference; NULL on OOM, or when an expanded string is
- * not valid UTF-8 (an event id from a header can be any bytes). A vars->rule of NULL expands
- * to R's name. */
-json_t *rules_expand(const rule *r, const json_t *tmpl, const rules_vars *vars);
-
-/* One template string expanded into A; NULL on OOM. */
-char *rules_expand_string(const rule *r, const char *tmpl, const rules_vars *vars, arena *a);
+                         const char *event_key, arena *a, template_vars *vars);
 
 /* The model's artifact URI for this event: model.artifact_uri expanded, or else the directory
  * of gs://bucket/name with a trailing '/' ("" when the event names no object). In A; NULL on
  * OOM. */
-char *rules_artifact_uri(const rule *r, const rules_vars *vars, arena *a);
+char *rules_artifact_uri(const rule *r, const template_vars *vars, arena *a);
 
 /* "train", "train_and_register", "register". */
 const char *rules_action_name(rules_action a);

@@ -1,7 +1,7 @@
-/* rules_internal — what rules.c, rules_job.c and rules_template.c share; not a public API.
+/* rules_internal — what rules.c, rules_job.c, rules_name.c and rules_vars.c share; not a
+ * public API.
  *
- * Problems are collected as "path: message" lines into the caller's buffer (truncated when it
- * is full, but always counted), so check-config shows every problem in one run. */
+ * Problems are collected with problems.h, so check-config shows every problem in one run. */
 #ifndef RT_RULES_INTERNAL_H
 #define RT_RULES_INTERNAL_H
 
@@ -9,36 +9,17 @@
 #include <stddef.h>
 
 #include "cloudevent.h"
+#include "problems.h"
 #include "storage_object.h"
 
-#define RULES_PATH_MAX 512
-
-typedef struct {
-    char *buf; /* may be NULL */
-    size_t cap, len;
-    int count;
-} rules_problems;
-
-void rules_problem(rules_problems *p, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* OUT = BASE followed by FMT ("%s.key", "%s[3]"); OUT may be BASE. Truncates silently. */
-void rules_path(char out[RULES_PATH_MAX], const char *base, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* Every string under V is a template: reports unknown placeholders under their paths. */
-void rules_check_templates(rules_problems *p, const char *path, const json_t *v);
+void rules_check_templates(problems *p, const char *path, const json_t *v);
 /* Google's label rules (labels.h), reported under PATH. */
-void rules_check_labels(rules_problems *p, const char *path, const json_t *v);
+void rules_check_labels(problems *p, const char *path, const json_t *v);
 /* A CustomJob template: known keys, displayName, jobSpec.workerPoolSpecs. */
-void rules_check_job(rules_problems *p, const char *path, const json_t *job);
+void rules_check_job(problems *p, const char *path, const json_t *job);
 /* The pipeline overrides of a train_and_register rule: displayName, labels. */
-void rules_check_pipeline(rules_problems *p, const char *path, const json_t *pipeline);
-
-/* True when S holds "${" that is not the escape "$${". */
-int rules_template_has_placeholder(const char *s);
-/* Checks every placeholder in S: 0, or -1 with the first problem in MSG. */
-int rules_template_check(const char *s, char *msg, size_t msglen);
+void rules_check_pipeline(problems *p, const char *path, const json_t *pipeline);
 
 /* The event's bucket: OBJ's (may be NULL), else the `bucket` extension; NULL when neither. */
 const char *rules_event_bucket(const cloudevent *ev, const storage_object *obj);

@@ -14,32 +14,8 @@
 #include <string.h>
 
 #include "labels.h"
+#include "template.h"
 #include "vertex_schema.h"
-
-void rules_problem(rules_problems *p, const char *path, const char *fmt, ...)
-{
-    p->count++;
-    if (!p->buf || p->cap == 0 || p->len + 1 >= p->cap)
-        return;
-    char line[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    int n = snprintf(p->buf + p->len, p->cap - p->len, "%s%s: %s", p->len ? "\n" : "", path, line);
-    if (n > 0)
-        p->len += (size_t)n < p->cap - p->len ? (size_t)n : p->cap - p->len - 1;
-}
-
-void rules_path(char out[RULES_PATH_MAX], const char *base, const char *fmt, ...)
-{
-    size_t n = strnlen(base, RULES_PATH_MAX - 1);
-    memmove(out, base, n);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out + n, RULES_PATH_MAX - n, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- the CustomJob schema (vertex_schema.h) ------------------------------------------------ */
 
@@ -47,18 +23,18 @@ static const vs_field pipeline_overrides[] = {VS_F("displayName", VS_STRING),
                                               VS_F("labels", VS_LABELS), VS_END};
 
 /* Every string below V is a template: check its placeholders. */
-void rules_check_templates(rules_problems *p, const char *path, const json_t *v)
+void rules_check_templates(problems *p, const char *path, const json_t *v)
 {
-    char sub[RULES_PATH_MAX], msg[256];
+    char sub[PROBLEM_PATH_MAX], msg[256];
     if (json_is_string(v)) {
-        if (rules_template_check(json_string_value(v), msg, sizeof msg) != 0)
-            rules_problem(p, path, "%s", msg);
+        if (template_check(json_string_value(v), msg, sizeof msg) != 0)
+            problem_add(p, path, "%s", msg);
     } else if (json_is_array(v)) {
         size_t i;
         const json_t *item;
         json_array_foreach(v, i, item)
         {
-            rules_path(sub, path, "[%zu]", i);
+            problem_path(sub, path, "[%zu]", i);
             rules_check_templates(p, sub, item);
         }
     } else if (json_is_object(v)) {
@@ -66,36 +42,36 @@ void rules_check_templates(rules_problems *p, const char *path, const json_t *v)
         const json_t *item;
         json_object_foreach((json_t *)v, key, item)
         {
-            rules_path(sub, path, ".%.64s", key);
+            problem_path(sub, path, ".%.64s", key);
             rules_check_templates(p, sub, item);
         }
     }
 }
 
-void rules_check_labels(rules_problems *p, const char *path, const json_t *v)
+void rules_check_labels(problems *p, const char *path, const json_t *v)
 {
     char msg[256];
     if (labels_validate(v, msg, sizeof msg) != 0)
-        rules_problem(p, path, "%s", msg);
+        problem_add(p, path, "%s", msg);
 }
 
-static void check_schema(rules_problems *p, const char *path, const json_t *v, const vs_field *s);
+static void check_schema(problems *p, const char *path, const json_t *v, const vs_field *s);
 
 /* Google's types, where every string is a template: a value that comes from the event is
  * checked by Vertex when it is sent; a literal is checked here. */
-static void check_node(rules_problems *p, const char *path, const json_t *v, const vs_field *f)
+static void check_node(problems *p, const char *path, const json_t *v, const vs_field *f)
 {
-    char sub[RULES_PATH_MAX];
+    char sub[PROBLEM_PATH_MAX];
     const char *text = json_string_value(v);
     switch (f->type) {
     case VS_STRING:
     case VS_DURATION:
         if (!json_is_string(v))
-            rules_problem(p, path, "must be a string");
+            problem_add(p, path, "must be a string");
         else if ((f->flags & VS_REQUIRED) && json_string_length(v) == 0)
-            rules_problem(p, path, "must be a non-empty string");
+            problem_add(p, path, "must be a non-empty string");
         else if (f->type == VS_DURATION && !strstr(text, "${") && !vs_duration_valid(text))
-            rules_problem(p, path, "must be a duration in seconds, such as \"3600s\"");
+            problem_add(p, path, "must be a duration in seconds, such as \"3600s\"");
         else
             rules_check_templates(p, path, v);
         break;
@@ -105,7 +81,7 @@ static void check_node(rules_problems *p, const char *path, const json_t *v, con
         const json_t *item;
         json_array_foreach(v, i, item) ok &= json_is_string(item);
         if (!ok)
-            rules_problem(p, path, "must be an array of strings");
+            problem_add(p, path, "must be an array of strings");
         else
             rules_check_templates(p, path, v);
         break;
@@ -114,11 +90,11 @@ static void check_node(rules_problems *p, const char *path, const json_t *v, con
     case VS_INT32:
         if (!(json_is_integer(v) && json_integer_value(v) >= 0) &&
             !(text && *text && strspn(text, "0123456789") == strlen(text)))
-            rules_problem(p, path, "must be an integer >= 0 (or a string of digits)");
+            problem_add(p, path, "must be an integer >= 0 (or a string of digits)");
         break;
     case VS_BOOL:
         if (!json_is_boolean(v))
-            rules_problem(p, path, "must be true or false");
+            problem_add(p, path, "must be true or false");
         break;
     case VS_ANY:
         rules_check_templates(p, path, v);
@@ -128,22 +104,22 @@ static void check_node(rules_problems *p, const char *path, const json_t *v, con
         break;
     case VS_MESSAGE:
         if (!json_is_object(v))
-            rules_problem(p, path, "must be an object");
+            problem_add(p, path, "must be an object");
         else
             check_schema(p, path, v, f->fields);
         break;
     case VS_MESSAGE_LIST:
         if (!json_is_array(v)) {
-            rules_problem(p, path, "must be an array");
+            problem_add(p, path, "must be an array");
             break;
         }
         size_t i;
         const json_t *item;
         json_array_foreach(v, i, item)
         {
-            rules_path(sub, path, "[%zu]", i);
+            problem_path(sub, path, "[%zu]", i);
             if (!json_is_object(item))
-                rules_problem(p, sub, "must be an object");
+                problem_add(p, sub, "must be an object");
             else
                 check_schema(p, sub, item, f->fields);
         }
@@ -151,61 +127,61 @@ static void check_node(rules_problems *p, const char *path, const json_t *v, con
     }
 }
 
-static void check_schema(rules_problems *p, const char *path, const json_t *v, const vs_field *s)
+static void check_schema(problems *p, const char *path, const json_t *v, const vs_field *s)
 {
-    char sub[RULES_PATH_MAX];
+    char sub[PROBLEM_PATH_MAX];
     const char *key;
     const json_t *item;
     json_object_foreach((json_t *)v, key, item)
     {
-        rules_path(sub, path, ".%.64s", key);
+        problem_path(sub, path, ".%.64s", key);
         const vs_field *f = NULL;
         for (const vs_field *c = s; c->name && !f; c++)
             if (strcmp(c->name, key) == 0)
                 f = c;
         if (!f)
-            rules_problem(p, sub, "unknown key");
+            problem_add(p, sub, "unknown key");
         else if (f->flags & VS_OUTPUT_ONLY)
-            rules_problem(p, sub, "is output only: Vertex AI sets it");
+            problem_add(p, sub, "is output only: Vertex AI sets it");
         else
             check_node(p, sub, item, f);
     }
     for (const vs_field *c = s; c->name; c++)
         if ((c->flags & VS_REQUIRED) && !json_object_get(v, c->name)) {
-            rules_path(sub, path, ".%s", c->name);
-            rules_problem(p, sub, "required");
+            problem_path(sub, path, ".%s", c->name);
+            problem_add(p, sub, "required");
         }
 }
 
 /* The CustomJob template: the schema (which knows what is required), plus the rules a table
  * cannot say: at least one worker pool, each with exactly one kind of code. */
-void rules_check_job(rules_problems *p, const char *path, const json_t *job)
+void rules_check_job(problems *p, const char *path, const json_t *job)
 {
-    char sub[RULES_PATH_MAX], pool_path[RULES_PATH_MAX];
+    char sub[PROBLEM_PATH_MAX], pool_path[PROBLEM_PATH_MAX];
     if (!json_is_object(job)) {
-        rules_problem(p, path, "must be an object (a Vertex AI CustomJob)");
+        problem_add(p, path, "must be an object (a Vertex AI CustomJob)");
         return;
     }
     check_schema(p, path, job, vs_custom_job);
     const json_t *pools = json_object_get(json_object_get(job, "jobSpec"), "workerPoolSpecs");
-    rules_path(sub, path, ".jobSpec.workerPoolSpecs");
+    problem_path(sub, path, ".jobSpec.workerPoolSpecs");
     if (json_is_array(pools) && json_array_size(pools) == 0)
-        rules_problem(p, sub, "must hold at least one worker pool");
+        problem_add(p, sub, "must hold at least one worker pool");
     size_t i;
     const json_t *pool;
     json_array_foreach(pools, i, pool)
     {
-        rules_path(pool_path, sub, "[%zu]", i);
+        problem_path(pool_path, sub, "[%zu]", i);
         if (json_is_object(pool) && (json_object_get(pool, "containerSpec") != NULL) ==
                                         (json_object_get(pool, "pythonPackageSpec") != NULL))
-            rules_problem(p, pool_path, "needs exactly one of containerSpec and pythonPackageSpec");
+            problem_add(p, pool_path, "needs exactly one of containerSpec and pythonPackageSpec");
     }
 }
 
-void rules_check_pipeline(rules_problems *p, const char *path, const json_t *pipeline)
+void rules_check_pipeline(problems *p, const char *path, const json_t *pipeline)
 {
     if (!json_is_object(pipeline))
-        rules_problem(p, path, "must be an object");
+        problem_add(p, path, "must be an object");
     else
         check_schema(p, path, pipeline, pipeline_overrides);
 }

@@ -1,6 +1,8 @@
 /* scoreboard — see scoreboard.h. */
 #include "scoreboard.h"
 
+#include "clk.h"
+
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -22,7 +24,7 @@ scoreboard *scoreboard_create(int n_slots)
         return NULL;
     scoreboard *sb = p; /* fresh anonymous pages are zero: every counter starts at 0 */
     sb->n_slots = n_slots;
-    atomic_store(&sb->started_ms, sb_now_ms());
+    atomic_store(&sb->started_ms, clk_mono_ms());
     return sb;
 }
 
@@ -30,13 +32,6 @@ void scoreboard_destroy(scoreboard *sb)
 {
     if (sb)
         munmap(sb, sizeof *sb);
-}
-
-int64_t sb_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 sb_route sb_route_of(const char *path)
@@ -94,7 +89,7 @@ const char *sb_state_name(sb_state s)
 
 json_t *scoreboard_status_json(scoreboard *sb)
 {
-    int64_t now = sb_now_ms();
+    int64_t now = clk_mono_ms();
     json_t *workers = json_array();
     json_t *root = json_pack(
         "{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "master_pid", atomic_load(&sb->master_pid),

@@ -63,9 +63,6 @@ extern const char *const sb_route_names[SB_ROUTES];
 scoreboard *scoreboard_create(int n_slots);
 void scoreboard_destroy(scoreboard *sb);
 
-/* The monotonic clock in milliseconds, used for every time in the scoreboard. */
-int64_t sb_now_ms(void);
-
 sb_route sb_route_of(const char *path);
 /* Counts one answered request. */
 void scoreboard_record(scoreboard *sb, sb_route route, int status, int64_t latency_us);

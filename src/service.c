@@ -13,9 +13,10 @@
 
 #include "answer_cache.h"
 #include "auth.h"
+#include "clk.h"
 #include "cloudevent.h"
-#include "dispatch.h"
 #include "function.h"
+#include "lease.h"
 #include "ledger.h"
 #include "log.h"
 #include "metrics.h"
@@ -33,6 +34,8 @@ struct service {
     auth *auth;
     ledger *ledger; /* NULL while the store cannot be reached; reopened on demand */
     int64_t ledger_next_try_ms;
+    char ledger_err[LEDGER_ERR_MAX]; /* why the last open failed, for /readyz */
+    bool ledger_lost_logged;
     const fn_def *fn;
     void *fn_state;
     answer_cache *answers; /* duplicates of finished events, answered without the ledger */
@@ -42,14 +45,13 @@ static int open_ledger(service *svc)
 {
     if (svc->ledger)
         return 0;
-    int64_t now = sb_now_ms();
+    int64_t now = clk_mono_ms();
     if (now < svc->ledger_next_try_ms)
         return -1;
-    char err[LEDGER_ERR_MAX];
-    if (ledger_open(svc->cfg->ledger.url, &svc->ledger, err) != LEDGER_OK) {
+    if (ledger_open(svc->cfg->ledger.url, &svc->ledger, svc->ledger_err) != LEDGER_OK) {
         svc->ledger = NULL;
         svc->ledger_next_try_ms = now + LEDGER_REOPEN_MS;
-        log_error("ledger unavailable: %s", err);
+        log_error("ledger unavailable: %s", svc->ledger_err);
         return -1;
     }
     return 0;
@@ -69,16 +71,15 @@ service *service_new(const config *cfg, scoreboard *sb, char *err, size_t errlen
         snprintf(err, errlen, "function: no function is registered as \"%s\"", cfg->function);
         goto fail;
     }
-    char ledger_err[LEDGER_ERR_MAX];
-    ledger_status ls = ledger_open(cfg->ledger.url, &svc->ledger, ledger_err);
+    ledger_status ls = ledger_open(cfg->ledger.url, &svc->ledger, svc->ledger_err);
     if (ls == LEDGER_ERR_INVALID) {
-        snprintf(err, errlen, "ledger.url: %s", ledger_err);
+        snprintf(err, errlen, "ledger.url: %s", svc->ledger_err);
         goto fail;
     }
     if (ls != LEDGER_OK) { /* a database that is down now may be up at the next request */
         svc->ledger = NULL;
         log_error("ledger unavailable at start (requests answer 503 until it is back): %s",
-                  ledger_err);
+                  svc->ledger_err);
     }
     if (!(svc->auth = auth_new(&cfg->auth, err, errlen)))
         goto fail;
@@ -110,10 +111,16 @@ void service_free(service *svc)
 
 static void handle_readyz(service *svc, arena *a, http_response *resp)
 {
-    const char *problem = NULL;
-    if (open_ledger(svc) != 0 || ledger_ping(svc->ledger) != LEDGER_OK)
-        problem = "ledger unavailable";
-    else if (!svc->cfg->auth.disabled && !auth_ready(svc->auth))
+    const char *problem = NULL, *ledger_problem = NULL;
+    if (open_ledger(svc) != 0)
+        ledger_problem = svc->ledger_err;
+    else if (ledger_ping(svc->ledger) != LEDGER_OK)
+        ledger_problem = ledger_last_error(svc->ledger);
+    if (ledger_problem) {
+        problem = arena_printf(a, "ledger unavailable: %s", ledger_problem);
+        if (!problem)
+            problem = "ledger unavailable";
+    } else if (!svc->cfg->auth.disabled && !auth_ready(svc->auth))
         problem = "no signing keys loaded yet";
     if (problem)
         http_response_error(resp, a, 503, "not_ready", "%s", problem);
@@ -160,7 +167,7 @@ static log_budget reject_budget;
 /* FIELDS (stolen) gets "suppressed": N when lines were left out before it. */
 static bool reject_log_allowed(json_t *fields)
 {
-    int64_t second = sb_now_ms() / 1000;
+    int64_t second = clk_mono_ms() / 1000;
     if (second != reject_budget.second) {
         reject_budget.second = second;
         reject_budget.lines = 0;
@@ -220,17 +227,17 @@ static void answer_duplicate(service *svc, ledger_record *rec, const cloudevent 
                              const char *key, arena *a, http_response *resp)
 {
     json_t *stored = rec->outcome ? json_loads(rec->outcome, 0, NULL) : NULL;
-    json_t *body = dispatch_body("duplicate", stored, ev, key);
+    json_t *body = lease_answer_body("duplicate", stored, ev, key);
     if (body)
         json_object_set_new(body, "recorded_status", json_string(rec->status));
     if (http_response_json(resp, a, 200, body) == 0 && strcmp(rec->status, "failed") != 0)
-        answer_cache_put(svc->answers, key, resp->body, resp->body_len, sb_now_ms());
+        answer_cache_put(svc->answers, key, resp->body, resp->body_len, clk_mono_ms());
 }
 
 static bool answer_from_cache(service *svc, const char *key, http_response *resp)
 {
     size_t len;
-    const char *known = answer_cache_get(svc->answers, key, sb_now_ms(), &len);
+    const char *known = answer_cache_get(svc->answers, key, clk_mono_ms(), &len);
     if (!known)
         return false;
     resp->status = 200;
@@ -240,28 +247,15 @@ static bool answer_from_cache(service *svc, const char *key, http_response *resp
     return true;
 }
 
-static void run_function(service *svc, const cloudevent *ev, const ledger_hold *hold,
-                         bool reclaimed, arena *a, http_response *resp)
+static void run_function(service *svc, lease *ls, const cloudevent *ev, arena *a,
+                         http_response *resp)
 {
-    dispatch_answer ans;
-    dispatch_event(svc->fn, svc->fn_state, svc->cfg, svc->ledger, ev, hold, reclaimed, a, &ans);
+    lease_answer ans;
+    lease_run(ls, svc->fn, svc->fn_state, svc->cfg, ev, a, &ans);
     if (ans.http_status == 503)
         answer_retry(resp, a, ans.retry_after, ans.code, ans.message);
     else
         http_response_json(resp, a, ans.http_status, ans.body);
-}
-
-/* Whether REC, found finished, is a failure that the delivery which made it caused (the function
- * said so: "redeliverable" in the outcome, see function.h) rather than the event: such a record
- * must not shadow this delivery. */
-static bool redeliverable(const ledger_record *rec)
-{
-    if (strcmp(rec->status, "failed") != 0 || !rec->outcome)
-        return false;
-    json_t *o = json_loads(rec->outcome, 0, NULL);
-    bool yes = json_is_true(json_object_get(o, "redeliverable"));
-    json_decref(o);
-    return yes;
 }
 
 /* The structured form the ledger stores for replay (malloc'd), made only for a new record. */
@@ -306,38 +300,38 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
                        .event_time = ev.time,
                        .event_json_fn = event_json,
                        .event_json_arg = &ev};
-    ledger_claim_result claim;
-    ledger_record rec = {0};
-    ledger_status ls = ledger_claim(svc->ledger, key, &le, svc->cfg->ledger.lease_s, &claim, &rec);
-    if (ls != LEDGER_OK) {
-        log_error("ledger: claim failed for %s: %s", key, ledger_last_error(svc->ledger));
-        answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
-                     "the ledger cannot be reached; retry later");
-    } else if (claim == LEDGER_DONE && redeliverable(&rec)) {
-        /* Reopened the way `retrainctl replay` does (failed -> claimed, one statement), so of
-         * several such deliveries at once exactly one runs; the others are told to retry. */
-        ledger_hold hold;
-        ls = ledger_reopen(svc->ledger, key, svc->cfg->ledger.lease_s, &hold);
-        if (ls == LEDGER_OK)
-            run_function(svc, &ev, &hold, true, a, resp);
-        else if (ls == LEDGER_ERR_STATE)
-            answer_retry(resp, a, RETRY_AFTER_BUSY, "busy",
-                         "this event is being processed by another worker; retry later");
-        else {
-            log_error("ledger: reopen failed for %s: %s", key, ledger_last_error(svc->ledger));
-            answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
-                         "the ledger cannot be reached; retry later");
-        }
-    } else if (claim == LEDGER_DONE) {
-        answer_duplicate(svc, &rec, &ev, key, a, resp);
-    } else if (claim == LEDGER_BUSY) {
+    lease ls;
+    switch (lease_take(&ls, svc->ledger, svc->cfg->ledger.lease_s, key, &le)) {
+    case LEASE_OURS:
+        run_function(svc, &ls, &ev, a, resp);
+        break;
+    case LEASE_DUPLICATE:
+        answer_duplicate(svc, &ls.record, &ev, key, a, resp);
+        break;
+    case LEASE_BUSY:
         answer_retry(resp, a, RETRY_AFTER_BUSY, "busy",
                      "this event is being processed by another worker; retry later");
-    } else {
-        ledger_hold hold = ledger_hold_of(&rec);
-        run_function(svc, &ev, &hold, claim == LEDGER_RECLAIMED, a, resp);
+        break;
+    case LEASE_UNAVAILABLE:
+        answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
+                     "the ledger cannot be reached; retry later");
+        break;
     }
-    ledger_record_clear(&rec);
+    lease_end(&ls);
+}
+
+bool service_restart_wanted(service *svc)
+{
+    if (!ledger_lost(svc->ledger))
+        return false;
+    if (!svc->ledger_lost_logged) {
+        svc->ledger_lost_logged = true;
+        log_emit(LOG_CRITICAL, NULL,
+                 "this worker can no longer use the ledger (%s): it answers 503 to what it holds "
+                 "and exits to be replaced; a worker opens only a ledger that exists",
+                 svc->ledger ? ledger_last_error(svc->ledger) : "sqlite faulted");
+    }
+    return true;
 }
 
 void service_handle(service *svc, const http_request *req, arena *a, http_response *resp)

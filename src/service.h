@@ -15,6 +15,7 @@
 #ifndef RT_SERVICE_H
 #define RT_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -29,5 +30,11 @@ service *service_new(const config *cfg, scoreboard *sb, char *err, size_t errlen
 void service_free(service *svc);
 
 void service_handle(service *svc, const http_request *req, arena *a, http_response *resp);
+
+/* True when this worker must stop and be replaced by a fresh process: its SQLite ledger was
+ * deleted or replaced under it, or SQLite faulted on a mapped file (see ledger_lost). Its
+ * deliveries answer 503 from then on; the transport drains and exits with a code that says so.
+ * Logged once, at the first call that finds it. */
+bool service_restart_wanted(service *svc);
 
 #endif

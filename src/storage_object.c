@@ -10,22 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errtext.h"
 #include "printable.h"
-
-static storage_object_status fail(char *err, size_t errlen, storage_object_status st,
-                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static storage_object_status fail(char *err, size_t errlen, storage_object_status st,
-                                  const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
 
 /* An optional string field; null is absent. */
 static storage_object_status get_string(json_t *root, const char *key, arena *a, const char **dst,
@@ -36,9 +22,9 @@ static storage_object_status get_string(json_t *root, const char *key, arena *a,
     if (!v || json_is_null(v))
         return STORAGE_OBJECT_OK;
     if (!json_is_string(v))
-        return fail(err, errlen, STORAGE_OBJECT_ERR_TYPE, "%s: must be a string", key);
+        return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_TYPE, "%s: must be a string", key);
     if (!(*dst = arena_strndup(a, json_string_value(v), json_string_length(v))))
-        return fail(err, errlen, STORAGE_OBJECT_ERR_NOMEM, "out of memory");
+        return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_NOMEM, "out of memory");
     return STORAGE_OBJECT_OK;
 }
 
@@ -57,14 +43,15 @@ static storage_object_status get_int64(json_t *root, const char *key, arena *a, 
         size_t n = json_string_length(v);
         /* 19 digits hold every int64; more would not fit Google's own type. */
         if (n == 0 || n > 19 || strspn(s, "0123456789") != n)
-            return fail(err, errlen, STORAGE_OBJECT_ERR_TYPE,
-                        "%s: must be a string of at most 19 digits", key);
+            return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_TYPE,
+                                "%s: must be a string of at most 19 digits", key);
         *dst = arena_strndup(a, s, n);
     } else {
-        return fail(err, errlen, STORAGE_OBJECT_ERR_TYPE,
-                    "%s: must be a string of digits or a non-negative integer", key);
+        return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_TYPE,
+                            "%s: must be a string of digits or a non-negative integer", key);
     }
-    return *dst ? STORAGE_OBJECT_OK : fail(err, errlen, STORAGE_OBJECT_ERR_NOMEM, "out of memory");
+    return *dst ? STORAGE_OBJECT_OK
+                : errtext_fail(err, errlen, STORAGE_OBJECT_ERR_NOMEM, "out of memory");
 }
 
 static storage_object_status get_metadata(json_t *root, arena *a, storage_object *out, char *err,
@@ -74,11 +61,12 @@ static storage_object_status get_metadata(json_t *root, arena *a, storage_object
     if (!md || json_is_null(md))
         return STORAGE_OBJECT_OK;
     if (!json_is_object(md))
-        return fail(err, errlen, STORAGE_OBJECT_ERR_TYPE, "metadata: must be an object of strings");
+        return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_TYPE,
+                            "metadata: must be an object of strings");
     size_t n = json_object_size(md);
     storage_object_kv *kv = arena_alloc(a, (n ? n : 1) * sizeof *kv);
     if (!kv)
-        return fail(err, errlen, STORAGE_OBJECT_ERR_NOMEM, "out of memory");
+        return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_NOMEM, "out of memory");
     size_t i = 0;
     const char *key;
     json_t *v;
@@ -86,12 +74,12 @@ static storage_object_status get_metadata(json_t *root, arena *a, storage_object
     {
         char buf[PRT_ECHO_SIZE];
         if (!json_is_string(v))
-            return fail(err, errlen, STORAGE_OBJECT_ERR_TYPE, "metadata.%s: must be a string",
-                        prt_str(buf, sizeof buf, key));
+            return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_TYPE,
+                                "metadata.%s: must be a string", prt_str(buf, sizeof buf, key));
         kv[i].key = arena_strdup(a, key);
         kv[i].value = arena_strndup(a, json_string_value(v), json_string_length(v));
         if (!kv[i].key || !kv[i].value)
-            return fail(err, errlen, STORAGE_OBJECT_ERR_NOMEM, "out of memory");
+            return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_NOMEM, "out of memory");
         i++;
     }
     out->metadata = kv;
@@ -138,12 +126,12 @@ static storage_object_status parse_fields(json_t *root, arena *a, storage_object
                             err, errlen)))
             return st;
     if (!out->bucket || !*out->bucket)
-        return fail(err, errlen, STORAGE_OBJECT_ERR_MISSING, "bucket: required, non-empty");
+        return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_MISSING, "bucket: required, non-empty");
     if (!out->name || !*out->name)
-        return fail(err, errlen, STORAGE_OBJECT_ERR_MISSING, "name: required, non-empty");
+        return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_MISSING, "name: required, non-empty");
     if (strlen(out->name) > STORAGE_OBJECT_NAME_MAX)
-        return fail(err, errlen, STORAGE_OBJECT_ERR_TYPE, "name: longer than %d bytes",
-                    STORAGE_OBJECT_NAME_MAX);
+        return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_TYPE, "name: longer than %d bytes",
+                            STORAGE_OBJECT_NAME_MAX);
     return get_metadata(root, a, out, err, errlen);
 }
 
@@ -154,17 +142,18 @@ storage_object_status storage_object_parse(const void *data, size_t len, arena *
     if (err && errlen)
         err[0] = '\0';
     if (!data)
-        return fail(err, errlen, STORAGE_OBJECT_ERR_JSON, "no data");
+        return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_JSON, "no data");
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
         char why[PRT_ECHO_SIZE]; /* jansson's text may quote the offending bytes */
-        return fail(err, errlen, STORAGE_OBJECT_ERR_JSON, "not JSON: %s at line %d column %d",
-                    prt_str(why, sizeof why, jerr.text), jerr.line, jerr.column);
+        return errtext_fail(err, errlen, STORAGE_OBJECT_ERR_JSON,
+                            "not JSON: %s at line %d column %d",
+                            prt_str(why, sizeof why, jerr.text), jerr.line, jerr.column);
     }
     storage_object_status st;
     if (!json_is_object(root))
-        st = fail(err, errlen, STORAGE_OBJECT_ERR_NOT_OBJECT, "must be a JSON object");
+        st = errtext_fail(err, errlen, STORAGE_OBJECT_ERR_NOT_OBJECT, "must be a JSON object");
     else
         st = parse_fields(root, a, out, err, errlen);
     json_decref(root);

@@ -7,6 +7,7 @@
  * the request's resolver (for jobs: a list by the caller's label) whether the resource exists. */
 #include "vertex_internal.h"
 
+#include "clk.h"
 #include "labels.h"
 #include "log.h"
 #include "vertex_body.h"
@@ -26,20 +27,6 @@ typedef struct {
     const char *label_value;
 } by_label;
 
-long long vtx_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void vtx_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 char *vtx_dup_printf(const char *fmt, ...)
 {
     va_list ap;
@@ -57,7 +44,7 @@ static bool id_valid(const char *s)
     return n > 0 && n < 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
-vtx_client *vtx_client_new(const vertex_config *cfg, gauth *auth, http_client *http, char *err,
+vtx_client *vtx_client_new(const vertex_config *cfg, gauth *auth, fetch_client *http, char *err,
                            size_t errlen)
 {
     if (sodium_init() < 0) {
@@ -157,29 +144,29 @@ static vtx_err exchange(vtx_client *c, const vtx_request *q, long timeout_ms, vt
     snprintf(authz, alen, "Authorization: Bearer %s", token);
     const char *headers[] = {authz, "Content-Type: application/json", "Accept: application/json",
                              NULL};
-    http_call call = {.method = q->method,
-                      .url = q->url,
-                      .headers = headers,
-                      .body = q->body,
-                      .body_len = q->body ? strlen(q->body) : 0,
-                      .timeout_ms = timeout_ms,
-                      .once = !q->idempotent};
-    http_answer r;
-    http_err he = http_client_do(c->http, &call, &r);
+    fetch_call call = {.method = q->method,
+                       .url = q->url,
+                       .headers = headers,
+                       .body = q->body,
+                       .body_len = q->body ? strlen(q->body) : 0,
+                       .timeout_ms = timeout_ms,
+                       .once = !q->idempotent};
+    fetch_answer r;
+    fetch_err he = fetch_do(c->http, &call, &r);
     sodium_free(authz);
     out->attempts++;
     *sent = r.sent;
     out->retry_after_s = r.retry_after_s;
-    if (he == HTTP_OK) {
+    if (he == FETCH_OK) {
         vtx_result_from_answer(out, r.status, r.body, r.body_len);
     } else {
         out->http_status = 0;
         out->status[0] = '\0';
-        vtx_set_message(out, he == HTTP_ERR_NOMEM ? VTX_ERR_NOMEM : VTX_ERR_TRANSIENT,
+        vtx_set_message(out, he == FETCH_ERR_NOMEM ? VTX_ERR_NOMEM : VTX_ERR_TRANSIENT,
                         "%s %s: %s (%.120s)", q->method, q->what ? q->what : "request",
-                        http_err_name(he), r.detail);
+                        fetch_err_name(he), r.detail);
     }
-    http_answer_free(&r);
+    fetch_answer_free(&r);
     return out->err;
 }
 
@@ -237,7 +224,7 @@ vtx_err vtx_perform(vtx_client *c, const vtx_request *q, long long deadline, vtx
 {
     bool reauthed = false;
     for (int retry = 0;; retry++) {
-        long long left = deadline - vtx_now_ms();
+        long long left = deadline - clk_mono_ms();
         if (left <= 0) {
             if (out->err == VTX_OK || out->attempts == 0)
                 vtx_set_message(out, VTX_ERR_TRANSIENT, "deadline exceeded before the call");
@@ -274,21 +261,21 @@ vtx_err vtx_perform(vtx_client *c, const vtx_request *q, long long deadline, vtx
         long wait = vtx_backoff_ms(retry);
         if (out->retry_after_s > 0 && out->retry_after_s * 1000 > wait)
             wait = out->retry_after_s * 1000;
-        left = deadline - vtx_now_ms();
+        left = deadline - clk_mono_ms();
         if (wait >= left) {
             size_t n = strlen(out->message);
             snprintf(out->message + n, sizeof out->message - n, " (gave up after %d attempts)",
                      out->attempts);
             return out->err;
         }
-        vtx_sleep_ms(wait);
+        clk_sleep_ms(wait);
     }
 }
 
 static vtx_err start(vtx_client *c, const vtx_request *q, vtx_result *out)
 {
     *out = (vtx_result){.retry_after_s = -1};
-    return vtx_perform(c, q, vtx_now_ms() + c->deadline_ms, out);
+    return vtx_perform(c, q, clk_mono_ms() + c->deadline_ms, out);
 }
 
 vtx_err vtx_invalid(vtx_result *out, const char *fmt, const char *arg)
@@ -470,13 +457,13 @@ vtx_err vtx_get_custom_job(vtx_client *c, const char *name, vtx_result *out)
 
 vtx_err vtx_list_custom_jobs(vtx_client *c, const char *filter, vtx_result *out)
 {
-    return list_resources(c, "customJobs", filter, vtx_now_ms() + c->deadline_ms, out);
+    return list_resources(c, "customJobs", filter, clk_mono_ms() + c->deadline_ms, out);
 }
 
 vtx_err vtx_find_custom_job(vtx_client *c, const char *label_key, const char *label_value,
                             vtx_result *out)
 {
-    return find_by_label(c, "customJobs", label_key, label_value, vtx_now_ms() + c->deadline_ms,
+    return find_by_label(c, "customJobs", label_key, label_value, clk_mono_ms() + c->deadline_ms,
                          out);
 }
 
@@ -493,14 +480,14 @@ vtx_err vtx_get_training_pipeline(vtx_client *c, const char *name, vtx_result *o
 
 vtx_err vtx_list_training_pipelines(vtx_client *c, const char *filter, vtx_result *out)
 {
-    return list_resources(c, "trainingPipelines", filter, vtx_now_ms() + c->deadline_ms, out);
+    return list_resources(c, "trainingPipelines", filter, clk_mono_ms() + c->deadline_ms, out);
 }
 
 vtx_err vtx_find_training_pipeline(vtx_client *c, const char *label_key, const char *label_value,
                                    vtx_result *out)
 {
     return find_by_label(c, "trainingPipelines", label_key, label_value,
-                         vtx_now_ms() + c->deadline_ms, out);
+                         clk_mono_ms() + c->deadline_ms, out);
 }
 
 vtx_err vtx_get_operation(vtx_client *c, const char *name, vtx_result *out)

@@ -21,15 +21,15 @@
  * Errors are values: vtx_err plus a vtx_result with the HTTP status, google.rpc.Status name and
  * a truncated message. No token or key ever appears in a result or a log line.
  *
- * Ownership: a vtx_client borrows its gauth and http_client (they must outlive it); a result's
+ * Ownership: a vtx_client borrows its gauth and fetch_client (they must outlive it); a result's
  * `resource` is a new reference owned by the result: release it with vtx_result_clear(), or take
  * it (set the field to NULL) and json_decref it yourself. */
 #ifndef RT_VERTEX_H
 #define RT_VERTEX_H
 
 #include "config.h"
+#include "fetch.h"
 #include "gauth.h"
-#include "http_client.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -82,7 +82,7 @@ typedef struct vtx_client vtx_client;
 
 /* A client for CFG's project and region (both copied). Returns NULL with ERR when the project is
  * missing, the region or endpoint malformed, or memory runs out. */
-vtx_client *vtx_client_new(const vertex_config *cfg, gauth *auth, http_client *http, char *err,
+vtx_client *vtx_client_new(const vertex_config *cfg, gauth *auth, fetch_client *http, char *err,
                            size_t errlen);
 void vtx_client_free(vtx_client *c);
 

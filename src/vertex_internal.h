@@ -13,7 +13,7 @@
 
 struct vtx_client {
     gauth *auth;
-    http_client *http;
+    fetch_client *http;
     char *base;        /* "https://us-central1-aiplatform.googleapis.com/v1" */
     char *parent;      /* base + "/projects/P/locations/L" */
     char *parent_name; /* "projects/P/locations/L" */
@@ -41,8 +41,6 @@ struct vtx_request {
     const void *arg; /* the resolver's */
 };
 
-long long vtx_now_ms(void);
-void vtx_sleep_ms(long ms);
 char *vtx_dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vtx_set_message(vtx_result *r, vtx_err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -10,6 +10,7 @@
  * upload again. */
 #include "vertex_internal.h"
 
+#include "clk.h"
 #include "log.h"
 #include "vertex_body.h"
 
@@ -147,7 +148,7 @@ static settled settle(vtx_client *c, const upload_ctx *u, bool wait, long long d
         vtx_result_clear(&r);
         if (!wait || !busy)
             return SETTLED_ABSENT;
-        if (!u->target || vtx_now_ms() + poll >= deadline) {
+        if (!u->target || clk_mono_ms() + poll >= deadline) {
             vtx_set_message(out, VTX_ERR_TRANSIENT,
                             u->target ? "upload outcome unknown: an upload to %.160s is still "
                                         "running and may be this one; not re-sent"
@@ -155,7 +156,7 @@ static settled settle(vtx_client *c, const upload_ctx *u, bool wait, long long d
                             u->target ? u->target : "");
             return SETTLED_UNKNOWN;
         }
-        vtx_sleep_ms(poll);
+        clk_sleep_ms(poll);
         poll = poll * 2 > SETTLE_POLL_MAX_MS ? SETTLE_POLL_MAX_MS : poll * 2;
     }
 }
@@ -215,7 +216,7 @@ vtx_err vtx_upload_model(vtx_client *c, const json_t *body, const char *label_ke
     } else {
         u.target = target;
         *out = (vtx_result){.retry_after_s = -1};
-        long long deadline = vtx_now_ms() + c->deadline_ms;
+        long long deadline = clk_mono_ms() + c->deadline_ms;
         /* A version already carrying the label is this upload done before (a retry, or an
          * attempt that died after Google accepted it): never a second one. */
         settled s = settle(c, &u, retrying && target, deadline, out);
@@ -244,7 +245,7 @@ vtx_err vtx_find_model_version(vtx_client *c, const char *model, const char *lab
         return vtx_invalid(out, "%s", "model: expected projects/.../models/ID");
     if (vtx_label_filter(u.filter, sizeof u.filter, label_key, label_value) != 0)
         return vtx_invalid(out, "%s", "model versions: label key or value is not a valid label");
-    return find_version(c, &u, vtx_now_ms() + c->deadline_ms, out);
+    return find_version(c, &u, clk_mono_ms() + c->deadline_ms, out);
 }
 
 int vtx_model_version_name(const json_t *model, char *buf, size_t buflen)

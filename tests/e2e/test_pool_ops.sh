@@ -29,6 +29,7 @@ victim=$("${CURL[@]}" "$BASE/status" | jq -r '[.workers[] | select(.state == "bu
 kill -9 "$victim"
 wait $loader
 report=$(cat "$E2E_DIR/kill.json")
+echo "  load: $report"
 ok=$(json_get http.\"200\" "$report")
 expect "all but the killed worker's request answered 200 (at most 1 lost)" \
   "$([ "${ok:-0}" -ge 599 ] && echo yes)" yes

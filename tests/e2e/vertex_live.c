@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "gauth.h"
-#include "http_client.h"
+#include "fetch.h"
 #include "vertex.h"
 #include "vertex_body.h"
 
@@ -37,23 +37,23 @@ static char endpoint[160];
 
 static json_t *control(const char *method, const char *path, const char *body)
 {
-    http_client *h = http_client_new();
+    fetch_client *h = fetch_new();
     char url[256];
     snprintf(url, sizeof url, "%s%s", emu_url, path);
     const char *headers[] = {"Content-Type: application/json", NULL};
-    http_call call = {.method = method,
-                      .url = url,
-                      .headers = headers,
-                      .body = body,
-                      .body_len = body ? strlen(body) : 0,
-                      .timeout_ms = 5000};
-    http_answer r;
-    http_err e = http_client_do(h, &call, &r);
-    if (e != HTTP_OK || r.status != 200)
-        fail_msg("%s %s: %s, HTTP %ld: %s", method, path, http_err_name(e), r.status, r.body);
+    fetch_call call = {.method = method,
+                       .url = url,
+                       .headers = headers,
+                       .body = body,
+                       .body_len = body ? strlen(body) : 0,
+                       .timeout_ms = 5000};
+    fetch_answer r;
+    fetch_err e = fetch_do(h, &call, &r);
+    if (e != FETCH_OK || r.status != 200)
+        fail_msg("%s %s: %s, HTTP %ld: %s", method, path, fetch_err_name(e), r.status, r.body);
     json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
-    http_answer_free(&r);
-    http_client_free(h);
+    fetch_answer_free(&r);
+    fetch_free(h);
     assert_non_null(j);
     return j;
 }
@@ -91,7 +91,7 @@ static long long now_ms(void)
  */
 
 typedef struct {
-    http_client *http;
+    fetch_client *http;
     gauth *auth;
     vtx_client *vtx;
 } worker;
@@ -99,7 +99,7 @@ typedef struct {
 static worker *worker_new(const gauth_options *opt, int deadline_ms)
 {
     worker *w = calloc(1, sizeof *w);
-    w->http = http_client_new();
+    w->http = fetch_new();
     gauth_options o = *opt;
     o.http = w->http;
     char err[256];
@@ -117,7 +117,7 @@ static void worker_free(worker *w)
 {
     vtx_client_free(w->vtx);
     gauth_close(w->auth);
-    http_client_free(w->http);
+    fetch_free(w->http);
     free(w);
 }
 

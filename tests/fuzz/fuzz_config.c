@@ -48,13 +48,13 @@ static void exercise(const rules *rs)
         abort();
     for (size_t i = 0; i < rules_count(rs); i++) {
         const rule *r = rules_at(rs, i);
-        rules_vars v;
+        template_vars v;
         if (rules_vars_for_event(r, &ev, &obj, "k", a, &v) != 0)
             break;
         if (rules_job(r))
-            json_decref(rules_expand(r, rules_job(r), &v));
+            json_decref(template_expand(rules_job(r), &v));
         if (rules_pipeline(r))
-            json_decref(rules_expand(r, rules_pipeline(r), &v));
+            json_decref(template_expand(rules_pipeline(r), &v));
         if (rules_model_of(r) && !rules_artifact_uri(r, &v, a))
             abort();
     }

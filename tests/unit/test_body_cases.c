@@ -147,7 +147,7 @@ static void run_case(void **state)
     if (key_line && !no_key)
         fail_msg("%s: key: (none) is the only value (the key is the ledger's, of source and id)",
                  path);
-    rules_vars vars;
+    template_vars vars;
     assert_int_equal(rules_vars_for_event(r, &ev, objp, no_key ? NULL : key, c.a, &vars), 0);
     err[0] = '\0';
     json_t *got = retrain_request_body(r, &vars, c.a, err, sizeof err);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "builtins.h"
 #include "cmd_check_config.h"
 #include "support/capture.h"
 
@@ -31,8 +32,10 @@ static int setup(void **state)
     if (!f)
         return -1;
     strcpy(f->dir, "/tmp/test_check_config.XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!mkdtemp(f->dir)) {
+        free(f);
         return -1;
+    }
     snprintf(f->path, sizeof f->path, "%s/config.json", f->dir);
     *state = f;
     return 0;
@@ -113,6 +116,7 @@ static void test_missing_file(void **state)
 
 int main(void)
 {
+    builtins_register(); /* as the binaries do */
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_help),

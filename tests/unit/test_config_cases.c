@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "builtins.h"
 #include "cmd_check_config.h"
 #include "rules.h"
 #include "support/capture.h"
@@ -307,6 +308,7 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "--seeds") == 0)
         return case_seeds(CASES_DIR, argv[2], (const char *const[]){"config", NULL}, seed);
     capture_clear_config_env(); /* the environment overrides the file */
+    builtins_register();        /* as retrainctl does */
     snprintf(tmp_dir, sizeof tmp_dir, "/tmp/retrain-config-cases-XXXXXX");
     if (!mkdtemp(tmp_dir))
         return 1;

@@ -291,7 +291,7 @@ static json_t *sample(const vs_field *f)
 
 static int config_problems(const json_t *job, char *buf, size_t cap)
 {
-    rules_problems p = {.buf = buf, .cap = cap};
+    problems p = {.buf = buf, .cap = cap};
     buf[0] = '\0';
     rules_check_job(&p, "job", job);
     return p.count;

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "builtins.h"
 #include "function.h"
 
 static void noop(const cloudevent *ev, fn_context *ctx, fn_result *out)
@@ -54,6 +55,7 @@ static void test_status_words(void **state)
 
 int main(void)
 {
+    builtins_register(); /* as the binaries do */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_status_words),

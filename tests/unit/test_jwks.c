@@ -529,7 +529,7 @@ static void rotation_after_a_flood_at_another_worker(void **state)
     free(path);
 }
 
-/* ---- the file fetcher (the libcurl one: test_jwks_curl.c) ---------------------------------- */
+/* ---- the file fetcher (the HTTP one: test_jwks_http.c) ---------------------------------- */
 
 static void file_fetcher(void **state)
 {

@@ -61,19 +61,25 @@ static ledger *open_fresh(void)
 {
     ledger *l = NULL;
     char err[LEDGER_ERR_MAX];
-    ledger_status st = ledger_open(fresh_store(), &l, err);
+    ledger_status st = ledger_create(fresh_store(), &l, err);
     if (st != LEDGER_OK)
-        fail_msg("ledger_open: %s", err);
+        fail_msg("ledger_create: %s", err);
+    return l;
+}
+
+/* The current store again (CREATE: ledger_create, else ledger_open); NULL when it fails. */
+static ledger *open_store(bool create)
+{
+    ledger *l = NULL;
+    char err[LEDGER_ERR_MAX];
+    if ((create ? ledger_create : ledger_open)(cur->url, &l, err) != LEDGER_OK)
+        return NULL;
     return l;
 }
 
 static ledger *open_again(void)
 {
-    ledger *l = NULL;
-    char err[LEDGER_ERR_MAX];
-    if (ledger_open(cur->url, &l, err) != LEDGER_OK)
-        return NULL;
-    return l;
+    return open_store(false);
 }
 
 static void key_for(const char *tag, int i, char id[64], char key[LEDGER_KEY_HEX + 1])
@@ -368,7 +374,7 @@ static void test_concurrent_open_migrates_once(void **state)
         kids[p] = fork();
         assert_true(kids[p] >= 0);
         if (kids[p] == 0) {
-            ledger *mine = open_again();
+            ledger *mine = open_store(true);
             char id[64], key[LEDGER_KEY_HEX + 1];
             key_for("open", p, id, key);
             ledger_event ev = event_for(id);

@@ -103,7 +103,7 @@ static int setup(void **state)
     snprintf(err_path, sizeof err_path, "%s/stderr", dir);
     ledger *l;
     char err[LEDGER_ERR_MAX];
-    if (ledger_open(url, &l, err) != LEDGER_OK)
+    if (ledger_create(url, &l, err) != LEDGER_OK)
         return -1;
     /* Five events: done, claimed, failed, done, ignored. */
     const char *final[] = {"done", NULL, "failed", "done", "ignored"};

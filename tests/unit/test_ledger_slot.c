@@ -39,11 +39,11 @@ static void sleep_ms(int64_t ms)
         ;
 }
 
-static ledger *open_url(const char *url)
+static ledger *open_url(const char *url, bool create)
 {
     ledger *l = NULL;
     char err[LEDGER_ERR_MAX];
-    if (ledger_open(url, &l, err) != LEDGER_OK)
+    if ((create ? ledger_create : ledger_open)(url, &l, err) != LEDGER_OK)
         fail_msg("ledger_open: %s", err);
     return l;
 }
@@ -51,7 +51,7 @@ static ledger *open_url(const char *url)
 /* A ledger on a store nobody else uses. */
 static ledger *open_fresh(void)
 {
-    return open_url(test_store_fresh(cur, "s%d.db"));
+    return open_url(test_store_fresh(cur, "s%d.db"), true);
 }
 
 static const char *key(int i)
@@ -226,7 +226,7 @@ static void test_upgrade_from_the_first_schema(void **state)
                          SQLITE_OK);
         sqlite3_close(db);
     }
-    l = open_url(cur->url);
+    l = open_url(cur->url, false);
     ledger_record rec;
     assert_int_equal(ledger_get(l, k, &rec), LEDGER_OK);
     assert_string_equal(rec.status, "claimed");

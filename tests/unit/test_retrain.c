@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "builtins.h"
 #include "ledger.h"
 #include "retrain.h"
 #include "retrain_body.h"
@@ -455,6 +456,7 @@ static void test_init_refuses_bad_rules(void **state)
 
 int main(void)
 {
+    builtins_register(); /* as the binaries do */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_label_is_the_key_cut_to_63),
         cmocka_unit_test(test_labels_merge_order),

@@ -3,8 +3,8 @@
  * match first, without data), unsafe names and buckets matching no rule unless it opts in, and
  * why. Events are built by hand: cloudevent is a plain struct. Every malformed rule, with its
  * JSON path, is a config case (tests/data/config/, run by test_config_cases); so is what
- * rules_job.c checks (the CustomJob schema, labels). Expansion: test_rules_template.c; names:
- * test_rules_name.c. */
+ * rules_job.c checks (the CustomJob schema, labels). Expansion: test_template.c and
+ * test_rules_vars.c; names: test_rules_name.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for the request path (service.c, dispatch.c, function.c) without a transport:
+/* Unit tests for the request path (service.c, lease.c, function.c) without a transport:
  * the status code of every outcome a function can report, duplicates, a busy claim, an
  * unreachable ledger, readiness, and the scoreboard's /status and /metrics. (Requests with an
  * answer of their own, the routes among them, are delivery cases: tests/data/deliveries/.) The
@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "clk.h"
 #include "function.h"
 #include "ledger.h"
 #include "scoreboard.h"
@@ -70,6 +71,11 @@ static int setup(void **state)
     f->cfg.auth.disabled = true;
     f->sb = scoreboard_create(4);
     char err[256];
+    ledger *made = NULL; /* as the pool's start does: workers open only a ledger that exists */
+    char lerr[LEDGER_ERR_MAX];
+    if (ledger_create(f->url, &made, lerr) != LEDGER_OK)
+        fail_msg("ledger_create: %s", lerr);
+    ledger_close(made);
     f->svc = service_new(&f->cfg, f->sb, err, sizeof err);
     if (!f->svc)
         fail_msg("service_new: %s", err);
@@ -375,7 +381,7 @@ static void test_status_and_metrics(void **state)
     fixture *f = *state;
     atomic_store(&f->sb->slots[0].pid, 4242);
     atomic_store(&f->sb->slots[0].state, SB_BUSY);
-    atomic_store(&f->sb->slots[0].busy_since_ms, sb_now_ms() - 1500);
+    atomic_store(&f->sb->slots[0].busy_since_ms, clk_mono_ms() - 1500);
     scoreboard_record(f->sb, SB_ROUTE_EVENT, 200, 800);
     scoreboard_record(f->sb, SB_ROUTE_EVENT, 200, 3000);
     scoreboard_record(f->sb, SB_ROUTE_EVENT, 401, 100);

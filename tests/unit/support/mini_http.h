@@ -1,5 +1,5 @@
 /* mini_http — test-only: a tiny HTTP/1.1 server on 127.0.0.1 in a thread, answering from a
- * script of canned replies, for testing clients (http_client, gauth, vertex) without Google.
+ * script of canned replies, for testing clients (fetch_client, gauth, vertex) without Google.
  *
  * Replies are served in the order pushed; when the script is empty every request gets the
  * fallback reply (200 "{}" unless set). It keeps connections alive unless a reply says otherwise,

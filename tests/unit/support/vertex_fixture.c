@@ -15,7 +15,7 @@ int vertex_fixture_setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     f->srv = mini_http_start();
-    f->http = http_client_new();
+    f->http = fetch_new();
     char host[64], err[256];
     snprintf(host, sizeof host, "127.0.0.1:%d", mini_http_port(f->srv));
     gauth_options opt = {.metadata_host = host, .http = f->http};
@@ -35,7 +35,7 @@ int vertex_fixture_teardown(void **state)
     fixture *f = *state;
     vtx_client_free(f->c);
     gauth_close(f->auth);
-    http_client_free(f->http);
+    fetch_free(f->http);
     mini_http_stop(f->srv);
     free(f);
     return 0;

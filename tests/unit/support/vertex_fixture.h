@@ -9,7 +9,7 @@
 #define TEST_VERTEX_FIXTURE_H
 
 #include "gauth.h"
-#include "http_client.h"
+#include "fetch.h"
 #include "mini_http.h"
 #include "vertex.h"
 #include "vertex_body.h"
@@ -21,7 +21,7 @@
 typedef struct {
     mini_http *srv;
     gauth *auth;
-    http_client *http;
+    fetch_client *http;
     vtx_client *c;
     char endpoint[96];
 } fixture;

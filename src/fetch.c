@@ -1,9 +1,9 @@
-/* http_client — see http_client.h.
+/* fetch — see fetch.h.
  *
  * curl_easy_reset() at the start of each call clears the previous call's options but keeps the
  * handle's live connections, DNS cache and TLS session cache: that is what makes one handle per
  * worker cheap. */
-#include "http_client.h"
+#include "fetch.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -11,28 +11,28 @@
 #include <string.h>
 #include <strings.h>
 
-struct http_client {
+struct fetch_client {
     CURL *curl;
     bool reuse;
     long connects;
 };
 
-const char *http_err_name(http_err e)
+const char *fetch_err_name(fetch_err e)
 {
     switch (e) {
-    case HTTP_OK:
+    case FETCH_OK:
         return "ok";
-    case HTTP_ERR_CONNECT:
+    case FETCH_ERR_CONNECT:
         return "connect failed";
-    case HTTP_ERR_TIMEOUT:
+    case FETCH_ERR_TIMEOUT:
         return "timed out";
-    case HTTP_ERR_IO:
+    case FETCH_ERR_IO:
         return "connection failed mid-call";
-    case HTTP_ERR_TOO_BIG:
+    case FETCH_ERR_TOO_BIG:
         return "answer too large";
-    case HTTP_ERR_USAGE:
+    case FETCH_ERR_USAGE:
         return "bad request arguments";
-    case HTTP_ERR_NOMEM:
+    case FETCH_ERR_NOMEM:
         return "out of memory";
     }
     return "unknown";
@@ -49,10 +49,10 @@ static void global_init_once(void)
     }
 }
 
-http_client *http_client_new(void)
+fetch_client *fetch_new(void)
 {
     global_init_once();
-    http_client *c = calloc(1, sizeof *c);
+    fetch_client *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->curl = curl_easy_init();
@@ -64,7 +64,7 @@ http_client *http_client_new(void)
     return c;
 }
 
-void http_client_free(http_client *c)
+void fetch_free(fetch_client *c)
 {
     if (!c)
         return;
@@ -72,19 +72,19 @@ void http_client_free(http_client *c)
     free(c);
 }
 
-void http_client_set_reuse(http_client *c, bool reuse)
+void fetch_set_reuse(fetch_client *c, bool reuse)
 {
     c->reuse = reuse;
 }
 
-long http_client_connects(const http_client *c)
+long fetch_connects(const fetch_client *c)
 {
     return c->connects;
 }
 
 typedef struct {
-    http_answer *resp;
-    size_t cap;
+    fetch_answer *resp;
+    size_t cap, max;
     bool too_big;
 } sink;
 
@@ -92,8 +92,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
     sink *s = userp;
     size_t len = size * n;
-    http_answer *r = s->resp;
-    if (r->body_len + len > HTTP_MAX_BODY) {
+    fetch_answer *r = s->resp;
+    if (r->body_len + len > s->max) {
         s->too_big = true;
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
     }
@@ -131,50 +131,74 @@ static bool header_value(const char *line, size_t len, const char *name, char *o
     return true;
 }
 
+/* Cache-Control's max-age (RFC 9111 5.2.2.1), or 0 when the answer must not be reused; -1
+ * when it says neither. Directive names are case-insensitive. */
+static long cache_max_age(const char *value)
+{
+    long age = -1;
+    for (const char *p = value; *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",");
+        if (strncasecmp(p, "no-store", 8) == 0 || strncasecmp(p, "no-cache", 8) == 0)
+            return 0;
+        if (n > 8 && strncasecmp(p, "max-age=", 8) == 0) {
+            char *end;
+            long v = strtol(p + 8, &end, 10);
+            if (end != p + 8 && v >= 0)
+                age = v;
+        }
+        p += n;
+    }
+    return age;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *userp)
 {
-    http_answer *r = userp;
+    fetch_answer *r = userp;
     size_t len = size * n;
-    char v[32];
+    char v[256];
     if (len > 5 && strncmp(data, "HTTP/", 5) == 0) { /* a new response (after 100 Continue) */
         r->retry_after_s = -1;
+        r->max_age_s = -1;
         r->content_type[0] = '\0';
     } else if (header_value(data, len, "Retry-After", v, sizeof v)) {
         char *end;
         long s = strtol(v, &end, 10);
         if (end != v && *end == '\0' && s >= 0)
             r->retry_after_s = s;
+    } else if (header_value(data, len, "Cache-Control", v, sizeof v)) {
+        r->max_age_s = cache_max_age(v);
     } else {
         header_value(data, len, "Content-Type", r->content_type, sizeof r->content_type);
     }
     return len;
 }
 
-static http_err map_error(CURLcode rc, const sink *s)
+static fetch_err map_error(CURLcode rc, const sink *s)
 {
     switch (rc) {
     case CURLE_OK:
-        return HTTP_OK;
+        return FETCH_OK;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
-        return HTTP_ERR_CONNECT;
+        return FETCH_ERR_CONNECT;
     case CURLE_OPERATION_TIMEDOUT:
-        return HTTP_ERR_TIMEOUT;
+        return FETCH_ERR_TIMEOUT;
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
     case CURLE_BAD_FUNCTION_ARGUMENT:
-        return HTTP_ERR_USAGE;
+        return FETCH_ERR_USAGE;
     case CURLE_OUT_OF_MEMORY:
-        return HTTP_ERR_NOMEM;
+        return FETCH_ERR_NOMEM;
     case CURLE_WRITE_ERROR:
-        return s->too_big ? HTTP_ERR_TOO_BIG : HTTP_ERR_NOMEM;
+        return s->too_big ? FETCH_ERR_TOO_BIG : FETCH_ERR_NOMEM;
     default:
-        return HTTP_ERR_IO;
+        return FETCH_ERR_IO;
     }
 }
 
-static struct curl_slist *build_headers(const http_call *call)
+static struct curl_slist *build_headers(const fetch_call *call)
 {
     /* "Expect:" stops curl from waiting for 100-continue on larger bodies. */
     struct curl_slist *list = curl_slist_append(NULL, "Expect:");
@@ -189,26 +213,29 @@ static struct curl_slist *build_headers(const http_call *call)
     return list;
 }
 
-http_err http_client_do(http_client *c, const http_call *call, http_answer *resp)
+fetch_err fetch_do(fetch_client *c, const fetch_call *call, fetch_answer *resp)
 {
     memset(resp, 0, sizeof *resp);
     resp->retry_after_s = -1;
+    resp->max_age_s = -1;
     if (!call->url || !call->method || call->timeout_ms <= 0) {
         snprintf(resp->detail, sizeof resp->detail, "missing URL, method or timeout");
-        return HTTP_ERR_USAGE;
+        return FETCH_ERR_USAGE;
     }
     struct curl_slist *headers = build_headers(call);
     if (!headers)
-        return HTTP_ERR_NOMEM;
+        return FETCH_ERR_NOMEM;
 
     CURL *h = c->curl;
     char errbuf[CURL_ERROR_SIZE] = "";
-    sink s = {.resp = resp};
+    sink s = {.resp = resp, .max = call->max_body ? call->max_body : FETCH_MAX_BODY};
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, call->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    /* A proxy from the environment cannot reach our loopback (the emulator, a local sidecar). */
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, call->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      call->connect_timeout_ms > 0 ? call->connect_timeout_ms : call->timeout_ms);
@@ -249,7 +276,7 @@ http_err http_client_do(http_client *c, const http_call *call, http_answer *resp
     if (!resp->body) { /* a body that is always a string, even when empty */
         resp->body = calloc(1, 1);
         if (!resp->body)
-            return HTTP_ERR_NOMEM;
+            return FETCH_ERR_NOMEM;
     }
     if (rc != CURLE_OK)
         snprintf(resp->detail, sizeof resp->detail, "%.*s", (int)sizeof resp->detail - 1,
@@ -257,9 +284,10 @@ http_err http_client_do(http_client *c, const http_call *call, http_answer *resp
     return map_error(rc, &s);
 }
 
-void http_answer_free(http_answer *resp)
+void fetch_answer_free(fetch_answer *resp)
 {
     free(resp->body);
     memset(resp, 0, sizeof *resp);
     resp->retry_after_s = -1;
+    resp->max_age_s = -1;
 }

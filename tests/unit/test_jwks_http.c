@@ -1,4 +1,4 @@
-/* test_jwks_curl — the libcurl fetcher against a small HTTP server on 127.0.0.1 run by a thread
+/* test_jwks_http — the libcurl fetcher against a small HTTP server on 127.0.0.1 run by a thread
  * of this test (one canned answer per connection, stopped before the test returns): body and
  * Cache-Control max-age, status and size failures, refused URLs, and a jwks handle on top. */
 #include <setjmp.h>
@@ -101,7 +101,7 @@ static char *set;
 static int setup(void **state)
 {
     (void)state;
-    log_init("test_jwks_curl", LOG_CRITICAL);
+    log_init("test_jwks_http", LOG_CRITICAL);
     key = mint_rsa_key(2048);
     const char *kids[] = {"k1"};
     set = mint_jwks(&key, kids, 1);
@@ -126,7 +126,7 @@ static void fetches_body_and_max_age(void **state)
                  set, strlen(set), 1);
     char *url = url_of(&s, "127.0.0.1"), err[256] = "";
     jwks_body b;
-    assert_int_equal(jwks_fetch_curl(NULL, url, &b, err, sizeof err), 0);
+    assert_int_equal(jwks_fetch_http(NULL, url, &b, err, sizeof err), 0);
     assert_int_equal(b.len, strlen(set));
     assert_memory_equal(b.body, set, b.len);
     assert_int_equal(b.max_age_s, 19008);
@@ -142,7 +142,7 @@ static void no_cache_control(void **state)
     server_start(&s, "HTTP/1.1 200 OK", set, strlen(set), 2);
     char *url = url_of(&s, "localhost"), err[256] = "";
     jwks_body b;
-    assert_int_equal(jwks_fetch_curl(NULL, url, &b, err, sizeof err), 0);
+    assert_int_equal(jwks_fetch_http(NULL, url, &b, err, sizeof err), 0);
     assert_int_equal(b.max_age_s, -1);
     free(b.body);
     free(url);
@@ -156,7 +156,7 @@ static void no_store_means_zero(void **state)
     server_start(&s, "HTTP/1.1 200 OK\r\nCache-Control: no-store", set, strlen(set), 1);
     char *url = url_of(&s, "127.0.0.1"), err[256] = "";
     jwks_body b;
-    assert_int_equal(jwks_fetch_curl(NULL, url, &b, err, sizeof err), 0);
+    assert_int_equal(jwks_fetch_http(NULL, url, &b, err, sizeof err), 0);
     assert_int_equal(b.max_age_s, 0);
     free(b.body);
     free(url);
@@ -170,7 +170,7 @@ static void http_error_status(void **state)
     server_start(&s, "HTTP/1.1 503 Service Unavailable", "down", 4, 1);
     char *url = url_of(&s, "127.0.0.1"), err[256] = "";
     jwks_body b = {NULL, 0, 0};
-    assert_int_equal(jwks_fetch_curl(NULL, url, &b, err, sizeof err), -1);
+    assert_int_equal(jwks_fetch_http(NULL, url, &b, err, sizeof err), -1);
     assert_non_null(strstr(err, "503"));
     assert_null(b.body);
     free(url);
@@ -187,7 +187,7 @@ static void oversized_body_refused(void **state)
     server_start(&s, "HTTP/1.1 200 OK", big, n, 1);
     char *url = url_of(&s, "127.0.0.1"), err[256] = "";
     jwks_body b;
-    assert_int_equal(jwks_fetch_curl(NULL, url, &b, err, sizeof err), -1);
+    assert_int_equal(jwks_fetch_http(NULL, url, &b, err, sizeof err), -1);
     assert_true(strlen(err) > 0);
     free(url);
     server_stop(&s);
@@ -202,7 +202,7 @@ static void connection_refused(void **state)
     char *url = url_of(&s, "127.0.0.1"), err[256] = "";
     server_stop(&s); /* the port is closed now */
     jwks_body b;
-    assert_int_equal(jwks_fetch_curl(NULL, url, &b, err, sizeof err), -1);
+    assert_int_equal(jwks_fetch_http(NULL, url, &b, err, sizeof err), -1);
     assert_true(strlen(err) > 0);
     free(url);
 }
@@ -216,7 +216,7 @@ static void refused_urls(void **state)
                           "ftp://127.0.0.1/x", "file:///etc/passwd", "not a url"};
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
         err[0] = '\0';
-        assert_int_equal(jwks_fetch_curl(NULL, urls[i], &b, err, sizeof err), -1);
+        assert_int_equal(jwks_fetch_http(NULL, urls[i], &b, err, sizeof err), -1);
         assert_non_null(strstr(err, "https"));
     }
 }

@@ -1,7 +1,8 @@
-/* dispatch — see dispatch.h. */
-#include "dispatch.h"
+/* lease — see lease.h. */
+#include "lease.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 
@@ -16,7 +17,8 @@ static json_t *event_summary(const cloudevent *ev, const char *key)
     return o;
 }
 
-json_t *dispatch_body(const char *status, json_t *outcome, const cloudevent *ev, const char *key)
+json_t *lease_answer_body(const char *status, json_t *outcome, const cloudevent *ev,
+                          const char *key)
 {
     json_t *body = outcome; /* stolen: ours to extend in place */
     if (!json_is_object(body)) {
@@ -30,22 +32,85 @@ json_t *dispatch_body(const char *status, json_t *outcome, const cloudevent *ev,
     return body;
 }
 
-static void retry(dispatch_answer *out, const char *after, const char *code, const char *msg)
+static void retry(lease_answer *out, const char *after, const char *code, const char *msg)
 {
-    *out =
-        (dispatch_answer){.http_status = 503, .retry_after = after, .code = code, .message = msg};
+    *out = (lease_answer){.http_status = 503, .retry_after = after, .code = code, .message = msg};
 }
 
-void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
-                    const cloudevent *ev, const ledger_hold *hold, bool reclaimed, arena *a,
-                    dispatch_answer *out)
+/* ---- taking it ------------------------------------------------------------------------------ */
+
+/* Whether REC, found finished, is a failure that the delivery which made it caused (the function
+ * said so: "redeliverable" in the outcome) rather than the event: it must not shadow this one. */
+static bool redeliverable(const ledger_record *rec)
 {
+    if (strcmp(rec->status, "failed") != 0 || !rec->outcome)
+        return false;
+    json_t *o = json_loads(rec->outcome, 0, NULL);
+    bool yes = json_is_true(json_object_get(o, "redeliverable"));
+    json_decref(o);
+    return yes;
+}
+
+lease_verdict lease_reopen(lease *ls, ledger *l, int lease_s, const char *key)
+{
+    *ls = (lease){.ledger = l, .reclaimed = true};
+    ledger_status st = ledger_reopen(l, key, lease_s, &ls->hold);
+    if (st == LEDGER_OK)
+        return LEASE_OURS;
+    if (st == LEDGER_ERR_STATE || st == LEDGER_ERR_NOT_FOUND)
+        return LEASE_BUSY;
+    log_error("ledger: reopen failed for %s: %s", key, ledger_last_error(l));
+    return LEASE_UNAVAILABLE;
+}
+
+lease_verdict lease_take(lease *ls, ledger *l, int lease_s, const char *key, const ledger_event *ev)
+{
+    *ls = (lease){.ledger = l};
+    ledger_claim_result claim;
+    ledger_status st = ledger_claim(l, key, ev, lease_s, &claim, &ls->record);
+    if (st != LEDGER_OK) {
+        log_error("ledger: claim failed for %s: %s", key, ledger_last_error(l));
+        return LEASE_UNAVAILABLE;
+    }
+    switch (claim) {
+    case LEDGER_NEW:
+    case LEDGER_RECLAIMED:
+        ls->hold = ledger_hold_of(&ls->record);
+        ls->reclaimed = claim == LEDGER_RECLAIMED;
+        ledger_record_clear(&ls->record);
+        return LEASE_OURS;
+    case LEDGER_BUSY:
+        ledger_record_clear(&ls->record);
+        return LEASE_BUSY;
+    case LEDGER_DONE:
+        break;
+    }
+    if (!redeliverable(&ls->record))
+        return LEASE_DUPLICATE;
+    /* Reopened the way `retrainctl replay` does (failed -> claimed, one statement), so of
+     * several such deliveries at once exactly one runs; the others are told to retry. */
+    ledger_record_clear(&ls->record);
+    return lease_reopen(ls, l, lease_s, key);
+}
+
+void lease_end(lease *ls)
+{
+    ledger_record_clear(&ls->record);
+}
+
+/* ---- running under it ----------------------------------------------------------------------- */
+
+void lease_run(lease *held, const fn_def *fn, void *state, const config *cfg, const cloudevent *ev,
+               arena *a, lease_answer *out)
+{
+    ledger *l = held->ledger;
+    const ledger_hold *hold = &held->hold;
     const char *key = hold->key;
     fn_context ctx = {.arena = a,
                       .cfg = cfg,
                       .event_key = key,
                       .hold = hold,
-                      .reclaimed = reclaimed,
+                      .reclaimed = held->reclaimed,
                       .state = state,
                       .ledger = l};
     fn_result res = {0};
@@ -67,7 +132,7 @@ void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
     }
 
     if (res.status == FN_FAILED && res.redeliverable) {
-        /* Said in the record itself, where the next delivery's claim reads it (service.c). */
+        /* Said in the record itself, where the next delivery's claim reads it (lease_take). */
         if (!json_is_object(res.outcome)) {
             json_decref(res.outcome);
             res.outcome = json_pack("{s:s}", "status", "failed");
@@ -91,7 +156,7 @@ void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
     json_t *st = json_is_object(res.outcome) ? json_object_get(res.outcome, "status") : NULL;
     if (json_is_string(st))
         word = arena_strdup(a, json_string_value(st));
-    json_t *body = dispatch_body(word, res.outcome, ev, key);
+    json_t *body = lease_answer_body(word, res.outcome, ev, key);
     if (body && res.status == FN_FAILED && res.error)
         json_object_set_new(body, "error", json_string(res.error));
     log_emit(res.status == FN_FAILED ? LOG_ERROR : LOG_INFO,
@@ -99,5 +164,5 @@ void dispatch_event(const fn_def *fn, void *state, const config *cfg, ledger *l,
                        ev->source, "outcome", word, "error",
                        res.status == FN_FAILED ? res.error : NULL),
              "event %s", word);
-    *out = (dispatch_answer){.http_status = 200, .body = body};
+    *out = (lease_answer){.http_status = 200, .body = body};
 }

@@ -1,11 +1,10 @@
-/* rules_template — placeholder checking and expansion for rules (see rules.h).
+/* template — see template.h.
  *
  * One scanner serves both the compile-time check and the per-event expansion, so what
  * check-config accepts is exactly what expands: "$${" is a literal "${", "${NAME}" a
  * placeholder, any other '$' literal. Expansion grows a heap buffer and hands the result to
  * jansson or the arena; template strings are short, so this is not on any hot path. */
-#include "rules.h"
-#include "rules_internal.h"
+#include "template.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,14 +15,14 @@ static const struct {
     const char *name;
     size_t offset;
 } placeholders[] = {
-    {"bucket", offsetof(rules_vars, bucket)},
-    {"name", offsetof(rules_vars, name)},
-    {"generation", offsetof(rules_vars, generation)},
-    {"event_id", offsetof(rules_vars, event_id)},
-    {"event_key", offsetof(rules_vars, event_key)},
-    {"event_time", offsetof(rules_vars, event_time)},
-    {"rule", offsetof(rules_vars, rule)},
-    {"gcs_uri", offsetof(rules_vars, gcs_uri)},
+    {"bucket", offsetof(template_vars, bucket)},
+    {"name", offsetof(template_vars, name)},
+    {"generation", offsetof(template_vars, generation)},
+    {"event_id", offsetof(template_vars, event_id)},
+    {"event_key", offsetof(template_vars, event_key)},
+    {"event_time", offsetof(template_vars, event_time)},
+    {"rule", offsetof(template_vars, rule)},
+    {"gcs_uri", offsetof(template_vars, gcs_uri)},
 };
 
 #define N_PLACEHOLDERS (sizeof placeholders / sizeof placeholders[0])
@@ -75,7 +74,7 @@ static size_t next_segment(const char *s, seg_kind *kind, const char **text, siz
     return n;
 }
 
-int rules_template_has_placeholder(const char *s)
+int template_has_placeholder(const char *s)
 {
     seg_kind kind;
     const char *text;
@@ -89,7 +88,7 @@ int rules_template_has_placeholder(const char *s)
     return 0;
 }
 
-int rules_template_check(const char *s, char *msg, size_t msglen)
+int template_check(const char *s, char *msg, size_t msglen)
 {
     seg_kind kind;
     const char *text;
@@ -142,7 +141,7 @@ static void sb_add(strbuf *b, const char *s, size_t n)
 
 /* S expanded on the heap (LEN bytes); NULL on OOM. Unknown placeholders, which compiled rules
  * never hold, are copied literally. */
-static char *expand(const char *s, const rules_vars *v, const char *rule_name, size_t *out_len)
+static char *expand(const char *s, const template_vars *v, size_t *out_len)
 {
     strbuf b = {0};
     sb_add(&b, "", 0);
@@ -153,8 +152,6 @@ static char *expand(const char *s, const rules_vars *v, const char *rule_name, s
     while ((used = next_segment(s, &kind, &text, &len, &var)) > 0) {
         if (kind == SEG_VAR) {
             const char *value = *(const char *const *)((const char *)v + placeholders[var].offset);
-            if (!value && placeholders[var].offset == offsetof(rules_vars, rule))
-                value = rule_name;
             if (value)
                 sb_add(&b, value, strlen(value));
         } else if (kind == SEG_TEXT) {
@@ -172,20 +169,20 @@ static char *expand(const char *s, const rules_vars *v, const char *rule_name, s
     return b.buf;
 }
 
-char *rules_expand_string(const rule *r, const char *tmpl, const rules_vars *vars, arena *a)
+char *template_expand_string(const char *tmpl, const template_vars *vars, arena *a)
 {
     size_t len;
-    char *s = expand(tmpl, vars, rules_name(r), &len);
+    char *s = expand(tmpl, vars, &len);
     char *copy = s ? arena_strndup(a, s, len) : NULL;
     free(s);
     return copy;
 }
 
-json_t *rules_expand(const rule *r, const json_t *tmpl, const rules_vars *vars)
+json_t *template_expand(const json_t *tmpl, const template_vars *vars)
 {
     if (json_is_string(tmpl)) {
         size_t len;
-        char *s = expand(json_string_value(tmpl), vars, rules_name(r), &len);
+        char *s = expand(json_string_value(tmpl), vars, &len);
         json_t *out = s ? json_stringn(s, len) : NULL; /* NULL for invalid UTF-8 too */
         free(s);
         return out;
@@ -196,7 +193,7 @@ json_t *rules_expand(const rule *r, const json_t *tmpl, const rules_vars *vars)
         json_t *item;
         json_array_foreach(tmpl, i, item)
         {
-            if (!out || json_array_append_new(out, rules_expand(r, item, vars)) != 0) {
+            if (!out || json_array_append_new(out, template_expand(item, vars)) != 0) {
                 json_decref(out);
                 return NULL;
             }
@@ -209,7 +206,7 @@ json_t *rules_expand(const rule *r, const json_t *tmpl, const rules_vars *vars)
         json_t *value;
         json_object_foreach((json_t *)tmpl, key, value)
         {
-            if (!out || json_object_set_new(out, key, rules_expand(r, value, vars)) != 0) {
+            if (!out || json_object_set_new(out, key, template_expand(value, vars)) != 0) {
                 json_decref(out);
                 return NULL;
             }
@@ -217,34 +214,4 @@ json_t *rules_expand(const rule *r, const json_t *tmpl, const rules_vars *vars)
         return out;
     }
     return json_copy((json_t *)tmpl);
-}
-
-int rules_vars_for_event(const rule *r, const cloudevent *ev, const storage_object *obj,
-                         const char *event_key, arena *a, rules_vars *vars)
-{
-    memset(vars, 0, sizeof *vars);
-    vars->bucket = rules_event_bucket(ev, obj);
-    vars->name = rules_event_object_name(ev, obj);
-    vars->generation = obj ? obj->generation : NULL;
-    vars->event_id = ev->id;
-    vars->event_key = event_key;
-    vars->event_time = ev->time;
-    vars->rule = rules_name(r);
-    if (vars->bucket && vars->name &&
-        !(vars->gcs_uri = arena_printf(a, "gs://%s/%s", vars->bucket, vars->name)))
-        return -1;
-    return 0;
-}
-
-char *rules_artifact_uri(const rule *r, const rules_vars *vars, arena *a)
-{
-    const rules_model *m = rules_model_of(r);
-    if (m && m->artifact_uri)
-        return rules_expand_string(r, m->artifact_uri, vars, a);
-    if (!vars->gcs_uri)
-        return arena_strdup(a, "");
-    /* The directory: everything up to the last '/' after "gs://bucket/". */
-    const char *uri = vars->gcs_uri;
-    const char *slash = strrchr(uri, '/');
-    return arena_strndup(a, uri, (size_t)(slash - uri) + 1);
 }

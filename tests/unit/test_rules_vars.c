@@ -1,7 +1,6 @@
-/* Unit tests for src/rules_template.c: placeholders expanded per event (every one, escapes,
- * values absent), the template left untouched, invalid UTF-8 refused, the vars of an event
- * without data, the model's artifact URI. Placeholders refused at compile time are config
- * cases (tests/data/config/placeholder-*.case). */
+/* Unit tests for src/rules_vars.c: the placeholders' values for an event matched to a rule (with
+ * and without its data), the rule's job template filled in (and left untouched), and the
+ * model's artifact URI. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,10 +20,10 @@ static void test_expand_job(void **state)
     const rule *churn = rules_find(f->rs, "churn");
     cloudevent ev = fixture_event(FIXTURE_FINALIZED, NULL);
     storage_object o = fixture_object("acme-data", "datasets/churn/a.csv");
-    rules_vars v;
+    template_vars v;
     assert_int_equal(rules_vars_for_event(churn, &ev, &o, "abc123", f->a, &v), 0);
     assert_string_equal(v.gcs_uri, "gs://acme-data/datasets/churn/a.csv");
-    json_t *job = rules_expand(churn, rules_job(churn), &v);
+    json_t *job = template_expand(rules_job(churn), &v);
     assert_non_null(job);
     assert_string_equal(json_string_value(json_object_get(job, "displayName")), "churn-abc123");
     json_t *pool =
@@ -39,52 +38,6 @@ static void test_expand_job(void **state)
     json_decref(job);
 }
 
-static void test_expand_every_placeholder(void **state)
-{
-    rules_fixture *f = *state;
-    const rule *churn = rules_find(f->rs, "churn");
-    rules_vars v = {.bucket = "b",
-                    .name = "n/o.csv",
-                    .generation = "17",
-                    .event_id = "id-1",
-                    .event_key = "k",
-                    .event_time = "2026-11-26T07:00:00Z",
-                    .rule = NULL,
-                    .gcs_uri = "gs://b/n/o.csv"};
-    json_t *tmpl =
-        fixture_json("{\"s\": \"${bucket}|${name}|${generation}|${event_id}|${event_key}|"
-                     "${event_time}|${rule}|${gcs_uri}\","
-                     " \"esc\": \"$${bucket} $$ $x ${}x\", \"n\": 5, \"b\": true, \"z\": null,"
-                     " \"a\": [\"${generation}\", 1.5]}");
-    json_t *out = rules_expand(churn, tmpl, &v);
-    assert_non_null(out);
-    assert_string_equal(json_string_value(json_object_get(out, "s")),
-                        "b|n/o.csv|17|id-1|k|2026-11-26T07:00:00Z|churn|gs://b/n/o.csv");
-    assert_string_equal(json_string_value(json_object_get(out, "esc")), "${bucket} $$ $x ${}x");
-    assert_int_equal(json_integer_value(json_object_get(out, "n")), 5);
-    assert_true(json_is_true(json_object_get(out, "b")));
-    assert_true(json_is_null(json_object_get(out, "z")));
-    assert_string_equal(json_string_value(json_array_get(json_object_get(out, "a"), 0)), "17");
-    assert_true(json_real_value(json_array_get(json_object_get(out, "a"), 1)) == 1.5);
-    json_decref(out);
-    json_decref(tmpl);
-
-    /* Absent values expand to "". */
-    rules_vars empty = {0};
-    char *s = rules_expand_string(churn, "[${generation}][${rule}]", &empty, f->a);
-    assert_string_equal(s, "[][churn]");
-}
-
-static void test_expand_refuses_invalid_utf8(void **state)
-{
-    rules_fixture *f = *state;
-    const rule *churn = rules_find(f->rs, "churn");
-    rules_vars v = {.event_id = "\xff\xfe"};
-    json_t *tmpl = json_string("id-${event_id}");
-    assert_null(rules_expand(churn, tmpl, &v));
-    json_decref(tmpl);
-}
-
 static void test_vars_without_data(void **state)
 {
     rules_fixture *f = *state;
@@ -93,7 +46,7 @@ static void test_vars_without_data(void **state)
     cloudevent ev = fixture_event(FIXTURE_FINALIZED, "objects/datasets/churn/a.csv");
     ev.extensions = ext;
     ev.n_extensions = 1;
-    rules_vars v;
+    template_vars v;
     assert_int_equal(rules_vars_for_event(churn, &ev, NULL, "key", f->a, &v), 0);
     assert_string_equal(v.bucket, "acme-data");
     assert_string_equal(v.name, "datasets/churn/a.csv");
@@ -112,9 +65,9 @@ static void test_artifact_uri(void **state)
 {
     rules_fixture *f = *state;
     const rule *reg = rules_find(f->rs, "saved-models");
-    rules_vars v = {.bucket = "b",
-                    .name = "models/m1/saved_model.pb",
-                    .gcs_uri = "gs://b/models/m1/saved_model.pb"};
+    template_vars v = {.bucket = "b",
+                       .name = "models/m1/saved_model.pb",
+                       .gcs_uri = "gs://b/models/m1/saved_model.pb"};
     assert_string_equal(rules_artifact_uri(reg, &v, f->a), "gs://b/models/m1/");
     v.gcs_uri = "gs://b/top.pb";
     assert_string_equal(rules_artifact_uri(reg, &v, f->a), "gs://b/");
@@ -139,8 +92,6 @@ int main(void)
 #define F(name) cmocka_unit_test_setup_teardown(name, rules_fixture_setup, rules_fixture_teardown)
     const struct CMUnitTest tests[] = {
         F(test_expand_job),
-        F(test_expand_every_placeholder),
-        F(test_expand_refuses_invalid_utf8),
         F(test_vars_without_data),
         F(test_artifact_uri),
     };

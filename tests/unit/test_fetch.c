@@ -1,4 +1,4 @@
-/* http_client: answers, selected headers, connection reuse, deadlines and refusals, against a
+/* fetch: answers, selected headers, connection reuse, deadlines and refusals, against a
  * loopback mini server. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "http_client.h"
+#include "fetch.h"
 #include "support/mini_http.h"
 
 #include <arpa/inet.h>
@@ -21,7 +21,7 @@
 
 typedef struct {
     mini_http *srv;
-    http_client *c;
+    fetch_client *c;
     char url[128];
 } fixture;
 
@@ -29,7 +29,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     f->srv = mini_http_start();
-    f->c = http_client_new();
+    f->c = fetch_new();
     snprintf(f->url, sizeof f->url, "%s/v1/thing", mini_http_url(f->srv));
     *state = f;
     return f->c ? 0 : -1;
@@ -38,7 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    http_client_free(f->c);
+    fetch_free(f->c);
     mini_http_stop(f->srv);
     free(f);
     return 0;
@@ -57,30 +57,30 @@ static void test_status_body_and_headers(void **state)
     mini_http_push(
         f->srv,
         (mini_reply){.status = 429, .body = "{\"error\":{}}", .headers = "Retry-After: 7\r\n"});
-    http_call call = {.method = "GET", .url = f->url, .timeout_ms = 2000};
-    http_answer r;
-    assert_int_equal(http_client_do(f->c, &call, &r), HTTP_OK);
+    fetch_call call = {.method = "GET", .url = f->url, .timeout_ms = 2000};
+    fetch_answer r;
+    assert_int_equal(fetch_do(f->c, &call, &r), FETCH_OK);
     assert_int_equal(r.status, 429);
     assert_string_equal(r.body, "{\"error\":{}}");
     assert_int_equal(r.body_len, 12);
     assert_int_equal(r.retry_after_s, 7);
     assert_string_equal(r.content_type, "application/json");
     assert_true(r.sent);
-    http_answer_free(&r);
+    fetch_answer_free(&r);
 }
 
 static void test_post_sends_body_and_headers(void **state)
 {
     fixture *f = *state;
     const char *headers[] = {"X-Test: yes", NULL};
-    http_call call = {.method = "POST",
-                      .url = f->url,
-                      .headers = headers,
-                      .body = "{\"a\":1}",
-                      .body_len = 7,
-                      .timeout_ms = 2000};
-    http_answer r;
-    assert_int_equal(http_client_do(f->c, &call, &r), HTTP_OK);
+    fetch_call call = {.method = "POST",
+                       .url = f->url,
+                       .headers = headers,
+                       .body = "{\"a\":1}",
+                       .body_len = 7,
+                       .timeout_ms = 2000};
+    fetch_answer r;
+    assert_int_equal(fetch_do(f->c, &call, &r), FETCH_OK);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.retry_after_s, -1);
     char *req = mini_http_last_request(f->srv);
@@ -89,65 +89,65 @@ static void test_post_sends_body_and_headers(void **state)
     assert_non_null(strstr(req, "\r\n\r\n{\"a\":1}"));
     assert_null(strstr(req, "Expect:"));
     free(req);
-    http_answer_free(&r);
+    fetch_answer_free(&r);
 }
 
 static void test_connection_reused(void **state)
 {
     fixture *f = *state;
-    http_call call = {.method = "GET", .url = f->url, .timeout_ms = 2000};
+    fetch_call call = {.method = "GET", .url = f->url, .timeout_ms = 2000};
     for (int i = 0; i < 5; i++) {
-        http_answer r;
-        assert_int_equal(http_client_do(f->c, &call, &r), HTTP_OK);
-        http_answer_free(&r);
+        fetch_answer r;
+        assert_int_equal(fetch_do(f->c, &call, &r), FETCH_OK);
+        fetch_answer_free(&r);
     }
     assert_int_equal(mini_http_requests(f->srv), 5);
     assert_int_equal(mini_http_connections(f->srv), 1);
-    assert_int_equal(http_client_connects(f->c), 1);
+    assert_int_equal(fetch_connects(f->c), 1);
 }
 
 static void test_no_reuse_opens_each_time(void **state)
 {
     fixture *f = *state;
-    http_client_set_reuse(f->c, false);
-    http_call call = {.method = "GET", .url = f->url, .timeout_ms = 2000};
+    fetch_set_reuse(f->c, false);
+    fetch_call call = {.method = "GET", .url = f->url, .timeout_ms = 2000};
     for (int i = 0; i < 4; i++) {
-        http_answer r;
-        assert_int_equal(http_client_do(f->c, &call, &r), HTTP_OK);
-        http_answer_free(&r);
+        fetch_answer r;
+        assert_int_equal(fetch_do(f->c, &call, &r), FETCH_OK);
+        fetch_answer_free(&r);
     }
     assert_int_equal(mini_http_connections(f->srv), 4);
-    assert_int_equal(http_client_connects(f->c), 4);
+    assert_int_equal(fetch_connects(f->c), 4);
 }
 
 static void test_deadline_on_stalled_server(void **state)
 {
     fixture *f = *state;
     mini_http_push(f->srv, (mini_reply){.status = 200, .delay_ms = 3000});
-    http_call call = {.method = "GET", .url = f->url, .timeout_ms = 300};
+    fetch_call call = {.method = "GET", .url = f->url, .timeout_ms = 300};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    http_answer r;
-    assert_int_equal(http_client_do(f->c, &call, &r), HTTP_ERR_TIMEOUT);
+    fetch_answer r;
+    assert_int_equal(fetch_do(f->c, &call, &r), FETCH_ERR_TIMEOUT);
     long took = elapsed_ms(&t0);
     assert_true(took >= 250 && took < 1500);
     assert_true(r.sent); /* the request left: a create here would be ambiguous */
     assert_int_equal(r.status, 0);
     assert_string_equal(r.body, "");
-    http_answer_free(&r);
+    fetch_answer_free(&r);
 }
 
 static void test_dropped_after_send(void **state)
 {
     fixture *f = *state;
     mini_http_push(f->srv, (mini_reply){.status = 0});
-    http_call call = {
+    fetch_call call = {
         .method = "POST", .url = f->url, .body = "{}", .body_len = 2, .timeout_ms = 2000};
-    http_answer r;
-    assert_int_equal(http_client_do(f->c, &call, &r), HTTP_ERR_IO);
+    fetch_answer r;
+    assert_int_equal(fetch_do(f->c, &call, &r), FETCH_ERR_IO);
     assert_true(r.sent);
     assert_true(strlen(r.detail) > 0);
-    http_answer_free(&r);
+    fetch_answer_free(&r);
 }
 
 /* A loopback port with nothing listening: bind one, note it, close it. */
@@ -167,56 +167,99 @@ static void test_refused_is_connect_error_and_unsent(void **state)
     fixture *f = *state;
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/x", closed_port());
-    http_call call = {
+    fetch_call call = {
         .method = "POST", .url = url, .body = "{}", .body_len = 2, .timeout_ms = 2000};
-    http_answer r;
-    assert_int_equal(http_client_do(f->c, &call, &r), HTTP_ERR_CONNECT);
+    fetch_answer r;
+    assert_int_equal(fetch_do(f->c, &call, &r), FETCH_ERR_CONNECT);
     assert_false(r.sent);
     assert_int_equal(r.status, 0);
-    http_answer_free(&r);
+    fetch_answer_free(&r);
 }
 
 static void test_other_schemes_refused(void **state)
 {
     fixture *f = *state;
-    http_call call = {.method = "GET", .url = "file:///etc/passwd", .timeout_ms = 1000};
-    http_answer r;
-    assert_int_equal(http_client_do(f->c, &call, &r), HTTP_ERR_USAGE);
+    fetch_call call = {.method = "GET", .url = "file:///etc/passwd", .timeout_ms = 1000};
+    fetch_answer r;
+    assert_int_equal(fetch_do(f->c, &call, &r), FETCH_ERR_USAGE);
     assert_string_equal(r.body, "");
-    http_answer_free(&r);
+    fetch_answer_free(&r);
 }
 
 static void test_missing_timeout_refused(void **state)
 {
     fixture *f = *state;
-    http_call call = {.method = "GET", .url = f->url, .timeout_ms = 0};
-    http_answer r;
-    assert_int_equal(http_client_do(f->c, &call, &r), HTTP_ERR_USAGE);
+    fetch_call call = {.method = "GET", .url = f->url, .timeout_ms = 0};
+    fetch_answer r;
+    assert_int_equal(fetch_do(f->c, &call, &r), FETCH_ERR_USAGE);
     assert_int_equal(mini_http_requests(f->srv), 0);
-    http_answer_free(&r);
+    fetch_answer_free(&r);
 }
 
 static void test_oversized_answer_refused(void **state)
 {
     fixture *f = *state;
-    size_t n = HTTP_MAX_BODY + 10;
+    size_t n = FETCH_MAX_BODY + 10;
     char *big = malloc(n + 1);
     memset(big, 'a', n);
     big[n] = '\0';
     mini_http_push(f->srv, (mini_reply){.status = 200, .body = big});
     free(big);
-    http_call call = {.method = "GET", .url = f->url, .timeout_ms = 5000};
-    http_answer r;
-    assert_int_equal(http_client_do(f->c, &call, &r), HTTP_ERR_TOO_BIG);
-    http_answer_free(&r);
+    fetch_call call = {.method = "GET", .url = f->url, .timeout_ms = 5000};
+    fetch_answer r;
+    assert_int_equal(fetch_do(f->c, &call, &r), FETCH_ERR_TOO_BIG);
+    fetch_answer_free(&r);
+}
+
+/* Cache-Control's max-age beside Retry-After: what the JWK set's refresh schedule reads. */
+static void test_cache_max_age(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *headers;
+        long want;
+    } cases[] = {
+        {"Cache-Control: public, max-age=19845, must-revalidate\r\n", 19845},
+        {"cache-control: MAX-AGE=60\r\n", 60},
+        {"Cache-Control: no-store\r\n", 0},
+        {"Cache-Control: max-age=600, no-cache\r\n", 0},
+        {"Cache-Control: max-age=-5\r\n", -1},
+        {"Cache-Control: private\r\n", -1},
+        {NULL, -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mini_http_push(f->srv,
+                       (mini_reply){.status = 200, .body = "{}", .headers = cases[i].headers});
+        fetch_call call = {.method = "GET", .url = f->url, .timeout_ms = 2000};
+        fetch_answer r;
+        assert_int_equal(fetch_do(f->c, &call, &r), FETCH_OK);
+        if (r.max_age_s != cases[i].want)
+            fail_msg("%s: max-age %ld, want %ld", cases[i].headers ? cases[i].headers : "(none)",
+                     r.max_age_s, cases[i].want);
+        fetch_answer_free(&r);
+    }
+}
+
+static void test_call_body_limit(void **state)
+{
+    fixture *f = *state;
+    mini_http_push(f->srv, (mini_reply){.status = 200, .body = "0123456789"});
+    mini_http_push(f->srv, (mini_reply){.status = 200, .body = "012345678"});
+    fetch_call call = {.method = "GET", .url = f->url, .timeout_ms = 2000, .max_body = 9};
+    fetch_answer r;
+    assert_int_equal(fetch_do(f->c, &call, &r), FETCH_ERR_TOO_BIG);
+    fetch_answer_free(&r);
+    assert_int_equal(fetch_do(f->c, &call, &r), FETCH_OK);
+    assert_string_equal(r.body, "012345678");
+    fetch_answer_free(&r);
 }
 
 static void test_error_names(void **state)
 {
     (void)state;
-    assert_string_equal(http_err_name(HTTP_OK), "ok");
-    assert_string_equal(http_err_name(HTTP_ERR_TIMEOUT), "timed out");
-    assert_string_equal(http_err_name((http_err)99), "unknown");
+    assert_string_equal(fetch_err_name(FETCH_OK), "ok");
+    assert_string_equal(fetch_err_name(FETCH_ERR_TIMEOUT), "timed out");
+    assert_string_equal(fetch_err_name((fetch_err)99), "unknown");
 }
 
 int main(void)
@@ -232,7 +275,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_schemes_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_timeout_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_answer_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_max_age, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_body_limit, setup, teardown),
         cmocka_unit_test(test_error_names),
     };
-    return cmocka_run_group_tests_name("http_client", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("fetch", tests, NULL, NULL);
 }

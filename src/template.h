@@ -1,0 +1,37 @@
+/* template — the placeholder language of the rules' templates, knowing nothing of rules.
+ *
+ * "${NAME}" is a placeholder, "$${" a literal "${", any other '$' literal. The names are the
+ * fields of template_vars: ${bucket} ${name} ${generation} ${event_id} ${event_key}
+ * ${event_time} ${rule} ${gcs_uri}. template_check() refuses what template_expand() could not
+ * expand, with the same scanner, so what check-config accepts is exactly what expands.
+ *
+ * Memory: template_expand() returns a new jansson reference; template_expand_string() writes
+ * into the caller's arena. */
+#ifndef RT_TEMPLATE_H
+#define RT_TEMPLATE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "arena.h"
+
+/* The values of the placeholders (borrowed). NULL fields expand to "". */
+typedef struct {
+    const char *bucket, *name, *generation, *event_id, *event_key, *event_time, *rule, *gcs_uri;
+} template_vars;
+
+/* True when S holds "${" that is not the escape "$${". */
+int template_has_placeholder(const char *s);
+
+/* Checks every placeholder in S: 0, or -1 with the first problem in MSG. */
+int template_check(const char *s, char *msg, size_t msglen);
+
+/* A new JSON value: TMPL with every placeholder in every string value replaced (keys and
+ * non-strings copied as they are). NULL on OOM, or when an expanded string is not valid UTF-8
+ * (an event id from a header can be any bytes). */
+json_t *template_expand(const json_t *tmpl, const template_vars *vars);
+
+/* One template string expanded into A; NULL on OOM. */
+char *template_expand_string(const char *tmpl, const template_vars *vars, arena *a);
+
+#endif
