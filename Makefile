@@ -186,7 +186,7 @@ format-check:
 # and the ledger's own end-to-end scripts are held to shellcheck's errors only until their
 # owners fix its warnings and notes there (SC1010 in test_ledger.sh, SC2034 in test_pool_ops.sh,
 # SC2119 in test_ledger_replaced.sh).
-SHELL_PENDING = $(wildcard tests/e2e/test_pool_*.sh tests/e2e/test_ledger*.sh)
+SHELL_PENDING = $(wildcard tests/e2e/test_pool_*.sh)
 SHELL_SCRIPTS = $(filter-out $(SHELL_PENDING),$(wildcard scripts/*.sh tests/*.sh tests/*/*.sh \
                                                           bench/*.sh .ci/run))
 SHELLCHECK    = shellcheck --external-sources --source-path=SCRIPTDIR
