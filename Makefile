@@ -36,7 +36,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 BINS      := $(BUILD)/retrain-fcgi $(BUILD)/retrainctl $(BUILD)/gcp-emulator $(BUILD)/fcgi-trivial \
              $(BUILD)/loadgen $(BUILD)/jsonl-check
 
-.PHONY: all unit-bins bench-bins test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps deps-bench check-deps format format-check lint clean
+.PHONY: all unit-bins bench-bins e2e-bins fuzz-bins fuzz-seeds test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps deps-bench check-deps format format-check lint clean
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -83,6 +83,45 @@ $(BUILD)/bench/%: $(call obj,bench/%.c) $(LIB)
 bench-bins: $(BENCH_BINS)
 .SECONDARY: $(call obj,$(BENCH_SRC))
 
+# The live tests of the Vertex AI client against the emulator (tests/e2e/test_vertex_client.sh).
+$(BUILD)/e2e/vertex_live: $(call obj,tests/e2e/vertex_live.c) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
+
+e2e-bins: $(BUILD)/e2e/vertex_live
+
+# ---- fuzz targets ------------------------------------------------------------------------
+# Each tests/fuzz/fuzz_NAME.c is the libFuzzer target $(BUILD)/fuzz/fuzz_NAME, linked with every
+# src/*.c but the programs' mains (retrainctl.c, cmd_*.c), all built with clang's fuzzer,
+# AddressSanitizer and UndefinedBehaviorSanitizer instrumentation (tests/fuzz/run.sh runs them).
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS := -std=c17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all -MMD -MP
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_OBJS   := $(patsubst src/%.c,$(BUILD)/fuzz/obj/%.o,$(filter-out src/retrainctl.c src/cmd_%.c,$(wildcard src/*.c)))
+
+$(BUILD)/fuzz/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_OBJS) $(LIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+# The seed corpora made of the case files (tests/data/), each target's under
+# $(BUILD)/fuzz/seeds/NAME/, beside the hand-written seeds of tests/fuzz/corpus/NAME/ that no
+# case file holds; the unit runners write them (their --seeds), so a seed is a case, not a copy.
+FUZZ_SEEDS := $(BUILD)/fuzz/seeds
+fuzz-seeds: $(addprefix $(BUILD)/tests/test_,ce_cases delivery_cases config_cases body_cases)
+	rm -rf $(FUZZ_SEEDS) && mkdir -p $(FUZZ_SEEDS)/config
+	$(BUILD)/tests/test_ce_cases --seeds $(FUZZ_SEEDS)
+	$(BUILD)/tests/test_delivery_cases --seeds $(FUZZ_SEEDS)
+	$(BUILD)/tests/test_config_cases --seeds $(FUZZ_SEEDS)
+	$(BUILD)/tests/test_body_cases --seeds $(FUZZ_SEEDS)
+	cp examples/config.json $(FUZZ_SEEDS)/config/example.json
+
 # ---- tests -------------------------------------------------------------------------------
 deps:
 	@scripts/deps.sh
@@ -119,7 +158,8 @@ fuzz-regress:
 fuzz: deps
 	tests/fuzz/run.sh fuzz $${FUZZ_SECONDS:-60}
 
-e2e: all
+# The unit runners of the case files also carry them to the end-to-end loops (their --emit modes).
+e2e: all e2e-bins $(BUILD)/tests/test_ce_cases $(BUILD)/tests/test_delivery_cases
 	tests/e2e/run.sh
 
 chaos: deps all
@@ -141,11 +181,17 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
+# cppcheck on the C of src/, fcgi/, tests/ (the emulator, the unit tests and their support, the
+# fuzz targets, the tools, vertex_live) and bench/; shellcheck on every shell script.
+SHELL_SCRIPTS = $(wildcard scripts/*.sh tests/*.sh tests/*/*.sh bench/*.sh .ci/run)
+SHELLCHECK    = shellcheck --external-sources --source-path=SCRIPTDIR
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--suppress=missingIncludeSystem --inline-suppr -D_GNU_SOURCE -Isrc -Ifcgi src fcgi tests/emulator
+		--suppress=missingIncludeSystem --inline-suppr -D_GNU_SOURCE -Isrc -Ifcgi -Itests/unit \
+		src fcgi tests bench
+	$(SHELLCHECK) $(SHELL_SCRIPTS)
 
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/fuzz -name '*.d' 2>/dev/null)

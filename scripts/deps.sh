@@ -10,7 +10,7 @@
 set -euo pipefail
 base=(
   # the build
-  gcc make binutils pkg-config clang libclang-rt-14-dev clang-format cppcheck
+  gcc make binutils pkg-config clang libclang-rt-14-dev clang-format cppcheck shellcheck
   libfcgi-dev libcurl4-openssl-dev libjansson-dev libssl-dev libsodium-dev
   libcmocka-dev libsqlite3-dev libpq-dev libmicrohttpd-dev
   # what the tests, `make run` and the chaos run start or call

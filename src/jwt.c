@@ -5,6 +5,7 @@
 
 #include <openssl/rsa.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,23 @@ const char *jwt_status_name(jwt_status s)
     return "unknown";
 }
 
+/* The base64url alphabet (RFC 4648 §5), checked here: libsodium 1.0.18's decoder reads every
+ * byte from 0x80 up as '_', so it cannot be trusted to refuse them. */
+static bool b64url_alphabet(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
 unsigned char *jwt_b64url_decode(const char *s, size_t len, size_t *out_len)
 {
+    if (!b64url_alphabet(s, len))
+        return NULL;
     size_t cap = len / 4 * 3 + 3;
     unsigned char *bin = malloc(cap + 1);
     if (!bin)

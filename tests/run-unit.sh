@@ -4,7 +4,7 @@
 # exists and RETRAIN_TEST_PG_URL is not already set; it is stopped on exit, even on failure.
 set -u
 dir=${1:-build/tests}
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 if [ -z "${RETRAIN_TEST_PG_URL:-}" ] && [ -x tests/lib/pg.sh ]; then
   pg_env=$(tests/lib/pg.sh start) || { echo "run-unit: could not start PostgreSQL" >&2; exit 1; }
   eval "$pg_env"

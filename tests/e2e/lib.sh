@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # EMU, POOL_PID, STATUS, HEADERS ... are read by the tests
 # Shared harness for the end-to-end tests: a private run directory, the real processes (the
 # Google emulator, the retrain-fcgi pool, nginx over TLS) on loopback, assertions, and a trap
 # that stops every process it started — by process group, even when a test fails or is
@@ -109,8 +110,8 @@ e2e_start_pool() {
 # A port taken between choosing and binding (other tests run too) is retried on another port;
 # success means *our* nginx wrote its pid file and answers, not just that something answers.
 e2e_start_nginx() {
-  local port attempt
-  for attempt in 1 2 3 4 5; do
+  local port _
+  for _ in 1 2 3 4 5; do
     port=${E2E_HTTPS_PORT:-$(e2e_free_port)} # a fixed port: a restart keeps the clients' URL
     rm -f "$E2E_DIR/nginx/nginx.pid"
     RUN_DIR="$E2E_DIR/nginx" HTTPS_PORT=$port FCGI_ADDR="unix:$E2E_SOCK" \
@@ -135,16 +136,17 @@ e2e_nginx_up() {
 
 # ---- requests and assertions -----------------------------------------------------------
 
-# http METHOD PATH [curl args...]: sets STATUS, BODY and HEADERS of the answer.
+# http METHOD PATH [curl args...]: sets STATUS, BODY and HEADERS of the answer. The answer's
+# files go to E2E_HTTP_DIR (default E2E_DIR): a request sent in the background names its own.
 http() {
-  local method=$1 path=$2
+  local method=$1 path=$2 dir=${E2E_HTTP_DIR:-$E2E_DIR}
   shift 2
   local out
-  out=$("${CURL[@]}" -X "$method" -D "$E2E_DIR/.headers" -o "$E2E_DIR/.body" \
+  out=$("${CURL[@]}" -X "$method" -D "$dir/.headers" -o "$dir/.body" \
     -w '%{http_code}' "$@" "$BASE$path") || out=000
   STATUS=$out
-  BODY=$(cat "$E2E_DIR/.body" 2>/dev/null)
-  HEADERS=$(cat "$E2E_DIR/.headers" 2>/dev/null)
+  BODY=$(cat "$dir/.body" 2>/dev/null)
+  HEADERS=$(cat "$dir/.headers" 2>/dev/null)
 }
 
 # json_get FIELD|FILTER [JSON]: a (dotted) field of the answer, or any jq filter starting with '.'.

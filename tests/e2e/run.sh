@@ -3,7 +3,7 @@
 # "e2e: N passed, N failed" over all their checks. Each test starts and stops its own
 # processes on loopback.
 set -u
-cd "$(dirname "$0")"
+cd "$(dirname "$0")" || exit 2
 passed=0 failed=0 broken=()
 for t in test_*.sh; do
   name=${t%.sh}

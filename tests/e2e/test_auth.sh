@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # OIDC verification end to end: tokens minted by the emulator's test issuer, keys fetched from
 # its JWKS by the pool's workers through the shared cache file, requests through nginx over TLS.
-# A valid token reaches the function; every attack gets 401 with its own reason code; a key
-# rotation is picked up without a restart; with the issuer down, cached keys keep working.
+# A valid token reaches the function and the workers share one fetch of the key set; a key
+# rotation is picked up without a restart; no token reaches a log; with the issuer down, cached
+# keys keep working; floods of forged kids neither hammer the issuer nor hold a rotation back.
+# Each attack's answer is a token case (tests/data/tokens/, run by test_delivery_cases.sh).
 . "$(dirname "$0")/lib.sh"
 e2e_init
 AUD="https://retrain.test/"
@@ -23,7 +25,6 @@ deliver() { # TOKEN: POSTs a fresh binary-mode event with that bearer token
     -H 'ce-source: //auth' -H "ce-id: a-$n" -H 'Content-Type: application/json' --data '{}'
 }
 jwks_hits() { curl -sS "$EMU/emulator/oidc/jwks-hits" | jq -r .hits; }
-now=$(date +%s)
 
 echo "valid tokens"
 deliver "$(mint)"
@@ -31,57 +32,23 @@ expect "a valid token reaches the function" "$STATUS/$(json_get status)" 200/ech
 for i in 1 2 3 4 5 6; do deliver "$(mint)"; done
 expect "more deliveries, both workers" "$STATUS" 200
 expect "the workers share one fetch of the key set" "$(jwks_hits)" 1
-deliver "$(mint '{"claims":{"aud":["https://other/","'"$AUD"'"]}}')"
-expect "aud as an array that contains ours" "$STATUS" 200
-http GET /healthz
-expect "healthz needs no token" "$STATUS" 200
 
 echo "key rotation at the issuer"
 curl -sS -X POST "$EMU/emulator/oidc/rotate" >/dev/null
 deliver "$(mint)"
 expect "a token from the new key is accepted without a restart" "$STATUS/$(json_get status)" 200/echoed
 
-echo "attacks, each with its reason code"
-attack() { # NAME TOKEN CODE
-  deliver "$2"
-  expect "$1: 401 $3" "$STATUS/$(json_get error)" "401/$3"
-}
-attack "no Authorization header" "" missing_token
-http POST / -H 'Authorization: Basic dXNlcjpwYXNz' -H 'ce-id: x' --data '{}'
-expect "Basic scheme: 401 missing_token" "$STATUS/$(json_get error)" 401/missing_token
-expect_match "WWW-Authenticate names invalid_token" "$HEADERS" 'www-authenticate: Bearer error="invalid_token"'
-attack "alg none" "$(mint '{"sign":"none"}')" unsupported_alg
-attack "HS256 keyed with the public key" "$(mint '{"sign":"hs256-pubkey"}')" unsupported_alg
-attack "RS256 from another key claiming our kid" "$(mint '{"sign":"other-key"}')" bad_signature
-good=$(mint)
-IFS=. read -r h p s <<<"$good"
-c=${s:10:1}
-attack "one signature byte changed" "$h.$p.${s:0:10}$([ "$c" = A ] && echo B || echo A)${s:11}" bad_signature
-p2=$(printf '%s' "$p" | tr 'a-y' 'b-z')
-deliver "$h.$p2.$s"
-expect_match "payload tampered: 401" "$STATUS/$(json_get error)" '^401/(bad_signature|malformed_token)$'
-attack "two segments" "$h.$p" malformed_token
-attack "four segments" "$h.$p.$s.$s" malformed_token
-attack "padding" "$h.$p.$s==" malformed_token
-attack "unknown kid" "$(mint '{"header":{"kid":"no-such-kid"}}')" unknown_key
-attack "expired" "$(mint '{"claims":{"exp":'$((now - 3600))',"iat":'$((now - 7200))'}}')" expired
-attack "iat in the future" "$(mint '{"claims":{"iat":'$((now + 600))',"exp":'$((now + 1200))'}}')" not_yet_valid
-attack "wrong issuer" "$(mint '{"claims":{"iss":"https://evil.example"}}')" wrong_issuer
-attack "wrong audience" "$(mint '{"claims":{"aud":"https://other/"}}')" wrong_audience
-attack "email not allowed" "$(mint '{"claims":{"email":"intruder@evil.iam.gserviceaccount.com"}}')" unauthorized_account
-attack "email_verified false" "$(mint '{"claims":{"email_verified":false}}')" unverified_email
-attack "email_verified the string \"true\"" "$(mint '{"claims":{"email_verified":"true"}}')" unverified_email
-attack "a 1024-bit key" "$(mint '{"sign":"small-key"}')" unknown_key
-attack "crit header" "$(mint '{"header":{"crit":["exp"]}}')" malformed_token
-attack "jku naming another key set" "$(mint '{"sign":"other-key","header":{"jku":"http://127.0.0.1:1/evil"}}')" bad_signature
-
+# Every attack, with its reason code and its log line, is a token case (tests/data/tokens/, sent
+# through nginx by test_delivery_cases.sh); here what needs the issuer's state or many requests.
 echo "logs"
+refused=$(mint '{"claims":{"aud":"https://other/"}}')
+deliver "$refused"
+expect "a refused token (its claims are logged)" "$STATUS/$(json_get error)" 401/wrong_audience
+s=${refused##*.}
 sleep 0.2
 tokens_in_logs=0
-for t in "$good" "$h.$p2.$s"; do grep -qF "$s" "$E2E_DIR/pool.log" "$E2E_DIR/nginx/access.log" && tokens_in_logs=1; done
+grep -qF "$s" "$E2E_DIR/pool.log" "$E2E_DIR/nginx/access.log" && tokens_in_logs=1
 expect "no token (nor its signature) in any log" "$tokens_in_logs" 0
-line=$(grep '"reason":"wrong_audience"' "$E2E_DIR/pool.log" | head -n 1)
-expect_match "the rejection log names reason, kid, iss, aud, email" "$line" '"kid":"[^"]+".*"iss":"https://accounts.google.com".*"aud":"https://other/".*"email":"'"$SA"'"'
 
 echo "the issuer down: cached keys keep serving"
 curl -sS -X POST "$EMU/emulator/oidc/down" -d '{"down":true}' >/dev/null
@@ -135,5 +102,6 @@ allowed=$((($(ms) - rotated_at) / 5000 + 2))
 expect "the flood cost at most one fetch per 5 s" \
   "$([ $(($(jwks_hits) - hits_before)) -le $allowed ] && echo yes)" yes
 
+# shellcheck disable=SC2119 # no files named: the default logs, those this test made
 e2e_check_logs
 e2e_finish

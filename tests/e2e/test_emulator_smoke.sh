@@ -3,53 +3,30 @@
 # through its REST surface with curl: the OIDC issuer (JWKS, mint, rotate, down), the metadata
 # server, the OAuth JWT-bearer grant (an assertion signed here with openssl), Vertex customJobs,
 # strict validation, uploads and operations, faults. The emulator is stopped on exit, even on
-# failure. Prints "emulator-smoke: N passed, N failed"; exits non-zero on any failure.
-set -u
-cd "$(dirname "$0")/../.."
-EMU=${EMU:-build/gcp-emulator}
-[ -x "$EMU" ] || { echo "emulator-smoke: $EMU not built (make build/gcp-emulator)" >&2; exit 2; }
+# failure (tests/e2e/lib.sh).
+. "$(dirname "$0")/lib.sh"
+e2e_init
+EMU_BIN=$BUILD/gcp-emulator
+[ -x "$EMU_BIN" ] || { echo "emulator-smoke: $EMU_BIN not built (make $EMU_BIN)" >&2; exit 2; }
+work=$E2E_DIR
 
-work=$(mktemp -d /tmp/emulator-smoke.XXXXXX)
-emu_pid=
-cleanup() {
-  if [ -n "$emu_pid" ] && kill -0 "$emu_pid" 2>/dev/null; then
-    kill -TERM "$emu_pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$emu_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$emu_pid" 2>/dev/null
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-passed=0 failed=0
 check() { # check NAME COMMAND... : passes when the command succeeds
   local name=$1
   shift
-  if "$@" >/dev/null 2>&1; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $name" >&2
-  fi
+  if "$@" >/dev/null 2>&1; then pass "$name"; else fail "$name"; fi
 }
 eq() { [ "$1" = "$2" ] || { echo "  got '$1', want '$2'" >&2; return 1; }; }
 
 # ---- command line ----------------------------------------------------------------------------
-"$EMU" --help >"$work/help" 2>&1
+"$EMU_BIN" --help >"$work/help" 2>&1
 check "--help exits 0 with usage" eq "$?/$(grep -c '^usage: gcp-emulator' "$work/help")" "0/1"
-timeout 10 "$EMU" --port 0 --bind 0.0.0.0 >/dev/null 2>&1
+timeout 10 "$EMU_BIN" --port 0 --bind 0.0.0.0 >/dev/null 2>&1
 check "non-loopback bind refused" eq "$?" 2
-timeout 10 "$EMU" --port 0 --bind 192.168.1.1 >/dev/null 2>&1
+timeout 10 "$EMU_BIN" --port 0 --bind 192.168.1.1 >/dev/null 2>&1
 check "LAN bind refused" eq "$?" 2
 
-EMULATOR_STATIC_TOKEN=smoke-static-token \
-  "$EMU" --port 0 --state-dir "$work" --job-clock-ms 200 --jwks-max-age 120 \
-  >"$work/stdout" 2>"$work/stderr" &
-emu_pid=$!
-for _ in $(seq 100); do grep -q 'listening on' "$work/stdout" && break; sleep 0.1; done
-U=$(sed -n 's/^gcp-emulator listening on //p' "$work/stdout")
-[ -n "$U" ] || { echo "emulator-smoke: emulator did not start" >&2; cat "$work/stderr" >&2; exit 1; }
+EMULATOR_STATIC_TOKEN=smoke-static-token e2e_start_emulator --job-clock-ms 200 --jwks-max-age 120
+U=$EMU
 
 c() { curl -s --max-time 10 "$@"; }
 code() { curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$@"; }
@@ -66,7 +43,7 @@ check "jwks cache-control" grep -qi '^cache-control: public, max-age=120' <<<"$h
 check "jwks has one RS256 key" eq "$(jq -r '.keys|length' "$work/jwks")/$(jq -r '.keys[0].alg' "$work/jwks")" "1/RS256"
 kid=$(jq -r '.keys[0].kid' "$work/jwks")
 
-tok=$("$EMU" mint --url "$U" --claims '{"aud":"https://svc.example/"}')
+tok=$("$EMU_BIN" mint --url "$U" --claims '{"aud":"https://svc.example/"}')
 check "mint CLI prints a token" test -n "$tok"
 claims=$(b64url_decode "$(cut -d. -f2 <<<"$tok")")
 header=$(b64url_decode "$(cut -d. -f1 <<<"$tok")")
@@ -82,7 +59,7 @@ check "minted signature verifies with openssl" \
 none=$(c -X POST "$U/emulator/oidc/mint" -d '{"sign":"none","claims":{"email":null}}' | jq -r .token)
 check "alg none token has no signature" eq "${none##*.}" ""
 check "null claim removes it" eq "$(b64url_decode "$(cut -d. -f2 <<<"$none")" | jq -r 'has("email")')" "false"
-small=$("$EMU" mint --url "$U" --sign small-key)
+small=$("$EMU_BIN" mint --url "$U" --sign small-key)
 check "small-key token verifies under its own published kid" eq \
   "$(c "$U/oauth2/v3/certs" | jq -r --arg k "$(b64url_decode "${small%%.*}" | jq -r .kid)" \
   '[.keys[]|select(.kid==$k)]|length')" 1
@@ -106,10 +83,10 @@ mt=$(c -H 'Metadata-Flavor: Google' "$md/instance/service-accounts/default/token
 check "metadata token shape" eq "$(jq -r '[.token_type,.expires_in,(.access_token|startswith("ya29.emu-"))]|join(" ")' <<<"$mt")" "Bearer 3599 true"
 check "metadata project-id" eq "$(c -H 'Metadata-Flavor: Google' "$md/project/project-id")" "test-project"
 check "metadata email" eq "$(c -H 'Metadata-Flavor: Google' "$md/instance/service-accounts/default/email")" \
-  "$(jq -r .client_email "$work/sa-key.json")"
+  "$(jq -r .client_email "$work/emulator/sa-key.json")"
 
 # ---- OAuth JWT-bearer grant ----------------------------------------------------------------
-kf=$work/sa-key.json
+kf=$work/emulator/sa-key.json
 check "key file is 0600" eq "$(stat -c %a "$kf")" 600
 jq -r .private_key "$kf" >"$work/sa.pem"
 assertion() { # assertion SCOPE [EXP_OFFSET]
@@ -251,12 +228,7 @@ check "EMULATOR_STATIC_TOKEN still accepted" \
 check "a wrong static token is 401" \
   eq "$(code -H 'Authorization: Bearer smoke-static-tokeX' "$U/v1/$name")" 401
 
-kill -TERM "$emu_pid"
-wait "$emu_pid"
-rc=$?
-emu_pid=
-check "emulator exits 0 on SIGTERM (clean under sanitizers too)" eq "$rc" 0
-[ "$failed" -eq 0 ] || grep -v '"severity":"INFO"' "$work/stderr" | tail -n 40 >&2
-
-echo "test_emulator_smoke: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+kill -TERM "$EMU_PID"
+wait "$EMU_PID"
+check "emulator exits 0 on SIGTERM (clean under sanitizers too)" eq "$?" 0
+e2e_finish

@@ -53,11 +53,11 @@ expect "WAL mode" "$(sqlite3 -cmd '.timeout 5000' "$E2E_DIR/ledger.db" 'PRAGMA j
 
 echo "retrainctl over the ledger"
 export RETRAIN_LEDGER="sqlite://$E2E_DIR/ledger.db"
-n=$("$BUILD/retrainctl" events list --status done --limit 1000 | wc -l)
+n=$("$BUILD/retrainctl" events list --status "done" --limit 1000 | wc -l)
 expect "events list: 200 done" "$n" 200
 key=$("$BUILD/retrainctl" events list --limit 1 | jq -r .key)
 "$BUILD/retrainctl" events show "$key" >"$E2E_DIR/show.json"
-expect "events show KEY" "$(jq -r .status "$E2E_DIR/show.json")" done
+expect "events show KEY" "$(jq -r .status "$E2E_DIR/show.json")" "done"
 id=$(jq -r .id "$E2E_DIR/show.json")
 expect "events show ID finds the same record" "$("$BUILD/retrainctl" events show "$id" | jq -r .key)" "$key"
 "$BUILD/retrainctl" events show 0000000000000000000000000000000000000000000000000000000000000000 >/dev/null 2>&1

@@ -56,7 +56,7 @@ send() { # ID: one delivery of the storage event ID (its object churn/ID.csv)
 redeliver() {
   local i
   SEEN=""
-  for i in $(seq 60); do
+  for _ in $(seq 60); do
     send "$1"
     SEEN="$SEEN $STATUS"
     [ "$STATUS" = 503 ] || return 0
@@ -154,5 +154,6 @@ expect "exit 1, not a pool that answers 503 forever" "$?" 1
 expect_match "the reason on stderr" "$out" 'cannot create the directory of .*ledger\.db'
 expect "no socket left behind" "$(test -e "$E2E_DIR/bad.sock" && echo left)" ""
 
+# shellcheck disable=SC2119 # no arguments: the test's own nginx and pool logs
 e2e_check_logs
 e2e_finish

@@ -89,6 +89,7 @@ expect_match "raw control bytes in header values: an answer" \
   "$(raw "POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $TOKEN\r\nce-specversion: 1.0\r\nce-type: t\r\nce-source: //s\r\nce-id: \x01\x7f\xff\x1b\r\nUser-Agent: \x08\xfe\r\nContent-Length: 2\r\n\r\n{}")" '^HTTP/1.1 '
 
 echo "attacker text in bodies and tokens"
+# shellcheck disable=SC1003 # the backslashes are JSON's escapes, kept literal on purpose
 for v in '\u001b[2J' '\u202e' '\u0085' '\"\\' '\ud83d\ude00'; do
   "${CURL[@]}" -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/cloudevents+json' \
     --data "{\"specversion\":\"1.0\",\"id\":\"$v\",\"source\":\"$v\",\"type\":\"$v\",\"subject\":\"$v\",\"x$v\":1}" "$BASE/" || true
@@ -115,6 +116,7 @@ echo "storage data through the retrain function"
 e2e_stop_group "$POOL_PID"
 e2e_start_pool "$(pool_config retrain)"
 e2e_wait_for 10 e2e_nginx_up
+# shellcheck disable=SC1003 # the backslashes are JSON's escapes, kept literal on purpose
 for v in '\u001b[2J' '\u202e' '\u0085' '\"\\' 'datasets/\u0000x' 'datasets/a/../../\u007f'; do
   "${CURL[@]}" -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'ce-specversion: 1.0' \
     -H 'ce-type: google.cloud.storage.object.v1.finalized' -H "ce-source: //storage.googleapis.com/projects/_/buckets/b" \
@@ -124,6 +126,7 @@ done
 
 sleep 1.5 # the slow requests finish in the pool and log their lines
 echo "every line of every log is strict JSON"
+# shellcheck disable=SC2119 # no files named: the default logs, those this test made
 e2e_check_logs
 echo "the access log"
 expect "a line per request, not fewer" "$([ "$(wc -l <"$ACCESS")" -ge 80 ] && echo yes)" yes

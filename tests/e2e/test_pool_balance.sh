@@ -84,5 +84,5 @@ for ((r = 1; r <= ROUNDS; r++)); do
     200/submitted
 done
 curl -sS -X POST "$EMU/emulator/faults" -d '{}' >/dev/null
-e2e_check_logs
+e2e_check_logs "$E2E_DIR/nginx/access.log" "$E2E_DIR/pool.log"
 e2e_finish

@@ -258,7 +258,7 @@ echo "register: the upload still on its way to Google when the lease runs out, t
 curl -sS -X POST "$EMU/emulator/faults" -d "{\"latency_ms\":3500,\"paths\":\"/v1/$P/models:upload\"}" >/dev/null
 ups=$(stats .created.uploads)
 mkdir -p "$E2E_DIR/first"
-(E2E_DIR=$E2E_DIR/first; send rl-1 acme-models faulty/late/saved_model.pb; echo "$STATUS" >"$E2E_DIR/status") &
+(E2E_HTTP_DIR=$E2E_DIR/first; send rl-1 acme-models faulty/late/saved_model.pb; echo "$STATUS" >"$E2E_DIR/first/status") &
 first=$!
 sleep 2.5 # past the first delivery's lease, before its upload reached Google
 send rl-1 acme-models faulty/late/saved_model.pb
@@ -355,5 +355,6 @@ expect "after the job finished: submitted" "$STATUS/$(json_get status)" 200/subm
 expect "after the job finished: a second job for the rule" "$(jobs_labelled retrain-rule=burst)" 2
 send burst-after acme-data burst/after.csv
 expect "and the event after it coalesces into the new job" "$(json_get status)" coalesced
+# shellcheck disable=SC2119 # no files named: the default logs, those this test made
 e2e_check_logs
 e2e_finish

@@ -6,8 +6,7 @@
  *   RETRAIN_TEST_STATIC_TOKEN  the EMULATOR_STATIC_TOKEN it was started with
  * Every case starts from POST /emulator/reset and counts requests through GET /emulator/stats.
  *
- * Build (the script does it): cc -D_GNU_SOURCE -Isrc tests/e2e/vertex_live.c build/libretrain.a
- *   -lcmocka -lcurl -ljansson -lsodium -lssl -lcrypto -lpthread -lm */
+ * Built by make as build/e2e/vertex_live (the Makefile's e2e-bins). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

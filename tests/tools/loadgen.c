@@ -58,7 +58,12 @@ static char *fill(const char *tmpl, int n, int d)
         size_t add = num[0] ? strlen(num) : 1;
         if (len + add + 1 > cap) {
             cap = cap * 2 + add;
-            out = realloc(out, cap);
+            char *bigger = realloc(out, cap);
+            if (!bigger) {
+                free(out);
+                return NULL;
+            }
+            out = bigger;
         }
         if (num[0])
             memcpy(out + len, num, add);

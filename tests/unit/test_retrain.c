@@ -1,8 +1,9 @@
-/* Unit tests for the retrain function's network-free parts: the bodies it sends to Vertex AI
- * (each compared whole with the JSON expected), the label merge, the outcome shapes, the
- * terminal states, the mapping of Vertex errors to results, and the handle's decisions that
- * need no Google service (no rule matched; malformed storage data; bad rules at init). The
- * paths that call Vertex run end to end in tests/e2e/test_retrain.sh. */
+/* Unit tests for the retrain function's network-free parts: the label merge, a body made a new
+ * version of an existing model, the outcome shapes, the terminal states, the mapping of Vertex
+ * errors to results, and the handle's decisions that need no Google service (no rule matched;
+ * malformed storage data; bad rules at init). The bodies it sends to Vertex AI for each action
+ * are body cases (tests/data/bodies/, run by test_body_cases), each compared whole with the
+ * JSON expected. The paths that call Vertex run end to end in tests/e2e/test_retrain.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,19 +116,6 @@ static const storage_object *event(fx *f, const char *type, const char *id, cons
     return &f->obj;
 }
 
-/* The body for the rule the event matches, with its error text in ERR. */
-static json_t *body_for(fx *f, const storage_object *obj, const char *want_rule, char *err,
-                        size_t errlen)
-{
-    const rule *r = rules_match(f->rules, &f->ev, obj);
-    assert_non_null(r);
-    assert_string_equal(rules_name(r), want_rule);
-    template_vars vars;
-    assert_int_equal(rules_vars_for_event(r, &f->ev, obj, f->key, f->a, &vars), 0);
-    err[0] = '\0';
-    return retrain_request_body(r, &vars, f->a, err, errlen);
-}
-
 /* Fails unless GOT equals the JSON text WANT (with %s filled from the varargs). Steals GOT. */
 static void expect_json(json_t *got, const char *fmt, ...)
 {
@@ -213,83 +201,7 @@ static void test_labels_refused(void **state)
     json_decref(many);
 }
 
-/* ---- bodies -------------------------------------------------------------------------------- */
-
-static void test_train_body_is_the_template_filled_in(void **state)
-{
-    fx *f = *state;
-    char err[256];
-    const storage_object *obj = event(f, FINALIZED, "e-1", "acme-data", "fraud/a b.parquet");
-    expect_json(body_for(f, obj, "fraud", err, sizeof err),
-                "{\"displayName\":\"fraud-e-1\","
-                " \"labels\":{\"team\":\"ml\",\"owner\":\"template\","
-                "  \"retrain-event\":\"%.63s\",\"retrain-rule\":\"fraud\"},"
-                " \"jobSpec\":{\"workerPoolSpecs\":[{\"machineSpec\":{\"machineType\":"
-                "  \"n1-standard-8\"},\"replicaCount\":\"1\",\"containerSpec\":{\"imageUri\":"
-                "  \"img:1\",\"args\":[\"--input=gs://acme-data/fraud/a b.parquet\","
-                "  \"--gen=17\",\"--k=%s\"]}}],\"scheduling\":{\"timeout\":\"3600s\"}}}",
-                f->key, f->key);
-}
-
-static void test_pipeline_body(void **state)
-{
-    fx *f = *state;
-    char err[256];
-    const storage_object *obj = event(f, FINALIZED, "e-2", "acme-data", "churn/d.csv");
-    expect_json(
-        body_for(f, obj, "churn", err, sizeof err),
-        "{\"displayName\":\"churn-pipeline-e-2\","
-        " \"trainingTaskDefinition\":\"gs://google-cloud-aiplatform/schema/trainingjob/"
-        "definition/custom_task_1.0.0.yaml\","
-        " \"trainingTaskInputs\":{\"workerPoolSpecs\":[{\"machineSpec\":{\"machineType\":"
-        "  \"n1-standard-4\"},\"replicaCount\":\"1\",\"containerSpec\":{\"imageUri\":\"img:1\","
-        "  \"args\":[\"--data=gs://acme-data/churn/d.csv\"]}}]},"
-        " \"modelToUpload\":{\"displayName\":\"churn\",\"description\":"
-        "  \"from gs://acme-data/churn/d.csv\",\"containerSpec\":{\"imageUri\":\"serve:1\"},"
-        "  \"versionAliases\":[\"candidate\",\"blue\"],\"labels\":{\"team\":\"ml\","
-        "  \"stage\":\"model\",\"retrain-event\":\"%.63s\",\"retrain-rule\":\"churn\"}},"
-        " \"parentModel\":\"" PARENT "/models/churn\","
-        " \"labels\":{\"team\":\"ml\",\"kind\":\"pipeline\",\"retrain-event\":\"%.63s\","
-        "  \"retrain-rule\":\"churn\"}}",
-        f->key, f->key);
-}
-
-static void test_upload_body_names_the_directory(void **state)
-{
-    fx *f = *state;
-    char err[256];
-    const storage_object *obj =
-        event(f, FINALIZED, "e-3", "acme-models", "models/v7/saved_model.pb");
-    expect_json(body_for(f, obj, "imports", err, sizeof err),
-                "{\"model\":{\"displayName\":\"imported models/v7/saved_model.pb\","
-                "  \"artifactUri\":\"gs://acme-models/models/v7/\","
-                "  \"containerSpec\":{\"imageUri\":\"serve:2\"},"
-                "  \"versionAliases\":[\"staging\"],"
-                "  \"labels\":{\"retrain-event\":\"%.63s\",\"retrain-rule\":\"imports\"}},"
-                " \"modelId\":\"imported\"}",
-                f->key);
-}
-
-static void test_upload_without_object_is_refused(void **state)
-{
-    fx *f = *state;
-    char err[256];
-    event(f, "custom.v1", "e-4", NULL, NULL);
-    assert_null(body_for(f, NULL, "anywhere", err, sizeof err));
-    assert_string_equal(err, "the event names no object to register");
-}
-
-static void test_body_needs_an_event_key(void **state)
-{
-    fx *f = *state;
-    char err[256];
-    const storage_object *obj = event(f, FINALIZED, "e-5", "acme-data", "fraud/x");
-    const rule *r = rules_match(f->rules, &f->ev, obj);
-    template_vars vars;
-    assert_int_equal(rules_vars_for_event(r, &f->ev, obj, NULL, f->a, &vars), 0);
-    assert_null(retrain_request_body(r, &vars, f->a, err, sizeof err));
-    assert_string_equal(err, "no event key to label the work with");
-}
+/* ---- a body as a new version ---------------------------------------------------------------- */
 
 static void test_body_as_version_of_an_existing_model(void **state)
 {
@@ -304,37 +216,6 @@ static void test_body_as_version_of_an_existing_model(void **state)
     assert_null(retrain_body_as_version(body, NULL));
     json_decref(body);
     json_decref(versioned);
-}
-
-/* Every rule of the shipped example config builds a body Vertex's rules accept (labels,
- * aliases), for an event it matches. Run from the repository's root (tests/run-unit.sh does). */
-static void test_example_config_rules_build(void **state)
-{
-    fx *f = *state;
-    config cfg;
-    char err[CONFIG_ERR_MAX];
-    if (config_load("examples/config.json", &cfg, err) != 0)
-        fail_msg("examples/config.json: %s", err);
-    rules *rs = NULL;
-    assert_int_equal(rules_compile(cfg.rules, &rs, err, sizeof err), 0);
-    static const char *const objects[][3] = {
-        {"acme-data", "datasets/churn/2026/11/26.csv", "churn"},
-        {"acme-models", "models/v1/saved_model.pb", "saved-models"},
-        {"acme-data", "datasets/fraud/day.parquet", "fraud-nightly"}};
-    for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++) {
-        const storage_object *obj = event(f, FINALIZED, "ex", objects[i][0], objects[i][1]);
-        const rule *r = rules_match(rs, &f->ev, obj);
-        assert_non_null(r);
-        assert_string_equal(rules_name(r), objects[i][2]);
-        template_vars vars;
-        assert_int_equal(rules_vars_for_event(r, &f->ev, obj, f->key, f->a, &vars), 0);
-        json_t *body = retrain_request_body(r, &vars, f->a, err, sizeof err);
-        if (!body)
-            fail_msg("rule %s: %s", rules_name(r), err);
-        json_decref(body);
-    }
-    rules_free(rs);
-    config_free(&cfg);
 }
 
 /* ---- outcomes, states, errors -------------------------------------------------------------- */
@@ -580,13 +461,7 @@ int main(void)
         cmocka_unit_test(test_event_label_is_the_key_cut_to_63),
         cmocka_unit_test(test_labels_merge_order),
         cmocka_unit_test(test_labels_refused),
-        cmocka_unit_test(test_train_body_is_the_template_filled_in),
-        cmocka_unit_test(test_pipeline_body),
-        cmocka_unit_test(test_upload_body_names_the_directory),
-        cmocka_unit_test(test_upload_without_object_is_refused),
-        cmocka_unit_test(test_body_needs_an_event_key),
         cmocka_unit_test(test_body_as_version_of_an_existing_model),
-        cmocka_unit_test(test_example_config_rules_build),
         cmocka_unit_test(test_outcome_shapes),
         cmocka_unit_test(test_terminal_states),
         cmocka_unit_test(test_vertex_errors_map_to_failed_or_retry),

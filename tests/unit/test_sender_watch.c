@@ -67,8 +67,10 @@ static int setup(void **state)
     if (!fx)
         return -1;
     snprintf(fx->root, sizeof fx->root, "/tmp/test-sender-watch-XXXXXX");
-    if (!mkdtemp(fx->root))
+    if (!mkdtemp(fx->root)) {
+        free(fx);
         return -1;
+    }
     *state = fx;
     return 0;
 }

@@ -26,6 +26,7 @@ struct mini_http {
     pthread_mutex_t mu;
     atomic_int stop;
     mini_reply script[MAX_SCRIPT];
+    mini_reply fallback; /* what an unscripted request gets */
     bool used[MAX_SCRIPT];
     int n_script;
     long connections;
@@ -128,7 +129,7 @@ static bool path_matches(const char *req, const char *path)
 /* The reply for REQ (copied out of the script), or the default. */
 static mini_reply pick(mini_http *s, const char *req)
 {
-    mini_reply r = {.status = 200, .body = "{}"};
+    mini_reply r = s->fallback;
     for (int i = 0; i < s->n_script; i++)
         if (!s->used[i] && path_matches(req, s->script[i].path)) {
             s->used[i] = true;
@@ -218,6 +219,7 @@ mini_http *mini_http_start(void)
     if (!s)
         die("calloc");
     pthread_mutex_init(&s->mu, NULL);
+    s->fallback = (mini_reply){.status = 200, .body = "{}"};
     s->fd = socket(AF_INET, SOCK_STREAM, 0);
     if (s->fd < 0)
         die("socket");
@@ -280,6 +282,13 @@ long mini_http_connections(mini_http *s)
     long n = s->connections;
     pthread_mutex_unlock(&s->mu);
     return n;
+}
+
+void mini_http_set_fallback(mini_http *s, mini_reply r)
+{
+    pthread_mutex_lock(&s->mu);
+    s->fallback = r;
+    pthread_mutex_unlock(&s->mu);
 }
 
 long mini_http_requests(mini_http *s)

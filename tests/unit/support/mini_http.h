@@ -2,10 +2,10 @@
  * script of canned replies, for testing clients (fetch_client, gauth, vertex) without Google.
  *
  * Replies are served in the order pushed; when the script is empty every request gets the
- * default reply (200 "{}"). It keeps connections alive unless a reply says otherwise, serves
- * each connection on its own thread, and counts connections and requests.
- * mini_http_stop() joins the thread and closes every socket; call it in teardown so that a
- * failing test leaves nothing running. Aborts on setup failure. */
+ * fallback reply (200 "{}" unless set). It keeps connections alive unless a reply says otherwise,
+ * serves each connection on its own thread, and counts connections and requests. mini_http_stop()
+ * joins the thread and closes every socket; call it in teardown so that a failing test leaves
+ * nothing running. Aborts on setup failure. */
 #ifndef TEST_MINI_HTTP_H
 #define TEST_MINI_HTTP_H
 
@@ -32,6 +32,10 @@ const char *mini_http_url(const mini_http *s);
 /* Queues a reply. A reply with a path is used by the first request whose path matches; others
  * are answered in order. */
 void mini_http_push(mini_http *s, mini_reply r);
+
+/* The reply every request gets once the script is used up (default 200 "{}"); BODY and HEADERS
+ * are borrowed and must outlive the server. */
+void mini_http_set_fallback(mini_http *s, mini_reply r);
 
 long mini_http_connections(mini_http *s);
 long mini_http_requests(mini_http *s);

@@ -1,0 +1,69 @@
+/* Unit tests for src/template.c, the placeholder language: every placeholder expanded, the
+ * escapes, values absent, non-strings and keys copied as they are, invalid UTF-8 refused. The
+ * placeholders refused at compile time are config cases (tests/data/config/placeholder-*.case). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/rules_fixture.h"
+#include "template.h"
+
+static void test_expand_every_placeholder(void **state)
+{
+    rules_fixture *f = *state;
+    template_vars v = {.bucket = "b",
+                       .name = "n/o.csv",
+                       .generation = "17",
+                       .event_id = "id-1",
+                       .event_key = "k",
+                       .event_time = "2026-11-26T07:00:00Z",
+                       .rule = "churn",
+                       .gcs_uri = "gs://b/n/o.csv"};
+    json_t *tmpl =
+        fixture_json("{\"s\": \"${bucket}|${name}|${generation}|${event_id}|${event_key}|"
+                     "${event_time}|${rule}|${gcs_uri}\","
+                     " \"esc\": \"$${bucket} $$ $x ${}x\", \"n\": 5, \"b\": true, \"z\": null,"
+                     " \"a\": [\"${generation}\", 1.5]}");
+    json_t *out = template_expand(tmpl, &v);
+    assert_non_null(out);
+    assert_string_equal(json_string_value(json_object_get(out, "s")),
+                        "b|n/o.csv|17|id-1|k|2026-11-26T07:00:00Z|churn|gs://b/n/o.csv");
+    assert_string_equal(json_string_value(json_object_get(out, "esc")), "${bucket} $$ $x ${}x");
+    assert_int_equal(json_integer_value(json_object_get(out, "n")), 5);
+    assert_true(json_is_true(json_object_get(out, "b")));
+    assert_true(json_is_null(json_object_get(out, "z")));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(out, "a"), 0)), "17");
+    assert_true(json_real_value(json_array_get(json_object_get(out, "a"), 1)) == 1.5);
+    json_decref(out);
+    json_decref(tmpl);
+
+    /* Absent values expand to "". */
+    template_vars empty = {0};
+    char *s = template_expand_string("[${generation}][${rule}]", &empty, f->a);
+    assert_string_equal(s, "[][]"); /* the template engine knows no rule: vars name it */
+}
+
+static void test_expand_refuses_invalid_utf8(void **state)
+{
+    (void)state;
+    template_vars v = {.event_id = "\xff\xfe"};
+    json_t *tmpl = json_string("id-${event_id}");
+    assert_null(template_expand(tmpl, &v));
+    json_decref(tmpl);
+}
+
+int main(void)
+{
+#define F(name) cmocka_unit_test_setup_teardown(name, rules_fixture_setup, rules_fixture_teardown)
+    const struct CMUnitTest tests[] = {
+        F(test_expand_every_placeholder),
+        cmocka_unit_test(test_expand_refuses_invalid_utf8),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
