@@ -233,11 +233,11 @@ bench_table() {
       if d == 0 then $i else ("0" * (d + 1 - ($i | length)) + $i) | .[0:length - d] + "." + .[length - d:] end end;
     def l(w): tostring | . + " " * w | .[0:w];
     def r(w): tostring | " " * (w - length) + .;
-    "                                                                     CPU us/req      RSS MiB  worker MiB",
-    "row  what                                        req/s   p50 ms   p99 ms  server nginx  wrk   total  RSS max PSS    x(a)    x(e)",
+    "                                                                              CPU us/req      RSS MiB  worker MiB",
+    "row  what                                        req/s   p50 ms   p99 ms   max ms  server nginx  wrk   total  RSS max PSS    x(a)    x(e)",
     (.rows[] | . as $x | (.row | l(4)) + " " + (.label | l(42)) +
       if .skipped then "  skipped: \(.skipped)" else
-        ([(f(.rps; 0) | r(7)), (f(.p50_ms; 2) | r(8)), (f(.p99_ms; 2) | r(8)),
+        ([(f(.rps; 0) | r(7)), (f(.p50_ms; 2) | r(8)), (f(.p99_ms; 2) | r(8)), (f(.max_ms; 0) | r(8)),
           (f(.backend_cpu_us_per_req; 0) | r(7)), (f(.nginx_cpu_us_per_req; 0) | r(5)),
           (f(.client_cpu_us_per_req; 0) | r(4)), (f(.rss_mib; 1) | r(7)),
           (f(.rss_per_worker_max_mib; 1) | r(7)), (f(.pss_per_worker_max_mib; 1) | r(3)),

@@ -3,7 +3,7 @@
  * "unix:/path": a stale socket file is replaced only when nothing answers on it (a second pool
  * on the same path fails instead of stealing it); the file gets MODE and, when GROUP is given,
  * that group, so nginx's unprivileged workers can connect. "host:port": TCP with SO_REUSEADDR.
- * The socket is non-blocking: workers poll it and race to accept. */
+ * The socket is non-blocking: the master alone accepts on it (conns.h). */
 #ifndef POOL_LISTENER_H
 #define POOL_LISTENER_H
 

@@ -7,7 +7,6 @@
 
 #include "builtins.h"
 #include "config.h"
-#include "function.h"
 #include "ledger.h"
 #include "listener.h"
 #include "log.h"
@@ -66,13 +65,6 @@ int main(int argc, char **argv)
         return 2;
     }
     if (opts.check_only) {
-        /* A function the binary does not carry fails here, not in every worker after fork. */
-        if (!fn_lookup(cfg.function)) {
-            fprintf(stderr, "retrain-fcgi: function: no function is registered as \"%s\"\n",
-                    cfg.function);
-            config_free(&cfg);
-            return 2;
-        }
         print_config(&cfg);
         config_free(&cfg);
         return 0;
@@ -80,6 +72,10 @@ int main(int argc, char **argv)
     log_severity level = LOG_INFO;
     log_severity_parse(cfg.log_level, &level);
     log_init("master", level);
+    /* From here a stop signal waits for the master's signalfd, which unlinks the socket: a
+     * SIGTERM during start-up must not leave it behind. */
+    sigset_t stops;
+    master_block_signals(&stops);
     int ledger_rc = begin_ledger(&cfg);
     if (ledger_rc >= 0) {
         config_free(&cfg);

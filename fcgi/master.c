@@ -1,9 +1,11 @@
 /* master — see master.h.
  *
- * One loop, woken by signals (a signalfd) or every 100 ms: reap the dead, then either drain
- * (stopping) or keep the pool at strength — kill the stuck, start the missing, and move a
- * reload forward by one worker. All decisions read the scoreboard, which the workers keep
- * current, so the master never talks to a worker except by signal. */
+ * One loop, woken by signals (a signalfd), by connections (the listening socket, and the idle
+ * connections of busy workers while another worker is idle: conns.c) or every 100 ms: reap the
+ * dead, then either drain (stopping) or keep the pool at strength — kill the stuck, start the
+ * missing, and move a reload forward by one worker. All decisions read the scoreboard and the
+ * connection table, which the workers keep current, so the master never talks to a worker
+ * except by signal and by handing it connections. */
 #include "master.h"
 
 #include <errno.h>
@@ -11,11 +13,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "clk.h"
+#include "conns.h"
 #include "gc.h"
 #include "listener.h"
 #include "log.h"
@@ -38,10 +44,18 @@ typedef struct {
 typedef struct {
     const pool_options *opts;
     config cfg;
-    int listen_fd, sfd;
+    int sfd;
+    pid_t master_pid;
+    ctab *t;
+    conns *conns; /* the listening socket and every connection (conns.h) */
     scoreboard *sb;
     child kids[SB_MAX_WORKERS];
-    uint32_t generation;
+    uint32_t generation;      /* the configuration in force */
+    uint32_t last_generation; /* the highest number given out: a rolled-back one is not reused */
+    /* A reload on trial until a worker of its generation is ready: the configuration before it
+     * (prev_generation 0: none on trial), restored if that worker cannot start. */
+    config prev;
+    uint32_t prev_generation;
     int backoff_ms;
     int64_t next_spawn_ms;
     bool stopping, killed_all;
@@ -50,10 +64,30 @@ typedef struct {
     int64_t gc_due_ms; /* when the next collection starts */
 } master;
 
+/* The master holds a copy of every connection (CTAB_MAX) besides its own descriptors. */
+static void raise_fd_limit(void)
+{
+    struct rlimit r;
+    rlim_t want = CTAB_MAX + 256;
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < want) {
+        r.rlim_cur = r.rlim_max < want ? r.rlim_max : want;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
+}
+
 static int desired(const master *m)
 {
     int n = config_worker_count(&m->cfg);
     return n < m->sb->n_slots ? n : m->sb->n_slots;
+}
+
+/* In a child just forked: when the master dies (SIGKILL, a crash), the child gets SIGTERM and
+ * stops like a retired worker instead of serving on unsupervised. If the master died before
+ * the request was made, nothing would send it: the child exits at once. */
+static void orphan_guard(pid_t master_pid)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master_pid)
+        _exit(0);
 }
 
 static void spawn(master *m)
@@ -72,24 +106,105 @@ static void spawn(master *m)
     atomic_store(&s->connections, 0);
     atomic_store(&s->started_ms, now);
     atomic_store(&s->generation, m->generation);
-    pid_t pid = fork();
+    ct_claim_set(m->t, slot, CLAIM_OFF);
+    int chan[2]; /* [0] the master's end, [1] the worker's */
+    pid_t pid = -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) == 0) {
+        if ((pid = fork()) < 0) {
+            close(chan[0]);
+            close(chan[1]);
+        }
+    }
     if (pid < 0) {
-        log_error("fork: %s", strerror(errno));
+        log_error("cannot start a worker: %s", strerror(errno));
         atomic_store(&s->state, SB_EMPTY);
         m->next_spawn_ms = now + BACKOFF_FIRST_MS;
         return;
     }
     if (pid == 0) {
         close(m->sfd);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        close(chan[0]);
+        conns_close_inherited(m->conns);
+        orphan_guard(m->master_pid);
         atomic_store(&s->pid, getpid());
-        worker_args args = {.listen_fd = m->listen_fd, .slot = slot, .cfg = &m->cfg, .sb = m->sb};
+        worker_args args = {.chan = chan[1], .slot = slot, .t = m->t, .cfg = &m->cfg, .sb = m->sb};
         _exit(worker_main(&args));
     }
+    close(chan[1]);
+    conns_worker_started(m->conns, slot, chan[0]);
     atomic_store(&s->pid, pid);
     m->kids[slot] = (child){.pid = pid, .started_ms = now, .generation = m->generation};
+}
+
+static void use_config(master *m, config *cfg, uint32_t generation)
+{
+    m->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    m->generation = generation;
+    atomic_store(&m->sb->generation, generation);
+    m->backoff_ms = 0;
+    m->next_spawn_ms = 0;
+    log_severity level = LOG_INFO;
+    log_severity_parse(m->cfg.log_level, &level);
+    log_init("master", level);
+}
+
+/* A reload is checked as `retrainctl check-config` checks a file (pool_config_load), and one
+ * that fails is refused whole: the workers keep the configuration they run. One that passes is
+ * on trial until a worker of its generation is ready (see accept_trial and roll_back). */
+static void reload(master *m)
+{
+    config next;
+    char err[CONFIG_ERR_MAX];
+    if (pool_config_load(m->opts, &next, err) != 0) {
+        for (char *p = err; (p = strchr(p, '\n'));)
+            *p = ';'; /* one log line */
+        log_error("reload refused, keeping generation %u: %s", m->generation, err);
+        atomic_fetch_add(&m->sb->reload_failures, 1);
+        return;
+    }
+    if (strcmp(next.listen, m->cfg.listen) != 0)
+        log_warning("reload: listen changed to %s; it takes effect at the next restart",
+                    next.listen);
+    config_set_string(&next.listen, m->cfg.listen);
+    if (m->prev_generation) {
+        config_free(&m->cfg); /* a reload on trial is replaced; the fallback stays */
+    } else {
+        m->prev = m->cfg;
+        m->prev_generation = m->generation;
+    }
+    use_config(m, &next, ++m->last_generation);
+    log_info("reloaded configuration (generation %u); replacing workers one by one", m->generation);
+}
+
+/* The reload on trial is accepted once a worker of its generation is ready. */
+static void accept_trial(master *m)
+{
+    if (!m->prev_generation)
+        return;
+    for (int i = 0; i < m->sb->n_slots; i++) {
+        int st = atomic_load(&m->sb->slots[i].state);
+        if (m->kids[i].pid > 0 && m->kids[i].generation == m->generation &&
+            (st == SB_IDLE || st == SB_BUSY)) {
+            config_free(&m->prev);
+            m->prev_generation = 0;
+            atomic_fetch_add(&m->sb->reloads, 1);
+            return;
+        }
+    }
+}
+
+/* A worker of the generation on trial died before any of it was ready: the new configuration
+ * cannot run (credentials, a ledger URL only a worker can refuse, ...), so the one before it is
+ * restored; its workers were never retired, and the trial's other workers now count as old. */
+static void roll_back(master *m, const char *why)
+{
+    log_error("reload rolled back: the first worker of generation %u %s; keeping generation %u",
+              m->generation, why, m->prev_generation);
+    config_free(&m->cfg);
+    use_config(m, &m->prev, m->prev_generation);
+    m->prev_generation = 0;
+    atomic_fetch_add(&m->sb->reload_failures, 1);
 }
 
 static void reap(master *m)
@@ -107,6 +222,7 @@ static void reap(master *m)
             continue; /* the gc child, or an already forgotten worker */
         child k = m->kids[slot];
         m->kids[slot] = (child){0};
+        conns_worker_gone(m->conns, slot);
         sb_slot *s = &m->sb->slots[slot];
         atomic_store(&s->pid, 0);
         atomic_store(&s->busy_since_ms, 0);
@@ -114,6 +230,16 @@ static void reap(master *m)
         atomic_store(&s->state, SB_EMPTY);
         if (m->stopping || k.retiring)
             continue;
+        if (m->prev_generation && k.generation == m->generation) {
+            char why[64];
+            if (WIFSIGNALED(status))
+                snprintf(why, sizeof why, "died on signal %d", WTERMSIG(status));
+            else
+                snprintf(why, sizeof why, "exited with status %d", WEXITSTATUS(status));
+            atomic_fetch_add(&m->sb->crashes, 1);
+            roll_back(m, why);
+            continue;
+        }
         int64_t now = clk_mono_ms(), lived = now - k.started_ms;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             atomic_fetch_add(&m->sb->recycled, 1);
@@ -157,9 +283,10 @@ static void kill_stuck(master *m)
     }
 }
 
-static void retire(child *k)
+static void retire(master *m, child *k)
 {
     k->retiring = true;
+    conns_worker_retiring(m->conns, (int)(k - m->kids));
     kill(k->pid, SIGTERM);
 }
 
@@ -185,11 +312,11 @@ static void balance(master *m)
     }
     int want = desired(m);
     if (pending == 0 && old > 0 && cur + old > want) {
-        retire(an_old);
+        retire(m, an_old);
         return;
     }
     if (old == 0 && cur > want) {
-        retire(a_cur);
+        retire(m, a_cur);
         return;
     }
     if (clk_mono_ms() < m->next_spawn_ms)
@@ -200,30 +327,6 @@ static void balance(master *m)
     }
     for (; cur + old < want; cur++)
         spawn(m);
-}
-
-static void reload(master *m)
-{
-    config next;
-    char err[CONFIG_ERR_MAX];
-    if (pool_config_load(m->opts, &next, err) != 0) {
-        log_error("reload refused, keeping the running configuration: %s", err);
-        return;
-    }
-    if (strcmp(next.listen, m->cfg.listen) != 0)
-        log_warning("reload: listen changed to %s; it takes effect at the next restart",
-                    next.listen);
-    config_set_string(&next.listen, m->cfg.listen);
-    config_free(&m->cfg);
-    m->cfg = next;
-    m->generation++;
-    atomic_store(&m->sb->generation, m->generation);
-    m->backoff_ms = 0;
-    m->next_spawn_ms = 0;
-    log_severity level = LOG_INFO;
-    log_severity_parse(m->cfg.log_level, &level);
-    log_init("master", level);
-    log_info("reloaded configuration (generation %u); replacing workers one by one", m->generation);
 }
 
 /* Collects finished ledger records older than ledger.retention_s, in a short-lived child so the
@@ -245,7 +348,8 @@ static void collect(master *m)
         return;
     }
     close(m->sfd);
-    close(m->listen_fd);
+    conns_close_inherited(m->conns);
+    orphan_guard(m->master_pid);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -260,6 +364,7 @@ static void begin_stop(master *m)
     m->stopping = true;
     m->stop_deadline_ms = clk_mono_ms() + (int64_t)m->cfg.shutdown_timeout_s * 1000;
     listener_unlink(m->cfg.listen);
+    conns_stop(m->conns);
     log_info("stopping: draining in-flight requests (at most %d s)", m->cfg.shutdown_timeout_s);
     for (int i = 0; i < m->sb->n_slots; i++)
         if (m->kids[i].pid > 0)
@@ -285,33 +390,46 @@ static void read_signals(master *m)
     }
 }
 
+void master_block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGCHLD);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigprocmask(SIG_BLOCK, set, NULL);
+}
+
 int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard *sb)
 {
     static master m; /* large (the child table); one per process */
     m = (master){.opts = opts,
                  .cfg = *cfg,
-                 .listen_fd = listen_fd,
                  .sb = sb,
+                 .master_pid = getpid(),
                  .generation = 1,
+                 .last_generation = 1,
                  .gc_due_ms = clk_mono_ms() + 1000};
     memset(cfg, 0, sizeof *cfg);
     atomic_store(&sb->master_pid, getpid());
     atomic_store(&sb->generation, 1);
 
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    master_block_signals(&set);
     signal(SIGPIPE, SIG_IGN);
     m.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (m.sfd < 0) {
-        log_error("signalfd: %s", strerror(errno));
+    m.t = ctab_create();
+    m.conns = m.t ? conns_new(listen_fd, m.t, sb) : NULL;
+    if (m.sfd < 0 || !m.conns) {
+        log_error("cannot start the pool: %s", m.sfd < 0 ? strerror(errno) : "out of memory");
+        if (m.sfd >= 0)
+            close(m.sfd);
+        close(listen_fd);
+        ctab_destroy(m.t);
         config_free(&m.cfg);
         return 1;
     }
+    raise_fd_limit();
     log_info("pool started: %d workers on %s", desired(&m), m.cfg.listen);
     for (;;) {
         reap(&m);
@@ -327,16 +445,27 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
             }
         } else {
             kill_stuck(&m);
+            accept_trial(&m);
             balance(&m);
             collect(&m);
         }
-        struct pollfd p = {.fd = m.sfd, .events = POLLIN};
-        if (poll(&p, 1, TICK_MS) > 0)
-            read_signals(&m);
+        conns_tick(m.conns);
+        static struct pollfd p[1 + CONNS_POLL_MAX];
+        int timeout = TICK_MS;
+        p[0] = (struct pollfd){.fd = m.sfd, .events = POLLIN};
+        int n = 1 + conns_watch(m.conns, p + 1, &timeout);
+        if (poll(p, (nfds_t)n, timeout) > 0) {
+            conns_ready(m.conns, p + 1, n - 1);
+            if (p[0].revents)
+                read_signals(&m);
+        }
     }
     close(m.sfd);
-    close(listen_fd);
+    conns_free(m.conns);
+    ctab_destroy(m.t);
     log_info("pool stopped");
     config_free(&m.cfg);
+    if (m.prev_generation)
+        config_free(&m.prev);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* options — see options.h. */
 #include "options.h"
 
+#include "config_check.h"
 #include "function.h"
 
 #include <errno.h>
@@ -217,7 +218,7 @@ int pool_config_load(const pool_options *o, config *cfg, char *err)
         config_free(cfg);
         return -1;
     }
-    if (config_validate(cfg, err) != 0) {
+    if (config_check(cfg, err, CONFIG_ERR_MAX, NULL) != 0) {
         config_free(cfg);
         return -1;
     }

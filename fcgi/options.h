@@ -29,7 +29,9 @@ pool_opt_result pool_options_parse(int argc, char **argv, pool_options *o, char 
                                    size_t errlen);
 
 /* Loads the config file named by O (or the defaults), the environment, then O's overrides, and
- * validates the result. 0, or -1 with every problem in ERR (CONFIG_ERR_MAX bytes). */
+ * checks the result as `retrainctl check-config` does (config_check: rules and function
+ * included). 0, or -1 with every problem in ERR (CONFIG_ERR_MAX bytes). At start, on --check
+ * and on every SIGHUP. */
 int pool_config_load(const pool_options *o, config *cfg, char *err);
 
 void pool_usage(FILE *out);

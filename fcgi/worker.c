@@ -2,16 +2,24 @@
  *
  * Why not the usual `while (FCGX_Accept_r(&req) >= 0)` loop: with `fastcgi_keep_conn on`, that
  * loop blocks reading the next request on the connection it holds, even while nginx keeps that
- * connection idle in its keepalive cache. A pool of N workers then serves at most N upstream
- * connections, and a request nginx sends on an (N+1)th connection waits in the accept queue
- * until an idle one times out. So each worker polls the listening socket *and* every
- * connection it holds, and serves whichever has a request: an idle kept connection costs a
- * file descriptor, never a worker. libfcgi still does all the record parsing — each connection
- * has its own FCGX_Request with listen_sock = -1, so libfcgi never accepts by itself.
+ * connection idle in its keepalive cache. So a worker polls every connection it owns (and its
+ * channel from the master, which hands it connections: conns.h) and serves whichever has a
+ * request: an idle kept connection costs a file descriptor, never a worker. libfcgi still does
+ * all the record parsing — each connection has its own FCGX_Request with listen_sock = -1, so
+ * libfcgi never accepts by itself.
  *
- * On SIGTERM (stop, or retirement during a reload) the worker stops taking new connections
- * after draining the ones already queued, answers every request already sent to it, closes each
- * connection after its answer or once idle, and exits 0. */
+ * The connection table (conntab.h) is how the master and the worker agree on who serves what:
+ * before it reads a request the worker claims itself (CLAIM_IDLE -> CLAIM_BUSY; failing means
+ * the master reserved it for a connection on its channel, read first) and the connection
+ * (OWNED -> SERVING; failing means the master moved it to an idle worker while this one was
+ * busy: the stale copy is closed, without shutdown, since the connection lives on elsewhere).
+ * After libfcgi has finished the request and freed its buffers, the connection is OWNED again.
+ *
+ * On SIGTERM the worker finishes the request it is serving. Retiring (a reload, or recycled
+ * after max_requests), it hands every connection back to the master, which gives them to the
+ * other workers with whatever nginx has sent on them meanwhile. When the pool stops (or the
+ * master is gone) it drains instead: it answers every request sent on its connections, closes
+ * each after its answer or once idle, and exits 0. */
 #include "worker.h"
 
 #include <errno.h>
@@ -20,71 +28,168 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "arena.h"
 #include "clk.h"
+#include "fdpass.h"
 #include "glue.h"
 #include "log.h"
 #include "service.h"
 
-#define MAX_CONNS 64
-#define STOP_IDLE_MS 100 /* after SIGTERM, a connection idle this long is closed */
+#define STOP_IDLE_MS 100 /* draining, a connection idle this long is closed */
+#define RESERVED_WAIT_MS 100
 
 typedef struct {
     FCGX_Request req;
     int64_t last_ms;
+    uint32_t gen; /* of its table entry */
     bool open;
 } conn;
 
 static volatile sig_atomic_t stop_requested;
+static pid_t master_pid;
+static unsigned orphan_limit_s;
 
+/* SIGTERM/SIGINT: from the master (stop, retirement), from a supervisor signalling the whole
+ * group, or because the master died (PR_SET_PDEATHSIG). Then no master will SIGKILL a request
+ * stuck past the shutdown timeout: an alarm does (its default action ends the process). */
 static void on_term(int sig)
 {
     (void)sig;
     stop_requested = 1;
+    if (getppid() != master_pid)
+        alarm(orphan_limit_s);
 }
+
+typedef enum { RUNNING, RETIRING, DRAINING } worker_mode;
 
 typedef struct {
     const worker_args *args;
     sb_slot *slot;
+    ctab *t;
+    int me; /* our slot */
     service *svc;
     arena *arena;
-    conn conns[MAX_CONNS];
+    conn *conns;       /* CTAB_MAX, indexed by table entry */
+    int ids[CTAB_MAX]; /* the entries open here */
     int n_open;
     uint64_t served;
-    bool stopping;
+    worker_mode mode;
+    bool master_gone;
+    bool chan_ready; /* poll() said the channel has something: read it before serving */
 } worker;
 
-static void conn_close(worker *w, conn *c)
+static uint64_t owned_word(const worker *w, int id)
 {
-    FCGX_Free(&c->req, 1);
-    c->open = false;
-    w->n_open--;
+    return ct_word(w->conns[id].gen, CT_OWNED, w->me);
+}
+
+static void unlist(worker *w, int id)
+{
+    w->conns[id].open = false;
+    for (int i = 0; i < w->n_open; i++)
+        if (w->ids[i] == id) {
+            w->ids[i] = w->ids[--w->n_open];
+            break;
+        }
     atomic_store(&w->slot->connections, w->n_open);
 }
 
-static void accept_one(worker *w)
+/* The connection is no longer ours (moved, or handed back): our copy goes, the connection
+ * does not. */
+static void forget(worker *w, int id)
 {
-    int fd = accept4(w->args->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0)
-        return; /* EAGAIN: a sibling won the race */
-    for (int i = 0; i < MAX_CONNS; i++) {
-        conn *c = &w->conns[i];
-        if (c->open)
-            continue;
-        FCGX_InitRequest(&c->req, -1, 0);
-        c->req.ipcFd = fd;
-        c->req.keepConnection = 1; /* so FCGX_Accept_r's opening Finish keeps our fd */
-        c->last_ms = clk_mono_ms();
-        c->open = true;
-        w->n_open++;
-        atomic_store(&w->slot->connections, w->n_open);
+    conn *c = &w->conns[id];
+    int fd = c->req.ipcFd;
+    FCGX_Free(&c->req, 0);
+    if (fd >= 0)
+        close(fd);
+    unlist(w, id);
+}
+
+/* We end the connection: libfcgi shuts it down and closes it (nginx sees the close), and the
+ * master reclaims the entry. Only from OWNED, so never one the master is moving. */
+static void end_conn(worker *w, int id)
+{
+    uint64_t own = owned_word(w, id);
+    if (!ct_swap(w->t, id, own, ct_word(w->conns[id].gen, CT_SERVING, w->me))) {
+        forget(w, id);
         return;
     }
-    close(fd); /* unreachable: we stop polling the listener when full */
+    FCGX_Free(&w->conns[id].req, 1);
+    ct_store(w->t, id, ct_word(w->conns[id].gen, CT_CLOSED, w->me));
+    unlist(w, id);
+}
+
+static ct_claim idle_claim(const worker *w)
+{
+    return w->mode == RETIRING ? CLAIM_OFF : CLAIM_IDLE;
+}
+
+static void add_conn(worker *w, const fdpass_msg *m, int fd)
+{
+    if (m->id >= CTAB_MAX || ct_load(w->t, (int)m->id) != ct_word(m->gen, CT_OWNED, w->me)) {
+        close(fd); /* not ours (any more): cannot happen while the master lives */
+        return;
+    }
+    conn *c = &w->conns[m->id];
+    if (c->open)
+        forget(w, (int)m->id); /* a stale copy of the entry's earlier connection */
+    FCGX_InitRequest(&c->req, -1, 0);
+    c->req.ipcFd = fd;
+    c->req.keepConnection = 1; /* so FCGX_Accept_r's opening Finish keeps our fd */
+    c->gen = m->gen;
+    c->last_ms = clk_mono_ms();
+    c->open = true;
+    w->ids[w->n_open++] = (int)m->id;
+    atomic_store(&w->slot->connections, w->n_open);
+}
+
+/* Takes every connection waiting on the channel. -1 when the master is gone. */
+static int take_from_master(worker *w)
+{
+    fdpass_msg m;
+    int fd, got;
+    while ((got = fdpass_recv(w->args->chan, &m, &fd)) == 1) {
+        add_conn(w, &m, fd);
+        if (m.reserved)
+            ct_claim_swap(w->t, w->me, CLAIM_RESERVED, idle_claim(w));
+    }
+    return got;
+}
+
+/* Closes the copies of connections the master moved to another worker. */
+static void drop_moved(worker *w)
+{
+    for (int i = w->n_open - 1; i >= 0; i--) {
+        int id = w->ids[i];
+        if (ct_load(w->t, id) != owned_word(w, id))
+            forget(w, id);
+    }
+}
+
+static void hand_back(worker *w)
+{
+    while (w->n_open > 0) {
+        int id = w->ids[w->n_open - 1];
+        ct_swap(w->t, id, owned_word(w, id), ct_word(w->conns[id].gen, CT_FREE, 0));
+        forget(w, id);
+    }
+}
+
+static void begin_stop(worker *w)
+{
+    if (w->mode != RUNNING)
+        return;
+    /* A stopping pool, or no master to hand connections to: drain them here. */
+    bool drain = atomic_load(&w->t->stopping) || w->master_gone || getppid() != master_pid;
+    w->mode = drain ? DRAINING : RETIRING;
+    w->chan_ready = true; /* what the master sent before the stop is ours to serve or hand back */
+    if (!drain)
+        ct_claim_swap(w->t, w->me, CLAIM_IDLE, CLAIM_OFF); /* RESERVED: cleared on receipt */
+    atomic_store(&w->slot->state, SB_STOPPING);
 }
 
 static int read_body(FCGX_Request *r, http_request *req, arena *a)
@@ -119,9 +224,10 @@ static void write_response(FCGX_Request *r, const http_request *req, const http_
         FCGX_PutStr(resp->body, (int)resp->body_len, r->out);
 }
 
-/* Serves the request waiting on C. */
-static void serve(worker *w, conn *c)
+/* Serves the request waiting on entry ID. */
+static void serve(worker *w, int id)
 {
+    conn *c = &w->conns[id];
     int64_t start = clk_mono_ms();
     atomic_store(&w->slot->busy_since_ms, start);
     atomic_store(&w->slot->state, SB_BUSY);
@@ -129,9 +235,8 @@ static void serve(worker *w, conn *c)
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
     if (FCGX_Accept_r(&c->req) < 0) { /* nginx closed it, or a protocol error: libfcgi closed */
-        c->open = false;
-        w->n_open--;
-        atomic_store(&w->slot->connections, w->n_open);
+        ct_store(w->t, id, ct_word(c->gen, CT_CLOSED, w->me));
+        unlist(w, id);
         goto idle;
     }
     http_request req;
@@ -150,7 +255,7 @@ static void serve(worker *w, conn *c)
             service_handle(w->svc, &req, a, &resp);
     }
     write_response(&c->req, &req, &resp, a);
-    FCGX_Finish_r(&c->req);
+    FCGX_Finish_r(&c->req); /* its buffers are freed: nothing of the next request is read */
     log_clear_trace();
 
     struct timespec t1;
@@ -162,90 +267,134 @@ static void serve(worker *w, conn *c)
     atomic_fetch_add(&w->slot->requests, 1);
     c->last_ms = clk_mono_ms();
     if (c->req.ipcFd < 0) { /* nginx asked to close (no keep-conn), or the stream failed */
-        c->open = false;
-        w->n_open--;
-        atomic_store(&w->slot->connections, w->n_open);
-    } else if (w->stopping) {
-        conn_close(w, c);
+        ct_store(w->t, id, ct_word(c->gen, CT_CLOSED, w->me));
+        unlist(w, id);
+    } else {
+        ct_store(w->t, id, owned_word(w, id));
+        if (w->mode == DRAINING)
+            end_conn(w, id);
     }
-    if (w->served >= (uint64_t)w->args->cfg->max_requests && !w->stopping) {
+    if (w->served >= (uint64_t)w->args->cfg->max_requests && w->mode == RUNNING) {
         log_info("recycling after %llu requests", (unsigned long long)w->served);
-        w->stopping = true;
+        begin_stop(w);
     }
 idle:
     atomic_store(&w->slot->busy_since_ms, 0);
-    atomic_store(&w->slot->state, w->stopping ? SB_STOPPING : SB_IDLE);
+    atomic_store(&w->slot->state, w->mode == RUNNING ? SB_IDLE : SB_STOPPING);
+    ct_claim_set(w->t, w->me, idle_claim(w));
 }
 
-static void begin_stop(worker *w)
+/* Serves entry ID if we may: false when the master has reserved us (the channel first). */
+static bool try_serve(worker *w, int id)
 {
-    if (w->stopping)
-        return;
-    w->stopping = true;
-    atomic_store(&w->slot->state, SB_STOPPING);
-    /* Connections already queued were accepted by the kernel on our behalf: serve them. */
-    while (w->n_open < MAX_CONNS) {
-        int before = w->n_open;
-        accept_one(w);
-        if (w->n_open == before)
-            break;
+    if (!ct_claim_swap(w->t, w->me, CLAIM_IDLE, CLAIM_BUSY))
+        return false;
+    uint64_t own = owned_word(w, id);
+    if (!ct_swap(w->t, id, own, ct_word(w->conns[id].gen, CT_SERVING, w->me))) {
+        ct_claim_set(w->t, w->me, CLAIM_IDLE); /* moved to an idle worker meanwhile */
+        forget(w, id);
+        return true;
     }
+    serve(w, id);
+    return true;
+}
+
+/* While reserved, only the channel: the connection the master is sending comes first. */
+static void wait_reserved(worker *w)
+{
+    struct pollfd p = {.fd = w->args->chan, .events = POLLIN};
+    poll(&p, 1, RESERVED_WAIT_MS);
 }
 
 static void loop(worker *w)
 {
-    struct pollfd pfd[MAX_CONNS + 1];
-    conn *who[MAX_CONNS + 1];
+    struct pollfd pfd[CTAB_MAX + 1];
+    int who[CTAB_MAX + 1];
     for (;;) {
         if (stop_requested || service_restart_wanted(w->svc))
             begin_stop(w);
-        if (w->stopping && w->n_open == 0)
+        if (!w->master_gone && w->chan_ready) {
+            w->chan_ready = false;
+            if (take_from_master(w) < 0) {
+                w->master_gone = true;
+                begin_stop(w);
+            }
+        }
+        if (!w->master_gone && ct_claim_of(w->t, w->me) == CLAIM_RESERVED) {
+            wait_reserved(w);
+            w->chan_ready = true;
+            continue;
+        }
+        drop_moved(w);
+        if (w->mode == RETIRING) {
+            hand_back(w);
+            return;
+        }
+        if (w->mode == DRAINING && w->n_open == 0)
             return;
         int n = 0;
-        if (!w->stopping && w->n_open < MAX_CONNS) {
-            pfd[n] = (struct pollfd){.fd = w->args->listen_fd, .events = POLLIN};
-            who[n++] = NULL;
+        if (!w->master_gone) {
+            pfd[n] = (struct pollfd){.fd = w->args->chan, .events = POLLIN};
+            who[n++] = -1;
         }
-        for (int i = 0; i < MAX_CONNS; i++)
-            if (w->conns[i].open) {
-                pfd[n] = (struct pollfd){.fd = w->conns[i].req.ipcFd, .events = POLLIN};
-                who[n++] = &w->conns[i];
-            }
-        int ready = poll(pfd, (nfds_t)n, w->stopping ? STOP_IDLE_MS / 2 : 1000);
+        for (int i = 0; i < w->n_open; i++) {
+            pfd[n] = (struct pollfd){.fd = w->conns[w->ids[i]].req.ipcFd, .events = POLLIN};
+            who[n++] = w->ids[i];
+        }
+        int ready = poll(pfd, (nfds_t)n, w->mode == DRAINING ? STOP_IDLE_MS / 2 : 1000);
         if (ready < 0 && errno != EINTR)
             return;
-        for (int i = 0; ready > 0 && i < n; i++) {
-            if (!pfd[i].revents)
-                continue;
-            if (!who[i])
-                accept_one(w);
-            else if (who[i]->open)
-                serve(w, who[i]);
+        if (ready > 0 && !w->master_gone && pfd[0].revents) {
+            w->chan_ready = true;
+            if (w->mode == RUNNING)
+                continue; /* what the master sent first: a connection it moved here waited */
         }
-        if (w->stopping) {
+        for (int i = 0; ready > 0 && i < n; i++) {
+            int id = who[i];
+            if (!pfd[i].revents || id < 0 || !w->conns[id].open ||
+                (stop_requested && w->mode == RUNNING))
+                continue; /* a stop first: a retiring worker hands what is waiting back */
+            if (!try_serve(w, id))
+                break; /* reserved by the master: its connection first */
+        }
+        if (w->mode == DRAINING) {
             int64_t now = clk_mono_ms();
-            for (int i = 0; i < MAX_CONNS; i++)
-                if (w->conns[i].open && now - w->conns[i].last_ms >= STOP_IDLE_MS)
-                    conn_close(w, &w->conns[i]);
+            for (int i = w->n_open - 1; i >= 0; i--)
+                if (now - w->conns[w->ids[i]].last_ms >= STOP_IDLE_MS)
+                    end_conn(w, w->ids[i]);
         }
     }
 }
 
 int worker_main(const worker_args *args)
 {
+    /* The master forks with every signal blocked: the handlers are in place before one can
+     * arrive, so a SIGTERM to the group while a worker starts cannot kill it unprepared. */
+    master_pid = getppid();
+    orphan_limit_s = (unsigned)args->cfg->shutdown_timeout_s + 1;
     struct sigaction sa = {.sa_handler = on_term};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (getppid() != master_pid) /* the master died meanwhile: the death signal may be lost */
+        return 0;
 
     /* Test-only fault hook: a worker that cannot start, to drive the master's backoff. */
     const char *hooks = getenv("RETRAIN_TEST_HOOKS"), *fail = getenv("RETRAIN_TEST_WORKER_EXIT");
     if (hooks && strcmp(hooks, "1") == 0 && fail && *fail)
         return atoi(fail);
 
-    worker w = {.args = args, .slot = &args->sb->slots[args->slot]};
+    worker w = {.args = args,
+                .slot = &args->sb->slots[args->slot],
+                .t = args->t,
+                .me = args->slot,
+                .conns = calloc(CTAB_MAX, sizeof(conn)),
+                .chan_ready = true};
     log_severity level = LOG_INFO;
     log_severity_parse(args->cfg->log_level, &level);
     log_init("worker", level);
@@ -254,19 +403,22 @@ int worker_main(const worker_args *args)
         return WORKER_EXIT_INIT;
     }
     char err[512];
-    if (!(w.arena = arena_new(16 * 1024)) ||
+    if (!w.conns || !(w.arena = arena_new(16 * 1024)) ||
         !(w.svc = service_new(args->cfg, args->sb, err, sizeof err))) {
-        log_error("worker cannot start: %s", w.arena ? err : "out of memory");
+        log_error("worker cannot start: %s", w.conns && w.arena ? err : "out of memory");
         arena_free(w.arena);
+        free(w.conns);
         return WORKER_EXIT_INIT;
     }
     atomic_store(&w.slot->state, SB_IDLE);
+    ct_claim_set(w.t, w.me, CLAIM_IDLE);
     loop(&w);
     int rc = service_restart_wanted(w.svc) ? WORKER_EXIT_LEDGER : 0;
-    for (int i = 0; i < MAX_CONNS; i++)
-        if (w.conns[i].open)
-            conn_close(&w, &w.conns[i]);
+    ct_claim_set(w.t, w.me, CLAIM_OFF);
+    while (w.n_open > 0)
+        end_conn(&w, w.ids[w.n_open - 1]);
     service_free(w.svc);
     arena_free(w.arena);
+    free(w.conns);
     return rc;
 }

@@ -1,8 +1,9 @@
 /* cmd_check_config — see cmd_check_config.h.
  *
- * config_load() stops at the file's own problems and frees what it read, so when it fails the
- * rules are read again straight from the file (if it is JSON with a "rules" array) and
- * compiled on their own: a typo at the top level must not hide a bad glob further down. */
+ * A loaded file goes through config_check(), the check the pool makes at start and on every
+ * reload. config_load() stops at the file's own problems and frees what it read, so when it
+ * fails the rules are read again straight from the file (if it is JSON with a "rules" array)
+ * and checked on their own: a typo at the top level must not hide a bad glob further down. */
 #include "cmd_check_config.h"
 
 #include <jansson.h>
@@ -10,9 +11,9 @@
 #include <string.h>
 
 #include "config.h"
-#include "rules.h"
+#include "config_check.h"
 
-#define RULES_ERR_MAX 16384
+#define CHECK_ERR_MAX 20480
 
 static void usage(FILE *out)
 {
@@ -52,17 +53,6 @@ static json_t *rules_from_file(const char *path)
     return rules;
 }
 
-static int check_rules(const json_t *array, size_t *count)
-{
-    char err[RULES_ERR_MAX];
-    rules *rs = NULL;
-    if (rules_compile(array, &rs, err, sizeof err) != 0)
-        return print_lines(err);
-    *count = rules_count(rs);
-    rules_free(rs);
-    return 0;
-}
-
 int cmd_check_config(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -74,20 +64,19 @@ int cmd_check_config(int argc, char **argv)
         return 2;
     }
     const char *path = argv[1];
-    char err[CONFIG_ERR_MAX];
+    char err[CHECK_ERR_MAX];
     config cfg;
     int problems = 0;
     size_t n_rules = 0;
     if (config_load(path, &cfg, err) != 0) {
         problems += print_lines(err);
         json_t *array = rules_from_file(path);
-        if (array)
-            problems += check_rules(array, &n_rules);
+        if (array && config_check_rules(array, err, sizeof err, &n_rules) > 0)
+            problems += print_lines(err);
         json_decref(array);
     } else {
-        if (config_validate(&cfg, err) != 0)
+        if (config_check(&cfg, err, sizeof err, &n_rules) > 0)
             problems += print_lines(err);
-        problems += check_rules(cfg.rules, &n_rules);
         config_free(&cfg);
     }
     if (problems) {

@@ -75,6 +75,12 @@ char *metrics_render(scoreboard *sb, arena *a, size_t *len)
             atomic_load(&sb->timeouts));
     counter(f, "retrain_worker_crashes_total", "Workers that died on a signal or a failure exit.",
             atomic_load(&sb->crashes));
+    counter(f, "retrain_config_reloads_total", "SIGHUP reloads that took effect.",
+            atomic_load(&sb->reloads));
+    counter(f, "retrain_config_reload_failures_total",
+            "SIGHUP reloads refused (the configuration fails check-config) or rolled back (the "
+            "first worker of the new generation could not start); the running one stays.",
+            atomic_load(&sb->reload_failures));
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

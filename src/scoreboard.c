@@ -92,12 +92,14 @@ json_t *scoreboard_status_json(scoreboard *sb)
     int64_t now = clk_mono_ms();
     json_t *workers = json_array();
     json_t *root = json_pack(
-        "{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "master_pid", atomic_load(&sb->master_pid),
-        "uptime_s", (json_int_t)((now - atomic_load(&sb->started_ms)) / 1000), "generation",
+        "{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "master_pid",
+        atomic_load(&sb->master_pid), "uptime_s",
+        (json_int_t)((now - atomic_load(&sb->started_ms)) / 1000), "generation",
         (json_int_t)atomic_load(&sb->generation), "restarts",
         (json_int_t)atomic_load(&sb->restarts), "recycled", (json_int_t)atomic_load(&sb->recycled),
         "timeouts", (json_int_t)atomic_load(&sb->timeouts), "crashes",
-        (json_int_t)atomic_load(&sb->crashes), "slots", sb->n_slots);
+        (json_int_t)atomic_load(&sb->crashes), "reloads", (json_int_t)atomic_load(&sb->reloads),
+        "reload_failures", (json_int_t)atomic_load(&sb->reload_failures), "slots", sb->n_slots);
     if (!root || !workers) {
         json_decref(root);
         json_decref(workers);

@@ -48,6 +48,8 @@ typedef struct scoreboard {
     _Atomic uint64_t recycled; /* workers that exited after max_requests */
     _Atomic uint64_t timeouts; /* workers killed for a request stuck past request_timeout_s */
     _Atomic uint64_t crashes;  /* workers that died on a signal or a non-zero exit */
+    _Atomic uint64_t reloads;  /* SIGHUP reloads that took effect */
+    _Atomic uint64_t reload_failures; /* reloads refused by the check, or rolled back */
     int n_slots;
     _Atomic uint64_t requests[SB_ROUTES][SB_STATUSES];
     _Atomic uint64_t latency[SB_ROUTES][SB_BUCKETS + 1]; /* last: +Inf */

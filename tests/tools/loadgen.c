@@ -9,7 +9,9 @@
  * default), as Pub/Sub would; --redeliver K resends anything but a 2xx, transport errors
  * included, the way a push subscription redelivers. --rate R paces new requests to R a second,
  * for a steady load that lasts.
- * With --log FILE each final answer is written as a line "d http_status answer_status". */
+ * With --log FILE each final answer is written as a line "d http_status answer_status".
+ * "slowest_ms" is the longest a request waited for its final answer (sent to answered, the
+ * last attempt), for tests that bound how long a cheap request may wait behind others. */
 #include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -251,6 +253,7 @@ int main(int argc, char **argv)
     int n_slots = o.connections < o.requests ? o.connections : o.requests;
     slot *slots = calloc((size_t)n_slots, sizeof *slots);
     int next = 0, completed = 0, errors = 0, retries = 0, running = 0;
+    double slowest = 0;
     double start = now_s(), deadline = start + o.max_seconds;
     for (int i = 0; i < n_slots; i++) {
         slots[i].easy = curl_easy_init();
@@ -268,6 +271,8 @@ int main(int argc, char **argv)
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
             long code = 0;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+            double took = 0;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_TOTAL_TIME, &took);
             curl_multi_remove_handle(multi, msg->easy_handle);
             bool expired = now_s() > deadline;
             bool ok2xx = msg->data.result == CURLE_OK && code >= 200 && code < 300;
@@ -279,6 +284,8 @@ int main(int argc, char **argv)
                 s->due = now_s() + o.retry_delay_ms / 1000.0; /* as Pub/Sub backs off */
                 continue;
             }
+            if (took > slowest)
+                slowest = took;
             char key[16];
             snprintf(key, sizeof key, "%ld", msg->data.result == CURLE_OK ? code : 0L);
             if (msg->data.result != CURLE_OK)
@@ -319,9 +326,10 @@ int main(int argc, char **argv)
     }
     double secs = now_s() - start;
     json_t *report =
-        json_pack("{s:i, s:i, s:i, s:i, s:O, s:O, s:f, s:f}", "requests", next, "completed",
+        json_pack("{s:i, s:i, s:i, s:i, s:O, s:O, s:f, s:f, s:i}", "requests", next, "completed",
                   completed, "errors", errors, "retries", retries, "http", http_counts, "answers",
-                  answer_counts, "seconds", secs, "rps", secs > 0 ? completed / secs : 0.0);
+                  answer_counts, "seconds", secs, "rps", secs > 0 ? completed / secs : 0.0,
+                  "slowest_ms", (int)(slowest * 1000));
     char *text = json_dumps(report, JSON_COMPACT | JSON_SORT_KEYS);
     puts(text);
     free(text);

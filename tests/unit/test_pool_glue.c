@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "builtins.h"
 #include "glue.h"
 #include "listener.h"
 #include "options.h"
@@ -228,6 +229,7 @@ static void test_listener_tcp(void **state)
 
 int main(void)
 {
+    builtins_register(); /* as the binaries do: pool_config_load looks the function up */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options_values),
         cmocka_unit_test(test_options_errors),
