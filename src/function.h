@@ -50,7 +50,7 @@ typedef struct {
     const char *event_key; /* the ledger key (hex) of this event */
     /* This delivery's claim: before anything it cannot take back, a function extends it over
      * the call (ledger_renew) and does not act when that fails (another delivery holds it). */
-    const ledger_hold *hold;
+    ledger_hold *hold;
     bool reclaimed; /* an earlier attempt held this event and may have acted */
     void *state;    /* what init() returned for this worker */
     ledger *ledger; /* the worker's ledger (borrowed), for state shared across workers */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clk.h"
 #include "log.h"
 
 #define RETRY_AFTER_DEFAULT "10"
@@ -67,6 +68,7 @@ lease_verdict lease_take(lease *ls, ledger *l, int lease_s, const char *key, con
 {
     *ls = (lease){.ledger = l};
     ledger_claim_result claim;
+    int64_t before = clk_mono_ms();
     ledger_status st = ledger_claim(l, key, ev, lease_s, &claim, &ls->record);
     if (st != LEDGER_OK) {
         log_error("ledger: claim failed for %s: %s", key, ledger_last_error(l));
@@ -76,6 +78,7 @@ lease_verdict lease_take(lease *ls, ledger *l, int lease_s, const char *key, con
     case LEDGER_NEW:
     case LEDGER_RECLAIMED:
         ls->hold = ledger_hold_of(&ls->record);
+        ls->hold.until_ms = before + (int64_t)lease_s * 1000;
         ls->reclaimed = claim == LEDGER_RECLAIMED;
         ledger_record_clear(&ls->record);
         return LEASE_OURS;
@@ -104,7 +107,7 @@ void lease_run(lease *held, const fn_def *fn, void *state, const config *cfg, co
                arena *a, lease_answer *out)
 {
     ledger *l = held->ledger;
-    const ledger_hold *hold = &held->hold;
+    ledger_hold *hold = &held->hold;
     const char *key = hold->key;
     fn_context ctx = {.arena = a,
                       .cfg = cfg,

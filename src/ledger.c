@@ -291,11 +291,14 @@ ledger_status ledger_release(ledger *l, const ledger_hold *hold, const char *err
     return explain_miss(l, hold, l->ops->release(l, hold, error), "release");
 }
 
-ledger_status ledger_renew(ledger *l, const ledger_hold *hold, int lease_s)
+ledger_status ledger_renew(ledger *l, ledger_hold *hold, int lease_s)
 {
     if (!hold_valid(hold) || lease_s <= 0)
         return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: renew needs a hold and a lease");
-    return explain_miss(l, hold, l->ops->renew(l, hold, lease_s), "renew");
+    int64_t before = clk_mono_ms();
+    ledger_status st = explain_miss(l, hold, l->ops->renew(l, hold, lease_s), "renew");
+    hold->until_ms = st == LEDGER_OK ? before + (int64_t)lease_s * 1000 : 0;
+    return st;
 }
 
 ledger_status ledger_reopen(ledger *l, const char *key, int lease_s, ledger_hold *hold)
@@ -304,6 +307,7 @@ ledger_status ledger_reopen(ledger *l, const char *key, int lease_s, ledger_hold
         return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: reopen needs a key and a lease");
     ledger_hold h = {.attempt = 0};
     memcpy(h.key, key, sizeof h.key);
+    int64_t before = clk_mono_ms();
     ledger_status st = explain_miss(l, &h, l->ops->reopen(l, key, lease_s), "reopen");
     if (st != LEDGER_OK || !hold)
         return st;
@@ -312,6 +316,7 @@ ledger_status ledger_reopen(ledger *l, const char *key, int lease_s, ledger_hold
     if ((st = l->ops->get(l, key, &rec)) != LEDGER_OK)
         return st;
     *hold = ledger_hold_of(&rec);
+    hold->until_ms = before + (int64_t)lease_s * 1000;
     ledger_record_clear(&rec);
     return LEDGER_OK;
 }

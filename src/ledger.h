@@ -78,10 +78,14 @@ typedef struct {
     char *event_json; /* NULL when none */
 } ledger_record;
 
-/* Who holds a claim: the record's key and the attempt number the claim (or reopen) made. */
+/* Who holds a claim: the record's key and the attempt number the claim (or reopen) made, and
+ * until when (this process's monotonic clock, clk.h) its lease surely stands: set from the time
+ * just before the statement that took or renewed it, so it is never later than the store's own
+ * expiry; 0 when unknown. */
 typedef struct {
     char key[LEDGER_KEY_HEX + 1];
     int attempt;
+    int64_t until_ms;
 } ledger_hold;
 
 /* The hold REC (as ledger_claim returned it on NEW or RECLAIMED) stands for. */
@@ -135,9 +139,10 @@ ledger_status ledger_finish(ledger *l, const ledger_hold *hold, const char *stat
  * expired, so the next delivery reclaims it at once. LEDGER_ERR_STATE as for finish. */
 ledger_status ledger_release(ledger *l, const ledger_hold *hold, const char *error);
 
-/* Makes HOLD's lease run LEASE_S seconds from now (longer or shorter than it did).
- * LEDGER_ERR_STATE when HOLD no longer holds the event: the caller must not act on it. */
-ledger_status ledger_renew(ledger *l, const ledger_hold *hold, int lease_s);
+/* Makes HOLD's lease run LEASE_S seconds from now (longer or shorter than it did), and moves
+ * HOLD's until_ms. LEDGER_ERR_STATE when HOLD no longer holds the event: the caller must not
+ * act on it. */
+ledger_status ledger_renew(ledger *l, ledger_hold *hold, int lease_s);
 
 /* Re-opens a failed record as claimed by the caller for LEASE_S (for `retrainctl replay`);
  * attempts + 1; HOLD (may be NULL) receives the new hold. LEDGER_ERR_STATE unless the record is

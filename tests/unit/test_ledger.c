@@ -10,6 +10,7 @@
 
 #include "support/test_store.h"
 
+#include "clk.h"
 #include "ledger.h"
 
 #include <errno.h>
@@ -243,7 +244,8 @@ static void test_state_rules(void **state)
     ledger_hold no_attempt = *held(l, key);
     no_attempt.attempt = 0;
     assert_int_equal(ledger_renew(l, &no_attempt, 60), LEDGER_ERR_INVALID);
-    assert_int_equal(ledger_renew(l, held(l, key), 0), LEDGER_ERR_INVALID);
+    ledger_hold current = *held(l, key);
+    assert_int_equal(ledger_renew(l, &current, 0), LEDGER_ERR_INVALID);
     assert_int_equal(ledger_reopen(l, key, -1, NULL), LEDGER_ERR_INVALID);
     assert_int_equal(ledger_get(l, "", &rec), LEDGER_ERR_INVALID);
     ledger_close(l);
@@ -272,13 +274,16 @@ static void test_taken_over_holder_is_fenced(void **state)
     assert_int_equal(second.attempt, 2);
 
     assert_int_equal(ledger_renew(l, &first, 60), LEDGER_ERR_STATE);
+    assert_int_equal(first.until_ms, 0); /* a hold lost is known to be lost */
     assert_non_null(strstr(ledger_last_error(l), "taken over"));
     assert_int_equal(ledger_release(l, &first, "late"), LEDGER_ERR_STATE);
     assert_int_equal(claim(l, key, id, 60, NULL), LEDGER_BUSY); /* the second lease stands */
     assert_int_equal(ledger_finish(l, &first, "done", "{\"by\":1}", NULL), LEDGER_ERR_STATE);
 
     int64_t before = now_ms();
+    int64_t mono = clk_mono_ms();
     assert_int_equal(ledger_renew(l, &second, 120), LEDGER_OK);
+    assert_true(second.until_ms >= mono + 120000 && second.until_ms <= clk_mono_ms() + 120000);
     assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
     assert_true(rec.lease_until_ms >= before + 119000);
     ledger_record_clear(&rec);
@@ -293,6 +298,7 @@ static void test_taken_over_holder_is_fenced(void **state)
     ledger_hold third;
     assert_int_equal(ledger_reopen(l, key, 60, &third), LEDGER_OK);
     assert_int_equal(third.attempt, 3);
+    assert_true(third.until_ms > clk_mono_ms() + 59000);
     assert_int_equal(ledger_finish(l, &second, "done", NULL, NULL), LEDGER_ERR_STATE);
     assert_int_equal(ledger_finish(l, &third, "done", "{\"by\":3}", NULL), LEDGER_OK);
     assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
