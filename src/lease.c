@@ -101,6 +101,25 @@ void lease_end(lease *ls)
     ledger_record_clear(&ls->record);
 }
 
+/* ---- keeping it over a call ---------------------------------------------------------------- */
+
+#define HOLD_MARGIN_MS 1000
+
+ledger_status lease_hold_for(ledger *l, ledger_hold *hold, long budget_ms, int lease_s)
+{
+    if (hold->until_ms > clk_mono_ms() + budget_ms + HOLD_MARGIN_MS)
+        return LEDGER_OK;
+    return ledger_renew(l, hold, (int)((budget_ms + 999) / 1000) + lease_s);
+}
+
+void lease_hold_done(ledger *l, ledger_hold *hold, int lease_s)
+{
+    if (hold->until_ms <= clk_mono_ms() + (int64_t)lease_s * 1000 + HOLD_MARGIN_MS)
+        return; /* not renewed past its usual length */
+    if (ledger_renew(l, hold, lease_s) != LEDGER_OK)
+        log_warning("ledger: %s", ledger_last_error(l));
+}
+
 /* ---- running under it ----------------------------------------------------------------------- */
 
 void lease_run(lease *held, const fn_def *fn, void *state, const config *cfg, const cloudevent *ev,

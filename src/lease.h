@@ -57,6 +57,17 @@ void lease_run(lease *held, const fn_def *fn, void *state, const config *cfg, co
 
 void lease_end(lease *ls);
 
+/* For a function, before anything it cannot take back (a create, an upload) that may last
+ * BUDGET_MS: makes sure HOLD outlasts the call. When the lease taken already does, by this
+ * process's clock, nothing is written; otherwise the lease is renewed for the budget plus
+ * LEASE_S. LEDGER_OK; LEDGER_ERR_STATE when another delivery took the event over (do not act);
+ * another status when the store failed. */
+ledger_status lease_hold_for(ledger *l, ledger_hold *hold, long budget_ms, int lease_s);
+
+/* After that call: a lease renewed past its usual length gets LEASE_S again, so a worker that
+ * dies now is replaced as soon as ever. */
+void lease_hold_done(ledger *l, ledger_hold *hold, int lease_s);
+
 /* The answer body's shape: OUTCOME's members, then "status" and "event" on top. Steals
  * OUTCOME. */
 json_t *lease_answer_body(const char *status, json_t *outcome, const cloudevent *ev,

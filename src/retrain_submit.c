@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clk.h"
+#include "lease.h"
 #include "ledger.h"
 #include "log.h"
 #include "retrain.h"
@@ -207,22 +208,15 @@ static burst burst_control(const retrain_call *c, fn_result *out)
 }
 
 /* Before a call that cannot be taken back (a create, an upload): this delivery's claim must
- * still stand and must outlast the call, its retries and its look for what an ambiguous answer
- * left (all within the Vertex deadline). Otherwise a delivery that reclaimed the event when our
- * lease ran out (we waited for a slot, or Google was slow) could look, find nothing yet, and act
- * beside us. 0, or -1 with OUT set: we must not act. When the lease taken still outlasts the call
- * by our own clock (the usual case: a lease of minutes, a call of seconds), nobody can hold the
- * event but us and nothing is written. After a renewal, hold_after_call() gives the lease its
- * usual length again, so a worker that dies now is replaced as soon as ever. */
-#define HOLD_MARGIN_MS 1000
-
+ * still stand and outlast the call, its retries and its look for what an ambiguous answer left
+ * (all within the Vertex deadline). Otherwise a delivery that reclaimed the event when our lease
+ * ran out (we waited for a slot, or Google was slow) could look, find nothing yet, and act
+ * beside us. 0, or -1 with OUT set: we must not act. */
 static int hold_over_call(const retrain_call *c, fn_result *out)
 {
     const fn_context *x = c->ctx;
-    if (x->hold->until_ms > clk_mono_ms() + x->cfg->vertex.deadline_ms + HOLD_MARGIN_MS)
-        return 0;
-    int lease_s = (x->cfg->vertex.deadline_ms + 999) / 1000 + x->cfg->ledger.lease_s;
-    ledger_status ls = ledger_renew(x->ledger, x->hold, lease_s);
+    ledger_status ls =
+        lease_hold_for(x->ledger, x->hold, x->cfg->vertex.deadline_ms, x->cfg->ledger.lease_s);
     if (ls == LEDGER_OK)
         return 0;
     if (ls == LEDGER_ERR_STATE)
@@ -236,12 +230,7 @@ static int hold_over_call(const retrain_call *c, fn_result *out)
 
 static void hold_after_call(const retrain_call *c)
 {
-    const fn_context *x = c->ctx;
-    int64_t usual = clk_mono_ms() + (int64_t)x->cfg->ledger.lease_s * 1000 + HOLD_MARGIN_MS;
-    if (x->hold->until_ms <= usual) /* not renewed past its usual length */
-        return;
-    if (ledger_renew(x->ledger, x->hold, x->cfg->ledger.lease_s) != LEDGER_OK)
-        log_warning("retrain: event %s: %s", x->event_key, ledger_last_error(x->ledger));
+    lease_hold_done(c->ctx->ledger, c->ctx->hold, c->ctx->cfg->ledger.lease_s);
 }
 
 /* ---- train, train_and_register ------------------------------------------------------------ */

@@ -176,6 +176,46 @@ static void test_redeliverable_failure_is_reopened(void **state)
     lease_end(&ls2);
 }
 
+static int64_t lease_until(fixture *f, const char *key)
+{
+    ledger_record rec;
+    assert_int_equal(ledger_get(f->l, key, &rec), LEDGER_OK);
+    int64_t until = rec.lease_until_ms;
+    ledger_record_clear(&rec);
+    return until;
+}
+
+/* Held over a call: no write while the lease taken outlasts it, a renewal when it would not,
+ * the usual length back after, and a hold taken over refused. */
+static void test_hold_over_a_call(void **state)
+{
+    fixture *f = *state;
+    lease ls;
+    assert_int_equal(take(f, "e-5", 60, &ls), LEASE_OURS);
+    const char *key = ls.hold.key;
+    int64_t taken = lease_until(f, key);
+    assert_int_equal(lease_hold_for(f->l, &ls.hold, 5000, 60), LEDGER_OK);
+    assert_true(lease_until(f, key) == taken); /* nothing written */
+    assert_int_equal(lease_hold_for(f->l, &ls.hold, 120000, 60), LEDGER_OK);
+    int64_t renewed = lease_until(f, key);
+    assert_true(renewed >= taken + 119000); /* 120 s + 60 s from now */
+    lease_hold_done(f->l, &ls.hold, 60);
+    assert_true(lease_until(f, key) < renewed - 100000); /* back to about 60 s */
+    int64_t usual = lease_until(f, key);
+    lease_hold_done(f->l, &ls.hold, 60); /* not renewed past it: nothing written */
+    assert_true(lease_until(f, key) == usual);
+
+    lease other;
+    assert_int_equal(take(f, "e-6", 1, &other), LEASE_OURS);
+    usleep(1200 * 1000);
+    lease again;
+    assert_int_equal(take(f, "e-6", 60, &again), LEASE_OURS); /* took it over */
+    assert_int_equal(lease_hold_for(f->l, &other.hold, 5000, 60), LEDGER_ERR_STATE);
+    lease_end(&ls);
+    lease_end(&other);
+    lease_end(&again);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +223,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_busy_then_reclaimed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_releases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redeliverable_failure_is_reopened, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hold_over_a_call, setup, teardown),
     };
     return cmocka_run_group_tests_name("lease", tests, NULL, NULL);
 }
