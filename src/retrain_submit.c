@@ -316,25 +316,43 @@ static const char *upload_slot_name(const retrain_call *c)
                         v->region ? v->region : "");
 }
 
+/* How much later than the quota's 2 s the next upload goes: the store's clock (a wall clock,
+ * shared by every host) may step or drift against Google's, and a request takes a while to
+ * arrive; 2 s on one clock can be 1.9 s on the other. */
+#define UPLOAD_MARGIN_MS 250
+
+/* How long the slot's holder still keeps the next upload back (<= 0: not at all). */
+static long long upload_wait_ms(const retrain_call *c, const char *slot)
+{
+    ledger_slot s;
+    if (ledger_rule_slot_get(c->ctx->ledger, slot, &s) != LEDGER_OK)
+        return 0; /* free, or unreadable: the take below decides */
+    long long wait = strcmp(s.event_key, c->ctx->event_key) == 0
+                         ? 0
+                         : RETRAIN_UPLOAD_SPACING_S * 1000LL + UPLOAD_MARGIN_MS - s.age_ms;
+    ledger_slot_clear(&s);
+    return wait;
+}
+
 /* Waits for the project's upload slot within the deadline: 0, or -1 with OUT decided. */
 static int upload_slot(const retrain_call *c, fn_result *out)
 {
     const char *slot = upload_slot_name(c);
     for (int round = 0; slot && round < SLOT_ROUNDS; round++) {
-        ledger_slot s;
-        ledger_slot_result res;
-        ledger_status ls = ledger_rule_slot(c->ctx->ledger, slot, RETRAIN_UPLOAD_SPACING_S,
-                                            c->ctx->event_key, NULL, &res, &s);
-        long long wait = RETRAIN_UPLOAD_SPACING_S * 1000LL - s.age_ms;
-        ledger_slot_clear(&s);
-        if (ls != LEDGER_OK) {
-            retrain_retry(c, out, 0, "ledger: upload slot: %s", ledger_last_error(c->ctx->ledger));
-            return -1;
+        long long wait = upload_wait_ms(c, slot);
+        if (wait <= 0) {
+            ledger_slot_result res;
+            ledger_status ls = ledger_rule_slot(c->ctx->ledger, slot, RETRAIN_UPLOAD_SPACING_S,
+                                                c->ctx->event_key, NULL, &res, NULL);
+            if (ls != LEDGER_OK) {
+                retrain_retry(c, out, 0, "ledger: upload slot: %s",
+                              ledger_last_error(c->ctx->ledger));
+                return -1;
+            }
+            if (res == LEDGER_SLOT_TAKEN)
+                return 0;
+            continue; /* another upload went first: wait for it */
         }
-        if (res == LEDGER_SLOT_TAKEN)
-            return 0;
-        if (wait < 10)
-            wait = 10;
         if (clk_mono_ms() + wait > c->deadline_ms) {
             retrain_retry(c, out, (int)(wait + 999) / 1000,
                           "models.upload is spaced %d s apart; retry later",
