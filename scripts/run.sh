@@ -46,7 +46,8 @@ stop_group() { # PID: its process group — or the process alone, before it made
     # Signalled between fork and setsid: its group exists now, and must be told too.
     [ "$grouped" -eq 0 ] && kill -TERM -- "-$pid" 2>/dev/null && grouped=1
     if [ "$(now_ms)" -ge "$deadline" ]; then
-      say "process group $pid did not stop in 10 s; killing it"
+      say "process group $pid did not stop in 10 s; killing it; still running:"
+      ps -o pid=,stat=,wchan:24=,args= -g "$pid" 2>/dev/null | sed 's/^/run:   /' >&2 || true
       kill -KILL -- "-$pid" 2>/dev/null
       kill -KILL "$pid" 2>/dev/null
       break
