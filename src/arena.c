@@ -14,8 +14,15 @@ typedef struct block {
     alignas(max_align_t) unsigned char data[];
 } block;
 
+typedef struct cleanup {
+    struct cleanup *next;
+    arena_cleanup_fn *fn;
+    void *p;
+} cleanup;
+
 struct arena {
     block *head;
+    cleanup *cleanups; /* newest first; the nodes are arena memory */
     size_t first_size, total_used;
 };
 
@@ -37,6 +44,7 @@ arena *arena_new(size_t first_block)
         return NULL;
     a->first_size = first_block ? first_block : 4096;
     a->total_used = 0;
+    a->cleanups = NULL;
     a->head = block_new(a->first_size);
     if (!a->head) {
         free(a);
@@ -45,10 +53,22 @@ arena *arena_new(size_t first_block)
     return a;
 }
 
+/* A cleanup may allocate from the arena or register another: each node is unlinked before
+ * it runs, and the loop goes on until none is left. */
+static void run_cleanups(arena *a)
+{
+    while (a->cleanups) {
+        cleanup *c = a->cleanups;
+        a->cleanups = c->next;
+        c->fn(c->p);
+    }
+}
+
 void arena_free(arena *a)
 {
     if (!a)
         return;
+    run_cleanups(a);
     for (block *b = a->head, *next; b; b = next) {
         next = b->next;
         free(b);
@@ -58,6 +78,7 @@ void arena_free(arena *a)
 
 void arena_reset(arena *a)
 {
+    run_cleanups(a);
     block *b = a->head;
     while (b->next) { /* the first block sits at the end of the list */
         block *next = b->next;
@@ -138,6 +159,18 @@ char *arena_printf(arena *a, const char *fmt, ...)
     char *p = arena_vprintf(a, fmt, ap);
     va_end(ap);
     return p;
+}
+
+int arena_on_reset(arena *a, arena_cleanup_fn *fn, void *p)
+{
+    cleanup *c = arena_alloc(a, sizeof *c);
+    if (!c) {
+        fn(p);
+        return -1;
+    }
+    *c = (cleanup){.next = a->cleanups, .fn = fn, .p = p};
+    a->cleanups = c;
+    return 0;
 }
 
 size_t arena_used(const arena *a)

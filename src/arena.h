@@ -5,6 +5,11 @@
  * so an error path that returns early leaks nothing. Blocks grow geometrically; a request that
  * once needed a lot keeps at most the first block after a reset.
  *
+ * What is not arena memory can die with the arena too: arena_on_reset() registers a cleanup (a
+ * json_decref, a free) that runs at the next arena_reset() or arena_free(), newest first, as
+ * nginx's pool cleanups do. So the request path has one memory rule: what it is handed lives
+ * until the answer is sent, and nothing on it is released by hand.
+ *
  * Every allocator returns NULL when memory runs out; callers treat that as a 500. */
 #ifndef RT_ARENA_H
 #define RT_ARENA_H
@@ -25,6 +30,12 @@ char *arena_strdup(arena *a, const char *s);
 char *arena_strndup(arena *a, const char *s, size_t n);
 char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *arena_vprintf(arena *a, const char *fmt, va_list ap);
+
+typedef void arena_cleanup_fn(void *p);
+
+/* Runs FN(P) when A is next reset or freed; cleanups run newest first, each once. 0, or -1 when
+ * memory ran out: then FN(P) has already run, so nothing leaks and the caller must not use P. */
+int arena_on_reset(arena *a, arena_cleanup_fn *fn, void *p);
 
 /* Bytes handed out since the last reset (for the scoreboard and tests). */
 size_t arena_used(const arena *a);

@@ -101,6 +101,17 @@ void lease_end(lease *ls)
     ledger_record_clear(&ls->record);
 }
 
+static void end_cleanup(void *p)
+{
+    lease_end(p);
+}
+
+lease *lease_in(arena *a)
+{
+    lease *ls = arena_zalloc(a, sizeof *ls);
+    return ls && arena_on_reset(a, end_cleanup, ls) == 0 ? ls : NULL;
+}
+
 /* ---- keeping it over a call ---------------------------------------------------------------- */
 
 #define HOLD_MARGIN_MS 1000

@@ -12,7 +12,7 @@
  *                   result is finished in the ledger and answered 200; a transient one releases
  *                   the lease and is answered 503 with Retry-After; an outcome that cannot be
  *                   recorded is answered 503, so the retry finds the work instead of redoing it.
- *   lease_end()     frees what the lease holds.
+ *   lease_end()     frees what the lease holds (lease_in: the request's arena does it).
  *
  * The request path (service.c) and the replay (retrainctl.c) both go through here, so a
  * replayed dead letter takes exactly the steps a delivery does. The hold (ledger.h's
@@ -56,6 +56,10 @@ void lease_run(lease *held, const fn_def *fn, void *state, const config *cfg, co
                arena *a, lease_answer *out);
 
 void lease_end(lease *ls);
+
+/* On the request path: a zeroed lease in A that ends (lease_end) when A is reset; pass it to
+ * one lease_take. NULL when memory runs out. */
+lease *lease_in(arena *a);
 
 /* For a function, before anything it cannot take back (a create, an upload) that may last
  * BUDGET_MS: makes sure HOLD outlasts the call. When the lease taken already does, by this

@@ -382,6 +382,17 @@ void ledger_slot_clear(ledger_slot *slot)
     memset(slot, 0, sizeof *slot);
 }
 
+static void slot_cleanup(void *p)
+{
+    ledger_slot_clear(p);
+}
+
+ledger_slot *ledger_slot_in(arena *a)
+{
+    ledger_slot *s = arena_zalloc(a, sizeof *s);
+    return s && arena_on_reset(a, slot_cleanup, s) == 0 ? s : NULL;
+}
+
 /* The same protocol as the claim: one atomic upsert decides; when it took nothing, a read tells
  * who holds the slot. A slot freed between the two sends the protocol round again. */
 ledger_status ledger_rule_slot(ledger *l, const char *rule, int min_interval_s,

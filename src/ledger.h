@@ -20,7 +20,8 @@
  * every host). The password never reaches a log or an error message.
  *
  * Ownership: a ledger handle belongs to one process (open it after fork). Records returned
- * through ledger_record own their strings; release them with ledger_record_clear(). A function
+ * through ledger_record own their strings; release them with ledger_record_clear(), or, on the
+ * request path, let the arena do it (ledger_slot_in, lease_in). A function
  * that fills a record overwrites it whole (clear it first if it held strings) and leaves it
  * zeroed when it returns an error.
  *
@@ -34,6 +35,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "arena.h"
 
 #define LEDGER_KEY_HEX 64 /* BLAKE2b-256 of source and id, lower-case hex */
 #define LEDGER_ERR_MAX 256
@@ -205,6 +208,9 @@ ledger_status ledger_rule_slot_free(ledger *l, const char *rule, const char *eve
 ledger_status ledger_rule_slot_get(ledger *l, const char *rule, ledger_slot *slot);
 
 void ledger_slot_clear(ledger_slot *slot);
+/* On the request path: a zeroed slot in A, cleared when A is reset. Pass each to one call (a
+ * call overwrites what it is given). NULL when memory runs out. */
+ledger_slot *ledger_slot_in(arena *a);
 const char *ledger_slot_result_name(ledger_slot_result r);
 
 void ledger_record_clear(ledger_record *rec);

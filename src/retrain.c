@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arena_json.h"
 #include "clk.h"
 #include "log.h"
 #include "media_type.h"
@@ -142,9 +143,9 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
     }
 
     template_vars vars;
-    json_t *body = NULL;
+    const json_t *body = NULL;
     if (rules_vars_for_event(r, ev, objp, ctx->event_key, a, &vars) != 0 ||
-        !(body = retrain_request_body(r, &vars, a, err, sizeof err))) {
+        !(body = arena_json(a, retrain_request_body(r, &vars, a, err, sizeof err)))) {
         failed(out, arena_printf(a, "rule %s: %s", rules_name(r), err[0] ? err : "out of memory"),
                false);
         return;
@@ -157,7 +158,6 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
                          .deadline_ms =
                              clk_mono_ms() + (budget > BUDGET_MIN_MS ? budget : BUDGET_MIN_MS)};
     if (!ctx->ledger) { /* the slots that space and coalesce submissions live there */
-        json_decref(body);
         retrain_retry(&call, out, 0, "no ledger to coordinate submissions with");
         return;
     }
@@ -165,7 +165,6 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
         retrain_submit_upload(&call, body, out);
     else
         retrain_submit_run(&call, body, out);
-    json_decref(body);
 }
 
 const fn_def retrain_function = {

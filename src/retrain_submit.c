@@ -4,12 +4,17 @@
  * Why the order: a reclaimed event looks for its own work first (a crash between Google's
  * create and the ledger's record must not start a second job); only then does it take its
  * rule's slot, so a holder coming back after a crash finds the slot still its own (slots are
- * re-entrant for their holder) or, if another event took it meanwhile, still adopts its job. */
+ * re-entrant for their holder) or, if another event took it meanwhile, still adopts its job.
+ *
+ * Memory: everything here lives in the request's arena. What the Vertex client answers is
+ * handed to it (vtx_result_keep), as are the ledger's slots (ledger_slot_in) and the bodies
+ * built (arena_json): no path below releases anything by hand. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena_json.h"
 #include "clk.h"
 #include "lease.h"
 #include "ledger.h"
@@ -63,8 +68,9 @@ static vtx_err find_by_event(const retrain_call *c, bool pipeline, const char *e
 {
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(event_key, label);
-    return pipeline ? vtx_find_training_pipeline(c->st->vtx, RETRAIN_LABEL_EVENT, label, out)
-                    : vtx_find_custom_job(c->st->vtx, RETRAIN_LABEL_EVENT, label, out);
+    vtx_err e = pipeline ? vtx_find_training_pipeline(c->st->vtx, RETRAIN_LABEL_EVENT, label, out)
+                         : vtx_find_custom_job(c->st->vtx, RETRAIN_LABEL_EVENT, label, out);
+    return vtx_result_keep(out, c->ctx->arena, e);
 }
 
 static void submitted(const retrain_call *c, const char *resource, bool adopted, fn_result *out)
@@ -130,7 +136,6 @@ static const char *holder_resource(const retrain_call *c, const char *holder, fn
                       rules_name(c->r), holder);
     else
         retrain_vertex_failure(c, "looking up the rule's current job", e, &found, out);
-    vtx_result_clear(&found);
     return name;
 }
 
@@ -140,6 +145,7 @@ static int still_running(const retrain_call *c, const char *resource, fn_result 
     vtx_result got;
     vtx_err e = is_pipeline_name(resource) ? vtx_get_training_pipeline(c->st->vtx, resource, &got)
                                            : vtx_get_custom_job(c->st->vtx, resource, &got);
+    e = vtx_result_keep(&got, c->ctx->arena, e);
     int running = -1;
     if (e == VTX_OK)
         running =
@@ -148,7 +154,6 @@ static int still_running(const retrain_call *c, const char *resource, fn_result 
         running = 0;
     else
         retrain_vertex_failure(c, "reading the rule's current job", e, &got, out);
-    vtx_result_clear(&got);
     return running;
 }
 
@@ -163,26 +168,22 @@ static burst burst_control(const retrain_call *c, fn_result *out)
     if (wait_until > c->deadline_ms)
         wait_until = c->deadline_ms;
     for (int round = 0; round < SLOT_ROUNDS; round++) {
-        ledger_slot s;
+        ledger_slot *s = ledger_slot_in(c->ctx->arena);
+        if (!s) {
+            retrain_retry(c, out, 0, "out of memory");
+            return BURST_DECIDED;
+        }
         ledger_slot_result res;
         ledger_status ls =
             ledger_rule_slot(c->ctx->ledger, rule, rules_min_interval_s(c->r), c->ctx->event_key,
-                             replace[0] ? replace : NULL, &res, &s);
+                             replace[0] ? replace : NULL, &res, s);
         if (ls != LEDGER_OK) {
             retrain_retry(c, out, 0, "ledger: rule slot: %s", ledger_last_error(c->ctx->ledger));
             return BURST_DECIDED;
         }
-        if (res == LEDGER_SLOT_TAKEN) {
-            ledger_slot_clear(&s);
+        if (res == LEDGER_SLOT_TAKEN)
             return BURST_SUBMIT;
-        }
-        const char *holder = arena_strdup(c->ctx->arena, s.event_key);
-        const char *resource = s.resource ? arena_strdup(c->ctx->arena, s.resource) : NULL;
-        ledger_slot_clear(&s);
-        if (!holder) {
-            retrain_retry(c, out, 0, "out of memory");
-            return BURST_DECIDED;
-        }
+        const char *holder = s->event_key, *resource = s->resource;
         if (!resource) {
             if (clk_mono_ms() < wait_until) { /* the holder is creating its job right now */
                 clk_sleep_ms(HOLDER_POLL_MS);
@@ -248,7 +249,6 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
         const char *name = e == VTX_OK ? resource_name(&found, a) : NULL;
         if (e != VTX_OK && e != VTX_ERR_NOT_FOUND)
             retrain_vertex_failure(c, "looking for this event's job", e, &found, out);
-        vtx_result_clear(&found);
         if (name) {
             log_info("retrain: event %s was reclaimed; adopted %s", c->ctx->event_key, name);
             if (burst_controlled)
@@ -271,16 +271,14 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
     vtx_err e =
         pipeline ? vtx_create_training_pipeline(c->st->vtx, body, RETRAIN_LABEL_EVENT, label, &res)
                  : vtx_create_custom_job(c->st->vtx, body, RETRAIN_LABEL_EVENT, label, &res);
-    json_t *as_version = NULL;
+    e = vtx_result_keep(&res, a, e);
+    const json_t *as_version = NULL;
     if (pipeline && already_exists(e, &res) &&
-        (as_version = retrain_body_as_version(body, vertex_parent(c)))) {
-        vtx_result_clear(&res);
-        if (hold_over_call(c, out) != 0) {
-            json_decref(as_version);
+        (as_version = arena_json(a, retrain_body_as_version(body, vertex_parent(c))))) {
+        if (hold_over_call(c, out) != 0)
             return;
-        }
         e = vtx_create_training_pipeline(c->st->vtx, as_version, RETRAIN_LABEL_EVENT, label, &res);
-        json_decref(as_version);
+        e = vtx_result_keep(&res, a, e);
     }
     hold_after_call(c);
     const char *name = e == VTX_OK ? resource_name(&res, a) : NULL;
@@ -295,15 +293,12 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
             e = VTX_ERR_TRANSIENT;
         }
         retrain_vertex_failure(c, what, e, &res, out);
-        vtx_result_clear(&res);
         return;
     }
-    bool adopted = res.adopted;
-    vtx_result_clear(&res);
     retrain_crash_hook(c->r);
     if (burst_controlled)
         slot_set_resource(c, c->ctx->event_key, name);
-    submitted(c, name, adopted, out);
+    submitted(c, name, res.adopted, out);
 }
 
 /* ---- register ------------------------------------------------------------------------------ */
@@ -324,14 +319,12 @@ static const char *upload_slot_name(const retrain_call *c)
 /* How long the slot's holder still keeps the next upload back (<= 0: not at all). */
 static long long upload_wait_ms(const retrain_call *c, const char *slot)
 {
-    ledger_slot s;
-    if (ledger_rule_slot_get(c->ctx->ledger, slot, &s) != LEDGER_OK)
+    ledger_slot *s = ledger_slot_in(c->ctx->arena);
+    if (!s || ledger_rule_slot_get(c->ctx->ledger, slot, s) != LEDGER_OK)
         return 0; /* free, or unreadable: the take below decides */
-    long long wait = strcmp(s.event_key, c->ctx->event_key) == 0
-                         ? 0
-                         : RETRAIN_UPLOAD_SPACING_S * 1000LL + UPLOAD_MARGIN_MS - s.age_ms;
-    ledger_slot_clear(&s);
-    return wait;
+    return strcmp(s->event_key, c->ctx->event_key) == 0
+               ? 0
+               : RETRAIN_UPLOAD_SPACING_S * 1000LL + UPLOAD_MARGIN_MS - s->age_ms;
 }
 
 /* Waits for the project's upload slot within the deadline: 0, or -1 with OUT decided. */
@@ -377,13 +370,12 @@ static const char *uploaded_version(const json_t *op, arena *a)
 }
 
 /* The upload was done before (an earlier attempt's version carries this event's label). */
-static void adopt_version(const retrain_call *c, vtx_result *res, fn_result *out)
+static void adopt_version(const retrain_call *c, const vtx_result *res, fn_result *out)
 {
     char name[512];
     const char *version = vtx_model_version_name(res->resource, name, sizeof name) == 0
                               ? arena_strdup(c->ctx->arena, name)
                               : NULL;
-    vtx_result_clear(res);
     /* An upload may have been sent just now (answered ambiguously): the next one waits. */
     ledger_rule_slot_set_resource(c->ctx->ledger, upload_slot_name(c), c->ctx->event_key,
                                   version ? version : "(adopted)");
@@ -408,17 +400,16 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
     vtx_result res;
     vtx_err e =
         vtx_upload_model(c->st->vtx, body, RETRAIN_LABEL_EVENT, label, c->ctx->reclaimed, &res);
-    json_t *as_version = NULL;
-    if (already_exists(e, &res) && (as_version = retrain_body_as_version(body, vertex_parent(c)))) {
+    e = vtx_result_keep(&res, a, e);
+    const json_t *as_version = NULL;
+    if (already_exists(e, &res) &&
+        (as_version = arena_json(a, retrain_body_as_version(body, vertex_parent(c))))) {
         /* A refused upload created nothing: the slot is still ours, send the version now. */
-        vtx_result_clear(&res);
-        if (hold_over_call(c, out) != 0) {
-            json_decref(as_version);
+        if (hold_over_call(c, out) != 0)
             return;
-        }
         e = vtx_upload_model(c->st->vtx, as_version, RETRAIN_LABEL_EVENT, label, c->ctx->reclaimed,
                              &res);
-        json_decref(as_version);
+        e = vtx_result_keep(&res, a, e);
     }
     hold_after_call(c);
     if (e == VTX_OK && res.adopted) {
@@ -435,7 +426,6 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
             snprintf(res.message, sizeof res.message, "the answer names no operation");
         }
         retrain_vertex_failure(c, "models.upload", e, &res, out);
-        vtx_result_clear(&res);
         return;
     }
     retrain_crash_hook(c->r);
@@ -444,18 +434,15 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
     long poll = OPERATION_POLL_MS;
     while (!json_is_true(json_object_get(res.resource, "done"))) {
         if (clk_mono_ms() + poll > c->deadline_ms) {
-            vtx_result_clear(&res);
             *out = (fn_result){.status = FN_DONE,
                                .outcome = retrain_outcome_pending(rules_name(c->r), op)};
             return;
         }
         clk_sleep_ms(poll);
         poll = poll * 2 > OPERATION_POLL_MAX_MS ? OPERATION_POLL_MAX_MS : poll * 2;
-        vtx_result_clear(&res);
-        if ((e = vtx_get_operation(c->st->vtx, op, &res)) != VTX_OK) {
+        if (vtx_result_keep(&res, a, vtx_get_operation(c->st->vtx, op, &res)) != VTX_OK) {
             /* The upload happened: record it as pending rather than ask for a second one. */
             log_warning("retrain: operations.get %s: %s", op, res.message);
-            vtx_result_clear(&res);
             *out = (fn_result){.status = FN_DONE,
                                .outcome = retrain_outcome_pending(rules_name(c->r), op)};
             return;
@@ -469,12 +456,10 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
                  json_string_value(json_object_get(error, "message"))
                      ? json_string_value(json_object_get(error, "message"))
                      : "the upload failed");
-        vtx_result_clear(&res);
         retrain_vertex_failure(c, "models.upload", VTX_ERR_PERMANENT, &why, out);
         return;
     }
     const char *version = uploaded_version(res.resource, a);
-    vtx_result_clear(&res);
     submitted(c, version ? version : op, false, out);
     if (out->outcome)
         json_object_set_new(out->outcome, "operation", json_string(op));

@@ -300,13 +300,17 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
                        .event_time = ev.time,
                        .event_json_fn = event_json,
                        .event_json_arg = &ev};
-    lease ls;
-    switch (lease_take(&ls, svc->ledger, svc->cfg->ledger.lease_s, key, &le)) {
+    lease *ls = lease_in(a);
+    if (!ls) {
+        http_response_error(resp, a, 500, "internal", "out of memory");
+        return;
+    }
+    switch (lease_take(ls, svc->ledger, svc->cfg->ledger.lease_s, key, &le)) {
     case LEASE_OURS:
-        run_function(svc, &ls, &ev, a, resp);
+        run_function(svc, ls, &ev, a, resp);
         break;
     case LEASE_DUPLICATE:
-        answer_duplicate(svc, &ls.record, &ev, key, a, resp);
+        answer_duplicate(svc, &ls->record, &ev, key, a, resp);
         break;
     case LEASE_BUSY:
         answer_retry(resp, a, RETRY_AFTER_BUSY, "busy",
@@ -317,7 +321,6 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
                      "the ledger cannot be reached; retry later");
         break;
     }
-    lease_end(&ls);
 }
 
 bool service_restart_wanted(service *svc)

@@ -22,11 +22,15 @@
  * a truncated message. No token or key ever appears in a result or a log line.
  *
  * Ownership: a vtx_client borrows its gauth and fetch_client (they must outlive it); a result's
- * `resource` is a new reference owned by the result: release it with vtx_result_clear(), or take
- * it (set the field to NULL) and json_decref it yourself. */
+ * `resource` is a new reference owned by the result. On the request path, vtx_result_keep()
+ * hands it to the request's arena right after the call, and nothing is cleared by hand; the CLI
+ * and benchmarks release it with vtx_result_clear(), or take it (set the field to NULL) and
+ * json_decref it themselves. A call fills its result whole: a kept result may be passed to the
+ * next call as it is. */
 #ifndef RT_VERTEX_H
 #define RT_VERTEX_H
 
+#include "arena.h"
 #include "config.h"
 #include "fetch.h"
 #include "gauth.h"
@@ -61,10 +65,16 @@ typedef struct {
     bool adopted;                  /* a create found its resource by label instead */
     int attempts;                  /* HTTP requests sent to Vertex */
     long retry_after_s;            /* Google's Retry-After on the last answer, -1 when none */
+    bool kept;                     /* the resource is an arena's (vtx_result_keep) */
 } vtx_result;
 
-/* Releases RESULT's resource and zeroes it. */
+/* Releases RESULT's resource (unless an arena keeps it) and zeroes it. */
 void vtx_result_clear(vtx_result *r);
+
+/* Hands R's resource to A: it stays valid until A is reset, then is released. Returns E, the
+ * call's own error, so a call reads `e = vtx_result_keep(&res, a, vtx_get_...(..., &res))`; or
+ * VTX_ERR_NOMEM when A could not take it (the resource is then released, R says so). */
+vtx_err vtx_result_keep(vtx_result *r, arena *a, vtx_err e);
 
 /* Fills R from one answer: the status class, and on 2xx the parsed JSON object as resource;
  * otherwise google.rpc.Status's code, status and message. A body that is not JSON, or truncated,

@@ -7,6 +7,7 @@
  * ledger.
  * Anything else (HTML from a proxy, an empty or cut-off body) becomes a transient error whose
  * message says what arrived, never what it contained. */
+#include "arena_json.h"
 #include "vertex.h"
 
 #include <sodium.h>
@@ -32,9 +33,23 @@ const char *vtx_err_name(vtx_err e)
 
 void vtx_result_clear(vtx_result *r)
 {
-    json_decref(r->resource);
+    if (!r->kept)
+        json_decref(r->resource);
     memset(r, 0, sizeof *r);
     r->retry_after_s = -1;
+}
+
+vtx_err vtx_result_keep(vtx_result *r, arena *a, vtx_err e)
+{
+    if (!r->resource || r->kept)
+        return e;
+    if (!arena_json(a, r->resource)) {
+        *r = (vtx_result){.err = VTX_ERR_NOMEM, .retry_after_s = -1, .attempts = r->attempts};
+        snprintf(r->message, sizeof r->message, "out of memory");
+        return VTX_ERR_NOMEM;
+    }
+    r->kept = true;
+    return e;
 }
 
 long vtx_backoff_cap_ms(int attempt)

@@ -1,4 +1,5 @@
-/* Unit tests for arena: alignment, growth past the first block, reset, the string helpers. */
+/* Unit tests for arena: alignment, growth past the first block, reset, the string helpers, the
+ * cleanups that run at reset and free. */
 #include <setjmp.h>
 #include <stdalign.h>
 #include <stdarg.h>
@@ -134,6 +135,73 @@ static void test_strings(void **state)
     arena_free(a);
 }
 
+/* Each cleanup appends its tag to a log, so the order and the count are visible. */
+typedef struct {
+    char log[64];
+    arena *a; /* set: the cleanup registers one more (tag '+') while it runs */
+} cleanup_log;
+
+typedef struct {
+    cleanup_log *log;
+    char tag;
+    const char *arena_text; /* arena memory the cleanup reads: still valid when it runs */
+} cleanup_arg;
+
+static void note_plus(void *p)
+{
+    cleanup_log *l = p;
+    strncat(l->log, "+", sizeof l->log - strlen(l->log) - 1);
+}
+
+static void note(void *p)
+{
+    cleanup_arg *c = p;
+    char s[3] = {c->tag, c->arena_text ? c->arena_text[0] : '.', '\0'};
+    strncat(c->log->log, s, sizeof c->log->log - strlen(c->log->log) - 1);
+    if (c->log->a) {
+        arena *a = c->log->a;
+        c->log->a = NULL;
+        assert_int_equal(arena_on_reset(a, note_plus, c->log), 0);
+    }
+}
+
+static void test_cleanups_run_newest_first_once(void **state)
+{
+    (void)state;
+    arena *a = arena_new(64);
+    cleanup_log l = {0};
+    cleanup_arg args[3] = {{&l, 'a', NULL}, {&l, 'b', NULL}, {&l, 'c', NULL}};
+    for (int i = 0; i < 3; i++) {
+        args[i].arena_text = arena_strdup(a, i == 1 ? "B" : "x");
+        assert_int_equal(arena_on_reset(a, note, &args[i]), 0);
+        for (int j = 0; j < 20; j++) /* the cleanups' memory spans several blocks */
+            assert_non_null(arena_alloc(a, 40));
+    }
+    assert_string_equal(l.log, ""); /* nothing runs before the reset */
+    arena_reset(a);
+    assert_string_equal(l.log, "cxbBax"); /* newest first, the arena text still readable */
+    arena_reset(a);
+    assert_string_equal(l.log, "cxbBax"); /* and only once */
+    assert_int_equal(arena_used(a), 0);
+    arena_free(a);
+}
+
+/* arena_free runs them too; one registered by a cleanup runs in the same reset. */
+static void test_cleanups_at_free_and_nested(void **state)
+{
+    (void)state;
+    arena *a = arena_new(64);
+    cleanup_log l = {.a = a};
+    cleanup_arg arg = {&l, 'z', NULL};
+    assert_int_equal(arena_on_reset(a, note, &arg), 0);
+    arena_reset(a);
+    assert_string_equal(l.log, "z.+");
+    cleanup_arg again = {&l, 'f', NULL};
+    assert_int_equal(arena_on_reset(a, note, &again), 0);
+    arena_free(a);
+    assert_string_equal(l.log, "z.+f.");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +212,8 @@ int main(void)
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_zalloc),
         cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_cleanups_run_newest_first_once),
+        cmocka_unit_test(test_cleanups_at_free_and_nested),
     };
     return cmocka_run_group_tests_name("arena", tests, NULL, NULL);
 }

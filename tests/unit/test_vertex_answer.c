@@ -1,6 +1,7 @@
 /* Unit tests for src/vertex_answer.c: google.rpc.Status answers read (code, status, message cut
  * and made printable), answers that are no Status (a proxy's HTML, an empty or cut-off body)
- * made transient errors saying what arrived, the backoff's bounds, the error names. */
+ * made transient errors saying what arrived, the backoff's bounds, the error names, a resource
+ * handed to the request's arena. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,6 +151,34 @@ static void test_error_names(void **state)
     assert_string_equal(vtx_err_name((vtx_err)77), "unknown");
 }
 
+/* vtx_result_keep: the resource lives until the arena's reset; clearing a kept result leaves it
+ * alone; an error passes through; a result without a resource is left as it is. */
+static void test_keep_hands_the_resource_to_the_arena(void **state)
+{
+    (void)state;
+    arena *a = arena_new(256);
+    vtx_result r = {.retry_after_s = -1};
+    const char *b = "{\"name\":\"projects/p/locations/l/customJobs/7\"}";
+    vtx_result_from_answer(&r, 200, b, strlen(b));
+    json_t *res = r.resource;
+    assert_non_null(res);
+    json_incref(res); /* the test's own, to watch the arena's go */
+    assert_int_equal(vtx_result_keep(&r, a, VTX_OK), VTX_OK);
+    assert_true(r.kept);
+    assert_int_equal(vtx_result_keep(&r, a, VTX_OK), VTX_OK); /* once only */
+    vtx_result_clear(&r);
+    assert_int_equal(res->refcount, 2); /* the clear left it to the arena */
+    arena_reset(a);
+    assert_int_equal(res->refcount, 1);
+    json_decref(res);
+
+    vtx_result none = {.err = VTX_ERR_PERMANENT, .http_status = 400, .retry_after_s = -1};
+    assert_int_equal(vtx_result_keep(&none, a, VTX_ERR_PERMANENT), VTX_ERR_PERMANENT);
+    assert_false(none.kept);
+    assert_int_equal(arena_used(a), 0);
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_unreadable_answers),
         cmocka_unit_test(test_backoff_full_jitter_bounds),
         cmocka_unit_test(test_error_names),
+        cmocka_unit_test(test_keep_hands_the_resource_to_the_arena),
     };
     return cmocka_run_group_tests_name("vertex_answer", tests, NULL, NULL);
 }
