@@ -2,8 +2,9 @@
  *
  * A loaded file goes through config_check(), the check the pool makes at start and on every
  * reload. config_load() stops at the file's own problems and frees what it read, so when it
- * fails the rules are read again straight from the file (if it is JSON with a "rules" array)
- * and checked on their own: a typo at the top level must not hide a bad glob further down. */
+ * fails the functions' keys (the rules, ...) are read again straight from the file (if it is a
+ * JSON object) and checked on their own: a typo at the top level must not hide a bad glob
+ * further down. */
 #include "cmd_check_config.h"
 
 #include <jansson.h>
@@ -42,15 +43,15 @@ static int print_lines(const char *err)
     return n;
 }
 
-/* The rules of FILE read directly, for when config_load() refused the file: a new reference,
- * or NULL when there is no rules array to check. */
-static json_t *rules_from_file(const char *path)
+/* FILE's top level read directly, for when config_load() refused the file: a new reference,
+ * or NULL when it is no JSON object. */
+static json_t *object_from_file(const char *path)
 {
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
-    json_t *rules = json_is_object(root) ? json_object_get(root, "rules") : NULL;
-    rules = json_is_array(rules) ? json_incref(rules) : NULL;
+    if (json_is_object(root))
+        return root;
     json_decref(root);
-    return rules;
+    return NULL;
 }
 
 int cmd_check_config(int argc, char **argv)
@@ -70,10 +71,10 @@ int cmd_check_config(int argc, char **argv)
     size_t n_rules = 0;
     if (config_load(path, &cfg, err) != 0) {
         problems += print_lines(err);
-        json_t *array = rules_from_file(path);
-        if (array && config_check_rules(array, err, sizeof err, &n_rules) > 0)
+        json_t *root = object_from_file(path);
+        if (root && config_check_sections(root, err, sizeof err, &n_rules) > 0)
             problems += print_lines(err);
-        json_decref(array);
+        json_decref(root);
     } else {
         if (config_check(&cfg, err, sizeof err, &n_rules) > 0)
             problems += print_lines(err);

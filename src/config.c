@@ -85,9 +85,7 @@ void config_defaults(config *cfg)
     cfg->ledger.retention_s = 7 * 24 * 3600;
     cfg->ledger.gc_interval_s = 3600;
     cfg->ledger.answer_cache_size = 1024;
-    cfg->vertex.region = strdup("us-central1");
-    cfg->vertex.deadline_ms = 20000;
-    cfg->rules = json_array();
+    cfg->sections = json_object();
 }
 
 void config_free(config *cfg)
@@ -103,40 +101,28 @@ void config_free(config *cfg)
     free(cfg->auth.jwks_url);
     free(cfg->auth.jwks_cache);
     free(cfg->ledger.url);
-    free(cfg->vertex.endpoint);
-    free(cfg->vertex.project);
-    free(cfg->vertex.region);
-    json_decref(cfg->rules);
+    json_decref(cfg->sections);
     memset(cfg, 0, sizeof *cfg);
 }
 
 /* ---- typed readers: each checks one value and records a problem under its path ---------- */
 
-typedef enum { K_STRING, K_INT, K_BOOL, K_LIST, K_MODE, K_OBJECT, K_ARRAY } kind;
-
-typedef struct {
-    const char *name;
-    kind kind;
-    void *dst; /* char **, int *, bool *, config_list *, json_t ** */
-    int min, max;
-} field;
-
-static void read_field(problems *p, const char *path, const field *f, json_t *v)
+static void read_field(problems *p, const char *path, const config_field *f, json_t *v)
 {
     switch (f->kind) {
-    case K_STRING:
+    case CONFIG_STRING:
         if (!json_is_string(v) || json_string_length(v) == 0)
             problem_add(p, path, "must be a non-empty string");
         else if (config_set_string(f->dst, json_string_value(v)) != 0)
             problem_add(p, path, "out of memory");
         break;
-    case K_INT:
+    case CONFIG_INT:
         if (!json_is_integer(v) || json_integer_value(v) < f->min || json_integer_value(v) > f->max)
             problem_add(p, path, "must be an integer from %d to %d", f->min, f->max);
         else
             *(int *)f->dst = (int)json_integer_value(v);
         break;
-    case K_MODE: { /* "0660" as a string of octal digits, or an integer */
+    case CONFIG_MODE: { /* "0660" as a string of octal digits, or an integer */
         long mode = -1;
         if (json_is_string(v)) {
             char *end;
@@ -153,13 +139,13 @@ static void read_field(problems *p, const char *path, const field *f, json_t *v)
             *(int *)f->dst = (int)mode;
         break;
     }
-    case K_BOOL:
+    case CONFIG_BOOL:
         if (!json_is_boolean(v))
             problem_add(p, path, "must be true or false");
         else
             *(bool *)f->dst = json_is_true(v);
         break;
-    case K_LIST: {
+    case CONFIG_LIST: {
         config_list *l = f->dst;
         if (!json_is_array(v)) {
             problem_add(p, path, "must be an array of strings");
@@ -177,7 +163,7 @@ static void read_field(problems *p, const char *path, const field *f, json_t *v)
         }
         break;
     }
-    case K_ARRAY:
+    case CONFIG_ARRAY:
         if (!json_is_array(v)) {
             problem_add(p, path, "must be an array");
         } else {
@@ -185,27 +171,55 @@ static void read_field(problems *p, const char *path, const field *f, json_t *v)
             *(json_t **)f->dst = json_incref(v);
         }
         break;
-    case K_OBJECT:
-        break; /* sections are read by read_section */
+    case CONFIG_OBJECT:
+        break; /* sections are read by their own tables */
     }
 }
 
-static void read_section(problems *p, const char *prefix, json_t *obj, const field *fields,
-                         size_t n_fields)
+/* The keys functions claimed (config_claim_keys). */
+#define CLAIMED_MAX 32
+static const char *claimed[CLAIMED_MAX];
+static size_t n_claimed;
+
+int config_claim_keys(const char *const *keys)
+{
+    for (; keys && *keys; keys++) {
+        bool known = false;
+        for (size_t i = 0; i < n_claimed; i++)
+            known |= strcmp(claimed[i], *keys) == 0;
+        if (known)
+            continue;
+        if (n_claimed == CLAIMED_MAX)
+            return -1;
+        claimed[n_claimed++] = *keys;
+    }
+    return 0;
+}
+
+static bool is_claimed(const char *key)
+{
+    for (size_t i = 0; i < n_claimed; i++)
+        if (strcmp(claimed[i], key) == 0)
+            return true;
+    return false;
+}
+
+void config_read_fields(problems *p, const char *prefix, const json_t *obj,
+                        const config_field *fields, size_t n_fields)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v)
+    json_object_foreach((json_t *)obj, key, v)
     {
         char path[256];
         snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", key);
-        const field *f = NULL;
+        const config_field *f = NULL;
         for (size_t i = 0; i < n_fields; i++)
             if (strcmp(fields[i].name, key) == 0)
                 f = &fields[i];
         if (!f)
             problem_add(p, path, "unknown key");
-        else if (f->kind == K_OBJECT && !json_is_object(v))
+        else if (f->kind == CONFIG_OBJECT && !json_is_object(v))
             problem_add(p, path, "must be an object");
         else
             read_field(p, path, f, v);
@@ -216,53 +230,59 @@ static void read_section(problems *p, const char *prefix, json_t *obj, const fie
 
 static void read_file(problems *p, config *cfg, json_t *root)
 {
-    const field top[] = {
-        {"listen", K_STRING, &cfg->listen, 0, 0},
-        {"socket_group", K_STRING, &cfg->socket_group, 0, 0},
-        {"socket_mode", K_MODE, &cfg->socket_mode, 0, 0},
-        {"backlog", K_INT, &cfg->backlog, 1, 65535},
-        {"workers", K_INT, &cfg->workers, 0, 256},
-        {"max_requests", K_INT, &cfg->max_requests, 1, INT_MAX},
-        {"request_timeout_s", K_INT, &cfg->request_timeout_s, 1, 3600},
-        {"shutdown_timeout_s", K_INT, &cfg->shutdown_timeout_s, 0, 3600},
-        {"function", K_STRING, &cfg->function, 0, 0},
-        {"log_level", K_STRING, &cfg->log_level, 0, 0},
-        {"project", K_STRING, &cfg->project, 0, 0},
-        {"auth", K_OBJECT, NULL, 0, 0},
-        {"ledger", K_OBJECT, NULL, 0, 0},
-        {"vertex", K_OBJECT, NULL, 0, 0},
-        {"rules", K_ARRAY, &cfg->rules, 0, 0},
+    const config_field top[] = {
+        {"listen", CONFIG_STRING, &cfg->listen, 0, 0},
+        {"socket_group", CONFIG_STRING, &cfg->socket_group, 0, 0},
+        {"socket_mode", CONFIG_MODE, &cfg->socket_mode, 0, 0},
+        {"backlog", CONFIG_INT, &cfg->backlog, 1, 65535},
+        {"workers", CONFIG_INT, &cfg->workers, 0, 256},
+        {"max_requests", CONFIG_INT, &cfg->max_requests, 1, INT_MAX},
+        {"request_timeout_s", CONFIG_INT, &cfg->request_timeout_s, 1, 3600},
+        {"shutdown_timeout_s", CONFIG_INT, &cfg->shutdown_timeout_s, 0, 3600},
+        {"function", CONFIG_STRING, &cfg->function, 0, 0},
+        {"log_level", CONFIG_STRING, &cfg->log_level, 0, 0},
+        {"project", CONFIG_STRING, &cfg->project, 0, 0},
+        {"auth", CONFIG_OBJECT, NULL, 0, 0},
+        {"ledger", CONFIG_OBJECT, NULL, 0, 0},
     };
-    const field auth[] = {
-        {"audiences", K_LIST, &cfg->auth.audiences, 0, 0},
-        {"service_accounts", K_LIST, &cfg->auth.service_accounts, 0, 0},
-        {"jwks_url", K_STRING, &cfg->auth.jwks_url, 0, 0},
-        {"jwks_cache", K_STRING, &cfg->auth.jwks_cache, 0, 0},
-        {"clock_skew_s", K_INT, &cfg->auth.clock_skew_s, 0, 600},
-        {"token_cache_size", K_INT, &cfg->auth.token_cache_size, 0, 1 << 20},
-        {"disabled", K_BOOL, &cfg->auth.disabled, 0, 0},
+    const config_field auth[] = {
+        {"audiences", CONFIG_LIST, &cfg->auth.audiences, 0, 0},
+        {"service_accounts", CONFIG_LIST, &cfg->auth.service_accounts, 0, 0},
+        {"jwks_url", CONFIG_STRING, &cfg->auth.jwks_url, 0, 0},
+        {"jwks_cache", CONFIG_STRING, &cfg->auth.jwks_cache, 0, 0},
+        {"clock_skew_s", CONFIG_INT, &cfg->auth.clock_skew_s, 0, 600},
+        {"token_cache_size", CONFIG_INT, &cfg->auth.token_cache_size, 0, 1 << 20},
+        {"disabled", CONFIG_BOOL, &cfg->auth.disabled, 0, 0},
     };
-    const field ledger[] = {
-        {"url", K_STRING, &cfg->ledger.url, 0, 0},
-        {"lease_s", K_INT, &cfg->ledger.lease_s, 1, 86400},
-        {"retention_s", K_INT, &cfg->ledger.retention_s, 60, 365 * 86400},
-        {"gc_interval_s", K_INT, &cfg->ledger.gc_interval_s, 0, 86400},
-        {"answer_cache_size", K_INT, &cfg->ledger.answer_cache_size, 0, 1 << 20},
+    const config_field ledger[] = {
+        {"url", CONFIG_STRING, &cfg->ledger.url, 0, 0},
+        {"lease_s", CONFIG_INT, &cfg->ledger.lease_s, 1, 86400},
+        {"retention_s", CONFIG_INT, &cfg->ledger.retention_s, 60, 365 * 86400},
+        {"gc_interval_s", CONFIG_INT, &cfg->ledger.gc_interval_s, 0, 86400},
+        {"answer_cache_size", CONFIG_INT, &cfg->ledger.answer_cache_size, 0, 1 << 20},
     };
-    const field vertex[] = {
-        {"endpoint", K_STRING, &cfg->vertex.endpoint, 0, 0},
-        {"project", K_STRING, &cfg->vertex.project, 0, 0},
-        {"region", K_STRING, &cfg->vertex.region, 0, 0},
-        {"deadline_ms", K_INT, &cfg->vertex.deadline_ms, 100, 600000},
-    };
-    read_section(p, "", root, top, N(top));
+    /* The functions' keys go to their sections; the rest is read here. */
+    json_t *own = json_object();
+    const char *key;
+    json_t *v;
+    if (!own) {
+        problem_add(p, "config", "out of memory");
+        return;
+    }
+    json_object_foreach(root, key, v)
+    {
+        if (is_claimed(key) && json_object_set(cfg->sections, key, v) != 0)
+            problem_add(p, key, "out of memory");
+        else if (!is_claimed(key) && json_object_set(own, key, v) != 0)
+            problem_add(p, key, "out of memory");
+    }
+    config_read_fields(p, "", own, top, N(top));
+    json_decref(own);
     json_t *s;
     if ((s = json_object_get(root, "auth")) && json_is_object(s))
-        read_section(p, "auth", s, auth, N(auth));
+        config_read_fields(p, "auth", s, auth, N(auth));
     if ((s = json_object_get(root, "ledger")) && json_is_object(s))
-        read_section(p, "ledger", s, ledger, N(ledger));
-    if ((s = json_object_get(root, "vertex")) && json_is_object(s))
-        read_section(p, "vertex", s, vertex, N(vertex));
+        config_read_fields(p, "ledger", s, ledger, N(ledger));
 }
 
 static void read_env_int(problems *p, const char *name, int *dst, int min, int max)
@@ -279,7 +299,7 @@ static void read_env_int(problems *p, const char *name, int *dst, int min, int m
         *dst = (int)n;
 }
 
-static void read_env_string(problems *p, const char *name, char **dst)
+void config_read_env_string(problems *p, const char *name, char **dst)
 {
     const char *v = getenv(name);
     if (v && *v && config_set_string(dst, v) != 0)
@@ -294,19 +314,14 @@ static void read_env(problems *p, config *cfg)
     if ((v = getenv("RETRAIN_SERVICE_ACCOUNTS")) && *v &&
         list_from_csv(&cfg->auth.service_accounts, v) != 0)
         problem_add(p, "RETRAIN_SERVICE_ACCOUNTS", "out of memory");
-    read_env_string(p, "RETRAIN_JWKS_URL", &cfg->auth.jwks_url);
-    read_env_string(p, "RETRAIN_LEDGER", &cfg->ledger.url);
-    read_env_string(p, "RETRAIN_VERTEX_ENDPOINT", &cfg->vertex.endpoint);
-    read_env_string(p, "RETRAIN_LISTEN", &cfg->listen);
-    read_env_string(p, "RETRAIN_FUNCTION", &cfg->function);
-    read_env_string(p, "RETRAIN_LOG_LEVEL", &cfg->log_level);
+    config_read_env_string(p, "RETRAIN_JWKS_URL", &cfg->auth.jwks_url);
+    config_read_env_string(p, "RETRAIN_LEDGER", &cfg->ledger.url);
+    config_read_env_string(p, "RETRAIN_LISTEN", &cfg->listen);
+    config_read_env_string(p, "RETRAIN_FUNCTION", &cfg->function);
+    config_read_env_string(p, "RETRAIN_LOG_LEVEL", &cfg->log_level);
     read_env_int(p, "RETRAIN_WORKERS", &cfg->workers, 0, 256);
-    if ((v = getenv("GOOGLE_CLOUD_PROJECT")) && *v) {
-        if (!cfg->project)
-            read_env_string(p, "GOOGLE_CLOUD_PROJECT", &cfg->project);
-        if (!cfg->vertex.project)
-            read_env_string(p, "GOOGLE_CLOUD_PROJECT", &cfg->vertex.project);
-    }
+    if (!cfg->project)
+        config_read_env_string(p, "GOOGLE_CLOUD_PROJECT", &cfg->project);
 }
 
 int config_load(const char *path, config *cfg, char err[CONFIG_ERR_MAX])
@@ -314,7 +329,7 @@ int config_load(const char *path, config *cfg, char err[CONFIG_ERR_MAX])
     problems p = {.buf = err, .cap = CONFIG_ERR_MAX};
     err[0] = '\0';
     config_defaults(cfg);
-    if (!cfg->listen || !cfg->function || !cfg->rules) {
+    if (!cfg->listen || !cfg->function || !cfg->sections) {
         problem_add(&p, "config", "out of memory");
         goto fail;
     }

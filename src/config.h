@@ -5,14 +5,21 @@
  * found is reported with the JSON path of the offending value ("auth.clock_skew_s: must be an
  * integer from 0 to 600"), all of them at once, never with a secret's value.
  *
+ * The framework reads its own keys. A top-level key a function claims (config_claim_keys, called
+ * by fn_register with the function's config_keys) is kept as it is in `sections` for that
+ * function to read and check (the retrain function's "vertex" and "rules"); any other key is an
+ * unknown key. So a second function brings its keys without editing this file.
+ *
  * Ownership: a config owns every string and array it holds; config_free() releases them.
- * `rules` is a new reference to the file's "rules" array (the rules module validates it). */
+ * `sections` is a new reference to an object of the claimed keys found in the file. */
 #ifndef RT_CONFIG_H
 #define RT_CONFIG_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "problems.h"
 
 typedef struct {
     char **items;
@@ -37,13 +44,6 @@ typedef struct {
     int answer_cache_size; /* per worker: answers to finished events kept in memory; 0: off */
 } ledger_config;
 
-typedef struct {
-    char *endpoint;  /* base URL; default https://{region}-aiplatform.googleapis.com/v1 */
-    char *project;   /* GOOGLE_CLOUD_PROJECT */
-    char *region;    /* default us-central1 */
-    int deadline_ms; /* per call, retries included */
-} vertex_config;
-
 typedef struct config {
     char *listen;       /* "unix:/path" or "host:port" */
     char *socket_group; /* group owning the unix socket (nginx's); NULL keeps ours */
@@ -58,9 +58,8 @@ typedef struct config {
     char *project; /* for log traces; GOOGLE_CLOUD_PROJECT */
     auth_config auth;
     ledger_config ledger;
-    vertex_config vertex;
-    json_t *rules; /* array, possibly empty */
-    char *path;    /* the file it came from, or NULL */
+    json_t *sections; /* object: the claimed top-level keys of the file, for their functions */
+    char *path;       /* the file it came from, or NULL */
 } config;
 
 #define CONFIG_ERR_MAX 4096
@@ -85,5 +84,37 @@ bool config_listen_is_loopback(const char *listen);
 int config_worker_count(const config *cfg);
 
 void config_free(config *cfg);
+
+/* ---- for the functions' own sections ----------------------------------------------------- */
+
+/* Claims the top-level keys KEYS (NULL-terminated; the strings must outlive the program) for a
+ * function: config_load keeps them in `sections` rather than refuse them. 0, or -1 when the
+ * table is full. */
+int config_claim_keys(const char *const *keys);
+
+typedef enum {
+    CONFIG_STRING, /* char **: a non-empty string */
+    CONFIG_INT,    /* int *: an integer from min to max */
+    CONFIG_BOOL,   /* bool * */
+    CONFIG_LIST,   /* config_list *: an array of non-empty strings */
+    CONFIG_MODE,   /* int *: an octal file mode, "0660" or 432 */
+    CONFIG_OBJECT, /* a section read by another table (dst unused) */
+    CONFIG_ARRAY,  /* json_t **: an array, a new reference */
+} config_kind;
+
+typedef struct {
+    const char *name;
+    config_kind kind;
+    void *dst;
+    int min, max;
+} config_field;
+
+/* Reads the object OBJ at PATH ("vertex"; "" for the top level) through FIELDS: each known key
+ * into its destination, each problem (an unknown key, a wrong type or range) into P. */
+void config_read_fields(problems *p, const char *path, const json_t *obj,
+                        const config_field *fields, size_t n_fields);
+
+/* The environment variable NAME, when set and non-empty, into *DST (a problem on OOM). */
+void config_read_env_string(problems *p, const char *name, char **dst);
 
 #endif

@@ -22,7 +22,7 @@ static int add(const fn_def *def)
     for (size_t i = 0; i < n_table; i++)
         if (strcmp(table[i]->name, def->name) == 0)
             return -1;
-    if (n_table == FN_MAX || !def->handle)
+    if (n_table == FN_MAX || !def->handle || config_claim_keys(def->config_keys) != 0)
         return -1;
     table[n_table++] = def;
     return 0;

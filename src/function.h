@@ -12,8 +12,9 @@
  *                                            with .redeliverable, the next delivery runs again
  *   FN_RETRY      transient failure          503 + Retry-After, claim released for the retry
  *
- * Functions are registered by name (built-ins at start, others with fn_register before the
- * pool forks) and chosen by the config's "function" key. */
+ * Functions are registered by name (the binaries' mains call builtins_register, others
+ * fn_register, before the config is loaded and the pool forks) and chosen by the config's
+ * "function" key. A function owns its part of the config: the top-level keys it names. */
 #ifndef RT_FUNCTION_H
 #define RT_FUNCTION_H
 
@@ -59,6 +60,14 @@ typedef struct {
 typedef struct fn_def {
     const char *name;
     const char *summary;
+    /* The top-level config keys this function owns (NULL-terminated; may be NULL): the config
+     * keeps them in cfg->sections for it (config.h), whichever function is chosen. */
+    const char *const *config_keys;
+    /* Optional: checks those keys in SECTIONS (an object; a key may be absent), every problem
+     * into P with its JSON path, as init will read them. Returns how many rules they hold, for
+     * check-config's summary. Run by config_check for every registered function, so a file
+     * that passes can switch to any of them. */
+    size_t (*check_config)(const json_t *sections, problems *p);
     /* Optional, once per worker after fork: sets *STATE. 0, or -1 with ERR. */
     int (*init)(const config *cfg, void **state, char *err, size_t errlen);
     void (*fini)(void *state); /* optional */
@@ -68,8 +77,8 @@ typedef struct fn_def {
 /* The function registered as NAME, or NULL. */
 const fn_def *fn_lookup(const char *name);
 
-/* Registers DEF (which must outlive the program). 0, or -1 when the name is taken or the table
- * is full. */
+/* Registers DEF (which must outlive the program) and claims its config keys. 0, or -1 when the
+ * name is taken or a table is full. */
 int fn_register(const fn_def *def);
 
 /* Calls EACH for every registered function, in registration order. */

@@ -33,3 +33,18 @@ void problem_path(char out[PROBLEM_PATH_MAX], const char *base, const char *fmt,
     vsnprintf(out + n, PROBLEM_PATH_MAX - n, fmt, ap);
     va_end(ap);
 }
+
+void problem_add_lines(problems *p, const char *text, const char *where)
+{
+    char path[PROBLEM_PATH_MAX];
+    for (const char *line = text; *line;) {
+        size_t len = strcspn(line, "\n");
+        const char *colon = memchr(line, ':', len);
+        snprintf(path, sizeof path, "%.*s", colon ? (int)(colon - line) : 0, line);
+        const char *msg = colon ? colon + 1 + (colon[1] == ' ') : line;
+        problem_add(p, colon ? path : where, "%.*s", (int)(line + len - msg), msg);
+        line += len;
+        if (*line == '\n')
+            line++;
+    }
+}

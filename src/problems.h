@@ -21,6 +21,10 @@ typedef struct {
 void problem_add(problems *p, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Adds each "path: message" line of TEXT (another check's report, one problem a line); a line
+ * without a path gets WHERE. */
+void problem_add_lines(problems *p, const char *text, const char *where);
+
 /* OUT = BASE followed by FMT ("%s.key", "[3]"); OUT may be BASE. Cut silently when too long. */
 void problem_path(char out[PROBLEM_PATH_MAX], const char *base, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -31,6 +31,7 @@ static void retrain_fini(void *state)
     gauth_close(st->auth);
     fetch_free(st->http);
     rules_free(st->rules);
+    retrain_config_free(&st->conf);
     free(st);
 }
 
@@ -42,10 +43,15 @@ static int retrain_init(const config *cfg, void **state, char *err, size_t errle
         snprintf(err, errlen, "retrain: out of memory");
         return -1;
     }
-    char why[1024];
+    char why[1024] = "";
     gauth_options opt;
     gauth_err ge;
-    if (rules_compile(cfg->rules, &st->rules, why, sizeof why) != 0) {
+    problems p = {.buf = why, .cap = sizeof why};
+    if (retrain_config_read(cfg->sections, &st->conf, &p) != 0) {
+        snprintf(err, errlen, "retrain: %s", why);
+        goto fail;
+    }
+    if (rules_compile(st->conf.rules, &st->rules, why, sizeof why) != 0) {
         snprintf(err, errlen, "retrain: rules: %s", why);
         goto fail;
     }
@@ -59,7 +65,7 @@ static int retrain_init(const config *cfg, void **state, char *err, size_t errle
         snprintf(err, errlen, "retrain: Google credentials (%s): %s", gauth_err_name(ge), why);
         goto fail;
     }
-    if (!(st->vtx = vtx_client_new(&cfg->vertex, st->auth, st->http, why, sizeof why))) {
+    if (!(st->vtx = vtx_client_new(&st->conf.vertex, st->auth, st->http, why, sizeof why))) {
         snprintf(err, errlen, "retrain: vertex: %s", why);
         goto fail;
     }
@@ -170,6 +176,8 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
 const fn_def retrain_function = {
     .name = "retrain",
     .summary = "starts Vertex AI training or registers a model when a matching object lands",
+    .config_keys = retrain_config_keys,
+    .check_config = retrain_config_check,
     .init = retrain_init,
     .fini = retrain_fini,
     .handle = retrain_handle,

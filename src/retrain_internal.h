@@ -8,11 +8,13 @@
 #include "fetch.h"
 #include "function.h"
 #include "gauth.h"
+#include "retrain_config.h"
 #include "rules.h"
 #include "vertex.h"
 
 /* One worker's state, made by init after fork. */
 typedef struct {
+    retrain_config conf; /* the function's part of the config */
     rules *rules;
     fetch_client *http;
     gauth *auth;

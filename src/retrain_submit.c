@@ -110,7 +110,7 @@ static bool surely_not_created(vtx_err e, const vtx_result *res)
 
 static const char *vertex_parent(const retrain_call *c)
 {
-    const vertex_config *v = &c->ctx->cfg->vertex;
+    const vertex_config *v = &c->st->conf.vertex;
     return arena_printf(c->ctx->arena, "projects/%s/locations/%s", v->project ? v->project : "",
                         v->region ? v->region : "");
 }
@@ -217,7 +217,7 @@ static int hold_over_call(const retrain_call *c, fn_result *out)
 {
     const fn_context *x = c->ctx;
     ledger_status ls =
-        lease_hold_for(x->ledger, x->hold, x->cfg->vertex.deadline_ms, x->cfg->ledger.lease_s);
+        lease_hold_for(x->ledger, x->hold, c->st->conf.vertex.deadline_ms, x->cfg->ledger.lease_s);
     if (ls == LEDGER_OK)
         return 0;
     if (ls == LEDGER_ERR_STATE)
@@ -306,7 +306,7 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
 /* The pseudo-rule whose slot spaces the uploads of one project and region. */
 static const char *upload_slot_name(const retrain_call *c)
 {
-    const vertex_config *v = &c->ctx->cfg->vertex;
+    const vertex_config *v = &c->st->conf.vertex;
     return arena_printf(c->ctx->arena, "models.upload/%s/%s", v->project ? v->project : "",
                         v->region ? v->region : "");
 }

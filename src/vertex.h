@@ -31,7 +31,6 @@
 #define RT_VERTEX_H
 
 #include "arena.h"
-#include "config.h"
 #include "fetch.h"
 #include "gauth.h"
 
@@ -43,6 +42,15 @@
 #define VTX_BACKOFF_MAX_MS 4000
 #define VTX_MESSAGE_MAX 256
 #define VTX_DEFAULT_DEADLINE_MS 20000
+
+/* Where and how long: read from the config's "vertex" section by the function that uses the
+ * client (retrain_config.h). */
+typedef struct {
+    char *endpoint;  /* base URL; default https://{region}-aiplatform.googleapis.com/v1 */
+    char *project;   /* GOOGLE_CLOUD_PROJECT */
+    char *region;    /* default us-central1 */
+    int deadline_ms; /* per call, retries included */
+} vertex_config;
 
 typedef enum {
     VTX_OK,

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "builtins.h"
 #include "config.h"
+#include "retrain_config.h"
 #include "rules.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -26,6 +28,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                                       "RETRAIN_WORKERS",         "GOOGLE_CLOUD_PROJECT"};
     for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
         unsetenv(env[i]);
+    builtins_register(); /* as the binaries do: the retrain function claims vertex and rules */
     return 0;
 }
 
@@ -81,7 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         config_validate(&cfg, err);
         static char rerr[16384];
         rules *rs = NULL;
-        if (rules_compile(cfg.rules, &rs, rerr, sizeof rerr) == 0) {
+        retrain_config rc;
+        problems p = {.buf = rerr, .cap = sizeof rerr};
+        if (retrain_config_read(cfg.sections, &rc, &p) != 0) {
+            if (!rerr[0] || p.count == 0)
+                abort();
+        } else if (rules_compile(rc.rules, &rs, rerr, sizeof rerr) == 0) {
             if (!rs || rerr[0])
                 abort();
             exercise(rs);
@@ -89,6 +97,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (rs || !rerr[0]) {
             abort();
         }
+        if (p.count == 0)
+            retrain_config_free(&rc);
         config_free(&cfg);
     } else if (!err[0]) {
         abort();

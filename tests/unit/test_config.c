@@ -51,7 +51,8 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.auth.jwks_url, "https://www.googleapis.com/oauth2/v3/certs");
     assert_string_equal(cfg.ledger.url, "sqlite:///var/lib/retrain/ledger.db");
     assert_int_equal(cfg.ledger.retention_s, 7 * 24 * 3600);
-    assert_true(json_is_array(cfg.rules));
+    assert_true(json_is_object(cfg.sections));
+    assert_int_equal(json_object_size(cfg.sections), 0);
     assert_true(config_worker_count(&cfg) >= 2);
     /* Without audiences and service accounts the pool refuses to start. */
     assert_int_equal(config_validate(&cfg, err), -1);
@@ -78,8 +79,12 @@ static void test_file_values(void **state)
     assert_string_equal(cfg.auth.audiences.items[0], "https://a/");
     assert_int_equal(cfg.auth.clock_skew_s, 5);
     assert_int_equal(cfg.ledger.lease_s, 9);
-    assert_string_equal(cfg.vertex.region, "europe-west4");
-    assert_int_equal(json_array_size(cfg.rules), 1);
+    /* The functions' keys are kept as they are, for their functions to read. */
+    assert_int_equal(json_object_size(cfg.sections), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(cfg.sections, "vertex"), "region")),
+        "europe-west4");
+    assert_int_equal(json_array_size(json_object_get(cfg.sections, "rules")), 1);
     assert_string_equal(cfg.path, p);
     assert_int_equal(config_validate(&cfg, err), 0);
     config_free(&cfg);
@@ -94,7 +99,7 @@ static void test_every_problem_named(void **state)
     const char *p = write_file("{\"lisen\":\"x\",\"workers\":\"2\",\"backlog\":0,"
                                "\"socket_mode\":\"999\",\"auth\":{\"audience\":\"a\","
                                "\"disabled\":\"yes\",\"audiences\":[\"\",3]},"
-                               "\"ledger\":[],\"rules\":{}}");
+                               "\"ledger\":[],\"rules\":{},\"vertx\":{}}");
     assert_int_equal(config_load(p, &cfg, err), -1);
     const char *want[] = {"lisen: unknown key",
                           "workers: must be an integer from 0 to 256",
@@ -105,10 +110,44 @@ static void test_every_problem_named(void **state)
                           "auth.audiences: item 0 must be a non-empty string",
                           "auth.audiences: item 1 must be a non-empty string",
                           "ledger: must be an object",
-                          "rules: must be an array"};
+                          "vertx: unknown key"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(err, want[i]))
             fail_msg("missing \"%s\" in:\n%s", want[i], err);
+    /* A claimed key is its function's to check: "rules": {} is no problem of the loader's. */
+    assert_null(strstr(err, "rules"));
+}
+
+/* The table reader the functions read their sections with. */
+static void test_read_fields(void **state)
+{
+    (void)state;
+    char *name = NULL, buf[512] = "";
+    int n = 7;
+    bool on = false;
+    config_list l = {0};
+    const config_field fields[] = {
+        {"name", CONFIG_STRING, &name, 0, 0},
+        {"n", CONFIG_INT, &n, 1, 10},
+        {"on", CONFIG_BOOL, &on, 0, 0},
+        {"tags", CONFIG_LIST, &l, 0, 0},
+    };
+    problems p = {.buf = buf, .cap = sizeof buf};
+    json_t *obj = json_pack("{s:s, s:i, s:b, s:[s], s:i}", "name", "x", "n", 11, "on", 1, "tags",
+                            "a", "extra", 1);
+    config_read_fields(&p, "myfn", obj, fields, sizeof fields / sizeof fields[0]);
+    assert_int_equal(p.count, 2);
+    assert_non_null(strstr(buf, "myfn.n: must be an integer from 1 to 10"));
+    assert_non_null(strstr(buf, "myfn.extra: unknown key"));
+    assert_string_equal(name, "x");
+    assert_int_equal(n, 7); /* a refused value leaves the default */
+    assert_true(on);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.items[0], "a");
+    json_decref(obj);
+    free(name);
+    free(l.items[0]);
+    free(l.items);
 }
 
 static void test_bad_json(void **state)
@@ -145,7 +184,7 @@ static void test_environment_overrides(void **state)
     assert_string_equal(cfg.auth.service_accounts.items[0], "x@y");
     assert_string_equal(cfg.ledger.url, "sqlite:///tmp/l.db");
     assert_int_equal(cfg.workers, 7);
-    assert_string_equal(cfg.vertex.project, "proj");
+    assert_string_equal(cfg.project, "proj");
     config_free(&cfg);
 
     setenv("RETRAIN_WORKERS", "many", 1);
@@ -187,6 +226,10 @@ static void test_loopback(void **state)
 
 int main(void)
 {
+    /* Claimed as the retrain function claims them when it is registered. */
+    static const char *const keys[] = {"vertex", "rules", NULL};
+    if (config_claim_keys(keys) != 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_defaults, teardown),
         cmocka_unit_test_teardown(test_file_values, teardown),
@@ -195,6 +238,7 @@ int main(void)
         cmocka_unit_test_teardown(test_environment_overrides, teardown),
         cmocka_unit_test_teardown(test_validation, teardown),
         cmocka_unit_test_teardown(test_loopback, teardown),
+        cmocka_unit_test(test_read_fields),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -350,9 +350,8 @@ static int init_function(config *cfg, const char *rules_text, void **fstate, cha
                          size_t errlen)
 {
     config_defaults(cfg);
-    json_decref(cfg->rules);
-    cfg->rules = json_loads(rules_text, 0, NULL);
-    config_set_string(&cfg->vertex.project, "test-project");
+    json_object_set_new(cfg->sections, "rules", json_loads(rules_text, 0, NULL));
+    json_object_set_new(cfg->sections, "vertex", json_pack("{s:s}", "project", "test-project"));
     setenv("GCE_METADATA_HOST", "127.0.0.1:9", 1);
     unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
     return retrain_function.init(cfg, fstate, err, errlen);

@@ -1,0 +1,84 @@
+/* retrain_config — see retrain_config.h. */
+#include "retrain_config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "rules.h"
+
+#define RULES_ERR_MAX 16384
+
+const char *const retrain_config_keys[] = {"vertex", "rules", NULL};
+
+void retrain_config_free(retrain_config *c)
+{
+    free(c->vertex.endpoint);
+    free(c->vertex.project);
+    free(c->vertex.region);
+    json_decref(c->rules);
+    memset(c, 0, sizeof *c);
+}
+
+int retrain_config_read(const json_t *sections, retrain_config *out, problems *p)
+{
+    int before = p->count;
+    *out = (retrain_config){.vertex = {.region = strdup("us-central1"), .deadline_ms = 20000},
+                            .rules = json_array()};
+    if (!out->vertex.region || !out->rules)
+        problem_add(p, "config", "out of memory");
+    const config_field vertex[] = {
+        {"endpoint", CONFIG_STRING, &out->vertex.endpoint, 0, 0},
+        {"project", CONFIG_STRING, &out->vertex.project, 0, 0},
+        {"region", CONFIG_STRING, &out->vertex.region, 0, 0},
+        {"deadline_ms", CONFIG_INT, &out->vertex.deadline_ms, 100, 600000},
+    };
+    const config_field top[] = {
+        {"vertex", CONFIG_OBJECT, NULL, 0, 0},
+        {"rules", CONFIG_ARRAY, &out->rules, 0, 0},
+    };
+    /* Only this function's keys: the others belong to the framework or another function. */
+    json_t *own = json_object();
+    for (const char *const *k = retrain_config_keys; own && *k; k++) {
+        json_t *v = json_object_get(sections, *k);
+        if (v && json_object_set(own, *k, v) != 0)
+            problem_add(p, *k, "out of memory");
+    }
+    if (own)
+        config_read_fields(p, "", own, top, sizeof top / sizeof top[0]);
+    else
+        problem_add(p, "config", "out of memory");
+    json_decref(own);
+    const json_t *v = json_object_get(sections, "vertex");
+    if (json_is_object(v))
+        config_read_fields(p, "vertex", v, vertex, sizeof vertex / sizeof vertex[0]);
+    config_read_env_string(p, "RETRAIN_VERTEX_ENDPOINT", &out->vertex.endpoint);
+    if (!out->vertex.project)
+        config_read_env_string(p, "GOOGLE_CLOUD_PROJECT", &out->vertex.project);
+    if (p->count == before)
+        return 0;
+    retrain_config_free(out);
+    return -1;
+}
+
+size_t retrain_config_check(const json_t *sections, problems *p)
+{
+    retrain_config c;
+    if (retrain_config_read(sections, &c, p) != 0)
+        return 0;
+    char why[RULES_ERR_MAX];
+    rules *rs = NULL;
+    size_t n = 0;
+    why[0] = '\0';
+    if (rules_compile(c.rules, &rs, why, sizeof why) != 0) {
+        int before = p->count;
+        problem_add_lines(p, why, "rules");
+        if (p->count == before)
+            problem_add(p, "rules", "cannot be compiled");
+    } else {
+        n = rules_count(rs);
+        rules_free(rs);
+    }
+    retrain_config_free(&c);
+    return n;
+}
