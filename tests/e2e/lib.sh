@@ -90,6 +90,23 @@ e2e_start_emulator() {
   EMU=$(grep -o 'http://127.0.0.1:[0-9]*' "$out" | head -n 1)
 }
 
+# After e2e_start_emulator, for a pool whose Google is the emulator: exports the endpoint and
+# metadata server the pool's workers use, and sets P (the test project's location), AT (the
+# emulator's access token) and vx (curl with that token, at most 10 s).
+e2e_use_emulator() {
+  P=projects/test-project/locations/us-central1
+  AT=$(curl -sS --max-time 10 -H 'Metadata-Flavor: Google' \
+    "$EMU/computeMetadata/v1/instance/service-accounts/default/token" | jq -r .access_token)
+  export RETRAIN_VERTEX_ENDPOINT="$EMU/v1" GCE_METADATA_HOST="${EMU#http://}"
+}
+vx() { curl -sS --max-time 10 -H "Authorization: Bearer $AT" "$@"; }
+
+# e2e_jobs_labelled KEY: how many of the emulator's customJobs carry event KEY's label.
+e2e_jobs_labelled() {
+  vx -G "$EMU/v1/$P/customJobs" --data-urlencode "filter=labels.retrain-event=\"${1:0:63}\"" |
+    jq '.customJobs // [] | length'
+}
+
 # Writes $E2E_DIR/config.json from the JSON object given (merged over test defaults) and
 # starts the pool on a unix socket reachable by nginx; extra retrain-fcgi options follow.
 # Sets POOL_PID.

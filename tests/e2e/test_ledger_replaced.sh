@@ -18,16 +18,8 @@ e2e_init
 
 DB="$E2E_DIR/ledger.db"
 e2e_start_emulator --job-clock-ms 300
-P=projects/test-project/locations/us-central1
-AT=$(curl -sS -H 'Metadata-Flavor: Google' \
-  "$EMU/computeMetadata/v1/instance/service-accounts/default/token" | jq -r .access_token)
-export RETRAIN_VERTEX_ENDPOINT="$EMU/v1" GCE_METADATA_HOST="${EMU#http://}"
-jobs_for() { # ID: how many customJobs carry the label of event ID's key
-  local key
-  key=$(key_of "$1")
-  curl -sS --max-time 10 -H "Authorization: Bearer $AT" -G "$EMU/v1/$P/customJobs" \
-    --data-urlencode "filter=labels.retrain-event=\"${key:0:63}\"" | jq '.customJobs // [] | length'
-}
+e2e_use_emulator
+jobs_for() { e2e_jobs_labelled "$(key_of "$1")"; } # ID: customJobs labelled with ID's key
 e2e_start_pool "{\"function\":\"retrain\",\"workers\":2,\"auth\":{\"disabled\":true},
  \"ledger\":{\"url\":\"sqlite://$DB\",\"lease_s\":5,\"gc_interval_s\":1},
  \"vertex\":{\"project\":\"test-project\",\"region\":\"us-central1\",\"deadline_ms\":5000},

@@ -11,12 +11,8 @@ e2e_init
 AUD="https://retrain.test/"
 SA="push-invoker@test-project.iam.gserviceaccount.com"
 e2e_start_emulator --audience "$AUD" --service-account "$SA" --job-clock-ms 300
-P=projects/test-project/locations/us-central1
-AT=$(curl -sS -H 'Metadata-Flavor: Google' \
-  "$EMU/computeMetadata/v1/instance/service-accounts/default/token" | jq -r .access_token)
-vx() { curl -sS --max-time 10 -H "Authorization: Bearer $AT" "$@"; }
+e2e_use_emulator
 stats() { curl -sS "$EMU/emulator/stats" | jq -r "$1"; }
-export RETRAIN_VERTEX_ENDPOINT="$EMU/v1" GCE_METADATA_HOST="${EMU#http://}"
 
 e2e_start_pool "{\"function\":\"retrain\",\"workers\":2,\"request_timeout_s\":20,
   \"auth\":{\"audiences\":[\"$AUD\"],\"service_accounts\":[\"$SA\"],

@@ -38,12 +38,6 @@ const vs_field vs_model[] = {VS_F("displayName", VS_STRING),
                              VS_F("etag", VS_ANY),
                              VS_END};
 
-/* Output-only fields: accepted, ignored (Google does the same). */
-#define OUTPUT_ONLY                                                                                \
-    VS_F("name", VS_ANY), VS_F("state", VS_ANY), VS_F("createTime", VS_ANY),                       \
-        VS_F("startTime", VS_ANY), VS_F("endTime", VS_ANY), VS_F("updateTime", VS_ANY),            \
-        VS_F("error", VS_ANY)
-
 const vs_field vs_training_pipeline[] = {VS_FR("displayName", VS_STRING),
                                          VS_FR("trainingTaskDefinition", VS_STRING),
                                          VS_FR("trainingTaskInputs", VS_ANY),
@@ -53,8 +47,14 @@ const vs_field vs_training_pipeline[] = {VS_FR("displayName", VS_STRING),
                                          VS_F("modelId", VS_STRING),
                                          VS_F("labels", VS_LABELS),
                                          VS_M("encryptionSpec", VS_MESSAGE, vs_encryption_spec),
-                                         OUTPUT_ONLY,
-                                         VS_F("trainingTaskMetadata", VS_ANY),
+                                         VS_FO("name"),
+                                         VS_FO("state"),
+                                         VS_FO("createTime"),
+                                         VS_FO("startTime"),
+                                         VS_FO("endTime"),
+                                         VS_FO("updateTime"),
+                                         VS_FO("error"),
+                                         VS_FO("trainingTaskMetadata"),
                                          VS_END};
 
 const vs_field vs_upload_model_request[] = {
@@ -278,4 +278,11 @@ vs_status vs_check(const json_t *object, const vs_field *schema, const char *roo
     vs_out o = {msg, field, msglen, fieldlen};
     msg[0] = field[0] = '\0';
     return check_message(object, schema, root, &o);
+}
+
+void vs_drop_output_only(json_t *object, const vs_field *schema)
+{
+    for (const vs_field *f = schema; f->name; f++)
+        if (f->flags & VS_OUTPUT_ONLY)
+            json_object_del(object, f->name);
 }

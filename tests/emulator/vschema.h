@@ -34,4 +34,8 @@ extern const vs_field vs_merge_aliases_request[];
 vs_status vs_check(const json_t *object, const vs_field *schema, const char *root, char *msg,
                    size_t msglen, char *field, size_t fieldlen);
 
+/* Removes OBJECT's top-level members that SCHEMA marks output only (VS_FO): what a client may
+ * echo back of a resource it read, which Google ignores and sets itself. */
+void vs_drop_output_only(json_t *object, const vs_field *schema);
+
 #endif

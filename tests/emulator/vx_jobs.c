@@ -164,16 +164,6 @@ static bool job_semantics_ok(const json_t *body, emu_response *resp)
     return true;
 }
 
-/* Strips output-only members a client may have echoed back. */
-static void drop_output_only(json_t *res)
-{
-    static const char *const out[] = {"name",      "state",         "createTime",
-                                      "startTime", "endTime",       "updateTime",
-                                      "error",     "webAccessUris", "trainingTaskMetadata"};
-    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
-        json_object_del(res, out[i]);
-}
-
 static void run_create(const emu_request *req, emu_response *resp, const vx_parent *parent,
                        bool pipeline)
 {
@@ -204,7 +194,7 @@ static void run_create(const emu_request *req, emu_response *resp, const vx_pare
         runs = nr;
         cap_runs = cap;
     }
-    drop_output_only(body);
+    vs_drop_output_only(body, pipeline ? vs_training_pipeline : vs_custom_job);
     char id[32], name[256];
     vx_next_id(id, sizeof id);
     snprintf(name, sizeof name, "%s/%s/%s", parent->name,

@@ -334,6 +334,25 @@ static void test_check_config_and_emulator_share_the_custom_job(void **state)
     }
 }
 
+/* What a client echoes back of a resource it read is dropped by the schema's output-only marks;
+ * what it wrote stays. */
+static void test_drop_output_only(void **state)
+{
+    (void)state;
+    json_t *job = json_pack("{s:s, s:s, s:s, s:{}, s:b}", "displayName", "d", "name", "n", "state",
+                            "JOB_STATE_RUNNING", "jobSpec", "satisfiesPzs", 1);
+    vs_drop_output_only(job, vs_custom_job);
+    assert_int_equal(json_object_size(job), 2);
+    assert_non_null(json_object_get(job, "displayName"));
+    assert_non_null(json_object_get(job, "jobSpec"));
+    json_decref(job);
+    json_t *tp = json_pack("{s:s, s:{}, s:s}", "displayName", "d", "trainingTaskMetadata",
+                           "createTime", "2026-01-01T00:00:00Z");
+    vs_drop_output_only(tp, vs_training_pipeline);
+    assert_int_equal(json_object_size(tp), 1);
+    json_decref(tp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_training_pipeline_inputs_any_value),
         cmocka_unit_test(test_status_names),
         cmocka_unit_test(test_check_config_and_emulator_share_the_custom_job),
+        cmocka_unit_test(test_drop_output_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
