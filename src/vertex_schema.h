@@ -52,6 +52,10 @@ typedef struct vs_field {
     {                                                                                              \
         n, VS_ANY, NULL, VS_OUTPUT_ONLY                                                            \
     }
+/* The output-only fields of every resource that runs (CustomJob, TrainingPipeline). */
+#define VS_RUN_OUTPUT_ONLY                                                                         \
+    VS_FO("name"), VS_FO("state"), VS_FO("createTime"), VS_FO("startTime"), VS_FO("endTime"),      \
+        VS_FO("updateTime"), VS_FO("error")
 #define VS_M(n, t, sub)                                                                            \
     {                                                                                              \
         n, t, sub, 0                                                                               \
