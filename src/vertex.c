@@ -220,18 +220,27 @@ static bool resolve_by_label(vtx_client *c, const vtx_request *q, long long dead
     return true;
 }
 
+/* The deadline leaves no room for another try: the last failure, transient, says so. */
+static vtx_err give_up(vtx_result *out)
+{
+    size_t n = strlen(out->message);
+    snprintf(out->message + n, sizeof out->message - n, " (gave up after %d attempts)",
+             out->attempts);
+    out->err = VTX_ERR_TRANSIENT;
+    return out->err;
+}
+
 vtx_err vtx_perform(vtx_client *c, const vtx_request *q, long long deadline, vtx_result *out)
 {
     bool reauthed = false;
     for (int retry = 0;; retry++) {
         long long left = deadline - clk_mono_ms();
-        if (left <= 0) {
-            if (out->err == VTX_OK || out->attempts == 0)
-                vtx_set_message(out, VTX_ERR_TRANSIENT, "deadline exceeded before the call");
-            else
-                out->err = VTX_ERR_TRANSIENT;
+        if (left <= 0 && retry == 0) {
+            vtx_set_message(out, VTX_ERR_TRANSIENT, "deadline exceeded before the call");
             return out->err;
         }
+        if (left <= 0) /* a backoff slept past it: the last failure says why */
+            return give_up(out);
         bool sent;
         vtx_err e = exchange(c, q, (long)left, out, &sent);
         if (e == VTX_OK || e == VTX_ERR_NOMEM)
@@ -262,12 +271,8 @@ vtx_err vtx_perform(vtx_client *c, const vtx_request *q, long long deadline, vtx
         if (out->retry_after_s > 0 && out->retry_after_s * 1000 > wait)
             wait = out->retry_after_s * 1000;
         left = deadline - clk_mono_ms();
-        if (wait >= left) {
-            size_t n = strlen(out->message);
-            snprintf(out->message + n, sizeof out->message - n, " (gave up after %d attempts)",
-                     out->attempts);
-            return out->err;
-        }
+        if (wait >= left)
+            return give_up(out);
         clk_sleep_ms(wait);
     }
 }
