@@ -181,21 +181,6 @@ static void read_field(problems *p, const char *path, const config_field *f, jso
 static const char *claimed[CLAIMED_MAX];
 static size_t n_claimed;
 
-int config_claim_keys(const char *const *keys)
-{
-    for (; keys && *keys; keys++) {
-        bool known = false;
-        for (size_t i = 0; i < n_claimed; i++)
-            known |= strcmp(claimed[i], *keys) == 0;
-        if (known)
-            continue;
-        if (n_claimed == CLAIMED_MAX)
-            return -1;
-        claimed[n_claimed++] = *keys;
-    }
-    return 0;
-}
-
 static bool is_claimed(const char *key)
 {
     for (size_t i = 0; i < n_claimed; i++)
@@ -204,8 +189,24 @@ static bool is_claimed(const char *key)
     return false;
 }
 
-void config_read_fields(problems *p, const char *prefix, const json_t *obj,
-                        const config_field *fields, size_t n_fields)
+int config_claim_keys(const char *const *keys)
+{
+    for (; keys && *keys; keys++) {
+        if (is_claimed(*keys))
+            continue;
+        if (n_claimed == CLAIMED_MAX)
+            return -1;
+        claimed[n_claimed++] = *keys;
+    }
+    return 0;
+}
+
+/* What a key FIELDS does not name is: a problem, someone else's when claimed (the framework's
+ * top level), or simply not the reader's (a function reading its share of the top level). */
+typedef enum { UNKNOWN_REFUSED, UNKNOWN_UNLESS_CLAIMED, UNKNOWN_IGNORED } unknown_rule;
+
+static void read_fields(problems *p, const char *prefix, const json_t *obj,
+                        const config_field *fields, size_t n_fields, unknown_rule unknown)
 {
     const char *key;
     json_t *v;
@@ -217,13 +218,26 @@ void config_read_fields(problems *p, const char *prefix, const json_t *obj,
         for (size_t i = 0; i < n_fields; i++)
             if (strcmp(fields[i].name, key) == 0)
                 f = &fields[i];
-        if (!f)
-            problem_add(p, path, "unknown key");
-        else if (f->kind == CONFIG_OBJECT && !json_is_object(v))
+        if (!f) {
+            if (unknown == UNKNOWN_REFUSED ||
+                (unknown == UNKNOWN_UNLESS_CLAIMED && !is_claimed(key)))
+                problem_add(p, path, "unknown key");
+        } else if (f->kind == CONFIG_OBJECT && !json_is_object(v))
             problem_add(p, path, "must be an object");
         else
             read_field(p, path, f, v);
     }
+}
+
+void config_read_fields(problems *p, const char *prefix, const json_t *obj,
+                        const config_field *fields, size_t n_fields)
+{
+    read_fields(p, prefix, obj, fields, n_fields, UNKNOWN_REFUSED);
+}
+
+void config_read_share(problems *p, const json_t *top, const config_field *fields, size_t n_fields)
+{
+    read_fields(p, "", top, fields, n_fields, UNKNOWN_IGNORED);
 }
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -261,23 +275,15 @@ static void read_file(problems *p, config *cfg, json_t *root)
         {"gc_interval_s", CONFIG_INT, &cfg->ledger.gc_interval_s, 0, 86400},
         {"answer_cache_size", CONFIG_INT, &cfg->ledger.answer_cache_size, 0, 1 << 20},
     };
-    /* The functions' keys go to their sections; the rest is read here. */
-    json_t *own = json_object();
+    /* The functions' keys go to their sections as they are; the rest is read here. */
     const char *key;
     json_t *v;
-    if (!own) {
-        problem_add(p, "config", "out of memory");
-        return;
-    }
     json_object_foreach(root, key, v)
     {
         if (is_claimed(key) && json_object_set(cfg->sections, key, v) != 0)
             problem_add(p, key, "out of memory");
-        else if (!is_claimed(key) && json_object_set(own, key, v) != 0)
-            problem_add(p, key, "out of memory");
     }
-    config_read_fields(p, "", own, top, N(top));
-    json_decref(own);
+    read_fields(p, "", root, top, N(top), UNKNOWN_UNLESS_CLAIMED);
     json_t *s;
     if ((s = json_object_get(root, "auth")) && json_is_object(s))
         config_read_fields(p, "auth", s, auth, N(auth));

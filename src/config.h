@@ -114,6 +114,10 @@ typedef struct {
 void config_read_fields(problems *p, const char *path, const json_t *obj,
                         const config_field *fields, size_t n_fields);
 
+/* A function's share of the top level TOP (config.h's sections, or a whole file): the keys
+ * FIELDS names, read as config_read_fields reads them; other keys are not this reader's. */
+void config_read_share(problems *p, const json_t *top, const config_field *fields, size_t n_fields);
+
 /* The environment variable NAME, when set and non-empty, into *DST (a problem on OOM). */
 void config_read_env_string(problems *p, const char *name, char **dst);
 

@@ -37,18 +37,7 @@ int retrain_config_read(const json_t *sections, retrain_config *out, problems *p
         {"vertex", CONFIG_OBJECT, NULL, 0, 0},
         {"rules", CONFIG_ARRAY, &out->rules, 0, 0},
     };
-    /* Only this function's keys: the others belong to the framework or another function. */
-    json_t *own = json_object();
-    for (const char *const *k = retrain_config_keys; own && *k; k++) {
-        json_t *v = json_object_get(sections, *k);
-        if (v && json_object_set(own, *k, v) != 0)
-            problem_add(p, *k, "out of memory");
-    }
-    if (own)
-        config_read_fields(p, "", own, top, sizeof top / sizeof top[0]);
-    else
-        problem_add(p, "config", "out of memory");
-    json_decref(own);
+    config_read_share(p, sections, top, sizeof top / sizeof top[0]);
     const json_t *v = json_object_get(sections, "vertex");
     if (json_is_object(v))
         config_read_fields(p, "vertex", v, vertex, sizeof vertex / sizeof vertex[0]);

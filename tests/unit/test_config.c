@@ -224,6 +224,44 @@ static void test_loopback(void **state)
     assert_false(config_listen_is_loopback(":9000"));
 }
 
+/* A function's share of the top level: its keys read, everyone else's left alone. */
+static void test_read_share(void **state)
+{
+    (void)state;
+    char buf[256] = "";
+    int n = 0;
+    const config_field fields[] = {{"n", CONFIG_INT, &n, 1, 10}};
+    problems p = {.buf = buf, .cap = sizeof buf};
+    json_t *top = json_pack("{s:i, s:s, s:{}}", "n", 4, "listen", "x", "auth");
+    config_read_share(&p, top, fields, 1);
+    assert_int_equal(p.count, 0);
+    assert_int_equal(n, 4);
+    json_object_set_new(top, "n", json_string("four"));
+    config_read_share(&p, top, fields, 1);
+    assert_int_equal(p.count, 1);
+    assert_string_equal(buf, "n: must be an integer from 1 to 10");
+    json_decref(top);
+}
+
+/* Claiming a key twice is one claim; the table is bounded and says so. Runs last: the claims
+ * are the process's. */
+static void test_claims_bounded(void **state)
+{
+    (void)state;
+    static const char *const again[] = {"vertex", "rules", "vertex", NULL};
+    assert_int_equal(config_claim_keys(again), 0);
+    static char names[40][8];
+    const char *one[2] = {NULL, NULL};
+    int rc = 0, i;
+    for (i = 0; i < 40 && rc == 0; i++) {
+        snprintf(names[i], sizeof names[i], "k%d", i);
+        one[0] = names[i];
+        rc = config_claim_keys(one);
+    }
+    assert_int_equal(rc, -1);
+    assert_int_equal(i, 31); /* 32 in all, vertex and rules among them */
+}
+
 int main(void)
 {
     /* Claimed as the retrain function claims them when it is registered. */
@@ -239,6 +277,8 @@ int main(void)
         cmocka_unit_test_teardown(test_validation, teardown),
         cmocka_unit_test_teardown(test_loopback, teardown),
         cmocka_unit_test(test_read_fields),
+        cmocka_unit_test(test_read_share),
+        cmocka_unit_test(test_claims_bounded),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
