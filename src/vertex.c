@@ -232,17 +232,18 @@ static vtx_err give_up(vtx_result *out)
 
 vtx_err vtx_perform(vtx_client *c, const vtx_request *q, long long deadline, vtx_result *out)
 {
-    bool reauthed = false;
+    bool reauthed = false, tried = false;
     for (int retry = 0;; retry++) {
         long long left = deadline - clk_mono_ms();
-        if (left <= 0 && retry == 0) {
+        if (left <= 0 && !tried) {
             vtx_set_message(out, VTX_ERR_TRANSIENT, "deadline exceeded before the call");
             return out->err;
         }
-        if (left <= 0) /* a backoff slept past it: the last failure says why */
+        if (left <= 0) /* a retry slept or re-authenticated past it: the last failure says why */
             return give_up(out);
         bool sent;
         vtx_err e = exchange(c, q, (long)left, out, &sent);
+        tried = true;
         if (e == VTX_OK || e == VTX_ERR_NOMEM)
             return e;
         if (e == VTX_ERR_AUTH && out->http_status == 401 && !reauthed) {

@@ -14,10 +14,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clk.h"
 #include "support/mini_http.h"
 #include "support/vertex_fixture.h"
 #include "vertex.h"
 #include "vertex_body.h"
+#include "vertex_internal.h"
 
 static void test_label_filter(void **state)
 {
@@ -270,6 +272,18 @@ static void test_token_failure_never_reaches_vertex(void **state)
     vtx_result_clear(&r);
 }
 
+/* A call whose deadline is gone before it starts sends nothing and says so. */
+static void test_deadline_gone_before_the_call(void **state)
+{
+    fixture *f = *state;
+    vtx_result r = {.retry_after_s = -1};
+    vtx_request q = {.method = "GET", .url = "http://127.0.0.1:9/v1/x", .idempotent = true};
+    assert_int_equal(vtx_perform(f->c, &q, clk_mono_ms() - 1, &r), VTX_ERR_TRANSIENT);
+    assert_string_equal(r.message, "deadline exceeded before the call");
+    assert_int_equal(r.attempts, 0);
+    assert_int_equal(mini_http_count(f->srv, "GET /v1/"), 0);
+}
+
 static void test_find_and_other_calls(void **state)
 {
     fixture *f = *state;
@@ -357,6 +371,7 @@ int main(void)
         T(test_retry_after_beyond_deadline_gives_up_at_once),
         T(test_ambiguous_create_with_failed_lookup_not_resent),
         T(test_token_failure_never_reaches_vertex),
+        T(test_deadline_gone_before_the_call),
         T(test_find_and_other_calls),
         T(test_invalid_arguments_never_sent),
     };
