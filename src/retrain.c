@@ -28,6 +28,7 @@ static void retrain_fini(void *state)
     if (!st)
         return;
     vtx_client_free(st->vtx);
+    free(st->upload_slot);
     gauth_close(st->auth);
     fetch_free(st->http);
     rules_free(st->rules);
@@ -67,6 +68,12 @@ static int retrain_init(const config *cfg, void **state, char *err, size_t errle
     }
     if (!(st->vtx = vtx_client_new(&st->conf.vertex, st->auth, st->http, why, sizeof why))) {
         snprintf(err, errlen, "retrain: vertex: %s", why);
+        goto fail;
+    }
+    if (asprintf(&st->upload_slot, "models.upload/%s/%s", st->conf.vertex.project,
+                 st->conf.vertex.region) < 0) {
+        st->upload_slot = NULL;
+        snprintf(err, errlen, "retrain: out of memory");
         goto fail;
     }
     *state = st;

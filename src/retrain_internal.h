@@ -19,6 +19,7 @@ typedef struct {
     fetch_client *http;
     gauth *auth;
     vtx_client *vtx;
+    char *upload_slot; /* the pseudo-rule whose slot spaces uploads: "models.upload/P/L" */
 } retrain_state;
 
 /* One event being submitted. */

@@ -108,13 +108,6 @@ static bool surely_not_created(vtx_err e, const vtx_result *res)
            (res->http_status >= 400 && res->http_status < 500);
 }
 
-static const char *vertex_parent(const retrain_call *c)
-{
-    const vertex_config *v = &c->st->conf.vertex;
-    return arena_printf(c->ctx->arena, "projects/%s/locations/%s", v->project ? v->project : "",
-                        v->region ? v->region : "");
-}
-
 /* ---- burst control ------------------------------------------------------------------------- */
 
 typedef enum { BURST_SUBMIT, BURST_DECIDED } burst;
@@ -274,7 +267,8 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
     e = vtx_result_keep(&res, a, e);
     const json_t *as_version = NULL;
     if (pipeline && already_exists(e, &res) &&
-        (as_version = arena_json(a, retrain_body_as_version(body, vertex_parent(c))))) {
+        (as_version =
+             arena_json(a, retrain_body_as_version(body, vtx_client_location(c->st->vtx))))) {
         if (hold_over_call(c, out) != 0)
             return;
         e = vtx_create_training_pipeline(c->st->vtx, as_version, RETRAIN_LABEL_EVENT, label, &res);
@@ -303,14 +297,6 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
 
 /* ---- register ------------------------------------------------------------------------------ */
 
-/* The pseudo-rule whose slot spaces the uploads of one project and region. */
-static const char *upload_slot_name(const retrain_call *c)
-{
-    const vertex_config *v = &c->st->conf.vertex;
-    return arena_printf(c->ctx->arena, "models.upload/%s/%s", v->project ? v->project : "",
-                        v->region ? v->region : "");
-}
-
 /* How much later than the quota's 2 s the next upload goes: the store's clock (a wall clock,
  * shared by every host) may step or drift against Google's, and a request takes a while to
  * arrive; 2 s on one clock can be 1.9 s on the other. */
@@ -330,8 +316,8 @@ static long long upload_wait_ms(const retrain_call *c, const char *slot)
 /* Waits for the project's upload slot within the deadline: 0, or -1 with OUT decided. */
 static int upload_slot(const retrain_call *c, fn_result *out)
 {
-    const char *slot = upload_slot_name(c);
-    for (int round = 0; slot && round < SLOT_ROUNDS; round++) {
+    const char *slot = c->st->upload_slot;
+    for (int round = 0; round < SLOT_ROUNDS; round++) {
         long long wait = upload_wait_ms(c, slot);
         if (wait <= 0) {
             ledger_slot_result res;
@@ -377,7 +363,7 @@ static void adopt_version(const retrain_call *c, const vtx_result *res, fn_resul
                               ? arena_strdup(c->ctx->arena, name)
                               : NULL;
     /* An upload may have been sent just now (answered ambiguously): the next one waits. */
-    ledger_rule_slot_set_resource(c->ctx->ledger, upload_slot_name(c), c->ctx->event_key,
+    ledger_rule_slot_set_resource(c->ctx->ledger, c->st->upload_slot, c->ctx->event_key,
                                   version ? version : "(adopted)");
     if (!version) {
         retrain_retry(c, out, 0, "models.upload: the version found by label names no model");
@@ -403,7 +389,8 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
     e = vtx_result_keep(&res, a, e);
     const json_t *as_version = NULL;
     if (already_exists(e, &res) &&
-        (as_version = arena_json(a, retrain_body_as_version(body, vertex_parent(c))))) {
+        (as_version =
+             arena_json(a, retrain_body_as_version(body, vtx_client_location(c->st->vtx))))) {
         /* A refused upload created nothing: the slot is still ours, send the version now. */
         if (hold_over_call(c, out) != 0)
             return;
@@ -418,7 +405,7 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
     }
     const char *op = e == VTX_OK ? resource_name(&res, a) : NULL;
     /* The next upload waits 2 s from now, when this one has surely reached Google. */
-    ledger_rule_slot_set_resource(c->ctx->ledger, upload_slot_name(c), c->ctx->event_key,
+    ledger_rule_slot_set_resource(c->ctx->ledger, c->st->upload_slot, c->ctx->event_key,
                                   op ? op : "(refused)");
     if (!op) {
         if (e == VTX_OK) {

@@ -104,6 +104,11 @@ const char *vtx_client_base_url(const vtx_client *c)
     return c->base;
 }
 
+const char *vtx_client_location(const vtx_client *c)
+{
+    return c->parent_name;
+}
+
 void vtx_set_message(vtx_result *r, vtx_err e, const char *fmt, ...)
 {
     va_list ap;

@@ -106,6 +106,8 @@ void vtx_client_free(vtx_client *c);
 
 /* The base URL in use ("https://us-central1-aiplatform.googleapis.com/v1"); borrowed. */
 const char *vtx_client_base_url(const vtx_client *c);
+/* The location the client works in ("projects/P/locations/L"); borrowed. */
+const char *vtx_client_location(const vtx_client *c);
 
 /* customJobs.create: JOB (borrowed) is sent with labels[LABEL_KEY] = LABEL_VALUE added, the
  * label an ambiguous failure is resolved by. */

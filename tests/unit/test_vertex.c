@@ -56,6 +56,7 @@ static void test_client_config_checks(void **state)
     cfg.endpoint = "http://127.0.0.1:9/v1/";
     c = vtx_client_new(&cfg, NULL, NULL, err, sizeof err);
     assert_string_equal(vtx_client_base_url(c), "http://127.0.0.1:9/v1");
+    assert_string_equal(vtx_client_location(c), "projects/my-proj/locations/europe-west4");
     vtx_client_free(c);
 }
 
