@@ -173,6 +173,12 @@ int arena_on_reset(arena *a, arena_cleanup_fn *fn, void *p)
     return 0;
 }
 
+void *arena_zalloc_owned(arena *a, size_t n, arena_cleanup_fn *fn)
+{
+    void *p = arena_zalloc(a, n);
+    return p && arena_on_reset(a, fn, p) == 0 ? p : NULL;
+}
+
 size_t arena_used(const arena *a)
 {
     return a->total_used;

@@ -37,6 +37,10 @@ typedef void arena_cleanup_fn(void *p);
  * memory ran out: then FN(P) has already run, so nothing leaks and the caller must not use P. */
 int arena_on_reset(arena *a, arena_cleanup_fn *fn, void *p);
 
+/* N zeroed bytes on which FN runs at the next reset or free: an object that owns memory of its
+ * own (a ledger slot, a lease) living as long as the arena. NULL when memory runs out. */
+void *arena_zalloc_owned(arena *a, size_t n, arena_cleanup_fn *fn);
+
 /* Bytes handed out since the last reset (for the scoreboard and tests). */
 size_t arena_used(const arena *a);
 

@@ -108,8 +108,7 @@ static void end_cleanup(void *p)
 
 lease *lease_in(arena *a)
 {
-    lease *ls = arena_zalloc(a, sizeof *ls);
-    return ls && arena_on_reset(a, end_cleanup, ls) == 0 ? ls : NULL;
+    return arena_zalloc_owned(a, sizeof(lease), end_cleanup);
 }
 
 /* ---- keeping it over a call ---------------------------------------------------------------- */

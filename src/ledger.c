@@ -389,8 +389,7 @@ static void slot_cleanup(void *p)
 
 ledger_slot *ledger_slot_in(arena *a)
 {
-    ledger_slot *s = arena_zalloc(a, sizeof *s);
-    return s && arena_on_reset(a, slot_cleanup, s) == 0 ? s : NULL;
+    return arena_zalloc_owned(a, sizeof(ledger_slot), slot_cleanup);
 }
 
 /* The same protocol as the claim: one atomic upsert decides; when it took nothing, a read tells

@@ -202,6 +202,27 @@ static void test_cleanups_at_free_and_nested(void **state)
     assert_string_equal(l.log, "z.+f.");
 }
 
+static void count_and_check_zeroed(void *p)
+{
+    int *n = p;
+    assert_int_equal(n[1], 0); /* zeroed when handed out, untouched since */
+    n[0] = 0;
+}
+
+/* An owned object: zeroed, its cleanup run on it at the reset. */
+static void test_zalloc_owned(void **state)
+{
+    (void)state;
+    arena *a = arena_new(64);
+    int *n = arena_zalloc_owned(a, 2 * sizeof(int), count_and_check_zeroed);
+    assert_non_null(n);
+    assert_int_equal(n[0], 0);
+    n[0] = 42;
+    arena_reset(a); /* the first block is kept: N is still readable */
+    assert_int_equal(n[0], 0);
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_cleanups_run_newest_first_once),
         cmocka_unit_test(test_cleanups_at_free_and_nested),
+        cmocka_unit_test(test_zalloc_owned),
     };
     return cmocka_run_group_tests_name("arena", tests, NULL, NULL);
 }
