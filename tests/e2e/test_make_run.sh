@@ -70,10 +70,9 @@ expect_match "the sender logged the delivery and the answer" "$(grep '"component
   '"message":"delivered datasets/churn/a.csv: 200 [a-z]+"'
 expect "the token never reaches the log" "$(grep -c 'eyJ' "$LOG" "$VAR.access.log" | awk -F: '{s+=$2} END {print s}')" 0
 
-AT=$(curl -sS -H 'Metadata-Flavor: Google' \
+AT=$(curl -sS --max-time 10 -H 'Metadata-Flavor: Google' \
   "$EMU/computeMetadata/v1/instance/service-accounts/default/token" | jq -r .access_token)
 P="$EMU/v1/projects/test-project/locations/us-central1"
-vx() { curl -sS --max-time 10 -H "Authorization: Bearer $AT" "$@"; }
 if [ "$MODE" = retrain ]; then
   expect "the emulator created one training pipeline" \
     "$(curl -sS "$EMU/emulator/stats" | jq -r .created.trainingPipelines)" 1

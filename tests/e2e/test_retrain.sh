@@ -12,12 +12,8 @@ e2e_init
 # RETRAIN_E2E_LEDGER: run against another (empty) ledger, e.g. a PostgreSQL schema.
 LEDGER_URL=${RETRAIN_E2E_LEDGER:-sqlite://$E2E_DIR/ledger.db}
 e2e_start_emulator --job-clock-ms 300
-P=projects/test-project/locations/us-central1
+e2e_use_emulator
 V="$EMU/v1/$P"
-AT=$(curl -sS -H 'Metadata-Flavor: Google' \
-  "$EMU/computeMetadata/v1/instance/service-accounts/default/token" | jq -r .access_token)
-A="Authorization: Bearer $AT"
-vx() { curl -sS --max-time 10 -H "$A" "$@"; }
 stats() { curl -sS "$EMU/emulator/stats" | jq -r "$1"; }
 seed_model() {
   curl -sS -X POST "$EMU/emulator/vertex/models" -d "{\"project\":\"test-project\",
@@ -28,7 +24,6 @@ seed_model imported
 seed_model crashed
 seed_model faulty
 
-export RETRAIN_VERTEX_ENDPOINT="$EMU/v1" GCE_METADATA_HOST="${EMU#http://}"
 export RETRAIN_TEST_HOOKS=1 RETRAIN_TEST_CRASH_AFTER_CREATE=crashy,held,crashreg
 
 # A train rule; $1 its name, $2 the object glob, $3 extra members (min_interval_s, ...), $4 a
