@@ -250,11 +250,12 @@ static void test_claims_bounded(void **state)
     (void)state;
     static const char *const again[] = {"vertex", "rules", "vertex", NULL};
     assert_int_equal(config_claim_keys(again), 0);
-    static char names[40][8];
+    static char names[40][16];
     const char *one[2] = {NULL, NULL};
-    int rc = 0, i;
+    int rc = 0;
+    unsigned i;
     for (i = 0; i < 40 && rc == 0; i++) {
-        snprintf(names[i], sizeof names[i], "k%d", i);
+        snprintf(names[i], sizeof names[i], "k%u", i);
         one[0] = names[i];
         rc = config_claim_keys(one);
     }
