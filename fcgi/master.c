@@ -28,6 +28,7 @@
 #include "worker.h"
 
 #define TICK_MS 100
+#define STOP_SAY_MS 5000 /* a stop still going after this long says what it waits for */
 #define TIMEOUT_GRACE_MS 1000
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 10000
@@ -58,8 +59,8 @@ typedef struct {
     uint32_t prev_generation;
     int backoff_ms;
     int64_t next_spawn_ms;
-    bool stopping, killed_all;
-    int64_t stop_deadline_ms;
+    bool stopping, killed_all, said_waiting;
+    int64_t stop_began_ms, stop_deadline_ms;
     pid_t gc_pid;      /* the running collection, 0 when none */
     int64_t gc_due_ms; /* when the next collection starts */
 } master;
@@ -362,13 +363,17 @@ static void begin_stop(master *m)
     if (m->stopping)
         return;
     m->stopping = true;
-    m->stop_deadline_ms = clk_mono_ms() + (int64_t)m->cfg.shutdown_timeout_s * 1000;
+    m->stop_began_ms = clk_mono_ms();
+    m->stop_deadline_ms = m->stop_began_ms + (int64_t)m->cfg.shutdown_timeout_s * 1000;
     listener_unlink(m->cfg.listen);
     conns_stop(m->conns);
     log_info("stopping: draining in-flight requests (at most %d s)", m->cfg.shutdown_timeout_s);
     for (int i = 0; i < m->sb->n_slots; i++)
         if (m->kids[i].pid > 0)
             kill(m->kids[i].pid, SIGTERM);
+    /* A collection is one transaction: cut short, it rolls back and the next start runs it. */
+    if (m->gc_pid > 0)
+        kill(m->gc_pid, SIGTERM);
 }
 
 static int live_children(const master *m)
@@ -377,6 +382,28 @@ static int live_children(const master *m)
     for (int i = 0; i < m->sb->n_slots; i++)
         n += m->kids[i].pid > 0;
     return n;
+}
+
+/* While stopping: once, after STOP_SAY_MS, say what the stop still waits for; at the deadline,
+ * kill it. */
+static void stop_progress(master *m)
+{
+    int64_t now = clk_mono_ms();
+    if (!m->said_waiting && now > m->stop_began_ms + STOP_SAY_MS) {
+        log_info("stopping: still waiting for %d workers%s", live_children(m),
+                 m->gc_pid > 0 ? " and the ledger collection" : "");
+        m->said_waiting = true;
+    }
+    if (m->killed_all || now <= m->stop_deadline_ms)
+        return;
+    log_warning("shutdown timeout: killing %d workers still busy%s", live_children(m),
+                m->gc_pid > 0 ? " and the ledger collection" : "");
+    for (int i = 0; i < m->sb->n_slots; i++)
+        if (m->kids[i].pid > 0)
+            kill(m->kids[i].pid, SIGKILL);
+    if (m->gc_pid > 0)
+        kill(m->gc_pid, SIGKILL);
+    m->killed_all = true;
 }
 
 static void read_signals(master *m)
@@ -436,13 +463,7 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
         if (m.stopping) {
             if (live_children(&m) == 0 && m.gc_pid == 0)
                 break;
-            if (!m.killed_all && clk_mono_ms() > m.stop_deadline_ms) {
-                log_warning("shutdown timeout: killing %d workers still busy", live_children(&m));
-                for (int i = 0; i < sb->n_slots; i++)
-                    if (m.kids[i].pid > 0)
-                        kill(m.kids[i].pid, SIGKILL);
-                m.killed_all = true;
-            }
+            stop_progress(&m);
         } else {
             kill_stuck(&m);
             accept_trial(&m);

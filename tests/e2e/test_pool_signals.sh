@@ -95,5 +95,41 @@ for ((r = 1; r <= ROUNDS; r++)); do
   wait "$POOL_PID" 2>/dev/null
 done
 expect "clean rounds" "$clean of $ROUNDS" "$ROUNDS of $ROUNDS"
+
+# A stop while the ledger collection waits for a lock another process holds (an operator's
+# sqlite3, a backup): the collection is told to stop too, and the pool neither waits for it
+# nor has to be killed.
+gcdb=$E2E_DIR/ledger-gc.db
+gc_config="{\"function\":\"echo\",\"workers\":1,\"shutdown_timeout_s\":8,\"auth\":{\"disabled\":true},
+  \"ledger\":{\"url\":\"sqlite://$gcdb\",\"gc_interval_s\":1}}"
+if e2e_start_pool "$gc_config"; then
+  e2e_spawn "$E2E_DIR/locker.log" sqlite3 "$gcdb" 'BEGIN EXCLUSIVE;' '.shell sleep 60'
+  locker=$LAST_PID
+  # The first collection starts a second after the pool: then the master has two children.
+  collecting() { [ "$(pgrep -c -P "$POOL_PID")" -ge 2 ]; }
+  if e2e_wait_for 10 collecting; then
+    sleep 0.5 # inside its wait for the lock
+    t0=$EPOCHREALTIME
+    kill -TERM "$POOL_PID"
+    e2e_wait_for 15 master_gone
+    secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+    if ! master_gone; then
+      fail "a stop during a blocked collection: the master still runs after 15 s"
+      kill -KILL -- "-$POOL_PID" 2>/dev/null
+    elif awk -v s="$secs" 'BEGIN { exit !(s >= 8) }'; then
+      fail "a stop during a blocked collection took $secs s (the shutdown timeout is 8 s)"
+    else
+      pass "a stop during a blocked collection: stopped in $secs s"
+    fi
+    expect "nothing of that pool is left" "$(pgrep -g "$POOL_PID" | paste -sd ' ')" ""
+  else
+    fail "no collection started within 10 s"
+  fi
+  { kill -KILL -- "-$locker"; wait "$locker"; } 2>/dev/null
+  kill -KILL -- "-$POOL_PID" 2>/dev/null
+  wait "$POOL_PID" 2>/dev/null
+else
+  fail "the pool for the collection round did not start"
+fi
 e2e_check_logs "$E2E_DIR/pool.log"
 e2e_finish
