@@ -33,19 +33,23 @@ pgids=()
 names=()
 stopping=0
 stop_signal=""
-VAR="" SOCK="" SOCK_DIR="" PIDS=""
+VAR="" SOCK="" SOCK_DIR="" PIDS="" NOW_MS=0
 say() { printf 'run: %s\n' "$*" >&2; }
 
-now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo "${t:0:-3}"; }
+# Sets NOW_MS. Not `$(now_ms)`: a signal that kills the command substitution's subshell would
+# leave an empty clock, a deadline already past, and a spurious SIGKILL.
+now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; NOW_MS=${t:0:-3}; }
 alive() { kill -0 -- "-$1" 2>/dev/null || kill -0 "$1" 2>/dev/null; }
 stop_group() { # PID: its process group — or the process alone, before it made its group
   local pid=$1 grouped=1 deadline
   kill -TERM -- "-$pid" 2>/dev/null || { grouped=0; kill -TERM "$pid" 2>/dev/null; } || return 0
-  deadline=$(($(now_ms) + 10000))
+  now_ms
+  deadline=$((NOW_MS + 10000))
   while alive "$pid"; do
     # Signalled between fork and setsid: its group exists now, and must be told too.
     [ "$grouped" -eq 0 ] && kill -TERM -- "-$pid" 2>/dev/null && grouped=1
-    if [ "$(now_ms)" -ge "$deadline" ]; then
+    now_ms
+    if [ "$NOW_MS" -ge "$deadline" ]; then
       say "process group $pid did not stop in 10 s; killing it; still running:"
       ps -o pid=,stat=,wchan:24=,args= -g "$pid" 2>/dev/null | sed 's/^/run:   /' >&2 || true
       kill -KILL -- "-$pid" 2>/dev/null
@@ -68,7 +72,12 @@ stop() {
   set +e
   # A child started just before the signal, before it was remembered: every background job
   # of this shell is one of ours.
-  for p in $(jobs -p); do
+  # `jobs -p` runs in a subshell a signal can kill: asked until it answers (a few tries).
+  local jobs_out="" _
+  for _ in 1 2 3 4 5; do
+    if jobs_out=$(jobs -p); then break; fi
+  done
+  for p in $jobs_out; do
     known=0
     for i in "${pgids[@]}"; do [ "$i" = "$p" ] && known=1; done
     [ "$known" -eq 1 ] || { pgids+=("$p"); names+=("process $p"); }

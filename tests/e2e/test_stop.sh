@@ -7,7 +7,8 @@
 # stops, or a signal during start-up. Each round: make exits within a few seconds, run.sh said
 # "run: stopped", and nothing of the round is left: no process group it recorded in
 # var/run/run.pids, no process in its session or theirs or with its directory in its command
-# line or environment, nothing listening on its ports, no socket file.
+# line or environment, nothing listening on its ports, no socket file; and no process group
+# had to be killed, nor did run.sh hit a shell error on the way.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/run_lib.sh"
 e2e_init
@@ -94,6 +95,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
   kill -0 "$RUN_PID" 2>/dev/null && problem="$problem; make still running after 30 s"
   awk -v s="$secs" 'BEGIN { exit !(s > 10) }' && problem="$problem; took ${secs} s to stop"
   grep -q '^run: stopped$' "$LOG" || problem="$problem; no 'run: stopped' ($(grep -E 'Error|Terminated|Interrupt' "$LOG" | tail -n 1))"
+  # A stop that had to kill, or a shell error in run.sh, is not clean even if nothing is left.
+  grep -q 'did not stop in' "$LOG" && problem="$problem; $(grep -m1 'did not stop in' "$LOG")"
+  grep -q 'run.sh: line [0-9]*:' "$LOG" && problem="$problem; $(grep -m1 'run.sh: line [0-9]*:' "$LOG")"
   left=()
   for g in "${groups[@]}"; do kill -0 -- "-$g" 2>/dev/null && left+=("$g"); done
   [ ${#left[@]} -eq 0 ] || problem="$problem; process groups left: ${left[*]} of ${groups[*]}"
