@@ -83,7 +83,9 @@ stop() {
     [ "$known" -eq 1 ] || { pgids+=("$p"); names+=("process $p"); }
   done
   for ((i = ${#pgids[@]} - 1; i >= 0; i--)); do stop_group "${pgids[$i]}"; done
-  wait 2>/dev/null
+  # Reap each of them by its pid: a bare `wait`, in a trap that interrupted `wait -n`, was seen
+  # to hang for good after everything had stopped (1 of 40 rounds of a signal storm).
+  for p in "${pgids[@]}"; do wait "$p" 2>/dev/null; done
   [ -n "$SOCK" ] && rm -f "$SOCK"
   [ -n "$PIDS" ] && rm -f "$PIDS"
   [ -n "$SOCK_DIR" ] && [ "$SOCK_DIR" != "$VAR/run" ] && rm -rf "$SOCK_DIR"
