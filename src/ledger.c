@@ -79,7 +79,7 @@ ledger_status ledger_fail(ledger *l, ledger_status status, const char *fmt, ...)
     return status;
 }
 
-static int dup_col(char **dst, const char *src)
+int ledger_col_dup(char **dst, const char *src)
 {
     *dst = NULL;
     if (!src)
@@ -97,10 +97,11 @@ int ledger_record_fill(ledger_record *rec, const char *const cols[LEDGER_NCOLUMN
     rec->last_seen_ms = cols[8] ? strtoll(cols[8], NULL, 10) : 0;
     rec->lease_until_ms = cols[9] ? strtoll(cols[9], NULL, 10) : 0;
     rec->attempts = cols[10] ? (int)strtol(cols[10], NULL, 10) : 0;
-    if (dup_col(&rec->source, cols[1]) || dup_col(&rec->id, cols[2]) ||
-        dup_col(&rec->type, cols[3]) || dup_col(&rec->subject, cols[4]) ||
-        dup_col(&rec->event_time, cols[5]) || dup_col(&rec->last_error, cols[11]) ||
-        dup_col(&rec->outcome, cols[12]) || dup_col(&rec->event_json, cols[13])) {
+    if (ledger_col_dup(&rec->source, cols[1]) || ledger_col_dup(&rec->id, cols[2]) ||
+        ledger_col_dup(&rec->type, cols[3]) || ledger_col_dup(&rec->subject, cols[4]) ||
+        ledger_col_dup(&rec->event_time, cols[5]) || ledger_col_dup(&rec->last_error, cols[11]) ||
+        ledger_col_dup(&rec->outcome, cols[12]) || ledger_col_dup(&rec->event_json, cols[13]) ||
+        ledger_col_dup(&rec->run_id, cols[14])) {
         ledger_record_clear(rec);
         return -1;
     }
@@ -119,6 +120,7 @@ void ledger_record_clear(ledger_record *rec)
     free(rec->last_error);
     free(rec->outcome);
     free(rec->event_json);
+    free(rec->run_id);
     memset(rec, 0, sizeof *rec);
 }
 
@@ -371,7 +373,7 @@ int ledger_slot_fill(ledger_slot *slot, const char *const cols[4])
     snprintf(slot->event_key, sizeof slot->event_key, "%s", cols[0] ? cols[0] : "");
     slot->submitted_ms = cols[2] ? strtoll(cols[2], NULL, 10) : 0;
     slot->age_ms = cols[3] ? strtoll(cols[3], NULL, 10) : 0;
-    return dup_col(&slot->resource, cols[1]);
+    return ledger_col_dup(&slot->resource, cols[1]);
 }
 
 void ledger_slot_clear(ledger_slot *slot)

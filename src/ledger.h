@@ -79,6 +79,7 @@ typedef struct {
     char *last_error; /* NULL when none */
     char *outcome;    /* JSON text, NULL when none */
     char *event_json; /* NULL when none */
+    char *run_id;     /* the run it started or is covered by (runs.h); NULL when none */
 } ledger_record;
 
 /* Who holds a claim: the record's key and the attempt number the claim (or reopen) made, and
@@ -148,8 +149,8 @@ ledger_status ledger_release(ledger *l, const ledger_hold *hold, const char *err
 ledger_status ledger_renew(ledger *l, ledger_hold *hold, int lease_s);
 
 /* Re-opens a failed record as claimed by the caller for LEASE_S (for `retrainctl replay`);
- * attempts + 1; HOLD (may be NULL) receives the new hold. LEDGER_ERR_STATE unless the record is
- * failed. */
+ * attempts + 1; it names no run any more (the replay begins a new one; the old run keeps it); HOLD
+ * (may be NULL) receives the new hold. LEDGER_ERR_STATE unless the record is failed. */
 ledger_status ledger_reopen(ledger *l, const char *key, int lease_s, ledger_hold *hold);
 
 ledger_status ledger_get(ledger *l, const char *key, ledger_record *rec);

@@ -12,6 +12,7 @@
 #define RT_LEDGER_BACKEND_H
 
 #include "ledger.h"
+#include "runs.h"
 
 #include <stdarg.h>
 
@@ -60,6 +61,27 @@ typedef struct ledger_ops {
                                        const char *resource);
     /* Deletes RULE's slot where EVENT_KEY holds it (no row is not an error). */
     ledger_status (*slot_free)(ledger *l, const char *rule, const char *event_key);
+    /* Runs (runs.h; RUN_COLUMNS below). Where H's claim stands, the event names NEW_ID unless
+     * it names a run already; ID gets the run it names. LEDGER_ERR_STATE when H's claim no
+     * longer stands. */
+    ledger_status (*run_name)(ledger *l, const ledger_hold *h, const char *new_id,
+                              char id[RUN_ID_LEN + 1]);
+    /* Inserts run ID (queued, now) unless it exists, and lists EVENT_KEY among the events it
+     * covers unless it is: each part idempotent, so a crash between them is mended by the
+     * retry. */
+    ledger_status (*run_insert)(ledger *l, const char *id, const char *rule, const char *action,
+                                const char *event_key);
+    /* CH to run ID, whose state becomes STATE, where its state now is one in FROM (",a,b,");
+     * LEDGER_ERR_STATE when no row changed. */
+    ledger_status (*run_update)(ledger *l, const char *id, const run_change *ch, const char *state,
+                                const char *from);
+    /* Fills RUN, or LEDGER_ERR_NOT_FOUND. */
+    ledger_status (*run_get)(ledger *l, const char *id, run_record *run);
+    /* Q is complete (limit resolved to 1..CAP). */
+    ledger_status (*run_list)(ledger *l, const run_query *q, run_record *runs, size_t cap,
+                              size_t *n);
+    ledger_status (*run_events)(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX + 1],
+                                size_t cap, size_t *n);
     void (*close)(ledger *l);
 } ledger_ops;
 
@@ -87,8 +109,11 @@ ledger_status ledger_fail(ledger *l, ledger_status status, const char *fmt, ...)
 /* The SELECT column list every backend reads records with, in this order. */
 #define LEDGER_COLUMNS                                                                             \
     "key, source, id, type, subject, event_time, status, first_seen_ms, last_seen_ms, "            \
-    "lease_until_ms, attempts, last_error, outcome, event_json"
-#define LEDGER_NCOLUMNS 14
+    "lease_until_ms, attempts, last_error, outcome, event_json, run_id"
+#define LEDGER_NCOLUMNS 15
+
+/* *DST = a copy of SRC (NULL stays NULL): 0, or -1 on OOM. */
+int ledger_col_dup(char **dst, const char *src);
 
 /* Fills REC from column texts in LEDGER_COLUMNS order (NULL for SQL NULL). -1 on OOM. */
 int ledger_record_fill(ledger_record *rec, const char *const cols[LEDGER_NCOLUMNS]);
@@ -96,6 +121,16 @@ int ledger_record_fill(ledger_record *rec, const char *const cols[LEDGER_NCOLUMN
 /* Fills SLOT from column texts: event_key, resource, submitted_ms, age_ms. -1 on OOM. */
 #define LEDGER_SLOT_COLUMNS "event_key, resource, submitted_ms"
 int ledger_slot_fill(ledger_slot *slot, const char *const cols[4]);
+
+/* The SELECT column list every backend reads runs with (from ledger_runs AS r), in this order;
+ * the last is how many events the run covers. */
+#define RUN_COLUMNS                                                                                \
+    "r.id, r.rule, r.action, r.resource, r.state, r.queued_ms, r.submitted_ms, r.started_ms, "     \
+    "r.ended_ms, r.updated_ms, r.error_code, r.error_message, r.model_version, "                   \
+    "r.model_version_id, (SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id)"
+#define RUN_NCOLUMNS 15
+/* Fills RUN from column texts in RUN_COLUMNS order (NULL for SQL NULL). -1 on OOM. */
+int run_record_fill(run_record *run, const char *const cols[RUN_NCOLUMNS]);
 
 /* True for done, failed, coalesced and ignored. */
 bool ledger_status_is_final(const char *status);

@@ -37,6 +37,20 @@ static const char *const migrations[] = {
     "CREATE TABLE ledger_rule_slots ("
     " rule text PRIMARY KEY, event_key text NOT NULL, resource text,"
     " submitted_ms bigint NOT NULL);",
+    /* Runs: the work events started (runs.h). */
+    "ALTER TABLE ledger_events ADD COLUMN run_id text;"
+    "CREATE TABLE ledger_runs ("
+    " id text PRIMARY KEY, rule text NOT NULL, action text NOT NULL, resource text,"
+    " state text NOT NULL CHECK (state IN"
+    "  ('queued', 'submitted', 'running', 'succeeded', 'failed', 'cancelled')),"
+    " queued_ms bigint NOT NULL, submitted_ms bigint, started_ms bigint, ended_ms bigint,"
+    " updated_ms bigint NOT NULL, error_code integer, error_message text,"
+    " model_version text, model_version_id text);"
+    "CREATE INDEX ledger_runs_queued ON ledger_runs (queued_ms, id);"
+    "CREATE INDEX ledger_runs_state ON ledger_runs (state, updated_ms);"
+    "CREATE TABLE ledger_run_events ("
+    " seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, run_id text NOT NULL,"
+    " event_key text NOT NULL, UNIQUE (run_id, event_key));",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -55,6 +69,13 @@ enum {
     P_SLOT_GET,
     P_SLOT_SET,
     P_SLOT_FREE,
+    P_RUN_NAME,
+    P_RUN_INSERT,
+    P_RUN_COVER,
+    P_RUN_UPDATE,
+    P_RUN_GET,
+    P_RUN_LIST,
+    P_RUN_EVENTS,
     P_COUNT
 };
 
@@ -88,8 +109,8 @@ static const struct {
                  " WHERE key = $1 AND status = 'claimed' AND attempts = $2::integer"},
     [P_REOPEN] = {"ledger_reopen", "UPDATE ledger_events SET status = 'claimed',"
                                    " attempts = attempts + 1,"
-                                   " lease_until_ms = " NOW_MS " + $2::bigint * 1000"
-                                   " WHERE key = $1 AND status = 'failed'"},
+                                   " lease_until_ms = " NOW_MS " + $2::bigint * 1000,"
+                                   " run_id = NULL WHERE key = $1 AND status = 'failed'"},
     [P_LIST] = {"ledger_list",
                 "SELECT " LEDGER_COLUMNS " FROM ledger_events"
                 " WHERE ($1::text IS NULL OR status = $1) AND first_seen_ms >= $2::bigint"
@@ -120,6 +141,42 @@ static const struct {
                     " submitted_ms = " NOW_MS " WHERE rule = $1 AND event_key = $2"},
     [P_SLOT_FREE] = {"ledger_slot_free",
                      "DELETE FROM ledger_rule_slots WHERE rule = $1 AND event_key = $2"},
+    [P_RUN_NAME] = {"ledger_run_name",
+                    "UPDATE ledger_events SET run_id = coalesce(run_id, $2)"
+                    " WHERE key = $1 AND status = 'claimed' AND attempts = $3::integer"
+                    " RETURNING run_id"},
+    [P_RUN_INSERT] = {"ledger_run_insert",
+                      "INSERT INTO ledger_runs (id, rule, action, state, queued_ms, updated_ms)"
+                      " VALUES ($1, $2, $3, 'queued', " NOW_MS ", " NOW_MS ")"
+                      " ON CONFLICT (id) DO NOTHING"},
+    [P_RUN_COVER] = {"ledger_run_cover",
+                     "INSERT INTO ledger_run_events (run_id, event_key) VALUES ($1, $2)"
+                     " ON CONFLICT DO NOTHING"},
+    [P_RUN_UPDATE] = {"ledger_run_update",
+                      "UPDATE ledger_runs SET state = $2, resource = coalesce($3, resource),"
+                      " error_code = coalesce($4::integer, error_code),"
+                      " error_message = coalesce($5, error_message),"
+                      " model_version = coalesce($6, model_version),"
+                      " model_version_id = coalesce($7, model_version_id),"
+                      " submitted_ms = CASE WHEN $2 = 'submitted'"
+                      "  THEN coalesce(submitted_ms, " NOW_MS ") ELSE submitted_ms END,"
+                      " started_ms = CASE WHEN $2 = 'running'"
+                      "  THEN coalesce(started_ms, " NOW_MS ") ELSE started_ms END,"
+                      " ended_ms = CASE WHEN $2 IN ('succeeded', 'failed', 'cancelled')"
+                      "  THEN coalesce(ended_ms, " NOW_MS ") ELSE ended_ms END,"
+                      " updated_ms = " NOW_MS
+                      " WHERE id = $1 AND position(',' || state || ',' in $8) > 0"},
+    [P_RUN_GET] = {"ledger_run_get", "SELECT " RUN_COLUMNS " FROM ledger_runs r WHERE r.id = $1"},
+    [P_RUN_LIST] =
+        {"ledger_run_list",
+         "SELECT " RUN_COLUMNS " FROM ledger_runs r"
+         " WHERE ($1::text IS NULL OR r.rule = $1) AND ($2::text IS NULL OR r.state = $2)"
+         " AND r.queued_ms >= $3::bigint"
+         " AND ($4::text IS NULL OR (r.queued_ms, r.id) >"
+         "  ((SELECT queued_ms FROM ledger_runs WHERE id = $4), $4))"
+         " ORDER BY r.queued_ms, r.id LIMIT $5::integer"},
+    [P_RUN_EVENTS] = {"ledger_run_events", "SELECT event_key FROM ledger_run_events"
+                                           " WHERE run_id = $1 ORDER BY seq LIMIT $2::bigint"},
 };
 
 typedef struct {
@@ -420,6 +477,117 @@ static ledger_status pq_slot_free(ledger *l, const char *rule, const char *event
     return st;
 }
 
+/* ---- runs ---------------------------------------------------------------------------------- */
+
+static ledger_status pq_run_name(ledger *l, const ledger_hold *h, const char *new_id,
+                                 char id[RUN_ID_LEN + 1])
+{
+    char attempt[16];
+    snprintf(attempt, sizeof attempt, "%d", h->attempt);
+    PGresult *r;
+    ledger_status st = run(l, P_RUN_NAME, 3, (const char *[]){h->key, new_id, attempt}, &r);
+    if (st != LEDGER_OK)
+        return st;
+    if (PQntuples(r) == 0)
+        st = LEDGER_ERR_STATE;
+    else
+        snprintf(id, RUN_ID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_run_insert(ledger *l, const char *id, const char *rule, const char *action,
+                                   const char *event_key)
+{
+    PGresult *r;
+    ledger_status st = run(l, P_RUN_INSERT, 3, (const char *[]){id, rule, action}, &r);
+    PQclear(r);
+    if (st == LEDGER_OK) {
+        st = run(l, P_RUN_COVER, 2, (const char *[]){id, event_key}, &r);
+        PQclear(r);
+    }
+    return st;
+}
+
+static ledger_status pq_run_update(ledger *l, const char *id, const run_change *ch,
+                                   const char *state, const char *from)
+{
+    char code[16];
+    snprintf(code, sizeof code, "%d", ch->error_code);
+    const char *vals[] = {id,
+                          state,
+                          ch->resource,
+                          ch->error_code ? code : NULL,
+                          ch->error_message,
+                          ch->model_version,
+                          ch->model_version_id,
+                          from};
+    return changed_or_state(l, P_RUN_UPDATE, 8, vals);
+}
+
+static int row_to_run(PGresult *r, int row, run_record *run)
+{
+    const char *cols[RUN_NCOLUMNS];
+    for (int i = 0; i < RUN_NCOLUMNS; i++)
+        cols[i] = PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i);
+    return run_record_fill(run, cols);
+}
+
+static ledger_status pq_run_get(ledger *l, const char *id, run_record *out)
+{
+    memset(out, 0, sizeof *out);
+    PGresult *r;
+    ledger_status st = run(l, P_RUN_GET, 1, (const char *[]){id}, &r);
+    if (st != LEDGER_OK)
+        return st;
+    if (PQntuples(r) == 0)
+        st = ledger_fail(l, LEDGER_ERR_NOT_FOUND, "runs: no run %s", id);
+    else if (row_to_run(r, 0, out) != 0)
+        st = ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: out of memory");
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_run_list(ledger *l, const run_query *q, run_record *runs, size_t cap,
+                                 size_t *n)
+{
+    char since[24], limit[24];
+    snprintf(since, sizeof since, "%lld", (long long)q->since_ms);
+    snprintf(limit, sizeof limit, "%d", q->limit);
+    const char *vals[] = {q->rule, q->state >= 0 ? run_state_name((run_state)q->state) : NULL,
+                          since, q->after_id, limit};
+    PGresult *r;
+    ledger_status st = run(l, P_RUN_LIST, 5, vals, &r);
+    if (st != LEDGER_OK)
+        return st;
+    for (int i = 0; i < PQntuples(r) && *n < cap; i++) {
+        if (row_to_run(r, i, &runs[*n]) != 0) {
+            while (*n > 0)
+                run_record_clear(&runs[--*n]);
+            st = ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: out of memory");
+            break;
+        }
+        (*n)++;
+    }
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_run_events(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX + 1],
+                                   size_t cap, size_t *n)
+{
+    char limit[24];
+    snprintf(limit, sizeof limit, "%zu", cap);
+    PGresult *r;
+    ledger_status st = run(l, P_RUN_EVENTS, 2, (const char *[]){id, limit}, &r);
+    if (st != LEDGER_OK)
+        return st;
+    for (int i = 0; i < PQntuples(r) && *n < cap; i++)
+        snprintf(keys[(*n)++], LEDGER_KEY_HEX + 1, "%s", PQgetvalue(r, i, 0));
+    PQclear(r);
+    return LEDGER_OK;
+}
+
 static void pq_close(ledger *l)
 {
     pg_ledger *p = l->impl;
@@ -450,6 +618,12 @@ static const ledger_ops pg_ops = {
     .slot_get = pq_slot_get,
     .slot_set_resource = pq_slot_set_resource,
     .slot_free = pq_slot_free,
+    .run_name = pq_run_name,
+    .run_insert = pq_run_insert,
+    .run_update = pq_run_update,
+    .run_get = pq_run_get,
+    .run_list = pq_run_list,
+    .run_events = pq_run_events,
     .close = pq_close,
 };
 

@@ -43,7 +43,7 @@ static const char *const sql[S_COUNT] = {
     [S_RENEW] = "UPDATE ledger_events SET lease_until_ms = ?2"
                 " WHERE key = ?1 AND status = 'claimed' AND attempts = ?3",
     [S_REOPEN] = "UPDATE ledger_events SET status = 'claimed', attempts = attempts + 1,"
-                 " lease_until_ms = ?2 WHERE key = ?1 AND status = 'failed'",
+                 " lease_until_ms = ?2, run_id = NULL WHERE key = ?1 AND status = 'failed'",
     [S_LIST] = "SELECT " LEDGER_COLUMNS " FROM ledger_events"
                " WHERE (?1 IS NULL OR status = ?1) AND first_seen_ms >= ?2"
                " AND (?3 IS NULL OR (first_seen_ms, key) >"
@@ -68,6 +68,34 @@ static const char *const sql[S_COUNT] = {
     [S_SLOT_SET] = "UPDATE ledger_rule_slots SET resource = ?3, submitted_ms = ?4"
                    " WHERE rule = ?1 AND event_key = ?2",
     [S_SLOT_FREE] = "DELETE FROM ledger_rule_slots WHERE rule = ?1 AND event_key = ?2",
+    [S_RUN_NAME] = "UPDATE ledger_events SET run_id = coalesce(run_id, ?2)"
+                   " WHERE key = ?1 AND status = 'claimed' AND attempts = ?3 RETURNING run_id",
+    [S_RUN_INSERT] = "INSERT INTO ledger_runs (id, rule, action, state, queued_ms, updated_ms)"
+                     " VALUES (?1, ?2, ?3, 'queued', ?4, ?4) ON CONFLICT (id) DO NOTHING",
+    [S_RUN_COVER] = "INSERT INTO ledger_run_events (run_id, event_key) VALUES (?1, ?2)"
+                    " ON CONFLICT DO NOTHING",
+    [S_RUN_UPDATE] = "UPDATE ledger_runs SET state = ?2, resource = coalesce(?3, resource),"
+                     " error_code = coalesce(?4, error_code),"
+                     " error_message = coalesce(?5, error_message),"
+                     " model_version = coalesce(?6, model_version),"
+                     " model_version_id = coalesce(?7, model_version_id),"
+                     " submitted_ms = CASE WHEN ?2 = 'submitted' THEN coalesce(submitted_ms, ?8)"
+                     "  ELSE submitted_ms END,"
+                     " started_ms = CASE WHEN ?2 = 'running' THEN coalesce(started_ms, ?8)"
+                     "  ELSE started_ms END,"
+                     " ended_ms = CASE WHEN ?2 IN ('succeeded', 'failed', 'cancelled')"
+                     "  THEN coalesce(ended_ms, ?8) ELSE ended_ms END,"
+                     " updated_ms = ?8"
+                     " WHERE id = ?1 AND instr(?9, ',' || state || ',') > 0",
+    [S_RUN_GET] = "SELECT " RUN_COLUMNS " FROM ledger_runs r WHERE r.id = ?1",
+    [S_RUN_LIST] = "SELECT " RUN_COLUMNS " FROM ledger_runs r"
+                   " WHERE (?1 IS NULL OR r.rule = ?1) AND (?2 IS NULL OR r.state = ?2)"
+                   " AND r.queued_ms >= ?3"
+                   " AND (?4 IS NULL OR (r.queued_ms, r.id) >"
+                   "  ((SELECT queued_ms FROM ledger_runs WHERE id = ?4), ?4))"
+                   " ORDER BY r.queued_ms, r.id LIMIT ?5",
+    [S_RUN_EVENTS] = "SELECT event_key FROM ledger_run_events WHERE run_id = ?1"
+                     " ORDER BY seq LIMIT ?2",
 };
 
 /* The handle's files are gone from its path: it fails every call from now on. */
@@ -135,17 +163,18 @@ static ledger_status step_done(ledger *l, sqlite3_stmt *st, const char *what, in
     return written(l);
 }
 
-static ledger_status sq_get(ledger *l, const char *key, ledger_record *rec)
+/* Fills OUT from the one row statement I finds for KEY: LEDGER_ERR_NOT_FOUND when none. */
+static ledger_status read_one(ledger *l, int i, const char *key,
+                              int (*fill)(sqlite3_stmt *, void *), void *out)
 {
-    memset(rec, 0, sizeof *rec);
-    sqlite3_stmt *st = stmt_get(l, S_GET);
+    sqlite3_stmt *st = stmt_get(l, i);
     if (!st)
         return LEDGER_ERR_UNAVAILABLE;
     bind_text(st, 1, key);
     int rc = sqlite3_step(st);
     ledger_status res = LEDGER_OK;
     if (rc == SQLITE_ROW) {
-        if (row_to_record(st, rec) != 0)
+        if (fill(st, out) != 0)
             res = ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: out of memory");
     } else if (rc == SQLITE_DONE) {
         res = LEDGER_ERR_NOT_FOUND;
@@ -154,6 +183,17 @@ static ledger_status sq_get(ledger *l, const char *key, ledger_record *rec)
     }
     sqlite3_reset(st);
     return res;
+}
+
+static int fill_record(sqlite3_stmt *st, void *rec)
+{
+    return row_to_record(st, rec);
+}
+
+static ledger_status sq_get(ledger *l, const char *key, ledger_record *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    return read_one(l, S_GET, key, fill_record, rec);
 }
 
 static ledger_status sq_upsert(ledger *l, const char *key, const ledger_event *ev, int lease_s,
@@ -392,6 +432,141 @@ static ledger_status sq_slot_free(ledger *l, const char *rule, const char *event
     return step_done(l, st, "rule slot free", NULL);
 }
 
+/* ---- runs ---------------------------------------------------------------------------------- */
+
+static ledger_status sq_run_name(ledger *l, const ledger_hold *h, const char *new_id,
+                                 char id[RUN_ID_LEN + 1])
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_NAME);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, h->key);
+    bind_text(st, 2, new_id);
+    sqlite3_bind_int(st, 3, h->attempt);
+    int rc = sqlite3_step(st);
+    ledger_status res = LEDGER_ERR_STATE;
+    if (rc == SQLITE_ROW) {
+        snprintf(id, RUN_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+        rc = sqlite3_step(st);
+        res = LEDGER_OK;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return db_fail(l, "run name");
+    return res == LEDGER_OK ? written(l) : res;
+}
+
+static ledger_status sq_run_insert(ledger *l, const char *id, const char *rule, const char *action,
+                                   const char *event_key)
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_INSERT);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    bind_text(st, 2, rule);
+    bind_text(st, 3, action);
+    sqlite3_bind_int64(st, 4, ledger_now_ms());
+    ledger_status res = step_done(l, st, "run insert", NULL);
+    if (res != LEDGER_OK || !(st = stmt_get(l, S_RUN_COVER)))
+        return res != LEDGER_OK ? res : LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    bind_text(st, 2, event_key);
+    return step_done(l, st, "run events", NULL);
+}
+
+static void bind_nonzero(sqlite3_stmt *st, int i, int v)
+{
+    if (v)
+        sqlite3_bind_int(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static ledger_status sq_run_update(ledger *l, const char *id, const run_change *ch,
+                                   const char *state, const char *from)
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_UPDATE);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    bind_text(st, 2, state);
+    bind_text(st, 3, ch->resource);
+    bind_nonzero(st, 4, ch->error_code);
+    bind_text(st, 5, ch->error_message);
+    bind_text(st, 6, ch->model_version);
+    bind_text(st, 7, ch->model_version_id);
+    sqlite3_bind_int64(st, 8, ledger_now_ms());
+    bind_text(st, 9, from);
+    return changed_or_state(l, st, "run update");
+}
+
+static int row_to_run(sqlite3_stmt *st, run_record *run)
+{
+    const char *cols[RUN_NCOLUMNS];
+    for (int i = 0; i < RUN_NCOLUMNS; i++)
+        cols[i] = (const char *)sqlite3_column_text(st, i);
+    return run_record_fill(run, cols);
+}
+
+static int fill_run(sqlite3_stmt *st, void *run)
+{
+    return row_to_run(st, run);
+}
+
+static ledger_status sq_run_get(ledger *l, const char *id, run_record *run)
+{
+    memset(run, 0, sizeof *run);
+    ledger_status res = read_one(l, S_RUN_GET, id, fill_run, run);
+    return res == LEDGER_ERR_NOT_FOUND ? ledger_fail(l, res, "runs: no run %s", id) : res;
+}
+
+static ledger_status sq_run_list(ledger *l, const run_query *q, run_record *runs, size_t cap,
+                                 size_t *n)
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_LIST);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, q->rule);
+    bind_text(st, 2, q->state >= 0 ? run_state_name((run_state)q->state) : NULL);
+    sqlite3_bind_int64(st, 3, q->since_ms);
+    bind_text(st, 4, q->after_id);
+    sqlite3_bind_int(st, 5, q->limit);
+    int rc = SQLITE_DONE;
+    while (*n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (row_to_run(st, &runs[*n]) != 0) {
+            sqlite3_reset(st);
+            return ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: out of memory");
+        }
+        (*n)++;
+    }
+    sqlite3_reset(st);
+    if (*n < cap && rc != SQLITE_DONE) {
+        while (*n > 0)
+            run_record_clear(&runs[--*n]);
+        return db_fail(l, "run list");
+    }
+    return LEDGER_OK;
+}
+
+static ledger_status sq_run_events(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX + 1],
+                                   size_t cap, size_t *n)
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_EVENTS);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)cap);
+    int rc = SQLITE_DONE;
+    while (*n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        snprintf(keys[(*n)++], LEDGER_KEY_HEX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (*n < cap && rc != SQLITE_DONE) {
+        *n = 0;
+        return db_fail(l, "run events");
+    }
+    return LEDGER_OK;
+}
+
 /* ---- every operation under the file checks and the guard -------------------------------- */
 
 /* A fault inside SQLite: the call is abandoned where it stood, and the handle with it. */
@@ -475,6 +650,22 @@ GUARDED(g_slot_set_resource, sq_slot_set_resource, true,
         (l, rule, event_key, resource))
 GUARDED(g_slot_free, sq_slot_free, true, (ledger * l, const char *rule, const char *event_key),
         (l, rule, event_key))
+GUARDED(g_run_name, sq_run_name, true,
+        (ledger * l, const ledger_hold *h, const char *new_id, char id[RUN_ID_LEN + 1]),
+        (l, h, new_id, id))
+GUARDED(g_run_insert, sq_run_insert, true,
+        (ledger * l, const char *id, const char *rule, const char *action, const char *event_key),
+        (l, id, rule, action, event_key))
+GUARDED(g_run_update, sq_run_update, true,
+        (ledger * l, const char *id, const run_change *ch, const char *state, const char *from),
+        (l, id, ch, state, from))
+GUARDED(g_run_get, sq_run_get, false, (ledger * l, const char *id, run_record *run), (l, id, run))
+GUARDED(g_run_list, sq_run_list, false,
+        (ledger * l, const run_query *q, run_record *runs, size_t cap, size_t *n),
+        (l, q, runs, cap, n))
+GUARDED(g_run_events, sq_run_events, false,
+        (ledger * l, const char *id, char (*keys)[LEDGER_KEY_HEX + 1], size_t cap, size_t *n),
+        (l, id, keys, cap, n))
 
 static void sq_close(ledger *l)
 {
@@ -507,5 +698,11 @@ const ledger_ops ledger_sqlite_ops = {
     .slot_get = g_slot_get,
     .slot_set_resource = g_slot_set_resource,
     .slot_free = g_slot_free,
+    .run_name = g_run_name,
+    .run_insert = g_run_insert,
+    .run_update = g_run_update,
+    .run_get = g_run_get,
+    .run_list = g_run_list,
+    .run_events = g_run_events,
     .close = sq_close,
 };

@@ -34,6 +34,20 @@ static const char *const migrations[] = {
     "CREATE TABLE ledger_rule_slots ("
     " rule TEXT PRIMARY KEY, event_key TEXT NOT NULL, resource TEXT,"
     " submitted_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    /* Runs: the work events started (runs.h). */
+    "ALTER TABLE ledger_events ADD COLUMN run_id TEXT;"
+    "CREATE TABLE ledger_runs ("
+    " id TEXT PRIMARY KEY, rule TEXT NOT NULL, action TEXT NOT NULL, resource TEXT,"
+    " state TEXT NOT NULL CHECK (state IN"
+    "  ('queued', 'submitted', 'running', 'succeeded', 'failed', 'cancelled')),"
+    " queued_ms INTEGER NOT NULL, submitted_ms INTEGER, started_ms INTEGER, ended_ms INTEGER,"
+    " updated_ms INTEGER NOT NULL, error_code INTEGER, error_message TEXT,"
+    " model_version TEXT, model_version_id TEXT) WITHOUT ROWID;"
+    "CREATE INDEX ledger_runs_queued ON ledger_runs (queued_ms, id);"
+    "CREATE INDEX ledger_runs_state ON ledger_runs (state, updated_ms);"
+    "CREATE TABLE ledger_run_events ("
+    " seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, event_key TEXT NOT NULL,"
+    " UNIQUE (run_id, event_key));",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -137,7 +151,9 @@ static int user_version(sqlite3 *db, int *v)
 /* A file with no schema (user_version 0: empty, or not a ledger) gets one only when CREATE. */
 static const char NO_LEDGER[] = "no ledger";
 
-static const char *migrate(sqlite3 *db, bool create)
+/* Brings DB's schema to SCHEMA_VERSION in one transaction: NULL, or the step that failed (a
+ * failed migration leaves its reason in WHY, since the ROLLBACK clears SQLite's message). */
+static const char *migrate(sqlite3 *db, bool create, char why[LEDGER_ERR_MAX])
 {
     if (exec_patient(db, "BEGIN IMMEDIATE") != SQLITE_OK)
         return "begin";
@@ -149,8 +165,11 @@ static const char *migrate(sqlite3 *db, bool create)
         return v ? "the file's schema is newer than this build" : NO_LEDGER;
     }
     for (; v < SCHEMA_VERSION; v++)
-        if (sqlite3_exec(db, migrations[v], NULL, NULL, NULL) != SQLITE_OK)
+        if (sqlite3_exec(db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(why, LEDGER_ERR_MAX, "ledger: sqlite migration to schema %d failed: %s", v + 1,
+                     sqlite3_errmsg(db));
             goto fail;
+        }
     char set[64];
     snprintf(set, sizeof set, "PRAGMA user_version = %d", SCHEMA_VERSION);
     if (sqlite3_exec(db, set, NULL, NULL, NULL) != SQLITE_OK ||
@@ -164,7 +183,7 @@ fail:
 
 /* Opens PATH into S and makes it a ledger: NULL, or the step that failed (NO_LEDGER: the file
  * holds none and CREATE is not set). */
-static const char *open_db(sqlite_ledger *s, const char *path, bool create, char pin_err[])
+static const char *open_db(sqlite_ledger *s, const char *path, bool create, char open_err[])
 {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int v = 0;
@@ -182,8 +201,8 @@ static const char *open_db(sqlite_ledger *s, const char *path, bool create, char
         sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL) != SQLITE_OK)
         return "setup";
-    const char *failed = migrate(s->db, create);
-    if (!failed && ledger_file_pin(&s->file, path, pin_err) != 0)
+    const char *failed = migrate(s->db, create, open_err);
+    if (!failed && ledger_file_pin(&s->file, path, open_err) != 0)
         failed = "pin";
     return failed;
 }
@@ -213,14 +232,14 @@ ledger_status ledger_sqlite_open(ledger *l, const char *url, bool create, char e
         snprintf(err, LEDGER_ERR_MAX, "ledger: out of memory");
         return LEDGER_ERR_UNAVAILABLE;
     }
-    char pin_err[LEDGER_ERR_MAX] = "";
+    char open_err[LEDGER_ERR_MAX] = "";
     const char *failed = "open";
     ledger_file_guard_install();
     sigjmp_buf jb;
     sigjmp_buf *volatile outer = NULL;
     if (sigsetjmp(jb, 0) == 0) {
         outer = ledger_file_guard_arm(&jb);
-        failed = open_db(s, path, create, pin_err);
+        failed = open_db(s, path, create, open_err);
     } else {
         s->faulted = true;
         failed = "open (SIGBUS on its -shm mapping)";
@@ -236,8 +255,8 @@ ledger_status ledger_sqlite_open(ledger *l, const char *url, bool create, char e
                  "ledger: sqlite: %s holds no ledger (an empty file, or another program's): only "
                  "the pool's start begins one",
                  path);
-    else if (pin_err[0])
-        snprintf(err, LEDGER_ERR_MAX, "%s", pin_err);
+    else if (open_err[0])
+        snprintf(err, LEDGER_ERR_MAX, "%s", open_err);
     else
         snprintf(err, LEDGER_ERR_MAX, "ledger: sqlite %s of %s failed: %s", failed, path,
                  s->faulted ? "the file was truncated or rewritten under this process"

@@ -26,6 +26,13 @@ enum {
     S_SLOT_GET,
     S_SLOT_SET,
     S_SLOT_FREE,
+    S_RUN_NAME,
+    S_RUN_INSERT,
+    S_RUN_COVER,
+    S_RUN_UPDATE,
+    S_RUN_GET,
+    S_RUN_LIST,
+    S_RUN_EVENTS,
     S_COUNT
 };
 

@@ -225,8 +225,8 @@ static void test_bad_arguments(void **state)
     ledger_close(l);
 }
 
-/* A store made by the first schema (no slots table) gains it when opened by this build, and
- * keeps its events. */
+/* A store made by the first schema (no slots, no runs) gains every later table when opened by
+ * this build, and keeps its events. */
 static void test_upgrade_from_the_first_schema(void **state)
 {
     (void)state;
@@ -237,18 +237,23 @@ static void test_upgrade_from_the_first_schema(void **state)
     assert_int_equal(ledger_claim(l, k, &ev, 60, &claimed, NULL), LEDGER_OK);
     ledger_close(l);
     if (cur->pg) {
-        char sql[256];
+        char sql[512];
         snprintf(sql, sizeof sql,
-                 "DROP TABLE slot_t%d_%d.ledger_rule_slots;"
-                 " DELETE FROM slot_t%d_%d.ledger_schema WHERE version = 2",
-                 (int)getpid(), cur->stores, (int)getpid(), cur->stores);
+                 "SET search_path TO slot_t%d_%d; DROP TABLE ledger_run_events;"
+                 " DROP TABLE ledger_runs; ALTER TABLE ledger_events DROP COLUMN run_id;"
+                 " DROP TABLE ledger_rule_slots; DELETE FROM ledger_schema WHERE version >= 2;"
+                 " RESET search_path",
+                 (int)getpid(), cur->stores);
         PGresult *r = PQexec(cur->admin, sql);
         assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
         PQclear(r);
     } else {
         sqlite3 *db;
         assert_int_equal(sqlite3_open(cur->url + strlen("sqlite://"), &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "DROP TABLE ledger_rule_slots; PRAGMA user_version = 1",
+        assert_int_equal(sqlite3_exec(db,
+                                      "DROP TABLE ledger_run_events; DROP TABLE ledger_runs;"
+                                      "ALTER TABLE ledger_events DROP COLUMN run_id;"
+                                      "DROP TABLE ledger_rule_slots; PRAGMA user_version = 1",
                                       NULL, NULL, NULL),
                          SQLITE_OK);
         sqlite3_close(db);

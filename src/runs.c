@@ -1,0 +1,177 @@
+/* runs — the public contract of run records over the ledger's backends (see runs.h). */
+#include "runs.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger_backend.h"
+
+static const char *const state_names[] = {
+    [RUN_QUEUED] = "queued",       [RUN_SUBMITTED] = "submitted", [RUN_RUNNING] = "running",
+    [RUN_SUCCEEDED] = "succeeded", [RUN_FAILED] = "failed",       [RUN_CANCELLED] = "cancelled",
+};
+#define NSTATES ((int)(sizeof state_names / sizeof state_names[0]))
+
+const char *run_state_name(run_state s)
+{
+    return (int)s >= 0 && (int)s < NSTATES ? state_names[s] : "unknown";
+}
+
+int run_state_parse(const char *name)
+{
+    for (int i = 0; name && i < NSTATES; i++)
+        if (strcmp(name, state_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+bool run_state_is_final(run_state s)
+{
+    return s == RUN_SUCCEEDED || s == RUN_FAILED || s == RUN_CANCELLED;
+}
+
+static bool id_valid(const char *id)
+{
+    if (!id || strlen(id) != RUN_ID_LEN)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+static int64_t num(const char *col)
+{
+    return col ? strtoll(col, NULL, 10) : 0;
+}
+
+int run_record_fill(run_record *run, const char *const cols[RUN_NCOLUMNS])
+{
+    memset(run, 0, sizeof *run);
+    snprintf(run->id, sizeof run->id, "%s", cols[0] ? cols[0] : "");
+    int st = run_state_parse(cols[4]);
+    run->state = st < 0 ? RUN_QUEUED : (run_state)st;
+    run->queued_ms = num(cols[5]);
+    run->submitted_ms = num(cols[6]);
+    run->started_ms = num(cols[7]);
+    run->ended_ms = num(cols[8]);
+    run->updated_ms = num(cols[9]);
+    run->error_code = (int)num(cols[10]);
+    run->events = (int)num(cols[14]);
+    if (ledger_col_dup(&run->rule, cols[1]) || ledger_col_dup(&run->action, cols[2]) ||
+        ledger_col_dup(&run->resource, cols[3]) || ledger_col_dup(&run->error_message, cols[11]) ||
+        ledger_col_dup(&run->model_version, cols[12]) ||
+        ledger_col_dup(&run->model_version_id, cols[13])) {
+        run_record_clear(run);
+        return -1;
+    }
+    return 0;
+}
+
+void run_record_clear(run_record *run)
+{
+    if (!run)
+        return;
+    free(run->rule);
+    free(run->action);
+    free(run->resource);
+    free(run->error_message);
+    free(run->model_version);
+    free(run->model_version_id);
+    memset(run, 0, sizeof *run);
+}
+
+ledger_status runs_begin(ledger *l, const ledger_hold *hold, const char *rule, const char *action,
+                         run_record *run, bool *existed)
+{
+    memset(run, 0, sizeof *run);
+    *existed = false;
+    if (!hold || !rule || !*rule || !action || !*action)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: a run needs a hold, a rule and an action");
+    unsigned char raw[RUN_ID_LEN / 2];
+    char fresh[RUN_ID_LEN + 1], id[RUN_ID_LEN + 1] = "";
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(fresh, sizeof fresh, raw, sizeof raw);
+    ledger_status st = l->ops->run_name(l, hold, fresh, id);
+    if (st == LEDGER_ERR_STATE)
+        return ledger_fail(l, st, "runs: the event's claim was taken over: no run begins");
+    if (st != LEDGER_OK)
+        return st;
+    /* Named already: begun by an earlier attempt, which may have died before the insert. */
+    *existed = strcmp(id, fresh) != 0;
+    if ((st = l->ops->run_insert(l, id, rule, action, hold->key)) != LEDGER_OK)
+        return st;
+    return l->ops->run_get(l, id, run);
+}
+
+/* The states a run may be in for CH to apply: forward only, and an ended run takes only fields
+ * of its own state (a model version read after the end). */
+static const char *from_states(run_state to)
+{
+    switch (to) {
+    case RUN_QUEUED:
+        return ",queued,";
+    case RUN_SUBMITTED:
+        return ",queued,submitted,";
+    case RUN_RUNNING:
+        return ",queued,submitted,running,";
+    case RUN_SUCCEEDED:
+        return ",queued,submitted,running,succeeded,";
+    case RUN_FAILED:
+        return ",queued,submitted,running,failed,";
+    case RUN_CANCELLED:
+        return ",queued,submitted,running,cancelled,";
+    }
+    return ",";
+}
+
+ledger_status runs_update(ledger *l, const char *id, const run_change *ch)
+{
+    if (!id_valid(id) || !ch || (int)ch->state < 0 || (int)ch->state >= NSTATES)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id or change");
+    ledger_status st =
+        l->ops->run_update(l, id, ch, run_state_name(ch->state), from_states(ch->state));
+    if (st != LEDGER_ERR_STATE)
+        return st;
+    run_record now;
+    if (l->ops->run_get(l, id, &now) == LEDGER_ERR_NOT_FOUND)
+        return ledger_fail(l, LEDGER_ERR_NOT_FOUND, "runs: no run %s", id);
+    ledger_fail(l, LEDGER_ERR_STATE, "runs: run %s is %s: it cannot become %s", id,
+                run_state_name(now.state), run_state_name(ch->state));
+    run_record_clear(&now);
+    return LEDGER_ERR_STATE;
+}
+
+ledger_status runs_get(ledger *l, const char *id, run_record *run)
+{
+    memset(run, 0, sizeof *run);
+    if (!id_valid(id))
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id");
+    return l->ops->run_get(l, id, run);
+}
+
+ledger_status runs_list(ledger *l, const run_query *q, run_record *runs, size_t cap, size_t *n)
+{
+    *n = 0;
+    if (!q || q->state < -1 || q->state >= NSTATES || (q->after_id && !id_valid(q->after_id)))
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad query (state or after_id)");
+    if (cap == 0)
+        return LEDGER_OK;
+    run_query full = *q;
+    if (full.limit <= 0)
+        full.limit = 100;
+    if ((size_t)full.limit > cap)
+        full.limit = (int)(cap > 100000 ? 100000 : cap);
+    return l->ops->run_list(l, &full, runs, cap, n);
+}
+
+ledger_status runs_events(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX + 1], size_t cap,
+                          size_t *n)
+{
+    *n = 0;
+    if (!id_valid(id))
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id");
+    return cap == 0 ? LEDGER_OK : l->ops->run_events(l, id, keys, cap, n);
+}

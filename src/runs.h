@@ -1,0 +1,95 @@
+/* runs — the ledger's record of the work an event started: one run per Vertex AI job, pipeline
+ * or model upload, from queued to its end, and the events it covers.
+ *
+ * A run begins on the request path, under the hold of the event that starts it (runs_begin):
+ * the event's record is made to name a fresh id first (only while the hold stands), then the
+ * run is inserted as `queued` covering that event; both steps are idempotent. A delivery that
+ * reclaims the event finds the id it named (EXISTED) and completes the insert, so a crash
+ * between the steps never makes a second run. After that the run moves on
+ * by runs_update: `queued` → `submitted` (Google accepted the create; its resource) → `running`
+ * → `succeeded` | `failed` (Google's google.rpc.Status code and message) | `cancelled`. A
+ * terminal state never changes again, and each state's time is set once, the first time the
+ * run reaches it (the store's clock).
+ *
+ * Ownership: a run_record owns its strings; release it with run_record_clear (a function that
+ * fills one overwrites it whole and leaves it zeroed on error). Errors are ledger_status values
+ * with the handle's message (ledger_last_error), as in ledger.h. */
+#ifndef RT_RUNS_H
+#define RT_RUNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger.h"
+
+#define RUN_ID_LEN 24 /* lower-case hex, random */
+#define RUN_STATE_MAX 16
+
+typedef enum {
+    RUN_QUEUED,
+    RUN_SUBMITTED,
+    RUN_RUNNING,
+    RUN_SUCCEEDED,
+    RUN_FAILED,
+    RUN_CANCELLED,
+} run_state;
+
+typedef struct {
+    char id[RUN_ID_LEN + 1];
+    char *rule, *action;
+    char *resource; /* what Vertex made (a job, pipeline or operation name); NULL until then */
+    run_state state;
+    int64_t queued_ms, submitted_ms, started_ms, ended_ms, updated_ms; /* 0: not yet */
+    int error_code;         /* failed: google.rpc.Status code; 0: none */
+    char *error_message;    /* failed: Google's message; NULL: none */
+    char *model_version;    /* the model version made: its resource name; NULL: none (yet) */
+    char *model_version_id; /* and its version id */
+    int events;             /* how many events it covers */
+} run_record;
+
+/* A change runs_update makes. NULL strings and a 0 code leave their fields as they are. */
+typedef struct {
+    run_state state;
+    const char *resource;
+    int error_code;
+    const char *error_message;
+    const char *model_version, *model_version_id;
+} run_change;
+
+typedef struct {
+    const char *rule;     /* NULL: any */
+    int state;            /* a run_state, or -1: any */
+    int64_t since_ms;     /* queued at or after; 0: any */
+    int limit;            /* <= 0: 100 */
+    const char *after_id; /* paging: runs after this one in (queued_ms, id) order; NULL: start */
+} run_query;
+
+/* Begins the run of the event HOLD holds, for RULE and ACTION (both non-empty), or finds the
+ * one the event names already (*EXISTED true; its state may be anything). RUN receives it.
+ * LEDGER_ERR_STATE when HOLD's claim no longer stands (do not act). */
+ledger_status runs_begin(ledger *l, const ledger_hold *hold, const char *rule, const char *action,
+                         run_record *run, bool *existed);
+
+/* Applies CH to run ID. LEDGER_ERR_STATE when the run has ended already or CH would take it
+ * back (a running run is never submitted again); LEDGER_ERR_NOT_FOUND when there is none. */
+ledger_status runs_update(ledger *l, const char *id, const run_change *ch);
+
+ledger_status runs_get(ledger *l, const char *id, run_record *run);
+
+/* Up to q->limit runs (at most CAP), in (queued_ms, id) order; *N is how many were filled. */
+ledger_status runs_list(ledger *l, const run_query *q, run_record *runs, size_t cap, size_t *n);
+
+/* The keys of the events run ID covers, the one that began it first; *N how many (at most
+ * CAP). */
+ledger_status runs_events(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX + 1], size_t cap,
+                          size_t *n);
+
+void run_record_clear(run_record *run);
+
+bool run_state_is_final(run_state s);
+/* "queued", "submitted", …; run_state_parse: -1 for an unknown name. */
+const char *run_state_name(run_state s);
+int run_state_parse(const char *name);
+
+#endif

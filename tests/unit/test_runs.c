@@ -1,0 +1,358 @@
+/* Runs in the ledger (runs.h), one test table against both backends, as test_ledger.c does:
+ * a run begins under an event's hold and the event names it, moves forward only, keeps Google's
+ * error, lists and pages, and an existing ledger of the schema before runs is upgraded in
+ * place. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "support/test_store.h"
+
+#include "ledger.h"
+#include "runs.h"
+
+#include <postgresql/libpq-fe.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SRC "//storage.googleapis.com/projects/_/buckets/test"
+
+static test_store *cur;
+
+static ledger *open_fresh(void)
+{
+    ledger *l = NULL;
+    char err[LEDGER_ERR_MAX];
+    if (ledger_create(test_store_fresh(cur, "r%d/ledger.db"), &l, err) != LEDGER_OK)
+        fail_msg("ledger_create: %s", err);
+    return l;
+}
+
+/* Claims a new event ID and returns its hold. */
+static ledger_hold claim(ledger *l, const char *id)
+{
+    char key[LEDGER_KEY_HEX + 1];
+    ledger_key(SRC, id, key);
+    ledger_event ev = {.source = SRC, .id = id, .type = "t"};
+    ledger_claim_result res;
+    ledger_record rec;
+    assert_int_equal(ledger_claim(l, key, &ev, 60, &res, &rec), LEDGER_OK);
+    assert_int_equal(res, LEDGER_NEW);
+    ledger_hold h = ledger_hold_of(&rec);
+    ledger_record_clear(&rec);
+    return h;
+}
+
+static char *run_of_event(ledger *l, const char *key)
+{
+    ledger_record rec;
+    assert_int_equal(ledger_get(l, key, &rec), LEDGER_OK);
+    static char id[RUN_ID_LEN + 1];
+    snprintf(id, sizeof id, "%s", rec.run_id ? rec.run_id : "");
+    ledger_record_clear(&rec);
+    return id;
+}
+
+static void test_begin_names_the_run(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    ledger_hold h = claim(l, "e1");
+    run_record run;
+    bool existed = true;
+    assert_int_equal(runs_begin(l, &h, "churn", "custom_job", &run, &existed), LEDGER_OK);
+    assert_false(existed);
+    assert_int_equal(strlen(run.id), RUN_ID_LEN);
+    assert_int_equal(run.state, RUN_QUEUED);
+    assert_string_equal(run.rule, "churn");
+    assert_string_equal(run.action, "custom_job");
+    assert_null(run.resource);
+    assert_int_equal(run.events, 1);
+    assert_true(run.queued_ms > 0);
+    assert_int_equal(run.submitted_ms, 0);
+    assert_string_equal(run_of_event(l, h.key), run.id);
+
+    /* The same hold again (a retry after a crash): the run it began, not a second one. */
+    run_record again;
+    assert_int_equal(runs_begin(l, &h, "churn", "custom_job", &again, &existed), LEDGER_OK);
+    assert_true(existed);
+    assert_string_equal(again.id, run.id);
+    assert_int_equal(again.events, 1);
+    char keys[4][LEDGER_KEY_HEX + 1];
+    size_t n = 0;
+    assert_int_equal(runs_events(l, run.id, keys, 4, &n), LEDGER_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(keys[0], h.key);
+
+    /* A hold that no longer stands begins nothing. */
+    ledger_hold stale = claim(l, "e2");
+    stale.attempt++;
+    run_record none;
+    assert_int_equal(runs_begin(l, &stale, "churn", "custom_job", &none, &existed),
+                     LEDGER_ERR_STATE);
+    assert_string_equal(run_of_event(l, stale.key), "");
+    assert_int_equal(runs_begin(l, &h, "", "custom_job", &none, &existed), LEDGER_ERR_INVALID);
+    run_record_clear(&run);
+    run_record_clear(&again);
+    ledger_close(l);
+}
+
+static void change(ledger *l, const char *id, run_change ch, ledger_status want)
+{
+    assert_int_equal(runs_update(l, id, &ch), want);
+}
+
+static void test_states_move_forward_only(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    ledger_hold h = claim(l, "e1");
+    run_record run;
+    bool existed;
+    assert_int_equal(runs_begin(l, &h, "churn", "train_and_register", &run, &existed), LEDGER_OK);
+    const char *job = "projects/p/locations/l/trainingPipelines/7";
+    change(l, run.id, (run_change){.state = RUN_SUBMITTED, .resource = job}, LEDGER_OK);
+    change(l, run.id, (run_change){.state = RUN_RUNNING}, LEDGER_OK);
+    change(l, run.id, (run_change){.state = RUN_RUNNING}, LEDGER_OK); /* a read saying so again */
+    change(l, run.id, (run_change){.state = RUN_SUBMITTED}, LEDGER_ERR_STATE);
+    change(l, run.id, (run_change){.state = RUN_QUEUED}, LEDGER_ERR_STATE);
+    run_record mid;
+    assert_int_equal(runs_get(l, run.id, &mid), LEDGER_OK);
+    assert_int_equal(mid.state, RUN_RUNNING);
+    assert_string_equal(mid.resource, job);
+    assert_true(mid.submitted_ms >= run.queued_ms && mid.started_ms >= mid.submitted_ms);
+    assert_int_equal(mid.ended_ms, 0);
+
+    change(l, run.id, (run_change){.state = RUN_SUCCEEDED}, LEDGER_OK);
+    run_record end;
+    assert_int_equal(runs_get(l, run.id, &end), LEDGER_OK);
+    /* Ended: the version read afterwards is filled in, the end time stays, no other end. */
+    change(l, run.id,
+           (run_change){.state = RUN_SUCCEEDED,
+                        .model_version = "projects/p/locations/l/models/m@3",
+                        .model_version_id = "3"},
+           LEDGER_OK);
+    change(l, run.id, (run_change){.state = RUN_FAILED, .error_code = 13}, LEDGER_ERR_STATE);
+    change(l, run.id, (run_change){.state = RUN_CANCELLED}, LEDGER_ERR_STATE);
+    change(l, run.id, (run_change){.state = RUN_RUNNING}, LEDGER_ERR_STATE);
+    run_record last;
+    assert_int_equal(runs_get(l, run.id, &last), LEDGER_OK);
+    assert_int_equal(last.state, RUN_SUCCEEDED);
+    assert_int_equal(last.ended_ms, end.ended_ms);
+    assert_true(last.ended_ms >= mid.started_ms);
+    assert_string_equal(last.model_version, "projects/p/locations/l/models/m@3");
+    assert_string_equal(last.model_version_id, "3");
+    assert_int_equal(last.error_code, 0);
+    assert_null(last.error_message);
+    assert_string_equal(last.resource, job);
+
+    change(l, "0123456789abcdef01234567", (run_change){.state = RUN_RUNNING}, LEDGER_ERR_NOT_FOUND);
+    change(l, "not-a-run", (run_change){.state = RUN_RUNNING}, LEDGER_ERR_INVALID);
+    change(l, run.id, (run_change){.state = (run_state)42}, LEDGER_ERR_INVALID);
+    run_record nothing;
+    assert_int_equal(runs_get(l, "0123456789abcdef01234567", &nothing), LEDGER_ERR_NOT_FOUND);
+    run_record_clear(&run);
+    run_record_clear(&mid);
+    run_record_clear(&end);
+    run_record_clear(&last);
+    ledger_close(l);
+}
+
+/* A failed run keeps Google's google.rpc.Status as given; a replay of the event begins a new
+ * run, and the failed one still lists the event. */
+static void test_failure_and_replay(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    ledger_hold h = claim(l, "e1");
+    run_record first;
+    bool existed;
+    assert_int_equal(runs_begin(l, &h, "churn", "custom_job", &first, &existed), LEDGER_OK);
+    const char *why = "Quota exceeded for aiplatform.googleapis.com/custom_model_training_cpus";
+    change(l, first.id, (run_change){.state = RUN_FAILED, .error_code = 8, .error_message = why},
+           LEDGER_OK);
+    assert_int_equal(ledger_finish(l, &h, "failed", NULL, "quota"), LEDGER_OK);
+
+    ledger_hold again;
+    assert_int_equal(ledger_reopen(l, h.key, 60, &again), LEDGER_OK);
+    assert_string_equal(run_of_event(l, h.key), "");
+    run_record second;
+    assert_int_equal(runs_begin(l, &again, "churn", "custom_job", &second, &existed), LEDGER_OK);
+    assert_false(existed);
+    assert_string_not_equal(second.id, first.id);
+    assert_string_equal(run_of_event(l, h.key), second.id);
+
+    run_record failed;
+    assert_int_equal(runs_get(l, first.id, &failed), LEDGER_OK);
+    assert_int_equal(failed.state, RUN_FAILED);
+    assert_int_equal(failed.error_code, 8);
+    assert_string_equal(failed.error_message, why);
+    assert_int_equal(failed.events, 1);
+    assert_true(failed.ended_ms > 0);
+    run_record_clear(&first);
+    run_record_clear(&second);
+    run_record_clear(&failed);
+    ledger_close(l);
+}
+
+static void test_list_filters_and_pages(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    char ids[6][RUN_ID_LEN + 1];
+    for (int i = 0; i < 6; i++) {
+        char eid[16];
+        snprintf(eid, sizeof eid, "e%d", i);
+        ledger_hold h = claim(l, eid);
+        run_record run;
+        bool existed;
+        assert_int_equal(runs_begin(l, &h, i % 2 ? "odd" : "even", "custom_job", &run, &existed),
+                         LEDGER_OK);
+        snprintf(ids[i], sizeof ids[i], "%s", run.id);
+        run_record_clear(&run);
+        if (i >= 4)
+            change(l, ids[i], (run_change){.state = RUN_SUBMITTED, .resource = "r"}, LEDGER_OK);
+        usleep(2000); /* queued_ms apart */
+    }
+    run_record got[8];
+    size_t n;
+    assert_int_equal(runs_list(l, &(run_query){.state = -1}, got, 8, &n), LEDGER_OK);
+    assert_int_equal(n, 6);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(got[i].id, ids[i]); /* in the order they were queued */
+        run_record_clear(&got[i]);
+    }
+    assert_int_equal(runs_list(l, &(run_query){.rule = "odd", .state = -1}, got, 8, &n), LEDGER_OK);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(got[i].rule, "odd");
+        run_record_clear(&got[i]);
+    }
+    assert_int_equal(runs_list(l, &(run_query){.state = RUN_SUBMITTED}, got, 8, &n), LEDGER_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(got[0].id, ids[4]);
+    assert_string_equal(got[1].id, ids[5]);
+    run_record_clear(&got[0]);
+    run_record_clear(&got[1]);
+    /* Pages of two, each after the last one seen. */
+    const char *after = NULL;
+    char last[RUN_ID_LEN + 1];
+    int seen = 0;
+    for (int page = 0; page < 4; page++) {
+        assert_int_equal(
+            runs_list(l, &(run_query){.state = -1, .limit = 2, .after_id = after}, got, 8, &n),
+            LEDGER_OK);
+        for (size_t i = 0; i < n; i++) {
+            assert_string_equal(got[i].id, ids[seen++]);
+            memcpy(last, got[i].id, sizeof last);
+            run_record_clear(&got[i]);
+        }
+        after = last;
+        if (n < 2)
+            break;
+    }
+    assert_int_equal(seen, 6);
+    assert_int_equal(runs_list(l, &(run_query){.state = 9}, got, 8, &n), LEDGER_ERR_INVALID);
+    assert_int_equal(runs_list(l, &(run_query){.state = -1, .after_id = "x"}, got, 8, &n),
+                     LEDGER_ERR_INVALID);
+    ledger_close(l);
+}
+
+/* A ledger of the schema before runs, with an event in it, is upgraded in place when opened. */
+static void exec_admin(const char *sql)
+{
+    PGresult *r = PQexec(cur->admin, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+static void test_upgrades_a_ledger_from_before_runs(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    ledger_hold h = claim(l, "old");
+    assert_int_equal(ledger_finish(l, &h, "done", "{\"job\":\"j\"}", NULL), LEDGER_OK);
+    ledger_close(l);
+    /* Back to schema 2: no runs anywhere. */
+    if (!cur->pg) {
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(cur->sqlite_path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "DROP TABLE ledger_run_events; DROP TABLE ledger_runs;"
+                                      "ALTER TABLE ledger_events DROP COLUMN run_id;"
+                                      "PRAGMA user_version = 2",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+    } else {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SET search_path TO runs_t%d_%d; DROP TABLE ledger_run_events;"
+                 " DROP TABLE ledger_runs; ALTER TABLE ledger_events DROP COLUMN run_id;"
+                 " DELETE FROM ledger_schema WHERE version > 2; RESET search_path",
+                 (int)getpid(), cur->stores);
+        exec_admin(sql);
+    }
+    char err[LEDGER_ERR_MAX];
+    assert_int_equal(ledger_open(cur->url, &l, err), LEDGER_OK);
+    ledger_record rec;
+    assert_int_equal(ledger_get(l, h.key, &rec), LEDGER_OK);
+    assert_string_equal(rec.status, "done");
+    assert_string_equal(rec.outcome, "{\"job\":\"j\"}");
+    assert_null(rec.run_id);
+    ledger_record_clear(&rec);
+    ledger_hold nh = claim(l, "new");
+    run_record run;
+    bool existed;
+    assert_int_equal(runs_begin(l, &nh, "churn", "custom_job", &run, &existed), LEDGER_OK);
+    assert_string_equal(run_of_event(l, nh.key), run.id);
+    run_record_clear(&run);
+    ledger_close(l);
+}
+
+static test_store sqlite_store, pg_store;
+
+static int sqlite_setup(void **state)
+{
+    (void)state;
+    cur = &sqlite_store;
+    return test_store_sqlite_setup(cur, "test_runs");
+}
+
+static int sqlite_teardown(void **state)
+{
+    (void)state;
+    return test_store_sqlite_teardown(&sqlite_store);
+}
+
+static int pg_setup(void **state)
+{
+    (void)state;
+    cur = &pg_store;
+    return test_store_pg_setup(cur, "runs");
+}
+
+static int pg_teardown(void **state)
+{
+    (void)state;
+    return test_store_pg_teardown(&pg_store);
+}
+
+int main(void)
+{
+    const struct CMUnitTest table[] = {
+        cmocka_unit_test(test_begin_names_the_run),
+        cmocka_unit_test(test_states_move_forward_only),
+        cmocka_unit_test(test_failure_and_replay),
+        cmocka_unit_test(test_list_filters_and_pages),
+        cmocka_unit_test(test_upgrades_a_ledger_from_before_runs),
+    };
+    int failed = cmocka_run_group_tests_name("runs_sqlite", table, sqlite_setup, sqlite_teardown);
+    failed += cmocka_run_group_tests_name("runs_postgres", table, pg_setup, pg_teardown);
+    return failed ? 1 : 0;
+}
