@@ -106,6 +106,25 @@ ledger_status runs_begin(ledger *l, const ledger_hold *hold, const char *rule, c
     return l->ops->run_get(l, id, run);
 }
 
+ledger_status runs_join(ledger *l, const ledger_hold *hold, const char *id, bool *joined)
+{
+    *joined = false;
+    if (!hold || !id_valid(id))
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: a join needs a hold and a run id");
+    run_record run;
+    ledger_status st = l->ops->run_get(l, id, &run);
+    if (st != LEDGER_OK)
+        return st;
+    char named[RUN_ID_LEN + 1] = "";
+    st = l->ops->run_name(l, hold, id, named);
+    if (st == LEDGER_ERR_STATE)
+        ledger_fail(l, st, "runs: the event's claim was taken over: it joins no run");
+    else if (st == LEDGER_OK && (*joined = strcmp(named, id) == 0))
+        st = l->ops->run_insert(l, id, run.rule, run.action, hold->key); /* covers it */
+    run_record_clear(&run);
+    return st;
+}
+
 /* The states a run may be in for CH to apply: forward only, and an ended run takes only fields
  * of its own state (a model version read after the end). */
 static const char *from_states(run_state to)

@@ -71,6 +71,12 @@ typedef struct {
 ledger_status runs_begin(ledger *l, const ledger_hold *hold, const char *rule, const char *action,
                          run_record *run, bool *existed);
 
+/* Folds the event HOLD holds into run ID (an event coalesced into work already going): the
+ * run lists it among the events it covers and the event's record names the run. *JOINED false
+ * (nothing changed) when the event names a run of its own already, begun by an earlier attempt.
+ * LEDGER_ERR_STATE when HOLD's claim no longer stands; LEDGER_ERR_NOT_FOUND: no run ID. */
+ledger_status runs_join(ledger *l, const ledger_hold *hold, const char *id, bool *joined);
+
 /* Applies CH to run ID. LEDGER_ERR_STATE when the run has ended already or CH would take it
  * back (a running run is never submitted again); LEDGER_ERR_NOT_FOUND when there is none. */
 ledger_status runs_update(ledger *l, const char *id, const run_change *ch);

@@ -101,6 +101,48 @@ static void test_begin_names_the_run(void **state)
     ledger_close(l);
 }
 
+/* An event coalesced into work already going joins its run; an event that began a run of its
+ * own stays with it; a stale hold and an unknown run change nothing. */
+static void test_join_folds_an_event_in(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    ledger_hold first = claim(l, "e1"), later = claim(l, "e2"), own = claim(l, "e3");
+    run_record run, mine;
+    bool existed, joined = false;
+    assert_int_equal(runs_begin(l, &first, "churn", "custom_job", &run, &existed), LEDGER_OK);
+    assert_int_equal(runs_join(l, &later, run.id, &joined), LEDGER_OK);
+    assert_true(joined);
+    assert_string_equal(run_of_event(l, later.key), run.id);
+    assert_int_equal(runs_join(l, &later, run.id, &joined), LEDGER_OK); /* a retry: no change */
+    assert_true(joined);
+    char keys[4][LEDGER_KEY_HEX + 1];
+    size_t n = 0;
+    assert_int_equal(runs_events(l, run.id, keys, 4, &n), LEDGER_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(keys[0], first.key);
+    assert_string_equal(keys[1], later.key);
+
+    assert_int_equal(runs_begin(l, &own, "churn", "custom_job", &mine, &existed), LEDGER_OK);
+    assert_int_equal(runs_join(l, &own, run.id, &joined), LEDGER_OK);
+    assert_false(joined);
+    assert_string_equal(run_of_event(l, own.key), mine.id);
+
+    ledger_hold stale = claim(l, "e4");
+    stale.attempt++;
+    assert_int_equal(runs_join(l, &stale, run.id, &joined), LEDGER_ERR_STATE);
+    assert_false(joined);
+    assert_int_equal(runs_join(l, &later, "ffffffffffffffffffffffff", &joined),
+                     LEDGER_ERR_NOT_FOUND);
+    run_record got;
+    assert_int_equal(runs_get(l, run.id, &got), LEDGER_OK);
+    assert_int_equal(got.events, 2);
+    run_record_clear(&got);
+    run_record_clear(&run);
+    run_record_clear(&mine);
+    ledger_close(l);
+}
+
 static void change(ledger *l, const char *id, run_change ch, ledger_status want)
 {
     assert_int_equal(runs_update(l, id, &ch), want);
@@ -347,6 +389,7 @@ int main(void)
 {
     const struct CMUnitTest table[] = {
         cmocka_unit_test(test_begin_names_the_run),
+        cmocka_unit_test(test_join_folds_an_event_in),
         cmocka_unit_test(test_states_move_forward_only),
         cmocka_unit_test(test_failure_and_replay),
         cmocka_unit_test(test_list_filters_and_pages),
