@@ -165,11 +165,13 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
     }
 
     long long budget = (long long)ctx->cfg->request_timeout_s * 1000 / 2;
+    char run_id[RUN_ID_LEN + 1] = "";
     retrain_call call = {.st = st,
                          .r = r,
                          .ctx = ctx,
                          .deadline_ms =
-                             clk_mono_ms() + (budget > BUDGET_MIN_MS ? budget : BUDGET_MIN_MS)};
+                             clk_mono_ms() + (budget > BUDGET_MIN_MS ? budget : BUDGET_MIN_MS),
+                         .run_id = run_id};
     if (!ctx->ledger) { /* the slots that space and coalesce submissions live there */
         retrain_retry(&call, out, 0, "no ledger to coordinate submissions with");
         return;
@@ -178,6 +180,8 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
         retrain_submit_upload(&call, body, out);
     else
         retrain_submit_run(&call, body, out);
+    if (run_id[0] && json_is_object(out->outcome))
+        json_object_set_new(out->outcome, "run", json_string(run_id));
 }
 
 const fn_def retrain_function = {

@@ -10,6 +10,7 @@
 #include "gauth.h"
 #include "retrain_config.h"
 #include "rules.h"
+#include "runs.h"
 #include "vertex.h"
 
 /* One worker's state, made by init after fork. */
@@ -28,6 +29,8 @@ typedef struct {
     const rule *r;
     fn_context *ctx;
     long long deadline_ms; /* monotonic: no waiting (slots, operations) past this */
+    char *run_id; /* RUN_ID_LEN + 1 bytes: the event's run once begun or joined, else ""; NULL: no
+                     runs */
 } retrain_call;
 
 /* FN_RETRY with WHY (copied into the arena) and RETRY_AFTER_S (0: the default). */
@@ -38,6 +41,19 @@ void retrain_retry(const retrain_call *c, fn_result *out, int retry_after_s, con
  * and message; transient, auth → FN_RETRY. WHAT names the call. */
 void retrain_vertex_failure(const retrain_call *c, const char *what, vtx_err e,
                             const vtx_result *res, fn_result *out);
+
+/* The event's run (retrain_run.c). Each returns 0, or -1 with OUT set to a retry (the ledger
+ * could not record it). begin: before the call that makes work (finds the run an earlier attempt
+ * began); join: the event is coalesced into HOLDER's run; submitted: Google accepted the create
+ * of RESOURCE; registered: an upload's OPERATION made MODEL's version VERSION_ID (both may be
+ * NULL); failed: Google refused for good with google.rpc.Status CODE (0: none) and MESSAGE
+ * (recorded as well as the ledger can). */
+int retrain_run_begin(const retrain_call *c, fn_result *out);
+int retrain_run_join(const retrain_call *c, const char *holder, fn_result *out);
+int retrain_run_submitted(const retrain_call *c, const char *resource, fn_result *out);
+int retrain_run_registered(const retrain_call *c, const char *operation, const char *model,
+                           const char *version_id, fn_result *out);
+void retrain_run_failed(const retrain_call *c, int code, const char *message);
 
 /* The test hook (see retrain.h; in retrain_submit.c). */
 void retrain_crash_hook(const rule *r);

@@ -33,6 +33,9 @@ void retrain_vertex_failure(const retrain_call *c, const char *what, vtx_err e,
         *out = (fn_result){.status = FN_FAILED,
                            .error = why ? why : "Vertex AI refused the request",
                            .outcome = retrain_outcome_failed(rules_name(c->r), action, res)};
+        /* Google's error.code on an HTTP error is the HTTP status it answered with. */
+        retrain_run_failed(c, res->http_status >= 400 ? (int)res->http_status : 0,
+                           res->message[0] ? res->message : res->status);
         return;
     }
     int after = res->retry_after_s > 0 && res->retry_after_s < 3600 ? (int)res->retry_after_s : 0;

@@ -189,6 +189,8 @@ static burst burst_control(const retrain_call *c, fn_result *out)
         if (running < 0)
             return BURST_DECIDED;
         if (running) {
+            if (retrain_run_join(c, holder, out) != 0)
+                return BURST_DECIDED;
             *out = (fn_result){.status = FN_COALESCED,
                                .outcome = retrain_outcome_coalesced(rule, resource, holder)};
             if (!out->outcome)
@@ -246,7 +248,8 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
             log_info("retrain: event %s was reclaimed; adopted %s", c->ctx->event_key, name);
             if (burst_controlled)
                 slot_set_resource(c, c->ctx->event_key, name);
-            submitted(c, name, true, out);
+            if (retrain_run_begin(c, out) == 0 && retrain_run_submitted(c, name, out) == 0)
+                submitted(c, name, true, out);
             return;
         }
         if (e != VTX_ERR_NOT_FOUND && e != VTX_OK)
@@ -256,7 +259,7 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
     if (burst_controlled && burst_control(c, out) == BURST_DECIDED)
         return;
 
-    if (hold_over_call(c, out) != 0)
+    if (retrain_run_begin(c, out) != 0 || hold_over_call(c, out) != 0)
         return;
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(c->ctx->event_key, label);
@@ -292,7 +295,8 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
     retrain_crash_hook(c->r);
     if (burst_controlled)
         slot_set_resource(c, c->ctx->event_key, name);
-    submitted(c, name, res.adopted, out);
+    if (retrain_run_submitted(c, name, out) == 0)
+        submitted(c, name, res.adopted, out);
 }
 
 /* ---- register ------------------------------------------------------------------------------ */
@@ -371,13 +375,25 @@ static void adopt_version(const retrain_call *c, const vtx_result *res, fn_resul
     }
     log_info("retrain: event %s: adopted model version %s found by its label", c->ctx->event_key,
              version);
-    submitted(c, version, true, out);
+    const char *at = strrchr(version, '@');
+    const char *model =
+        at ? arena_printf(c->ctx->arena, "%.*s", (int)(at - version), version) : NULL;
+    if (retrain_run_registered(c, NULL, model, at ? at + 1 : NULL, out) == 0)
+        submitted(c, version, true, out);
+}
+
+/* The upload OP was sent and is still going when the request's budget ends. */
+static void pending(const retrain_call *c, const char *op, fn_result *out)
+{
+    if (retrain_run_submitted(c, op, out) != 0)
+        return;
+    *out = (fn_result){.status = FN_DONE, .outcome = retrain_outcome_pending(rules_name(c->r), op)};
 }
 
 void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result *out)
 {
     arena *a = c->ctx->arena;
-    if (upload_slot(c, out) != 0 || hold_over_call(c, out) != 0)
+    if (upload_slot(c, out) != 0 || retrain_run_begin(c, out) != 0 || hold_over_call(c, out) != 0)
         return;
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(c->ctx->event_key, label);
@@ -421,8 +437,7 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
     long poll = OPERATION_POLL_MS;
     while (!json_is_true(json_object_get(res.resource, "done"))) {
         if (clk_mono_ms() + poll > c->deadline_ms) {
-            *out = (fn_result){.status = FN_DONE,
-                               .outcome = retrain_outcome_pending(rules_name(c->r), op)};
+            pending(c, op, out);
             return;
         }
         clk_sleep_ms(poll);
@@ -430,8 +445,7 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
         if (vtx_result_keep(&res, a, vtx_get_operation(c->st->vtx, op, &res)) != VTX_OK) {
             /* The upload happened: record it as pending rather than ask for a second one. */
             log_warning("retrain: operations.get %s: %s", op, res.message);
-            *out = (fn_result){.status = FN_DONE,
-                               .outcome = retrain_outcome_pending(rules_name(c->r), op)};
+            pending(c, op, out);
             return;
         }
     }
@@ -443,9 +457,18 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
                  json_string_value(json_object_get(error, "message"))
                      ? json_string_value(json_object_get(error, "message"))
                      : "the upload failed");
+        /* The operation's error is a google.rpc.Status: its code is Google's canonical one. */
+        if (retrain_run_submitted(c, op, out) != 0)
+            return;
+        retrain_run_failed(c, (int)json_integer_value(json_object_get(error, "code")), why.message);
         retrain_vertex_failure(c, "models.upload", VTX_ERR_PERMANENT, &why, out);
         return;
     }
+    const json_t *resp = json_object_get(res.resource, "response");
+    if (retrain_run_registered(c, op, json_string_value(json_object_get(resp, "model")),
+                               json_string_value(json_object_get(resp, "modelVersionId")),
+                               out) != 0)
+        return;
     const char *version = uploaded_version(res.resource, a);
     submitted(c, version ? version : op, false, out);
     if (out->outcome)

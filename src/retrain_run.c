@@ -1,0 +1,99 @@
+/* retrain_run — the run of the event being submitted, kept in the ledger as the submission goes
+ * (runs.h): begun right before the call that makes work, folded into the work already going
+ * when the event is coalesced, and moved on when Google answers. See retrain_internal.h.
+ *
+ * A run's record must not fall behind what Google did: when the ledger cannot record that a
+ * create was accepted, the event is retried (its redelivery finds the job by its label and
+ * records it), never acknowledged with a run still `queued`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "retrain_internal.h"
+#include "runs.h"
+
+int retrain_run_begin(const retrain_call *c, fn_result *out)
+{
+    if (!c->run_id)
+        return 0;
+    run_record run;
+    bool existed;
+    ledger_status st = runs_begin(c->ctx->ledger, c->ctx->hold, rules_name(c->r),
+                                  rules_action_name(rules_action_of(c->r)), &run, &existed);
+    if (st != LEDGER_OK) {
+        retrain_retry(c, out, 0, "ledger: %s", ledger_last_error(c->ctx->ledger));
+        return -1;
+    }
+    snprintf(c->run_id, RUN_ID_LEN + 1, "%s", run.id);
+    if (existed)
+        log_info("retrain: event %s goes on with run %s (%s)", c->ctx->event_key, run.id,
+                 run_state_name(run.state));
+    run_record_clear(&run);
+    return 0;
+}
+
+/* Applies CH to the call's run; a run moved on already (by another look at the same job) is
+ * fine. 0, or -1 with OUT set to a retry. */
+static int change(const retrain_call *c, const run_change *ch, fn_result *out)
+{
+    if (!c->run_id || !c->run_id[0])
+        return 0;
+    ledger_status st = runs_update(c->ctx->ledger, c->run_id, ch);
+    if (st == LEDGER_OK || st == LEDGER_ERR_STATE)
+        return 0;
+    retrain_retry(c, out, 0, "ledger: recording run %s: %s", c->run_id,
+                  ledger_last_error(c->ctx->ledger));
+    return -1;
+}
+
+int retrain_run_submitted(const retrain_call *c, const char *resource, fn_result *out)
+{
+    return change(c, &(run_change){.state = RUN_SUBMITTED, .resource = resource}, out);
+}
+
+int retrain_run_registered(const retrain_call *c, const char *operation, const char *model,
+                           const char *version_id, fn_result *out)
+{
+    char name[1024];
+    const char *version = NULL;
+    if (model && version_id &&
+        (size_t)snprintf(name, sizeof name, "%s@%s", model, version_id) < sizeof name)
+        version = name;
+    return change(c, &(run_change){.state = RUN_SUBMITTED, .resource = operation}, out) ||
+           change(c,
+                  &(run_change){.state = RUN_SUCCEEDED,
+                                .model_version = version,
+                                .model_version_id = version ? version_id : NULL},
+                  out);
+}
+
+void retrain_run_failed(const retrain_call *c, int code, const char *message)
+{
+    if (!c->run_id || !c->run_id[0])
+        return;
+    run_change ch = {.state = RUN_FAILED, .error_code = code, .error_message = message};
+    if (runs_update(c->ctx->ledger, c->run_id, &ch) != LEDGER_OK)
+        log_warning("retrain: run %s: could not record its failure: %s", c->run_id,
+                    ledger_last_error(c->ctx->ledger));
+}
+
+int retrain_run_join(const retrain_call *c, const char *holder, fn_result *out)
+{
+    if (!c->run_id)
+        return 0;
+    ledger *l = c->ctx->ledger;
+    ledger_record rec;
+    ledger_status st = ledger_get(l, holder, &rec);
+    if (st == LEDGER_ERR_NOT_FOUND)
+        return 0; /* collected: the event's outcome still names the holder and its job */
+    bool joined = false;
+    if (st == LEDGER_OK && rec.run_id &&
+        (st = runs_join(l, c->ctx->hold, rec.run_id, &joined)) == LEDGER_OK && joined)
+        snprintf(c->run_id, RUN_ID_LEN + 1, "%s", rec.run_id);
+    ledger_record_clear(&rec);
+    if (st == LEDGER_OK || st == LEDGER_ERR_NOT_FOUND)
+        return 0;
+    retrain_retry(c, out, 0, "ledger: folding the event into its rule's run: %s",
+                  ledger_last_error(l));
+    return -1;
+}
