@@ -11,6 +11,7 @@
 #include "builtins.h"
 #include "cmd_check_config.h"
 #include "cmd_events.h"
+#include "cmd_runs.h"
 #include "cmd_verify_token.h"
 #include "config.h"
 #include "function.h"
@@ -30,7 +31,9 @@ static void usage(FILE *out)
         "                               verify a Google ID token as the pool would and print its\n"
         "                               claims (see verify-token --help)\n"
         "  events list [--status S] [--since T] [--limit N]\n"
-        "  events show KEY|ID           read the ledger\n"
+        "  events show KEY|ID           read the ledger's events\n"
+        "  runs list [--rule R] [--state S] [--since T] [--limit N]\n"
+        "  runs show ID                 the runs events started, and the events each covers\n"
         "  replay KEY [--ledger URL]    run a failed event through its function again\n"
         "  gc [--older-than DURATION]   delete finished records older than DURATION (7d)\n"
         "\n"
@@ -169,6 +172,8 @@ int main(int argc, char **argv)
         return cmd_verify_token(argc - 1, argv + 1);
     if (strcmp(cmd, "events") == 0)
         return cmd_events(argc - 1, argv + 1);
+    if (strcmp(cmd, "runs") == 0)
+        return cmd_runs(argc - 1, argv + 1);
     if (strcmp(cmd, "gc") == 0)
         return cmd_gc(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0)

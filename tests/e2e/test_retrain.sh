@@ -92,6 +92,9 @@ send() { # ID BUCKET OBJECT: one storage event in binary mode
     --data "{\"bucket\":\"$2\",\"name\":\"$3\",\"generation\":\"1764140400000001\"}"
 }
 key_of() { printf '%s' "$BODY" | jq -r .event.key; }
+export RETRAIN_LEDGER="$LEDGER_URL"
+run_of() { "$BUILD/retrainctl" runs show "$1"; } # RUN-ID: the run as JSON
+runs_of() { "$BUILD/retrainctl" runs list --rule "$1" --limit 1000; } # RULE: one run per line
 versions_labelled() { # MODEL KEY=VALUE: how many versions of MODEL carry the label
   vx -G "$V/models/$1:listVersions" --data-urlencode "filter=labels.${2%%=*}=\"${2#*=}\"" | jq '.models // [] | length'
 }
@@ -124,6 +127,16 @@ expect "job read back: labels merged (template over rule, ours on top)" "$(jq -c
   "$(jq -ncS --arg k "${key:0:63}" '{team:"ml",owner:"template",kind:"nightly","retrain-event":$k,"retrain-rule":"fraud"}')"
 expect "job read back: scheduling kept" "$(jq -r .jobSpec.scheduling.timeout <<<"$got")" 3600s
 expect "one job created" "$(stats .created.customJobs)" 1
+run=$(json_get run)
+expect_match "run: the answer names it" "$run" '^[0-9a-f]{24}$'
+got=$(run_of "$run")
+expect "run: submitted, the job, its rule and action" "$(jq -r '[.state, .resource, .rule, .action] | join(" ")' <<<"$got")" \
+  "submitted $job fraud train"
+expect "run: queued and submitted times, not started or ended" \
+  "$(jq -r '[(.queued != null), (.submitted != null), .started, .ended] | map(tostring) | join(" ")' <<<"$got")" "true true null null"
+expect "run: covers the event" "$(jq -r '[.events, (.covers | map(.key + "/" + .id + "/" + .status) | join(","))] | join(" ")' <<<"$got")" \
+  "1 $key/f-1/done"
+expect "run: the event's record names it" "$("$BUILD/retrainctl" events show "$key" | jq -r .run)" "$run"
 send f-1 acme-data fraud/2026-11-26.parquet
 expect "redelivery: duplicate naming the same job" "$(json_get status)/$(json_get resource)" "duplicate/$job"
 
@@ -147,6 +160,8 @@ expect "crash: redelivery 200" "$STATUS" 200
 expect "crash: redelivery adopted the job" "$(json_get status)/$(json_get adopted)" submitted/true
 expect "crash: still one job" "$(jobs_labelled retrain-rule=crashy)" 1
 expect "crash: the adopted job is the labelled one" "$(vx "$EMU/v1/$(json_get resource)" | jq -r '.labels."retrain-rule"')" crashy
+expect "crash: one run for the rule, the one begun before the crash, now submitted" \
+  "$(runs_of crashy | jq -r '.id + " " + .state + " " + .resource')" "$(json_get run) submitted $(json_get resource)"
 
 echo "train_and_register: one pipeline, then a model version with the aliases"
 send t-1 acme-data churn/2026-11-26.csv
@@ -179,6 +194,10 @@ send r-1 acme-models models/v7/saved_model.pb
 expect "register: submitted" "$STATUS/$(json_get status)/$(json_get action)" 200/submitted/register
 expect "register: names the new version" "$(json_get resource)" "$P/models/imported@2"
 expect_match "register: names the operation" "$(json_get operation)" "^$P/models/imported/operations/[0-9]+$"
+got=$(run_of "$(json_get run)")
+expect "register: the run succeeded with the operation and the version it made" \
+  "$(jq -r '[.state, .resource, .model_version, .model_version_id, (.ended != null)] | map(tostring) | join(" ")' <<<"$got")" \
+  "succeeded $(json_get operation) $P/models/imported@2 2 true"
 model=$(vx "$V/models/imported@staging")
 expect "register: version 2 has the alias and the directory" "$(jq -r '[.versionId, .artifactUri, .displayName] | join(" ")' <<<"$model")" \
   "2 gs://acme-models/models/v7/ imported models/v7/saved_model.pb"
@@ -208,6 +227,8 @@ expect "register crash: it names version 2" "$(json_get resource)" "$P/models/cr
 expect "register crash: one version carries the event's label" "$(versions_labelled crashed "retrain-event=${rkey:0:63}")" 1
 expect "register crash: no second upload" "$(stats .created.uploads)/$(json_get '.models | length' "$(vx "$V/models/crashed:listVersions")")" \
   "$((up0 + 1))/2"
+expect "register crash: one run, succeeded with the adopted version" \
+  "$(runs_of crashreg | jq -r '[.id, .state, .model_version] | join(" ")')" "$(json_get run) succeeded $P/models/crashed@2"
 
 echo "register: the worker killed, and the upload still running when the event is reclaimed"
 curl -sS -X POST "$EMU/emulator/config" -d '{"job_clock_ms":4000}' >/dev/null # the operation: 4 s
@@ -276,7 +297,11 @@ expect "400: acknowledged with 200" "$STATUS" 200
 expect "400: failed" "$(json_get status)" failed
 expect_match "400: Google's status and message" "$(json_get error)" 'INVALID_ARGUMENT.*persistent_?[Rr]esource_?[Ii]d'
 bkey=$(key_of)
-export RETRAIN_LEDGER="$LEDGER_URL"
+brun=$(json_get run)
+got=$(run_of "$brun")
+expect "400: the run failed with Google's code" "$(jq -r '[.state, .error.code, .resource, (.ended != null)] | map(tostring) | join(" ")' <<<"$got")" \
+  "failed 400 null true"
+expect_match "400: and Google's message" "$(jq -r .error.message <<<"$got")" 'persistent_?[Rr]esource_?[Ii]d'
 rec=$("$BUILD/retrainctl" events show "$bkey")
 expect "400: the ledger holds a failed record" "$(jq -r .status <<<"$rec")" failed
 out=$(RETRAIN_CONFIG="$E2E_DIR/retrain.json" "$BUILD/retrainctl" replay "$bkey" 2>/dev/null); rc=$?
@@ -285,6 +310,10 @@ out=$(RETRAIN_CONFIG="$E2E_DIR/fixed.json" "$BUILD/retrainctl" replay "$bkey" 2>
 expect "replay with the fixed config: exit 0" "$rc" 0
 expect "replay: submitted" "$(json_get status "$out")" submitted
 expect "replay: one job for the rule" "$(jobs_labelled retrain-rule=broken)" 1
+expect "replay: each attempt is a run: the first and the broken replay failed, the fixed one submitted" \
+  "$(runs_of broken | jq -r 'select(.id == "'"$brun"'" or .state == "submitted") | .id + "=" + .state' | sort | paste -sd' ')/$(runs_of broken | jq -r .state | sort | paste -sd,)" \
+  "$(printf '%s\n' "$brun=failed" "$(json_get run "$out")=submitted" | sort | paste -sd' ')/failed,failed,submitted"
+expect "replay: the event names the new run" "$("$BUILD/retrainctl" events show "$bkey" | jq -r .run)" "$(json_get run "$out")"
 send b-1 acme-data broken/x.csv
 expect "replayed event: a redelivery is a duplicate" "$(json_get status)/$(json_get recorded_status)" duplicate/done
 
@@ -320,6 +349,8 @@ expect "burst: one submitted" "$(json_get .answers.submitted "$report")" 1
 expect "burst: 999 coalesced" "$(json_get .answers.coalesced "$report")" 999
 expect "burst: within 10 s" "$(jq -r '.seconds < 10' <<<"$report")" true
 expect "burst: Google has one job for the rule" "$(jobs_labelled retrain-rule=burst)" 1
+expect "burst: one run covering the 1,000 events" "$(runs_of burst | jq -r '[.state, .events] | map(tostring) | join(" ")')" \
+  "submitted 1000"
 burst_job=$(vx -G "$V/customJobs" --data-urlencode 'filter=labels.retrain-rule="burst"' | jq -r '.customJobs[0].name')
 "$BUILD/retrainctl" events list --status coalesced --limit 2000 >"$E2E_DIR/coalesced.jsonl"
 expect "burst: 999 coalesced records listed" "$(wc -l <"$E2E_DIR/coalesced.jsonl")" 999
@@ -342,6 +373,8 @@ expect "holder: its redelivery adopts the job" "$(json_get status)/$(json_get ad
   "submitted/true/$held_job"
 expect "holder: the coalesced event names it" "$into" "$(json_get event.key)"
 expect "holder: one job for the rule" "$(jobs_labelled retrain-rule=held)" 1
+expect "holder: one run, covering both events, submitted with the job" \
+  "$(runs_of held | jq -r '[.id, .state, .resource, .events] | map(tostring) | join(" ")')" "$(json_get run) submitted $held_job 2"
 
 echo "within the interval, once the rule's job has finished, the next event starts a new one"
 curl -sS -X POST "$EMU/emulator/config" -d '{"job_clock_ms":1}' >/dev/null
