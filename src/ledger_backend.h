@@ -82,6 +82,20 @@ typedef struct ledger_ops {
                               size_t *n);
     ledger_status (*run_events)(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX + 1],
                                 size_t cap, size_t *n);
+    /* One atomic statement: the open run (submitted or running, with a resource) whose check
+     * is due the longest (next_check_ms, or submitted_ms + FIRST_MS while it has none) and
+     * whose follow lease is free or expired becomes OWNER's for LEASE_MS; ID gets it.
+     * LEDGER_ERR_NOT_FOUND when none is due. */
+    ledger_status (*run_lease)(ledger *l, const char *owner, int64_t lease_ms, int64_t first_ms,
+                               char id[RUN_ID_LEN + 1]);
+    /* Where OWNER holds run ID's lease: next check in DELAY_MS, checks = CHECKS, lease given
+     * back. LEDGER_ERR_STATE when OWNER holds it no more. */
+    ledger_status (*run_checked)(ledger *l, const char *id, const char *owner, int64_t delay_ms,
+                                 int checks);
+    /* One atomic statement on token bucket NAME (full, CAPACITY tokens, when first used),
+     * refilled at PER_MS tokens a millisecond: takes one token when there is one. */
+    ledger_status (*budget_take)(ledger *l, const char *name, double capacity, double per_ms,
+                                 bool *granted);
     void (*close)(ledger *l);
 } ledger_ops;
 
@@ -127,8 +141,9 @@ int ledger_slot_fill(ledger_slot *slot, const char *const cols[4]);
 #define RUN_COLUMNS                                                                                \
     "r.id, r.rule, r.action, r.resource, r.state, r.queued_ms, r.submitted_ms, r.started_ms, "     \
     "r.ended_ms, r.updated_ms, r.error_code, r.error_message, r.model_version, "                   \
-    "r.model_version_id, (SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id)"
-#define RUN_NCOLUMNS 15
+    "r.model_version_id, r.next_check_ms, r.checks,"                                               \
+    " (SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id)"
+#define RUN_NCOLUMNS 17
 /* Fills RUN from column texts in RUN_COLUMNS order (NULL for SQL NULL). -1 on OOM. */
 int run_record_fill(run_record *run, const char *const cols[RUN_NCOLUMNS]);
 

@@ -51,6 +51,12 @@ static const char *const migrations[] = {
     "CREATE TABLE ledger_run_events ("
     " seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, run_id text NOT NULL,"
     " event_key text NOT NULL, UNIQUE (run_id, event_key));",
+    /* Following runs (runs_lease) and read budgets (budget.h). */
+    "ALTER TABLE ledger_runs ADD COLUMN next_check_ms bigint,"
+    " ADD COLUMN checks integer NOT NULL DEFAULT 0, ADD COLUMN follower text,"
+    " ADD COLUMN follow_until_ms bigint NOT NULL DEFAULT 0;"
+    "CREATE TABLE ledger_budgets ("
+    " name text PRIMARY KEY, tokens double precision NOT NULL, at_ms bigint NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -76,6 +82,9 @@ enum {
     P_RUN_GET,
     P_RUN_LIST,
     P_RUN_EVENTS,
+    P_RUN_LEASE,
+    P_RUN_CHECKED,
+    P_BUDGET_TAKE,
     P_COUNT
 };
 
@@ -177,6 +186,32 @@ static const struct {
          " ORDER BY r.queued_ms, r.id LIMIT $5::integer"},
     [P_RUN_EVENTS] = {"ledger_run_events", "SELECT event_key FROM ledger_run_events"
                                            " WHERE run_id = $1 ORDER BY seq LIMIT $2::bigint"},
+    /* SKIP LOCKED: followers asking at once lease different runs instead of queueing on one;
+     * the row a follower locks is re-checked against the subquery's WHERE as committed. */
+    [P_RUN_LEASE] = {"ledger_run_lease",
+                     "UPDATE ledger_runs SET follower = $1,"
+                     " follow_until_ms = " NOW_MS " + $2::bigint"
+                     " WHERE id = (SELECT id FROM ledger_runs"
+                     "  WHERE state IN ('submitted', 'running') AND resource IS NOT NULL"
+                     "  AND coalesce(next_check_ms, submitted_ms + $3::bigint) <= " NOW_MS
+                     "  AND follow_until_ms <= " NOW_MS
+                     "  ORDER BY coalesce(next_check_ms, submitted_ms + $3::bigint), id"
+                     "  LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                     " RETURNING id"},
+    [P_RUN_CHECKED] = {"ledger_run_checked",
+                       "UPDATE ledger_runs SET next_check_ms = " NOW_MS " + $3::bigint,"
+                       " checks = $4::integer, follower = NULL, follow_until_ms = 0"
+                       " WHERE id = $1 AND follower = $2"},
+    /* Concurrent takers queue on the row's lock and each re-checks the WHERE as committed. */
+    [P_BUDGET_TAKE] = {"ledger_budget_take",
+                       "INSERT INTO ledger_budgets AS b (name, tokens, at_ms)"
+                       " VALUES ($1, $2::double precision - 1, " NOW_MS ")"
+                       " ON CONFLICT (name) DO UPDATE SET"
+                       "  tokens = least($2::double precision, b.tokens"
+                       "   + greatest(0, " NOW_MS " - b.at_ms) * $3::double precision) - 1,"
+                       "  at_ms = " NOW_MS " WHERE least($2::double precision, b.tokens"
+                       "  + greatest(0, " NOW_MS " - b.at_ms) * $3::double precision) >= 1"
+                       " RETURNING tokens"},
 };
 
 typedef struct {
@@ -588,6 +623,48 @@ static ledger_status pq_run_events(ledger *l, const char *id, char (*keys)[LEDGE
     return LEDGER_OK;
 }
 
+static ledger_status pq_run_lease(ledger *l, const char *owner, int64_t lease_ms, int64_t first_ms,
+                                  char id[RUN_ID_LEN + 1])
+{
+    char lease[24], first[24];
+    snprintf(lease, sizeof lease, "%lld", (long long)lease_ms);
+    snprintf(first, sizeof first, "%lld", (long long)first_ms);
+    PGresult *r;
+    ledger_status st = run(l, P_RUN_LEASE, 3, (const char *[]){owner, lease, first}, &r);
+    if (st != LEDGER_OK)
+        return st;
+    if (PQntuples(r) == 0)
+        st = LEDGER_ERR_NOT_FOUND;
+    else
+        snprintf(id, RUN_ID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_run_checked(ledger *l, const char *id, const char *owner, int64_t delay_ms,
+                                    int checks)
+{
+    char delay[24], n[16];
+    snprintf(delay, sizeof delay, "%lld", (long long)delay_ms);
+    snprintf(n, sizeof n, "%d", checks);
+    return changed_or_state(l, P_RUN_CHECKED, 4, (const char *[]){id, owner, delay, n});
+}
+
+static ledger_status pq_budget_take(ledger *l, const char *name, double capacity, double per_ms,
+                                    bool *granted)
+{
+    char cap[32], rate[32];
+    snprintf(cap, sizeof cap, "%.17g", capacity);
+    snprintf(rate, sizeof rate, "%.17g", per_ms);
+    PGresult *r;
+    *granted = false;
+    ledger_status st = run(l, P_BUDGET_TAKE, 3, (const char *[]){name, cap, rate}, &r);
+    if (st == LEDGER_OK)
+        *granted = PQntuples(r) > 0;
+    PQclear(r);
+    return st;
+}
+
 static void pq_close(ledger *l)
 {
     pg_ledger *p = l->impl;
@@ -624,6 +701,9 @@ static const ledger_ops pg_ops = {
     .run_get = pq_run_get,
     .run_list = pq_run_list,
     .run_events = pq_run_events,
+    .run_lease = pq_run_lease,
+    .run_checked = pq_run_checked,
+    .budget_take = pq_budget_take,
     .close = pq_close,
 };
 

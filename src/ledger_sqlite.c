@@ -96,6 +96,21 @@ static const char *const sql[S_COUNT] = {
                    " ORDER BY r.queued_ms, r.id LIMIT ?5",
     [S_RUN_EVENTS] = "SELECT event_key FROM ledger_run_events WHERE run_id = ?1"
                      " ORDER BY seq LIMIT ?2",
+    [S_RUN_LEASE] = "UPDATE ledger_runs SET follower = ?1, follow_until_ms = ?2 + ?3"
+                    " WHERE id = (SELECT id FROM ledger_runs"
+                    "  WHERE state IN ('submitted', 'running') AND resource IS NOT NULL"
+                    "  AND coalesce(next_check_ms, submitted_ms + ?4) <= ?2"
+                    "  AND follow_until_ms <= ?2"
+                    "  ORDER BY coalesce(next_check_ms, submitted_ms + ?4), id LIMIT 1)"
+                    " RETURNING id",
+    [S_RUN_CHECKED] = "UPDATE ledger_runs SET next_check_ms = ?3 + ?4, checks = ?5,"
+                      " follower = NULL, follow_until_ms = 0 WHERE id = ?1 AND follower = ?2",
+    /* A refill is counted from at_ms, which moves only when a token is taken. */
+    [S_BUDGET_TAKE] = "INSERT INTO ledger_budgets (name, tokens, at_ms) VALUES (?1, ?2 - 1, ?3)"
+                      " ON CONFLICT (name) DO UPDATE SET"
+                      "  tokens = min(?2, tokens + max(0, ?3 - at_ms) * ?4) - 1, at_ms = ?3"
+                      " WHERE min(?2, tokens + max(0, ?3 - at_ms) * ?4) >= 1"
+                      " RETURNING tokens",
 };
 
 /* The handle's files are gone from its path: it fails every call from now on. */
@@ -567,6 +582,65 @@ static ledger_status sq_run_events(ledger *l, const char *id, char (*keys)[LEDGE
     return LEDGER_OK;
 }
 
+static ledger_status sq_run_lease(ledger *l, const char *owner, int64_t lease_ms, int64_t first_ms,
+                                  char id[RUN_ID_LEN + 1])
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_LEASE);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, owner);
+    sqlite3_bind_int64(st, 2, ledger_now_ms());
+    sqlite3_bind_int64(st, 3, lease_ms);
+    sqlite3_bind_int64(st, 4, first_ms);
+    int rc = sqlite3_step(st);
+    ledger_status res = LEDGER_ERR_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        snprintf(id, RUN_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+        rc = sqlite3_step(st);
+        res = LEDGER_OK;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return db_fail(l, "run lease");
+    return res == LEDGER_OK ? written(l) : res;
+}
+
+static ledger_status sq_run_checked(ledger *l, const char *id, const char *owner, int64_t delay_ms,
+                                    int checks)
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_CHECKED);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    bind_text(st, 2, owner);
+    sqlite3_bind_int64(st, 3, ledger_now_ms());
+    sqlite3_bind_int64(st, 4, delay_ms);
+    sqlite3_bind_int(st, 5, checks);
+    return changed_or_state(l, st, "run checked");
+}
+
+static ledger_status sq_budget_take(ledger *l, const char *name, double capacity, double per_ms,
+                                    bool *granted)
+{
+    sqlite3_stmt *st = stmt_get(l, S_BUDGET_TAKE);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, name);
+    sqlite3_bind_double(st, 2, capacity);
+    sqlite3_bind_int64(st, 3, ledger_now_ms());
+    sqlite3_bind_double(st, 4, per_ms);
+    int rc = sqlite3_step(st);
+    *granted = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        *granted = false;
+        return db_fail(l, "budget");
+    }
+    return written(l);
+}
+
 /* ---- every operation under the file checks and the guard -------------------------------- */
 
 /* A fault inside SQLite: the call is abandoned where it stood, and the handle with it. */
@@ -667,6 +741,17 @@ GUARDED(g_run_events, sq_run_events, false,
         (ledger * l, const char *id, char (*keys)[LEDGER_KEY_HEX + 1], size_t cap, size_t *n),
         (l, id, keys, cap, n))
 
+GUARDED(g_run_lease, sq_run_lease, true,
+        (ledger * l, const char *owner, int64_t lease_ms, int64_t first_ms,
+         char id[RUN_ID_LEN + 1]),
+        (l, owner, lease_ms, first_ms, id))
+GUARDED(g_run_checked, sq_run_checked, true,
+        (ledger * l, const char *id, const char *owner, int64_t delay_ms, int checks),
+        (l, id, owner, delay_ms, checks))
+GUARDED(g_budget_take, sq_budget_take, true,
+        (ledger * l, const char *name, double capacity, double per_ms, bool *granted),
+        (l, name, capacity, per_ms, granted))
+
 static void sq_close(ledger *l)
 {
     sqlite_ledger *s = l->impl;
@@ -704,5 +789,8 @@ const ledger_ops ledger_sqlite_ops = {
     .run_get = g_run_get,
     .run_list = g_run_list,
     .run_events = g_run_events,
+    .run_lease = g_run_lease,
+    .run_checked = g_run_checked,
+    .budget_take = g_budget_take,
     .close = sq_close,
 };

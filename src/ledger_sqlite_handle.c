@@ -48,6 +48,13 @@ static const char *const migrations[] = {
     "CREATE TABLE ledger_run_events ("
     " seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, event_key TEXT NOT NULL,"
     " UNIQUE (run_id, event_key));",
+    /* Following runs (runs_lease) and read budgets (budget.h). */
+    "ALTER TABLE ledger_runs ADD COLUMN next_check_ms INTEGER;"
+    "ALTER TABLE ledger_runs ADD COLUMN checks INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE ledger_runs ADD COLUMN follower TEXT;"
+    "ALTER TABLE ledger_runs ADD COLUMN follow_until_ms INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE ledger_budgets ("
+    " name TEXT PRIMARY KEY, tokens REAL NOT NULL, at_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -33,6 +33,9 @@ enum {
     S_RUN_GET,
     S_RUN_LIST,
     S_RUN_EVENTS,
+    S_RUN_LEASE,
+    S_RUN_CHECKED,
+    S_BUDGET_TAKE,
     S_COUNT
 };
 

@@ -59,7 +59,9 @@ int run_record_fill(run_record *run, const char *const cols[RUN_NCOLUMNS])
     run->ended_ms = num(cols[8]);
     run->updated_ms = num(cols[9]);
     run->error_code = (int)num(cols[10]);
-    run->events = (int)num(cols[14]);
+    run->next_check_ms = num(cols[14]);
+    run->checks = (int)num(cols[15]);
+    run->events = (int)num(cols[16]);
     if (ledger_col_dup(&run->rule, cols[1]) || ledger_col_dup(&run->action, cols[2]) ||
         ledger_col_dup(&run->resource, cols[3]) || ledger_col_dup(&run->error_message, cols[11]) ||
         ledger_col_dup(&run->model_version, cols[12]) ||
@@ -193,4 +195,25 @@ ledger_status runs_events(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX
     if (!id_valid(id))
         return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id");
     return cap == 0 ? LEDGER_OK : l->ops->run_events(l, id, keys, cap, n);
+}
+
+ledger_status runs_lease(ledger *l, const char *owner, int lease_s, int first_s, run_record *run)
+{
+    memset(run, 0, sizeof *run);
+    if (!owner || !*owner || lease_s <= 0 || first_s < 0)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: a lease needs an owner and a length");
+    char id[RUN_ID_LEN + 1] = "";
+    ledger_status st =
+        l->ops->run_lease(l, owner, (int64_t)lease_s * 1000, (int64_t)first_s * 1000, id);
+    return st == LEDGER_OK ? l->ops->run_get(l, id, run) : st;
+}
+
+ledger_status runs_checked(ledger *l, const char *id, const char *owner, int delay_s, int checks)
+{
+    if (!id_valid(id) || !owner || delay_s < 0 || checks < 0)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id, owner or delay");
+    ledger_status st = l->ops->run_checked(l, id, owner, (int64_t)delay_s * 1000, checks);
+    if (st == LEDGER_ERR_STATE)
+        ledger_fail(l, st, "runs: run %s is followed by another follower now", id);
+    return st;
 }

@@ -46,6 +46,8 @@ typedef struct {
     char *model_version;    /* the model version made: its resource name; NULL: none (yet) */
     char *model_version_id; /* and its version id */
     int events;             /* how many events it covers */
+    int64_t next_check_ms;  /* when the follower looks next; 0: first_s after submitted_ms */
+    int checks;             /* looks since its state last changed (the follower's backoff) */
 } run_record;
 
 /* A change runs_update makes. NULL strings and a 0 code leave their fields as they are. */
@@ -90,6 +92,19 @@ ledger_status runs_list(ledger *l, const run_query *q, run_record *runs, size_t 
  * CAP). */
 ledger_status runs_events(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX + 1], size_t cap,
                           size_t *n);
+
+/* ---- following: one follower at a time looks at each open run ----------------------------
+ *
+ * An open run (submitted or running, with a resource) is due for a look at next_check_ms, or
+ * FIRST_S after it was submitted while it has none. runs_lease takes the run due the longest
+ * whose follow lease is free or has expired, for OWNER (a name unique to the follower) for
+ * LEASE_S seconds, in one atomic statement: followers on any number of hosts never look at a run
+ * at once, and a follower that dies hands its run on when its lease ends. RUN receives it;
+ * LEDGER_ERR_NOT_FOUND when no run is due. runs_checked ends the look: the next one in DELAY_S,
+ * CHECKS looks counted since the last change, and the lease given back; LEDGER_ERR_STATE when
+ * the lease ran out and another follower holds the run (its record stands). */
+ledger_status runs_lease(ledger *l, const char *owner, int lease_s, int first_s, run_record *run);
+ledger_status runs_checked(ledger *l, const char *id, const char *owner, int delay_s, int checks);
 
 void run_record_clear(run_record *run);
 

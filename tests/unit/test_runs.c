@@ -10,6 +10,7 @@
 
 #include "support/test_store.h"
 
+#include "budget.h"
 #include "ledger.h"
 #include "runs.h"
 
@@ -326,6 +327,7 @@ static void test_upgrades_a_ledger_from_before_runs(void **state)
         assert_int_equal(sqlite3_open(cur->sqlite_path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db,
                                       "DROP TABLE ledger_run_events; DROP TABLE ledger_runs;"
+                                      "DROP TABLE ledger_budgets;"
                                       "ALTER TABLE ledger_events DROP COLUMN run_id;"
                                       "PRAGMA user_version = 2",
                                       NULL, NULL, NULL),
@@ -335,7 +337,8 @@ static void test_upgrades_a_ledger_from_before_runs(void **state)
         char sql[512];
         snprintf(sql, sizeof sql,
                  "SET search_path TO runs_t%d_%d; DROP TABLE ledger_run_events;"
-                 " DROP TABLE ledger_runs; ALTER TABLE ledger_events DROP COLUMN run_id;"
+                 " DROP TABLE ledger_runs; DROP TABLE ledger_budgets;"
+                 " ALTER TABLE ledger_events DROP COLUMN run_id;"
                  " DELETE FROM ledger_schema WHERE version > 2; RESET search_path",
                  (int)getpid(), cur->stores);
         exec_admin(sql);
@@ -354,6 +357,101 @@ static void test_upgrades_a_ledger_from_before_runs(void **state)
     assert_int_equal(runs_begin(l, &nh, "churn", "custom_job", &run, &existed), LEDGER_OK);
     assert_string_equal(run_of_event(l, nh.key), run.id);
     run_record_clear(&run);
+    ledger_close(l);
+}
+
+/* A submitted run with RESOURCE, begun by a new event ID. */
+static run_record submitted_run(ledger *l, const char *id, const char *resource)
+{
+    ledger_hold h = claim(l, id);
+    run_record run;
+    bool existed;
+    assert_int_equal(runs_begin(l, &h, "churn", "custom_job", &run, &existed), LEDGER_OK);
+    if (resource)
+        change(l, run.id, (run_change){.state = RUN_SUBMITTED, .resource = resource}, LEDGER_OK);
+    return run;
+}
+
+static ledger_status lease(ledger *l, const char *owner, int lease_s, int first_s, char *id_out)
+{
+    run_record run;
+    ledger_status st = runs_lease(l, owner, lease_s, first_s, &run);
+    if (id_out)
+        snprintf(id_out, RUN_ID_LEN + 1, "%s", st == LEDGER_OK ? run.id : "");
+    run_record_clear(&run);
+    return st;
+}
+
+/* One follower at a time: a run is due first_s after it was submitted, leased by one owner,
+ * handed back with its next look, and taken over only once its lease ran out; a run with
+ * nothing at Google yet or that has ended is never leased. */
+static void test_follow_one_at_a_time(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    run_record queued = submitted_run(l, "q", NULL);
+    run_record r = submitted_run(l, "s", "projects/p/locations/l/customJobs/1");
+    char got[RUN_ID_LEN + 1];
+    assert_int_equal(lease(l, "a", 60, 3600, got), LEDGER_ERR_NOT_FOUND); /* not due yet */
+    assert_int_equal(lease(l, "a", 60, 0, got), LEDGER_OK);
+    assert_string_equal(got, r.id);
+    assert_int_equal(lease(l, "b", 60, 0, got), LEDGER_ERR_NOT_FOUND); /* a's now */
+    assert_int_equal(runs_checked(l, r.id, "b", 0, 1), LEDGER_ERR_STATE);
+    assert_int_equal(runs_checked(l, r.id, "a", 3600, 2), LEDGER_OK);
+    run_record back;
+    assert_int_equal(runs_get(l, r.id, &back), LEDGER_OK);
+    assert_int_equal(back.checks, 2);
+    assert_true(back.next_check_ms >= back.submitted_ms + 3600 * 1000);
+    run_record_clear(&back);
+    assert_int_equal(lease(l, "b", 60, 0, got), LEDGER_ERR_NOT_FOUND);    /* next look in an hour */
+    assert_int_equal(runs_checked(l, r.id, "a", 0, 0), LEDGER_ERR_STATE); /* given back */
+
+    /* A lease that runs out is taken over, and its old owner's record is refused. */
+    run_record r2 = submitted_run(l, "t", "projects/p/locations/l/trainingPipelines/2");
+    assert_int_equal(lease(l, "a", 1, 0, got), LEDGER_OK);
+    assert_string_equal(got, r2.id);
+    usleep(1100 * 1000);
+    assert_int_equal(lease(l, "b", 60, 0, got), LEDGER_OK);
+    assert_string_equal(got, r2.id);
+    assert_int_equal(runs_checked(l, r2.id, "a", 0, 1), LEDGER_ERR_STATE);
+    assert_int_equal(runs_checked(l, r2.id, "b", 0, 1), LEDGER_OK);
+
+    /* Ended: never looked at again. */
+    change(l, r2.id, (run_change){.state = RUN_SUCCEEDED}, LEDGER_OK);
+    assert_int_equal(lease(l, "a", 60, 0, got), LEDGER_ERR_NOT_FOUND);
+
+    assert_int_equal(lease(l, "", 60, 0, got), LEDGER_ERR_INVALID);
+    assert_int_equal(lease(l, "a", 0, 0, got), LEDGER_ERR_INVALID);
+    assert_int_equal(runs_checked(l, "not-a-run", "a", 0, 0), LEDGER_ERR_INVALID);
+    run_record_clear(&queued);
+    run_record_clear(&r);
+    run_record_clear(&r2);
+    ledger_close(l);
+}
+
+/* A budget of 120 a minute lets a burst of 10 through and then refuses; each name has its own. */
+static void test_budget_refuses_past_its_burst(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    int granted = 0;
+    for (int i = 0; i < 30; i++) {
+        bool ok;
+        assert_int_equal(budget_take(l, "vertex.reads/p/l", 120, &ok), LEDGER_OK);
+        granted += ok;
+    }
+    /* 10 at once, and at most one more refilled while the loop ran (one every 500 ms). */
+    assert_in_range(granted, 10, 11);
+    bool ok;
+    assert_int_equal(budget_take(l, "vertex.reads/p/other", 120, &ok), LEDGER_OK);
+    assert_true(ok);
+    usleep(600 * 1000);
+    assert_int_equal(budget_take(l, "vertex.reads/p/l", 120, &ok), LEDGER_OK);
+    assert_true(ok); /* refilled */
+    assert_int_equal(budget_take(l, "", 120, &ok), LEDGER_ERR_INVALID);
+    assert_int_equal(budget_take(l, "x", 0, &ok), LEDGER_ERR_INVALID);
+    assert_int_equal(budget_wait_ms(120), 500);
+    assert_int_equal(budget_wait_ms(600000), 10);
     ledger_close(l);
 }
 
@@ -394,6 +492,8 @@ int main(void)
         cmocka_unit_test(test_failure_and_replay),
         cmocka_unit_test(test_list_filters_and_pages),
         cmocka_unit_test(test_upgrades_a_ledger_from_before_runs),
+        cmocka_unit_test(test_follow_one_at_a_time),
+        cmocka_unit_test(test_budget_refuses_past_its_burst),
     };
     int failed = cmocka_run_group_tests_name("runs_sqlite", table, sqlite_setup, sqlite_teardown);
     failed += cmocka_run_group_tests_name("runs_postgres", table, pg_setup, pg_teardown);
