@@ -22,6 +22,7 @@
 
 #include "clk.h"
 #include "conns.h"
+#include "follower.h"
 #include "gc.h"
 #include "listener.h"
 #include "log.h"
@@ -33,6 +34,7 @@
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 10000
 #define YOUNG_MS 5000 /* a worker that dies younger than this counts toward the backoff */
+#define FOLLOWER_BACKOFF_MAX_MS 30000
 
 typedef struct {
     pid_t pid;
@@ -63,6 +65,11 @@ typedef struct {
     int64_t stop_began_ms, stop_deadline_ms;
     pid_t gc_pid;      /* the running collection, 0 when none */
     int64_t gc_due_ms; /* when the next collection starts */
+    /* The follower (follower.h): one child for as long as the pool runs. */
+    pid_t follower_pid;
+    uint32_t follower_generation; /* the configuration it runs */
+    int64_t follower_due_ms;      /* when it may start (again) */
+    int follower_backoff_ms;
 } master;
 
 /* The master holds a copy of every connection (CTAB_MAX) besides its own descriptors. */
@@ -208,6 +215,31 @@ static void roll_back(master *m, const char *why)
     atomic_fetch_add(&m->sb->reload_failures, 1);
 }
 
+/* The follower exited with STATUS: started again at once after a clean exit (a reload), else
+ * after a backoff that grows while it keeps failing. */
+static void follower_gone(master *m, int status)
+{
+    m->follower_pid = 0;
+    if (m->stopping)
+        return;
+    int64_t now = clk_mono_ms();
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        m->follower_backoff_ms = 0;
+        m->follower_due_ms = now;
+        return;
+    }
+    m->follower_backoff_ms = m->follower_backoff_ms ? m->follower_backoff_ms * 2 : 1000;
+    if (m->follower_backoff_ms > FOLLOWER_BACKOFF_MAX_MS)
+        m->follower_backoff_ms = FOLLOWER_BACKOFF_MAX_MS;
+    m->follower_due_ms = now + m->follower_backoff_ms;
+    if (WIFSIGNALED(status))
+        log_error("follower died on signal %d; restarting in %d ms", WTERMSIG(status),
+                  m->follower_backoff_ms);
+    else
+        log_error("follower exited with status %d; restarting in %d ms", WEXITSTATUS(status),
+                  m->follower_backoff_ms);
+}
+
 static void reap(master *m)
 {
     int status;
@@ -219,8 +251,10 @@ static void reap(master *m)
                 slot = i;
         if (pid == m->gc_pid)
             m->gc_pid = 0;
+        if (pid == m->follower_pid)
+            follower_gone(m, status);
         if (slot < 0)
-            continue; /* the gc child, or an already forgotten worker */
+            continue; /* the gc or follower child, or an already forgotten worker */
         child k = m->kids[slot];
         m->kids[slot] = (child){0};
         conns_worker_gone(m->conns, slot);
@@ -358,6 +392,42 @@ static void collect(master *m)
     _exit(gc_collect(m->cfg.ledger.url, m->cfg.ledger.retention_s, NULL) == 0 ? 0 : 1);
 }
 
+/* Keeps one follower running with the configuration in force: started when due, and asked to
+ * stop (then started again) once a reload is accepted. */
+static void follow(master *m)
+{
+    if (m->follower_pid > 0) {
+        if (m->follower_generation != m->generation && !m->prev_generation)
+            kill(m->follower_pid, SIGTERM);
+        return;
+    }
+    if (!follower_wanted(&m->cfg) || clk_mono_ms() < m->follower_due_ms)
+        return;
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_error("follower: fork: %s", strerror(errno));
+        m->follower_due_ms = clk_mono_ms() + 1000;
+        return;
+    }
+    if (pid > 0) {
+        m->follower_pid = pid;
+        m->follower_generation = m->generation;
+        return;
+    }
+    close(m->sfd);
+    conns_close_inherited(m->conns);
+    orphan_guard(m->master_pid);
+    sigset_t keep; /* SIGTERM and SIGINT stay blocked: the follower waits for them */
+    sigemptyset(&keep);
+    sigaddset(&keep, SIGTERM);
+    sigaddset(&keep, SIGINT);
+    sigprocmask(SIG_SETMASK, &keep, NULL);
+    log_severity level = LOG_INFO;
+    log_severity_parse(m->cfg.log_level, &level);
+    log_init("follower", level);
+    _exit(follower_main(&m->cfg));
+}
+
 static void begin_stop(master *m)
 {
     if (m->stopping)
@@ -374,6 +444,8 @@ static void begin_stop(master *m)
     /* A collection is one transaction: cut short, it rolls back and the next start runs it. */
     if (m->gc_pid > 0)
         kill(m->gc_pid, SIGTERM);
+    if (m->follower_pid > 0)
+        kill(m->follower_pid, SIGTERM);
 }
 
 static int live_children(const master *m)
@@ -390,19 +462,23 @@ static void stop_progress(master *m)
 {
     int64_t now = clk_mono_ms();
     if (!m->said_waiting && now > m->stop_began_ms + STOP_SAY_MS) {
-        log_info("stopping: still waiting for %d workers%s", live_children(m),
-                 m->gc_pid > 0 ? " and the ledger collection" : "");
+        log_info("stopping: still waiting for %d workers%s%s", live_children(m),
+                 m->gc_pid > 0 ? " and the ledger collection" : "",
+                 m->follower_pid > 0 ? " and the follower" : "");
         m->said_waiting = true;
     }
     if (m->killed_all || now <= m->stop_deadline_ms)
         return;
-    log_warning("shutdown timeout: killing %d workers still busy%s", live_children(m),
-                m->gc_pid > 0 ? " and the ledger collection" : "");
+    log_warning("shutdown timeout: killing %d workers still busy%s%s", live_children(m),
+                m->gc_pid > 0 ? " and the ledger collection" : "",
+                m->follower_pid > 0 ? " and the follower" : "");
     for (int i = 0; i < m->sb->n_slots; i++)
         if (m->kids[i].pid > 0)
             kill(m->kids[i].pid, SIGKILL);
     if (m->gc_pid > 0)
         kill(m->gc_pid, SIGKILL);
+    if (m->follower_pid > 0)
+        kill(m->follower_pid, SIGKILL);
     m->killed_all = true;
 }
 
@@ -436,7 +512,8 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
                  .master_pid = getpid(),
                  .generation = 1,
                  .last_generation = 1,
-                 .gc_due_ms = clk_mono_ms() + 1000};
+                 .gc_due_ms = clk_mono_ms() + 1000,
+                 .follower_due_ms = clk_mono_ms() + 500};
     memset(cfg, 0, sizeof *cfg);
     atomic_store(&sb->master_pid, getpid());
     atomic_store(&sb->generation, 1);
@@ -461,7 +538,7 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
     for (;;) {
         reap(&m);
         if (m.stopping) {
-            if (live_children(&m) == 0 && m.gc_pid == 0)
+            if (live_children(&m) == 0 && m.gc_pid == 0 && m.follower_pid == 0)
                 break;
             stop_progress(&m);
         } else {
@@ -469,6 +546,7 @@ int master_run(const pool_options *opts, config *cfg, int listen_fd, scoreboard 
             accept_trial(&m);
             balance(&m);
             collect(&m);
+            follow(&m);
         }
         conns_tick(m.conns);
         static struct pollfd p[1 + CONNS_POLL_MAX];

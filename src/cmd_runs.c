@@ -2,6 +2,8 @@
 #include "cmd_runs.h"
 
 #include "cmd_ledger.h"
+#include "config.h"
+#include "function.h"
 #include "runs.h"
 
 #include <getopt.h>
@@ -17,13 +19,16 @@
 static const char runs_usage[] =
     "usage: retrainctl runs list [--rule R] [--state S] [--since T] [--limit N] [--ledger URL]\n"
     "       retrainctl runs show ID [--ledger URL]\n"
+    "       retrainctl runs cancel ID [--ledger URL]\n"
     "  S: queued, submitted, running, succeeded, failed or cancelled\n"
     "  T: RFC 3339 time (2026-11-26T07:00:00Z) or a duration ago (30s, 15m, 2h, 7d): runs\n"
     "     queued since then\n"
     "  N: how many runs at most (default 100)\n"
     "  show: the run and the events it covers, the one that began it first.\n"
+    "  cancel: asks Google to cancel the run's job or pipeline (with the config's credentials)\n"
+    "     and prints the run as recorded then; the follower records the end if it comes later.\n"
     "  The ledger is --ledger URL, else $RETRAIN_LEDGER, else the config ($RETRAIN_CONFIG).\n"
-    "  Exit: 0 success, 1 not found, 2 usage or environment error.\n";
+    "  Exit: 0 success, 1 not found (or it cannot be cancelled), 2 usage or environment error.\n";
 
 static json_t *run_json(const run_record *r)
 {
@@ -129,6 +134,36 @@ static int runs_show_cmd(ledger *l, const char *id)
     return CMD_EXIT_OK;
 }
 
+/* Cancels run ID through the configured function ($RETRAIN_CONFIG), then shows it. */
+static int runs_cancel_cmd(ledger *l, const char *id)
+{
+    config cfg;
+    char err[CONFIG_ERR_MAX];
+    if (config_load(getenv("RETRAIN_CONFIG"), &cfg, err) != 0) {
+        fprintf(stderr, "retrainctl runs cancel: configuration:\n%s\n", err);
+        ledger_close(l);
+        return CMD_EXIT_USAGE;
+    }
+    const fn_def *fn = fn_lookup(cfg.function);
+    void *state = NULL;
+    int rc = CMD_EXIT_USAGE;
+    if (!fn || !fn->cancel)
+        fprintf(stderr, "retrainctl runs cancel: the function \"%s\" cannot cancel runs\n",
+                cfg.function);
+    else if (fn->init && fn->init(&cfg, &state, err, sizeof err) != 0)
+        fprintf(stderr, "retrainctl runs cancel: %s: %s\n", fn->name, err);
+    else if ((rc = fn->cancel(state, l, id, err, sizeof err)) != 0)
+        fprintf(stderr, "retrainctl runs cancel: %s\n", err);
+    if (fn && fn->fini && state)
+        fn->fini(state);
+    config_free(&cfg);
+    if (rc != 0) {
+        ledger_close(l);
+        return rc == 1 ? CMD_EXIT_NOT_FOUND : CMD_EXIT_USAGE;
+    }
+    return runs_show_cmd(l, id);
+}
+
 int cmd_runs(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -136,10 +171,10 @@ int cmd_runs(int argc, char **argv)
         return CMD_EXIT_OK;
     }
     if (argc < 2)
-        return cmd_usage_error(runs_usage, "%s: list or show?", "runs");
+        return cmd_usage_error(runs_usage, "%s: list, show or cancel?", "runs");
     const char *action = argv[1];
-    bool list = strcmp(action, "list") == 0;
-    if (!list && strcmp(action, "show") != 0)
+    bool list = strcmp(action, "list") == 0, cancel = strcmp(action, "cancel") == 0;
+    if (!list && !cancel && strcmp(action, "show") != 0)
         return cmd_usage_error(runs_usage, "runs: unknown action %s", action);
 
     static const struct option opts[] = {{"rule", required_argument, NULL, 'r'},
@@ -200,5 +235,7 @@ int cmd_runs(int argc, char **argv)
     ledger *l = cmd_open_ledger(url);
     if (!l)
         return CMD_EXIT_USAGE;
-    return list ? runs_list_cmd(l, rule, state, since_ms, limit) : runs_show_cmd(l, args[0]);
+    if (list)
+        return runs_list_cmd(l, rule, state, since_ms, limit);
+    return cancel ? runs_cancel_cmd(l, args[0]) : runs_show_cmd(l, args[0]);
 }

@@ -2,6 +2,7 @@
  *
  *   runs list [--rule R] [--state S] [--since T] [--limit N] [--ledger URL]
  *   runs show ID [--ledger URL]
+ *   runs cancel ID [--ledger URL]   (through the configured function: $RETRAIN_CONFIG)
  *
  * ARGV[0] is "runs". T and the ledger are read as by `events` (cmd_ledger.h). `list` writes one
  * run per line, in the order they were queued; `show` one run with the events it covers (the

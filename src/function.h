@@ -72,6 +72,15 @@ typedef struct fn_def {
     int (*init)(const config *cfg, void **state, char *err, size_t errlen);
     void (*fini)(void *state); /* optional */
     void (*handle)(const cloudevent *ev, fn_context *ctx, fn_result *out);
+    /* Optional: work that outlives the requests, done by the pool's follower (follower.h) in a
+     * process of its own, with a state init made there and the follower's ledger: does what is
+     * due now, returning early once STOP() is true, and returns how many milliseconds it may
+     * sleep before the next call. */
+    int (*follow)(void *state, ledger *l, bool (*stop)(void));
+    /* Optional: cancels run ID (runs.h) where its work runs, and records what became of it (for
+     * `retrainctl runs cancel`). 0 done or asked for; 1 it cannot be (it ended, or its kind of
+     * work has no cancel), 2 the ledger or the service failed; WHY says so. */
+    int (*cancel)(void *state, ledger *l, const char *id, char *why, size_t whylen);
 } fn_def;
 
 /* The function registered as NAME, or NULL. */

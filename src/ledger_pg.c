@@ -85,6 +85,7 @@ enum {
     P_RUN_LEASE,
     P_RUN_CHECKED,
     P_BUDGET_TAKE,
+    P_RUN_FAIL_EVENTS,
     P_COUNT
 };
 
@@ -202,6 +203,9 @@ static const struct {
                        "UPDATE ledger_runs SET next_check_ms = " NOW_MS " + $3::bigint,"
                        " checks = $4::integer, follower = NULL, follow_until_ms = 0"
                        " WHERE id = $1 AND follower = $2"},
+    [P_RUN_FAIL_EVENTS] = {"ledger_run_fail_events",
+                           "UPDATE ledger_events SET status = 'failed', last_error = $2"
+                           " WHERE run_id = $1 AND status IN ('done', 'coalesced')"},
     /* Concurrent takers queue on the row's lock and each re-checks the WHERE as committed. */
     [P_BUDGET_TAKE] = {"ledger_budget_take",
                        "INSERT INTO ledger_budgets AS b (name, tokens, at_ms)"
@@ -650,6 +654,15 @@ static ledger_status pq_run_checked(ledger *l, const char *id, const char *owner
     return changed_or_state(l, P_RUN_CHECKED, 4, (const char *[]){id, owner, delay, n});
 }
 
+static ledger_status pq_run_fail_events(ledger *l, const char *id, const char *error, int64_t *n)
+{
+    PGresult *r;
+    ledger_status st = run(l, P_RUN_FAIL_EVENTS, 2, (const char *[]){id, error}, &r);
+    *n = st == LEDGER_OK ? tuples(r) : 0;
+    PQclear(r);
+    return st;
+}
+
 static ledger_status pq_budget_take(ledger *l, const char *name, double capacity, double per_ms,
                                     bool *granted)
 {
@@ -703,6 +716,7 @@ static const ledger_ops pg_ops = {
     .run_events = pq_run_events,
     .run_lease = pq_run_lease,
     .run_checked = pq_run_checked,
+    .run_fail_events = pq_run_fail_events,
     .budget_take = pq_budget_take,
     .close = pq_close,
 };

@@ -105,6 +105,8 @@ static const char *const sql[S_COUNT] = {
                     " RETURNING id",
     [S_RUN_CHECKED] = "UPDATE ledger_runs SET next_check_ms = ?3 + ?4, checks = ?5,"
                       " follower = NULL, follow_until_ms = 0 WHERE id = ?1 AND follower = ?2",
+    [S_RUN_FAIL_EVENTS] = "UPDATE ledger_events SET status = 'failed', last_error = ?2"
+                          " WHERE run_id = ?1 AND status IN ('done', 'coalesced')",
     /* A refill is counted from at_ms, which moves only when a token is taken. */
     [S_BUDGET_TAKE] = "INSERT INTO ledger_budgets (name, tokens, at_ms) VALUES (?1, ?2 - 1, ?3)"
                       " ON CONFLICT (name) DO UPDATE SET"
@@ -619,6 +621,19 @@ static ledger_status sq_run_checked(ledger *l, const char *id, const char *owner
     return changed_or_state(l, st, "run checked");
 }
 
+static ledger_status sq_run_fail_events(ledger *l, const char *id, const char *error, int64_t *n)
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_FAIL_EVENTS);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    bind_text(st, 2, error);
+    int changes = 0;
+    ledger_status res = step_done(l, st, "run events failed", &changes);
+    *n = changes;
+    return res;
+}
+
 static ledger_status sq_budget_take(ledger *l, const char *name, double capacity, double per_ms,
                                     bool *granted)
 {
@@ -748,6 +763,8 @@ GUARDED(g_run_lease, sq_run_lease, true,
 GUARDED(g_run_checked, sq_run_checked, true,
         (ledger * l, const char *id, const char *owner, int64_t delay_ms, int checks),
         (l, id, owner, delay_ms, checks))
+GUARDED(g_run_fail_events, sq_run_fail_events, true,
+        (ledger * l, const char *id, const char *error, int64_t *n), (l, id, error, n))
 GUARDED(g_budget_take, sq_budget_take, true,
         (ledger * l, const char *name, double capacity, double per_ms, bool *granted),
         (l, name, capacity, per_ms, granted))
@@ -791,6 +808,7 @@ const ledger_ops ledger_sqlite_ops = {
     .run_events = g_run_events,
     .run_lease = g_run_lease,
     .run_checked = g_run_checked,
+    .run_fail_events = g_run_fail_events,
     .budget_take = g_budget_take,
     .close = sq_close,
 };

@@ -36,6 +36,7 @@ enum {
     S_RUN_LEASE,
     S_RUN_CHECKED,
     S_BUDGET_TAKE,
+    S_RUN_FAIL_EVENTS,
     S_COUNT
 };
 

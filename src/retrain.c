@@ -29,6 +29,7 @@ static void retrain_fini(void *state)
         return;
     vtx_client_free(st->vtx);
     free(st->upload_slot);
+    free(st->read_budget);
     gauth_close(st->auth);
     fetch_free(st->http);
     rules_free(st->rules);
@@ -71,8 +72,12 @@ static int retrain_init(const config *cfg, void **state, char *err, size_t errle
         goto fail;
     }
     if (asprintf(&st->upload_slot, "models.upload/%s/%s", st->conf.vertex.project,
-                 st->conf.vertex.region) < 0) {
-        st->upload_slot = NULL;
+                 st->conf.vertex.region) < 0)
+        st->upload_slot = NULL; /* asprintf leaves it undefined */
+    if (asprintf(&st->read_budget, "vertex.reads/%s/%s", st->conf.vertex.project,
+                 st->conf.vertex.region) < 0)
+        st->read_budget = NULL;
+    if (!st->upload_slot || !st->read_budget) {
         snprintf(err, errlen, "retrain: out of memory");
         goto fail;
     }
@@ -192,4 +197,6 @@ const fn_def retrain_function = {
     .init = retrain_init,
     .fini = retrain_fini,
     .handle = retrain_handle,
+    .follow = retrain_follow,
+    .cancel = retrain_cancel,
 };

@@ -9,7 +9,7 @@
 
 #define RULES_ERR_MAX 16384
 
-const char *const retrain_config_keys[] = {"vertex", "rules", NULL};
+const char *const retrain_config_keys[] = {"vertex", "rules", "follow", NULL};
 
 void retrain_config_free(retrain_config *c)
 {
@@ -24,6 +24,7 @@ int retrain_config_read(const json_t *sections, retrain_config *out, problems *p
 {
     int before = p->count;
     *out = (retrain_config){.vertex = {.region = strdup("us-central1"), .deadline_ms = 20000},
+                            .follow = {.first_s = 30, .max_s = 300, .reads_per_minute = 120},
                             .rules = json_array()};
     if (!out->vertex.region || !out->rules)
         problem_add(p, "config", "out of memory");
@@ -33,14 +34,28 @@ int retrain_config_read(const json_t *sections, retrain_config *out, problems *p
         {"region", CONFIG_STRING, &out->vertex.region, 0, 0},
         {"deadline_ms", CONFIG_INT, &out->vertex.deadline_ms, 100, 600000},
     };
+    const config_field follow[] = {
+        {"first_s", CONFIG_INT, &out->follow.first_s, 1, 86400},
+        {"max_s", CONFIG_INT, &out->follow.max_s, 1, 86400},
+        {"reads_per_minute", CONFIG_INT, &out->follow.reads_per_minute, 1, 6000},
+    };
     const config_field top[] = {
         {"vertex", CONFIG_OBJECT, NULL, 0, 0},
         {"rules", CONFIG_ARRAY, &out->rules, 0, 0},
+        {"follow", CONFIG_OBJECT, NULL, 0, 0},
     };
     config_read_share(p, sections, top, sizeof top / sizeof top[0]);
     const json_t *v = json_object_get(sections, "vertex");
     if (json_is_object(v))
         config_read_fields(p, "vertex", v, vertex, sizeof vertex / sizeof vertex[0]);
+    const json_t *f = json_object_get(sections, "follow");
+    if (json_is_object(f)) {
+        int was = p->count;
+        config_read_fields(p, "follow", f, follow, sizeof follow / sizeof follow[0]);
+        if (p->count == was && out->follow.max_s < out->follow.first_s)
+            problem_add(p, "follow.max_s", "must be at least follow.first_s (%d)",
+                        out->follow.first_s);
+    }
     config_read_env_string(p, "RETRAIN_VERTEX_ENDPOINT", &out->vertex.endpoint);
     if (!out->vertex.project)
         config_read_env_string(p, "GOOGLE_CLOUD_PROJECT", &out->vertex.project);

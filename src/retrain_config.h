@@ -4,6 +4,10 @@
  *             RETRAIN_VERTEX_ENDPOINT overrides the endpoint; GOOGLE_CLOUD_PROJECT is the
  *             project when the file names none.
  *   "rules":  the rules (rules.h); none by default.
+ *   "follow": {"first_s": 30, "max_s": 300, "reads_per_minute": 120}: how the pool's follower
+ *             looks at each open run (first_s after it was submitted, then twice as long each
+ *             time nothing changed, at most max_s; first_s again after a change), and how many
+ *             Vertex reads a minute every follower of the project and region share.
  *
  * The config module keeps these keys for the function (config.h's sections); this module reads
  * and checks them, for the worker's init and for check-config alike.
@@ -20,7 +24,13 @@
 #include "vertex.h"
 
 typedef struct {
+    int first_s, max_s;   /* the backoff of the looks at one run */
+    int reads_per_minute; /* shared by every follower on the ledger, per project and region */
+} follow_config;
+
+typedef struct {
     vertex_config vertex;
+    follow_config follow;
     json_t *rules; /* array, possibly empty */
 } retrain_config;
 

@@ -21,6 +21,8 @@ typedef struct {
     gauth *auth;
     vtx_client *vtx;
     char *upload_slot; /* the pseudo-rule whose slot spaces uploads: "models.upload/P/L" */
+    char *read_budget; /* the budget the follower's reads share: "vertex.reads/P/L" */
+    char owner[128];   /* the follower's name in the runs it leases; "" until it first follows */
 } retrain_state;
 
 /* One event being submitted. */
@@ -54,6 +56,13 @@ int retrain_run_submitted(const retrain_call *c, const char *resource, fn_result
 int retrain_run_registered(const retrain_call *c, const char *operation, const char *model,
                            const char *version_id, fn_result *out);
 void retrain_run_failed(const retrain_call *c, int code, const char *message);
+
+/* The follower's work (retrain_follow.c; fn_def.follow): looks at the open runs that are due,
+ * within the read budget, and records what Google says of them. */
+int retrain_follow(void *state, ledger *l, bool (*stop)(void));
+/* fn_def.cancel: customJobs.cancel or trainingPipelines.cancel of the run's resource, then one
+ * look at it; a run with nothing at Google yet is recorded as cancelled at once. */
+int retrain_cancel(void *state, ledger *l, const char *id, char *why, size_t whylen);
 
 /* The test hook (see retrain.h; in retrain_submit.c). */
 void retrain_crash_hook(const rule *r);

@@ -217,3 +217,12 @@ ledger_status runs_checked(ledger *l, const char *id, const char *owner, int del
         ledger_fail(l, st, "runs: run %s is followed by another follower now", id);
     return st;
 }
+
+ledger_status runs_fail_events(ledger *l, const char *id, const char *why, int64_t *n)
+{
+    int64_t dummy;
+    *(n ? n : &dummy) = 0;
+    if (!id_valid(id) || !why)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id or error");
+    return l->ops->run_fail_events(l, id, why, n ? n : &dummy);
+}

@@ -106,6 +106,11 @@ ledger_status runs_events(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX
 ledger_status runs_lease(ledger *l, const char *owner, int lease_s, int first_s, run_record *run);
 ledger_status runs_checked(ledger *l, const char *id, const char *owner, int delay_s, int checks);
 
+/* Run ID failed at Google: every event that names it and was recorded as done or coalesced
+ * becomes a failed record with WHY as its error, so it is listed and replayed like any dead
+ * letter (a replay begins a new run). *N (may be NULL) counts them. Idempotent. */
+ledger_status runs_fail_events(ledger *l, const char *id, const char *why, int64_t *n);
+
 void run_record_clear(run_record *run);
 
 bool run_state_is_final(run_state s);

@@ -508,6 +508,23 @@ vtx_err vtx_get_operation(vtx_client *c, const char *name, vtx_result *out)
     return get_resource(c, NULL, name, out);
 }
 
+vtx_err vtx_cancel(vtx_client *c, const char *name, vtx_result *out)
+{
+    if (!name || !name_valid(name) || strncmp(name, "projects/", 9) != 0 ||
+        (!strstr(name, "/customJobs/") && !strstr(name, "/trainingPipelines/")))
+        return vtx_invalid(
+            out, "%s", "cancel: expected projects/.../customJobs/ID or .../trainingPipelines/ID");
+    char *url = vtx_dup_printf("%s/%s:cancel", c->base, name);
+    if (!url)
+        return vtx_nomem(out);
+    /* Asking again to cancel changes nothing more: retried like a read. */
+    vtx_request q = {
+        .method = "POST", .url = url, .body = "{}", .idempotent = true, .what = "cancel"};
+    vtx_err e = start(c, &q, out);
+    free(url);
+    return e;
+}
+
 vtx_err vtx_merge_version_aliases(vtx_client *c, const char *model, const char *const *aliases,
                                   vtx_result *out)
 {

@@ -148,6 +148,10 @@ vtx_err vtx_find_model_version(vtx_client *c, const char *model, const char *lab
 int vtx_model_version_name(const json_t *model, char *buf, size_t buflen);
 /* operations.get: NAME is the operation's full name ("projects/.../operations/ID"). */
 vtx_err vtx_get_operation(vtx_client *c, const char *name, vtx_result *out);
+/* customJobs.cancel or trainingPipelines.cancel of NAME (a full resource name): Google starts
+ * cancelling, and the resource says CANCELLED once it has (FAILED_PRECONDITION, a permanent
+ * error, when it has ended already). The resource is the (empty) answer. */
+vtx_err vtx_cancel(vtx_client *c, const char *name, vtx_result *out);
 /* models.mergeVersionAliases on MODEL (full name, "@version" allowed); ALIASES NULL-terminated,
  * "-alias" removes one. The resource is the updated Model. */
 vtx_err vtx_merge_version_aliases(vtx_client *c, const char *model, const char *const *aliases,

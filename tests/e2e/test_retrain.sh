@@ -6,6 +6,7 @@
 # train_and_register makes a model version with its aliases; register follows the upload's
 # operation and spaces uploads; Google's 400 is a replayable dead letter; 1,000 events for one
 # rule start one job and are recorded as coalesced into it; an unmatched event creates nothing.
+# The follower looks at no run here (follow.first_s is an hour): test_follow.sh follows them.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 
@@ -46,6 +47,7 @@ config() { # $1: the extra field of the "broken" rule's job spec
 {"function":"retrain","workers":4,"request_timeout_s":20,"auth":{"disabled":true},
  "ledger":{"url":"$LEDGER_URL","lease_s":2},
  "vertex":{"project":"test-project","region":"us-central1","deadline_ms":5000},
+ "follow":{"first_s":3600,"max_s":3600},
  "rules":[
   $(train_rule fraud 'fraud/*.parquet'),
   $(train_rule crashy 'crash/*.csv'),

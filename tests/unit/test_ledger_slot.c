@@ -240,7 +240,8 @@ static void test_upgrade_from_the_first_schema(void **state)
         char sql[512];
         snprintf(sql, sizeof sql,
                  "SET search_path TO slot_t%d_%d; DROP TABLE ledger_run_events;"
-                 " DROP TABLE ledger_runs; ALTER TABLE ledger_events DROP COLUMN run_id;"
+                 " DROP TABLE ledger_runs; DROP TABLE ledger_budgets; ALTER TABLE ledger_events "
+                 "DROP COLUMN run_id;"
                  " DROP TABLE ledger_rule_slots; DELETE FROM ledger_schema WHERE version >= 2;"
                  " RESET search_path",
                  (int)getpid(), cur->stores);
@@ -252,6 +253,7 @@ static void test_upgrade_from_the_first_schema(void **state)
         assert_int_equal(sqlite3_open(cur->url + strlen("sqlite://"), &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db,
                                       "DROP TABLE ledger_run_events; DROP TABLE ledger_runs;"
+                                      "DROP TABLE ledger_budgets;"
                                       "ALTER TABLE ledger_events DROP COLUMN run_id;"
                                       "DROP TABLE ledger_rule_slots; PRAGMA user_version = 1",
                                       NULL, NULL, NULL),

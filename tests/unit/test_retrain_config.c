@@ -28,6 +28,9 @@ static void test_defaults_without_the_keys(void **state)
     assert_int_equal(retrain_config_read(sections, &c, &p), 0);
     assert_string_equal(c.vertex.region, "us-central1");
     assert_int_equal(c.vertex.deadline_ms, 20000);
+    assert_int_equal(c.follow.first_s, 30);
+    assert_int_equal(c.follow.max_s, 300);
+    assert_int_equal(c.follow.reads_per_minute, 120);
     assert_null(c.vertex.project);
     assert_null(c.vertex.endpoint);
     assert_true(json_is_array(c.rules));
