@@ -95,6 +95,8 @@ typedef struct ledger_ops {
     /* The events that name run ID and were recorded as done or coalesced become failed with
      * ERROR (replayable dead letters); *N counts them. */
     ledger_status (*run_fail_events)(ledger *l, const char *id, const char *error, int64_t *n);
+    /* Runs by (rule, state), ordered so, at most CAP. */
+    ledger_status (*run_counts)(ledger *l, run_count *counts, size_t cap, size_t *n);
     /* One atomic statement on token bucket NAME (full, CAPACITY tokens, when first used),
      * refilled at PER_MS tokens a millisecond: takes one token when there is one. */
     ledger_status (*budget_take)(ledger *l, const char *name, double capacity, double per_ms,

@@ -86,6 +86,7 @@ enum {
     P_RUN_CHECKED,
     P_BUDGET_TAKE,
     P_RUN_FAIL_EVENTS,
+    P_RUN_COUNTS,
     P_COUNT
 };
 
@@ -206,6 +207,9 @@ static const struct {
     [P_RUN_FAIL_EVENTS] = {"ledger_run_fail_events",
                            "UPDATE ledger_events SET status = 'failed', last_error = $2"
                            " WHERE run_id = $1 AND status IN ('done', 'coalesced')"},
+    [P_RUN_COUNTS] = {"ledger_run_counts",
+                      "SELECT rule, state, count(*) FROM ledger_runs GROUP BY rule, state"
+                      " ORDER BY rule, state LIMIT $1::bigint"},
     /* Concurrent takers queue on the row's lock and each re-checks the WHERE as committed. */
     [P_BUDGET_TAKE] = {"ledger_budget_take",
                        "INSERT INTO ledger_budgets AS b (name, tokens, at_ms)"
@@ -663,6 +667,25 @@ static ledger_status pq_run_fail_events(ledger *l, const char *id, const char *e
     return st;
 }
 
+static ledger_status pq_run_counts(ledger *l, run_count *counts, size_t cap, size_t *n)
+{
+    char limit[24];
+    snprintf(limit, sizeof limit, "%zu", cap);
+    PGresult *r;
+    ledger_status st = run(l, P_RUN_COUNTS, 1, (const char *[]){limit}, &r);
+    if (st != LEDGER_OK)
+        return st;
+    for (int i = 0; i < PQntuples(r) && *n < cap; i++) {
+        int state = run_state_parse(PQgetvalue(r, i, 1));
+        run_count *c = &counts[(*n)++];
+        snprintf(c->rule, sizeof c->rule, "%s", PQgetvalue(r, i, 0));
+        c->state = state < 0 ? RUN_QUEUED : (run_state)state;
+        c->count = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+    }
+    PQclear(r);
+    return st;
+}
+
 static ledger_status pq_budget_take(ledger *l, const char *name, double capacity, double per_ms,
                                     bool *granted)
 {
@@ -717,6 +740,7 @@ static const ledger_ops pg_ops = {
     .run_lease = pq_run_lease,
     .run_checked = pq_run_checked,
     .run_fail_events = pq_run_fail_events,
+    .run_counts = pq_run_counts,
     .budget_take = pq_budget_take,
     .close = pq_close,
 };

@@ -107,6 +107,8 @@ static const char *const sql[S_COUNT] = {
                       " follower = NULL, follow_until_ms = 0 WHERE id = ?1 AND follower = ?2",
     [S_RUN_FAIL_EVENTS] = "UPDATE ledger_events SET status = 'failed', last_error = ?2"
                           " WHERE run_id = ?1 AND status IN ('done', 'coalesced')",
+    [S_RUN_COUNTS] = "SELECT rule, state, count(*) FROM ledger_runs GROUP BY rule, state"
+                     " ORDER BY rule, state LIMIT ?1",
     /* A refill is counted from at_ms, which moves only when a token is taken. */
     [S_BUDGET_TAKE] = "INSERT INTO ledger_budgets (name, tokens, at_ms) VALUES (?1, ?2 - 1, ?3)"
                       " ON CONFLICT (name) DO UPDATE SET"
@@ -634,6 +636,29 @@ static ledger_status sq_run_fail_events(ledger *l, const char *id, const char *e
     return res;
 }
 
+static ledger_status sq_run_counts(ledger *l, run_count *counts, size_t cap, size_t *n)
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_COUNTS);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)cap);
+    int rc = SQLITE_DONE;
+    while (*n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int state = run_state_parse((const char *)sqlite3_column_text(st, 1));
+        run_count *c = &counts[*n];
+        snprintf(c->rule, sizeof c->rule, "%s", (const char *)sqlite3_column_text(st, 0));
+        c->state = state < 0 ? RUN_QUEUED : (run_state)state;
+        c->count = sqlite3_column_int64(st, 2);
+        (*n)++;
+    }
+    sqlite3_reset(st);
+    if (*n < cap && rc != SQLITE_DONE) {
+        *n = 0;
+        return db_fail(l, "run counts");
+    }
+    return LEDGER_OK;
+}
+
 static ledger_status sq_budget_take(ledger *l, const char *name, double capacity, double per_ms,
                                     bool *granted)
 {
@@ -765,6 +790,8 @@ GUARDED(g_run_checked, sq_run_checked, true,
         (l, id, owner, delay_ms, checks))
 GUARDED(g_run_fail_events, sq_run_fail_events, true,
         (ledger * l, const char *id, const char *error, int64_t *n), (l, id, error, n))
+GUARDED(g_run_counts, sq_run_counts, false, (ledger * l, run_count *counts, size_t cap, size_t *n),
+        (l, counts, cap, n))
 GUARDED(g_budget_take, sq_budget_take, true,
         (ledger * l, const char *name, double capacity, double per_ms, bool *granted),
         (l, name, capacity, per_ms, granted))
@@ -809,6 +836,7 @@ const ledger_ops ledger_sqlite_ops = {
     .run_lease = g_run_lease,
     .run_checked = g_run_checked,
     .run_fail_events = g_run_fail_events,
+    .run_counts = g_run_counts,
     .budget_take = g_budget_take,
     .close = sq_close,
 };

@@ -37,6 +37,7 @@ enum {
     S_RUN_CHECKED,
     S_BUDGET_TAKE,
     S_RUN_FAIL_EVENTS,
+    S_RUN_COUNTS,
     S_COUNT
 };
 

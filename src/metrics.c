@@ -11,7 +11,46 @@ static void counter(FILE *f, const char *name, const char *help, uint64_t v)
             (unsigned long long)v);
 }
 
-char *metrics_render(scoreboard *sb, arena *a, size_t *len)
+/* A label value as the exposition format wants it: backslash, quote and newline escaped. */
+static void label(FILE *f, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            fputc('\\', f);
+        if (*v == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*v, f);
+    }
+}
+
+static void render_runs(FILE *f, const run_count *runs, size_t n)
+{
+    fprintf(f,
+            "# HELP retrain_ledger_up Whether the ledger answered this scrape.\n"
+            "# TYPE retrain_ledger_up gauge\nretrain_ledger_up %d\n",
+            runs ? 1 : 0);
+    if (!runs)
+        return;
+    fputs("# HELP retrain_runs Runs in the ledger, by rule and state.\n"
+          "# TYPE retrain_runs gauge\n",
+          f);
+    int64_t open = 0;
+    for (size_t i = 0; i < n; i++) {
+        fputs("retrain_runs{rule=\"", f);
+        label(f, runs[i].rule);
+        fprintf(f, "\",state=\"%s\"} %lld\n", run_state_name(runs[i].state),
+                (long long)runs[i].count);
+        if (!run_state_is_final(runs[i].state))
+            open += runs[i].count;
+    }
+    fprintf(f,
+            "# HELP retrain_runs_open Runs not ended yet (queued, submitted or running).\n"
+            "# TYPE retrain_runs_open gauge\nretrain_runs_open %lld\n",
+            (long long)open);
+}
+
+char *metrics_render(scoreboard *sb, const run_count *runs, size_t n_runs, arena *a, size_t *len)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -81,6 +120,7 @@ char *metrics_render(scoreboard *sb, arena *a, size_t *len)
             "SIGHUP reloads refused (the configuration fails check-config) or rolled back (the "
             "first worker of the new generation could not start); the running one stays.",
             atomic_load(&sb->reload_failures));
+    render_runs(f, runs, n_runs);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

@@ -226,3 +226,9 @@ ledger_status runs_fail_events(ledger *l, const char *id, const char *why, int64
         return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id or error");
     return l->ops->run_fail_events(l, id, why, n ? n : &dummy);
 }
+
+ledger_status runs_count(ledger *l, run_count *counts, size_t cap, size_t *n)
+{
+    *n = 0;
+    return cap == 0 ? LEDGER_OK : l->ops->run_counts(l, counts, cap, n);
+}

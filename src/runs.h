@@ -111,6 +111,17 @@ ledger_status runs_checked(ledger *l, const char *id, const char *owner, int del
  * letter (a replay begins a new run). *N (may be NULL) counts them. Idempotent. */
 ledger_status runs_fail_events(ledger *l, const char *id, const char *why, int64_t *n);
 
+/* How many runs RULE has in STATE, for each pair that has any. */
+typedef struct {
+    char rule[LEDGER_SLOT_RULE_MAX + 1];
+    run_state state;
+    int64_t count;
+} run_count;
+
+/* Up to CAP counts, ordered by rule then state; *N how many. One read over every run (for a
+ * metrics scrape, not a hot path). */
+ledger_status runs_count(ledger *l, run_count *counts, size_t cap, size_t *n);
+
 void run_record_clear(run_record *run);
 
 bool run_state_is_final(run_state s);

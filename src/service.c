@@ -16,6 +16,7 @@
 #include "clk.h"
 #include "cloudevent.h"
 #include "function.h"
+#include "runs.h"
 #include "lease.h"
 #include "ledger.h"
 #include "log.h"
@@ -128,10 +129,16 @@ static void handle_readyz(service *svc, arena *a, http_response *resp)
         http_response_json(resp, a, 200, json_pack("{s:s}", "status", "ready"));
 }
 
+#define METRICS_RUN_COUNTS 1024 /* (rule, state) pairs: six states of 170 rules */
+
 static void handle_metrics(service *svc, arena *a, http_response *resp)
 {
-    size_t len = 0;
-    char *text = svc->sb ? metrics_render(svc->sb, a, &len) : NULL;
+    size_t len = 0, n_runs = 0;
+    run_count *runs = arena_alloc(a, METRICS_RUN_COUNTS * sizeof *runs);
+    if (runs &&
+        (!svc->ledger || runs_count(svc->ledger, runs, METRICS_RUN_COUNTS, &n_runs) != LEDGER_OK))
+        runs = NULL;
+    char *text = svc->sb ? metrics_render(svc->sb, runs, n_runs, a, &len) : NULL;
     if (!text) {
         http_response_error(resp, a, 503, "unavailable", "no scoreboard");
         return;

@@ -117,6 +117,13 @@ expect_match "cancel again: says so" "$(cat "$E2E_DIR/cancel2.err")" "has ended 
 "$BUILD/retrainctl" runs cancel 0123456789abcdef01234567 >/dev/null 2>&1; rc=$?
 expect "cancel an unknown run: exit 1" "$rc" 1
 
+echo "metrics: the runs by rule and state, from the ledger"
+http GET /metrics
+expect_match "metrics: the good rule's succeeded run" "$BODY" 'retrain_runs\{rule="good",state="succeeded"\} 1'
+expect_match "metrics: the bad rule's two failed runs" "$BODY" 'retrain_runs\{rule="bad",state="failed"\} 2'
+expect_match "metrics: the cancelled one" "$BODY" 'retrain_runs\{rule="good",state="cancelled"\} 1'
+expect_match "metrics: none open" "$BODY" 'retrain_runs_open 0'
+
 echo "runs open across a restart of the pool are followed to their end after it"
 ids=()
 for i in 1 2 3; do

@@ -19,6 +19,7 @@
 #include "function.h"
 #include "ledger.h"
 #include "scoreboard.h"
+#include "metrics.h"
 #include "service.h"
 
 /* A function whose outcome each test chooses, counting its runs. */
@@ -405,11 +406,38 @@ static void test_status_and_metrics(void **state)
     assert_non_null(strstr(r.body, "duration_seconds_bucket{route=\"event\",le=\"0.005\"} 3\n"));
     assert_non_null(strstr(r.body, "retrain_workers{state=\"busy\"} 1\n"));
     assert_non_null(strstr(r.body, "retrain_worker_restarts_total 2\n"));
+    /* The runs come from the ledger, which has none yet. */
+    assert_non_null(strstr(r.body, "retrain_ledger_up 1\n"));
+    assert_non_null(strstr(r.body, "retrain_runs_open 0\n"));
+    assert_null(strstr(r.body, "retrain_runs{"));
+}
+
+/* Runs by rule and state: a label value escaped as the exposition format says, the open ones
+ * summed, and no run gauges (the ledger down) when the ledger could not say. */
+static void test_run_metrics(void **state)
+{
+    fixture *f = *state;
+    arena *a = arena_new(4096);
+    run_count runs[] = {{.rule = "churn", .state = RUN_SUCCEEDED, .count = 7},
+                        {.rule = "churn", .state = RUN_RUNNING, .count = 2},
+                        {.rule = "we\"ird\\\n", .state = RUN_QUEUED, .count = 1}};
+    size_t len;
+    char *text = metrics_render(f->sb, runs, 3, a, &len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "retrain_runs{rule=\"churn\",state=\"succeeded\"} 7\n"));
+    assert_non_null(strstr(text, "retrain_runs{rule=\"churn\",state=\"running\"} 2\n"));
+    assert_non_null(strstr(text, "retrain_runs{rule=\"we\\\"ird\\\\\\n\",state=\"queued\"} 1\n"));
+    assert_non_null(strstr(text, "retrain_runs_open 3\n"));
+    text = metrics_render(f->sb, NULL, 0, a, &len);
+    assert_non_null(strstr(text, "retrain_ledger_up 0\n"));
+    assert_null(strstr(text, "retrain_runs"));
+    arena_free(a);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_run_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readyz, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_then_duplicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_answered_from_memory, setup, teardown),
