@@ -522,21 +522,29 @@ static ledger_status pq_slot_free(ledger *l, const char *rule, const char *event
 
 /* ---- runs ---------------------------------------------------------------------------------- */
 
+/* Runs statement I, a write returning a run id into ID: OK, or NONE when it returned no row. */
+static ledger_status returning_id(ledger *l, int i, int n, const char *const *vals,
+                                  ledger_status none, char id[RUN_ID_LEN + 1])
+{
+    PGresult *r;
+    ledger_status st = run(l, i, n, vals, &r);
+    if (st != LEDGER_OK)
+        return st;
+    if (PQntuples(r) == 0)
+        st = none;
+    else
+        snprintf(id, RUN_ID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return st;
+}
+
 static ledger_status pq_run_name(ledger *l, const ledger_hold *h, const char *new_id,
                                  char id[RUN_ID_LEN + 1])
 {
     char attempt[16];
     snprintf(attempt, sizeof attempt, "%d", h->attempt);
-    PGresult *r;
-    ledger_status st = run(l, P_RUN_NAME, 3, (const char *[]){h->key, new_id, attempt}, &r);
-    if (st != LEDGER_OK)
-        return st;
-    if (PQntuples(r) == 0)
-        st = LEDGER_ERR_STATE;
-    else
-        snprintf(id, RUN_ID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return st;
+    return returning_id(l, P_RUN_NAME, 3, (const char *[]){h->key, new_id, attempt},
+                        LEDGER_ERR_STATE, id);
 }
 
 static ledger_status pq_run_insert(ledger *l, const char *id, const char *rule, const char *action,
@@ -637,16 +645,8 @@ static ledger_status pq_run_lease(ledger *l, const char *owner, int64_t lease_ms
     char lease[24], first[24];
     snprintf(lease, sizeof lease, "%lld", (long long)lease_ms);
     snprintf(first, sizeof first, "%lld", (long long)first_ms);
-    PGresult *r;
-    ledger_status st = run(l, P_RUN_LEASE, 3, (const char *[]){owner, lease, first}, &r);
-    if (st != LEDGER_OK)
-        return st;
-    if (PQntuples(r) == 0)
-        st = LEDGER_ERR_NOT_FOUND;
-    else
-        snprintf(id, RUN_ID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return st;
+    return returning_id(l, P_RUN_LEASE, 3, (const char *[]){owner, lease, first},
+                        LEDGER_ERR_NOT_FOUND, id);
 }
 
 static ledger_status pq_run_checked(ledger *l, const char *id, const char *owner, int64_t delay_ms,

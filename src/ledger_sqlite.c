@@ -453,6 +453,23 @@ static ledger_status sq_slot_free(ledger *l, const char *rule, const char *event
 
 /* ---- runs ---------------------------------------------------------------------------------- */
 
+/* Steps ST, a write returning a run id into ID: OK, or NONE when it returned no row. */
+static ledger_status step_returning_id(ledger *l, sqlite3_stmt *st, ledger_status none,
+                                       const char *what, char id[RUN_ID_LEN + 1])
+{
+    int rc = sqlite3_step(st);
+    ledger_status res = none;
+    if (rc == SQLITE_ROW) {
+        snprintf(id, RUN_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+        rc = sqlite3_step(st);
+        res = LEDGER_OK;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return db_fail(l, what);
+    return res == LEDGER_OK ? written(l) : res;
+}
+
 static ledger_status sq_run_name(ledger *l, const ledger_hold *h, const char *new_id,
                                  char id[RUN_ID_LEN + 1])
 {
@@ -462,17 +479,7 @@ static ledger_status sq_run_name(ledger *l, const ledger_hold *h, const char *ne
     bind_text(st, 1, h->key);
     bind_text(st, 2, new_id);
     sqlite3_bind_int(st, 3, h->attempt);
-    int rc = sqlite3_step(st);
-    ledger_status res = LEDGER_ERR_STATE;
-    if (rc == SQLITE_ROW) {
-        snprintf(id, RUN_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-        rc = sqlite3_step(st);
-        res = LEDGER_OK;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return db_fail(l, "run name");
-    return res == LEDGER_OK ? written(l) : res;
+    return step_returning_id(l, st, LEDGER_ERR_STATE, "run name", id);
 }
 
 static ledger_status sq_run_insert(ledger *l, const char *id, const char *rule, const char *action,
@@ -596,17 +603,7 @@ static ledger_status sq_run_lease(ledger *l, const char *owner, int64_t lease_ms
     sqlite3_bind_int64(st, 2, ledger_now_ms());
     sqlite3_bind_int64(st, 3, lease_ms);
     sqlite3_bind_int64(st, 4, first_ms);
-    int rc = sqlite3_step(st);
-    ledger_status res = LEDGER_ERR_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
-        snprintf(id, RUN_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-        rc = sqlite3_step(st);
-        res = LEDGER_OK;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return db_fail(l, "run lease");
-    return res == LEDGER_OK ? written(l) : res;
+    return step_returning_id(l, st, LEDGER_ERR_NOT_FOUND, "run lease", id);
 }
 
 static ledger_status sq_run_checked(ledger *l, const char *id, const char *owner, int64_t delay_ms,
