@@ -2,7 +2,8 @@
 # emulator_smoke — starts build/gcp-emulator on a free loopback port and checks each service
 # through its REST surface with curl: the OIDC issuer (JWKS, mint, rotate, down), the metadata
 # server, the OAuth JWT-bearer grant (an assertion signed here with openssl), Vertex customJobs,
-# strict validation, uploads and operations, faults. The emulator is stopped on exit, even on
+# strict validation, uploads and operations, faults (by rate, path, method and route, counted per
+# route), runs cancelled on the clock and by :cancel. The emulator is stopped on exit, even on
 # failure (tests/e2e/lib.sh).
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -221,6 +222,90 @@ check "a request dropped after handling gets no answer" eq "$(code -H "$A" -X PO
 c -X POST "$U/emulator/faults" -d '{}' >/dev/null
 check "... and took effect" eq "$(c "$U/emulator/stats" | jq -r '[.created.customJobs, .faults.dropped_after] | join(" ")')" "2 1"
 check "stats count the created jobs" eq "$(c "$U/emulator/stats" | jq -r .created.customJobs)" 2
+
+# ---- faults limited to methods and routes: reads refused while creates pass, and back --------
+faults() { c -X POST "$U/emulator/faults" -d "$1" -o /dev/null -w '%{http_code}'; }
+c -X POST "$U/emulator/config" -d '{"job_clock_ms":1000}' >/dev/null # no run ends under a check
+before=$(c "$U/emulator/stats")
+since() { # JQ over the stats' change since $before: d(PATH) is the increase of a counter
+  jq -rn --argjson a "$before" --argjson b "$(c "$U/emulator/stats")" \
+    "def d(p): ((\$b | p) // 0) - ((\$a | p) // 0); $1"
+}
+check "faults limited to GET accepted" eq "$(faults '{"rate_429":1,"methods":"GET"}')" 200
+r429=$(c -H "$A" "$U/v1/$name" -w '\n%{http_code}')
+check "a read gets 429" eq "$(tail -n1 <<<"$r429")" 429
+check "... in Google's shape" eq "$(head -n -1 <<<"$r429" | jq -r '[.error.code, .error.status,
+  (.error.message | startswith("Quota exceeded for aiplatform.googleapis.com/")),
+  .error.details[0].reason] | join(" ")')" "429 RESOURCE_EXHAUSTED true RATE_LIMIT_EXCEEDED"
+check "a list gets 429" eq "$(code -H "$A" "$P/customJobs")" 429
+check "operations.get gets 429" eq "$(code -H "$A" "$U/v1/$op")" 429
+j2=$(c -H "$A" -X POST "$P/customJobs" -d "$job" | jq -r .name)
+check "a create goes through" grep -Eq '/customJobs/[0-9]+$' <<<"$j2"
+check "faults limited to creates accepted" eq \
+  "$(faults '{"rate_429":1,"methods":"POST","routes":["customJobs.create","trainingPipelines.create"]}')" 200
+check "a create gets 429" eq "$(code -H "$A" -X POST "$P/customJobs" -d "$job")" 429
+check "a pipeline create gets 429" eq "$(code -H "$A" -X POST "$P/trainingPipelines" -d "$tp")" 429
+check "a read goes through" eq "$(code -H "$A" "$U/v1/$j2")" 200
+check "a cancel goes through (not a create)" eq "$(code -H "$A" -X POST "$U/v1/$j2:cancel" -d '{}')" 200
+check "a limited fault accepted" eq "$(faults '{"rate_429":1,"routes":"customJobs.get","limit":1}')" 200
+check "limit 1: the first read gets 429" eq "$(code -H "$A" "$U/v1/$j2")" 429
+check "limit 1: the next read goes through" eq "$(code -H "$A" "$U/v1/$j2")" 200
+check "routes alone reach beyond /v1/" eq "$(faults '{"rate_503":1,"routes":["oidc.jwks"]}')/$(code "$U/oauth2/v3/certs")" 200/503
+check "an unknown route is refused" eq "$(faults '{"rate_429":1,"routes":["customJobs.delete"]}')" 400
+check "an unknown method is refused" eq "$(faults '{"rate_429":1,"methods":"get"}')" 400
+check "{} turns faults off" eq "$(faults '{}')/$(code -H "$A" "$U/v1/$j2")/$(code "$U/oauth2/v3/certs")" 200/200/200
+check "stats: reads made, answered and refused, per route" eq "$(since '[d(.attempts["customJobs.get"]),
+  d(.requests["customJobs.get"]), d(.faults_by_route["customJobs.get"])] | join(" ")')" "5 3 2"
+check "stats: the other refusals, per route" eq "$(since '[d(.faults_by_route["customJobs.list"]),
+  d(.faults_by_route["operations.get"]), d(.faults_by_route["customJobs.create"]),
+  d(.faults_by_route["trainingPipelines.create"]), d(.faults_by_route["oidc.jwks"])] | join(" ")')" "1 1 1 1 1"
+check "stats: 429s counted" eq "$(since '[d(.requests["fault.429"]), d(.faults.exhausted_429),
+  d(.attempts["customJobs.create"]), d(.created.customJobs)] | join(" ")')" "6 6 2 1"
+
+# ---- cancelled runs: by name or label on the clock, and by :cancel through CANCELLING --------
+wait_state() { # NAME STATE: polls the run (4 s at most); prints its last JSON
+  local j
+  for _ in $(seq 80); do
+    j=$(c -H "$A" "$U/v1/$1")
+    [ "$(jq -r .state <<<"$j")" = "$2" ] && break
+    sleep 0.05
+  done
+  printf '%s' "$j"
+}
+create() { c -H "$A" -X POST "$P/$1" -d "$2" | jq -r .name; } # COLLECTION BODY: prints the name
+cj=$(create customJobs "$(jq -c '.displayName = "smoke-cancel"' <<<"$job")")
+cp=$(create trainingPipelines "$(jq -c '.displayName = "smoke-pipeline-2" |
+  .labels = {"run":"smoke-2","emulator-cancel":"true"}' <<<"$tp")")
+fj=$(create customJobs "$(jq -c '.displayName = "smoke-cancel-fail"' <<<"$job")")
+kj=$(create customJobs "$job")
+kp=$(create trainingPipelines "$(jq -c '.labels = {"run":"smoke-3"}' <<<"$tp")")
+check ":cancel answers {}" eq "$(c -H "$A" -X POST "$U/v1/$kj:cancel" -d '{}' | jq -c .)" '{}'
+check ":cancel: CANCELLING at once, no error yet" eq \
+  "$(c -H "$A" "$U/v1/$kj" | jq -r '[.state, (.error == null)] | join(" ")')" "JOB_STATE_CANCELLING true"
+check ":cancel again while CANCELLING answers {}" eq "$(c -H "$A" -X POST "$U/v1/$kj:cancel" -d '{}' | jq -c .)" '{}'
+c -H "$A" -X POST "$U/v1/$kp:cancel" -d '{}' >/dev/null
+check "a pipeline :cancel: CANCELLING at once" eq "$(c -H "$A" "$U/v1/$kp" | jq -r .state)" PIPELINE_STATE_CANCELLING
+check ":cancel: CANCELLED one step later with code 1" eq \
+  "$(wait_state "$kj" JOB_STATE_CANCELLED | jq -r '[.state, .error.code, .error.message] | join(" ")')" \
+  "JOB_STATE_CANCELLED 1 CANCELED"
+check ":cancel once cancelled is FAILED_PRECONDITION" eq \
+  "$(c -H "$A" -X POST "$U/v1/$kj:cancel" -d '{}' | jq -r '[.error.code, .error.status] | join(" ")')" \
+  "400 FAILED_PRECONDITION"
+check "a pipeline :cancel ends CANCELLED and registers nothing" eq \
+  "$(wait_state "$kp" PIPELINE_STATE_CANCELLED | jq -r '[.state, .error.code, (.modelToUpload.name == null)] | join(" ")')" \
+  "PIPELINE_STATE_CANCELLED 1 true"
+check "a job named cancel runs, then ends CANCELLED with code 1" eq \
+  "$(wait_state "$cj" JOB_STATE_CANCELLED | jq -r '[.state, .error.code, .error.message, (.startTime != null), (.endTime != null)] | join(" ")')" \
+  "JOB_STATE_CANCELLED 1 CANCELED true true"
+check "a pipeline labelled emulator-cancel ends CANCELLED and registers nothing" eq \
+  "$(wait_state "$cp" PIPELINE_STATE_CANCELLED | jq -r '[.state, .error.code, (.modelToUpload.name == null)] | join(" ")')" \
+  "PIPELINE_STATE_CANCELLED 1 true"
+check "... no new version" eq "$(c -H "$A" "$P/models/churn:listVersions" | jq -r '.models | length')" 4
+check "fail wins over cancel" eq "$(wait_state "$fj" JOB_STATE_FAILED | jq -r .error.code)" 13
+check "a list filters on CANCELLED" eq "$(c -H "$A" -G "$P/customJobs" \
+  --data-urlencode 'filter=state=JOB_STATE_CANCELLED' | jq -r '.customJobs | length')" 3
+c -X POST "$U/emulator/config" -d '{"job_clock_ms":200}' >/dev/null
+
 c -X POST "$U/emulator/oauth/revoke-all" >/dev/null
 check "revoked token is 401" eq "$(code -H "$A" "$U/v1/$name")" 401
 check "EMULATOR_STATIC_TOKEN still accepted" \

@@ -108,7 +108,7 @@ send x-1 good/cancel.csv
 xrun=$(json_get run) xjob=$(json_get resource)
 out=$("$BUILD/retrainctl" runs cancel "$xrun" 2>"$E2E_DIR/cancel.err"); rc=$?
 expect "cancel: exit 0" "$rc" 0
-expect "cancel: Google cancelled the job" "$(vx "$EMU/v1/$xjob" | jq -r .state)" JOB_STATE_CANCELLED
+expect_match "cancel: Google is cancelling the job" "$(vx "$EMU/v1/$xjob" | jq -r .state)" "^JOB_STATE_CANCELL(ING|ED)$"
 wait_state "$xrun" cancelled 10
 expect "cancel: the run is cancelled" "$(run_state "$xrun")" cancelled
 "$BUILD/retrainctl" runs cancel "$xrun" >/dev/null 2>"$E2E_DIR/cancel2.err"; rc=$?

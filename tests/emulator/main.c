@@ -4,18 +4,21 @@
  * thread with a small thread pool), request bodies (at most 1 MiB, else 413), dispatch to the
  * services, fault injection and the control endpoints every service shares:
  *
- *   POST /emulator/faults   {"rate_503","rate_429","latency_ms","drop_rate","truncate_rate",
- *                            "drop_after_rate","paths","seed"} — replaces the fault settings ({} =
- * no faults) POST /emulator/config   {"token_ttl_s", "upload_min_interval_ms", "job_clock_ms"} GET
- * /emulator/stats    {"requests":{route:n}, "faults":{...}, "created":{...}, ...} POST
- * /emulator/reset    every service back to its state at start, stats and faults cleared
+ *   POST /emulator/faults  faults.h: rates, latency, limited by paths, methods and routes;
+ *                          replaces the settings ({} = no faults)
+ *   POST /emulator/config  {"token_ttl_s", "upload_min_interval_ms", "job_clock_ms"}
+ *   GET  /emulator/stats   {"requests":{route:n}, "attempts":{route:n}, "faults":{...},
+ *                           "faults_by_route":{route:n}, "created":{...}, ...}
+ *   POST /emulator/reset   every service back to its state at start, stats and faults cleared
  *
- * Faults (faults.h) are decided here before any service sees the request. A dropped request is
- * never handled; a truncated one is handled (its effect stays, as when a real answer is lost on
- * the way) and its body is cut in half with status 200; one dropped after handling keeps its
- * effect and gets no answer at all. */
+ * Faults (faults.h) are decided here before any service sees the request, on the route it is
+ * for (routes.h: told from its method and path alone). A dropped request is never handled; a
+ * truncated one is handled (its effect stays, as when a real answer is lost on the way) and its
+ * body is cut in half with status 200; one dropped after handling keeps its effect and gets no
+ * answer at all. */
 #include "emu.h"
 #include "faults.h"
+#include "routes.h"
 #include "sender.h"
 
 #include "log.h"
@@ -37,7 +40,6 @@
 
 #define EMU_BODY_MAX (1024 * 1024)
 #define EMU_THREADS 8
-#define EMU_MAX_ROUTES 96
 
 static const emu_service *const services[] = {&emu_issuer_service, &emu_gauth_service,
                                               &emu_vertex_service};
@@ -96,25 +98,15 @@ static void body_append(conn_body *b, const char *data, size_t n)
 
 /* ---- stats -------------------------------------------------------------------------------- */
 
+/* requests: by the route that answered (a service's, or fault.*); attempts: every request for a
+ * Google method (routes.h), whatever its answer, so a test can count a client's calls. */
 static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    const char *route;
-    long count;
-} routes[EMU_MAX_ROUTES];
-static int n_routes;
+static emu_tally requests, attempts;
 
-static void stats_count(const char *route)
+static void stats_count(emu_tally *t, const char *route)
 {
     pthread_mutex_lock(&stats_mu);
-    int i = 0;
-    while (i < n_routes && strcmp(routes[i].route, route) != 0)
-        i++;
-    if (i < n_routes)
-        routes[i].count++;
-    else if (n_routes < EMU_MAX_ROUTES) {
-        routes[n_routes].route = route;
-        routes[n_routes++].count = 1;
-    }
+    emu_tally_add(t, route);
     pthread_mutex_unlock(&stats_mu);
 }
 
@@ -154,12 +146,11 @@ static void control_config(const emu_request *req, emu_response *resp)
 
 static void control_stats(emu_response *resp)
 {
-    json_t *out = json_object(), *req = json_object();
+    json_t *out = json_object();
     pthread_mutex_lock(&stats_mu);
-    for (int i = 0; i < n_routes; i++)
-        json_object_set_new(req, routes[i].route, json_integer(routes[i].count));
+    json_object_set_new(out, "requests", emu_tally_json(&requests));
+    json_object_set_new(out, "attempts", emu_tally_json(&attempts));
     pthread_mutex_unlock(&stats_mu);
-    json_object_set_new(out, "requests", req);
     emu_faults_stats(out);
     for (size_t i = 0; i < N_SERVICES; i++)
         if (services[i]->stats)
@@ -174,7 +165,7 @@ static void control_reset(emu_response *resp)
             services[i]->reset();
     emu_faults_reset();
     pthread_mutex_lock(&stats_mu);
-    n_routes = 0;
+    requests.len = attempts.len = 0;
     pthread_mutex_unlock(&stats_mu);
     emu_respond_value(resp, 200, json_pack("{s:b}", "ok", 1));
 }
@@ -220,24 +211,12 @@ static void dispatch(const emu_request *req, emu_response *resp)
     }
     if (control_handle(req, resp))
         return;
-    emu_fault fault = emu_fault_pick(req->path);
-    switch (fault) {
-    case EMU_FAULT_DROP:
-        resp->drop = true;
-        resp->route = "fault.dropped";
+    const char *route = emu_route_of(req->method, req->path);
+    if (route)
+        stats_count(&attempts, route);
+    emu_fault fault = emu_fault_pick(req->method, req->path, route);
+    if (emu_fault_answer(fault, resp))
         return;
-    case EMU_FAULT_503:
-        resp->route = "fault.503";
-        emu_respond_error(resp, 503, "UNAVAILABLE", "The service is currently unavailable.");
-        return;
-    case EMU_FAULT_429:
-        resp->route = "fault.429";
-        emu_respond_error(resp, 429, "RESOURCE_EXHAUSTED",
-                          "Quota exceeded for aiplatform.googleapis.com.");
-        return;
-    default:
-        break;
-    }
     bool handled = false;
     for (size_t i = 0; i < N_SERVICES && !handled; i++)
         handled = services[i]->handle(req, resp);
@@ -286,7 +265,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else {
         dispatch(&req, &resp);
     }
-    stats_count(resp.route ? resp.route : "unnamed");
+    stats_count(&requests, resp.route ? resp.route : "unnamed");
     if (resp.drop) {
         free(resp.body);
         return MHD_NO;

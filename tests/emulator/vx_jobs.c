@@ -6,19 +6,32 @@
  *   the same four for .../trainingPipelines
  *
  * A run is PENDING at creation, RUNNING one clock step later and finished after two: FAILED when
- * its displayName contains "fail" or it has the label emulator-fail=true, else SUCCEEDED. A
- * succeeded pipeline with a modelToUpload makes a model version (vx_models.c): a new
- * version of parentModel, or a new model (modelId, or a numeric id). */
+ * its displayName contains "fail" or it has the label emulator-fail=true; else CANCELLED when
+ * its displayName contains "cancel" or it has the label emulator-cancel=true (as if someone
+ * cancelled it at Google); else SUCCEEDED. A succeeded pipeline with a modelToUpload makes a
+ * model version (vx_models.c): a new version of parentModel, or a new model (modelId, or a
+ * numeric id).
+ *
+ * :cancel, as Google's, is asynchronous: the run is CANCELLING at once and CANCELLED one clock
+ * step later, with error {"code":1,"message":"CANCELED"} (google.rpc.Code CANCELLED), and stops
+ * advancing otherwise; a cancelled pipeline uploads nothing. A second :cancel while it is
+ * CANCELLING changes nothing and answers {}. */
 #include "vx.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* How a run ends on its own clock, when no :cancel comes first. */
+typedef enum { RUN_ENDS_SUCCEEDED, RUN_ENDS_FAILED, RUN_ENDS_CANCELLED } run_end;
+
 typedef struct {
     json_t *res;
-    bool pipeline, fail, finished;
+    bool pipeline, finished;
+    run_end end;
     int64_t t0_mono, t0_wall;
+    bool cancelling; /* :cancel was asked at cancel_mono / cancel_wall */
+    int64_t cancel_mono, cancel_wall;
 } vx_run;
 
 static vx_run *runs;
@@ -69,32 +82,61 @@ static void pipeline_upload(vx_run *r)
     json_object_set_new(model, "versionId", json_string(version));
 }
 
-static void run_advance(vx_run *r, int64_t now)
+static void run_set_state(vx_run *r, const char *state)
 {
-    int64_t clock = vx_clock_ms();
-    int64_t step = clock > 0 ? (now - r->t0_mono) / clock : 2;
-    if (step >= 1 && !json_object_get(r->res, "startTime")) {
-        json_object_set_new(r->res, "state", json_string(state_name(r->pipeline, "RUNNING")));
-        set_time(r->res, "startTime", r->t0_wall + (clock > 0 ? clock : 0));
-        set_time(r->res, "updateTime", r->t0_wall + (clock > 0 ? clock : 0));
-    }
-    if (step < 2)
-        return;
-    int64_t end = r->t0_wall + 2 * (clock > 0 ? clock : 0);
+    json_object_set_new(r->res, "state", json_string(state_name(r->pipeline, state)));
+}
+
+/* The run's last step, at wall time END. */
+static void run_finish(vx_run *r, run_end how, int64_t end)
+{
     r->finished = true;
     set_time(r->res, "endTime", end);
     set_time(r->res, "updateTime", end);
-    if (r->fail) {
-        json_object_set_new(r->res, "state", json_string(state_name(r->pipeline, "FAILED")));
+    switch (how) {
+    case RUN_ENDS_FAILED:
+        run_set_state(r, "FAILED");
         json_object_set_new(r->res, "error",
                             json_pack("{s:i, s:s}", "code", 13, "message",
                                       "The replica workerpool0-0 exited with a non-zero status "
                                       "of 1 (emulated failure)."));
-    } else {
-        json_object_set_new(r->res, "state", json_string(state_name(r->pipeline, "SUCCEEDED")));
+        break;
+    case RUN_ENDS_CANCELLED:
+        run_set_state(r, "CANCELLED");
+        json_object_set_new(r->res, "error",
+                            json_pack("{s:i, s:s}", "code", 1, "message", "CANCELED"));
+        break;
+    case RUN_ENDS_SUCCEEDED:
+        run_set_state(r, "SUCCEEDED");
         if (r->pipeline)
             pipeline_upload(r);
+        break;
     }
+}
+
+/* CANCELLING since :cancel; CANCELLED one clock step later. */
+static void cancel_advance(vx_run *r, int64_t now, int64_t clock)
+{
+    if (clock > 0 && now - r->cancel_mono < clock)
+        return;
+    run_finish(r, RUN_ENDS_CANCELLED, r->cancel_wall + clock);
+}
+
+static void run_advance(vx_run *r, int64_t now)
+{
+    int64_t clock = vx_clock_ms();
+    if (r->cancelling) {
+        cancel_advance(r, now, clock);
+        return;
+    }
+    int64_t step = clock > 0 ? (now - r->t0_mono) / clock : 2;
+    if (step >= 1 && !json_object_get(r->res, "startTime")) {
+        run_set_state(r, "RUNNING");
+        set_time(r->res, "startTime", r->t0_wall + clock);
+        set_time(r->res, "updateTime", r->t0_wall + clock);
+    }
+    if (step >= 2)
+        run_finish(r, r->end, r->t0_wall + 2 * clock);
 }
 
 void vx_jobs_tick(int64_t now_mono)
@@ -120,11 +162,16 @@ void vx_jobs_stats(json_t *created)
     json_object_set_new(created, "trainingPipelines", json_integer(created_pipelines));
 }
 
-static bool wants_failure(const json_t *body)
+/* "fail" / emulator-fail=true: FAILED; else "cancel" / emulator-cancel=true: CANCELLED. */
+static run_end wanted_end(const json_t *body)
 {
     const char *dn = json_string_value(json_object_get(body, "displayName"));
-    const json_t *flag = json_object_get(json_object_get(body, "labels"), "emulator-fail");
-    return (dn && strstr(dn, "fail")) || str_is(flag, "true");
+    const json_t *labels = json_object_get(body, "labels");
+    if ((dn && strstr(dn, "fail")) || str_is(json_object_get(labels, "emulator-fail"), "true"))
+        return RUN_ENDS_FAILED;
+    if ((dn && strstr(dn, "cancel")) || str_is(json_object_get(labels, "emulator-cancel"), "true"))
+        return RUN_ENDS_CANCELLED;
+    return RUN_ENDS_SUCCEEDED;
 }
 
 /* Google's checks beyond the schema: each worker pool runs a container or a Python package. */
@@ -202,7 +249,7 @@ static void run_create(const emu_request *req, emu_response *resp, const vx_pare
     vx_run *r = &runs[n_runs++];
     *r = (vx_run){.res = body,
                   .pipeline = pipeline,
-                  .fail = wants_failure(body),
+                  .end = wanted_end(body),
                   .t0_mono = emu_mono_ms(),
                   .t0_wall = emu_now_ms()};
     json_object_set_new(body, "name", json_string(name));
@@ -235,12 +282,13 @@ static void run_cancel(vx_run *r, emu_response *resp)
                           json_string_value(json_object_get(r->res, "state")));
         return;
     }
-    int64_t now = emu_now_ms();
-    r->finished = true;
-    json_object_set_new(r->res, "state", json_string(state_name(r->pipeline, "CANCELLED")));
-    set_time(r->res, "endTime", now);
-    set_time(r->res, "updateTime", now);
-    json_object_set_new(r->res, "error", json_pack("{s:i, s:s}", "code", 1, "message", "CANCELED"));
+    if (!r->cancelling) {
+        r->cancelling = true;
+        r->cancel_mono = emu_mono_ms();
+        r->cancel_wall = emu_now_ms();
+        run_set_state(r, "CANCELLING");
+        set_time(r->res, "updateTime", r->cancel_wall);
+    }
     emu_respond_value(resp, 200, json_object());
 }
 
