@@ -3,7 +3,8 @@
 # through its REST surface with curl: the OIDC issuer (JWKS, mint, rotate, down), the metadata
 # server, the OAuth JWT-bearer grant (an assertion signed here with openssl), Vertex customJobs,
 # strict validation, uploads and operations, faults (by rate, path, method and route, counted per
-# route), runs cancelled on the clock and by :cancel. The emulator is stopped on exit, even on
+# route), runs cancelled on the clock and by :cancel, and the notice sink (binary-mode CloudEvents
+# stored, refused, failed on purpose, listed and cleared). The emulator is stopped on exit, even on
 # failure (tests/e2e/lib.sh).
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -312,6 +313,50 @@ check "EMULATOR_STATIC_TOKEN still accepted" \
   eq "$(code -H 'Authorization: Bearer smoke-static-token' "$U/v1/$name")" 200
 check "a wrong static token is 401" \
   eq "$(code -H 'Authorization: Bearer smoke-static-tokeX' "$U/v1/$name")" 401
+
+# ---- the notice sink: a webhook taking binary-mode CloudEvents -------------------------------
+S=$U/emulator/sink
+ce() { # ce ID [CURL ARGS...]: POSTs a run notice with ce-id ID to the sink; prints the status
+  local id=$1
+  shift
+  code -X POST -H 'ce-specversion: 1.0' -H "ce-id: $id" -H 'ce-source: //retrain/smoke' \
+    -H 'ce-type: dev.retrain.run.ended' -H 'ce-time: 2026-01-02T03:04:05.678Z' \
+    -H 'Content-Type: application/json' "$@"
+}
+before=$(c "$U/emulator/stats")
+check "sink: a valid delivery is stored (204)" eq \
+  "$(ce n-1 -H 'ce-subject: runs%2Fsmoke-1' "$S" -d '{"run":"smoke-1","state":"SUCCEEDED"}')" 204
+check "sink: any path below it takes deliveries" eq "$(ce n-2 "$S/hooks/team-a" -d '{"run":"smoke-2"}')" 204
+missing_id=$(c -X POST -H 'ce-specversion: 1.0' -H 'ce-source: //retrain/smoke' -H 'ce-type: t' \
+  -H 'Content-Type: application/json' "$S" -d '{}' -w '\n%{http_code}')
+check "sink: missing ce-id is 400 naming it" eq "$(tail -n1 <<<"$missing_id")/$(head -n -1 <<<"$missing_id" |
+  jq -r .error.message)" "400/not a binary-mode CloudEvent: missing required header ce-id"
+check "sink: a non-JSON body with a JSON Content-Type is 400" eq "$(ce n-x "$S" -d 'run=smoke')" 400
+check "sink: a raw space in a ce- value is 400 (must be percent-encoded)" eq \
+  "$(ce n-y -H 'ce-subject: runs smoke' "$S" -d '{}')" 400
+check "sink: fail_next 2 accepted" eq "$(c -X POST "$S/config" -d '{"fail_next":2}' | jq -c .)" \
+  '{"fail_next":2,"status":503}'
+check "sink: fail_next 2: two 503, then 204" eq \
+  "$(ce n-3 "$S" -d '{"try":1}')/$(ce n-3 "$S" -d '{"try":2}')/$(ce n-3 "$S" -d '{"try":3}')" 503/503/204
+check "sink: fail_next 0 turns it off" eq \
+  "$(c -X POST "$S/config" -d '{"fail_next":0}' -o /dev/null -w '%{http_code}')/$(ce n-4 "$S" -d '[]')" 200/204
+sink=$(c "$S")
+check "sink: GET lists exactly what was stored, in order" eq \
+  "$(jq -c '[.received[] | [.headers["ce-id"], .data]]' <<<"$sink")" \
+  '[["n-1",{"run":"smoke-1","state":"SUCCEEDED"}],["n-2",{"run":"smoke-2"}],["n-3",{"try":3}],["n-4",[]]]'
+check "sink: headers kept, values percent-decoded" eq "$(jq -cS '.received[0].headers' <<<"$sink")" \
+  '{"ce-id":"n-1","ce-source":"//retrain/smoke","ce-specversion":"1.0","ce-subject":"runs/smoke-1","ce-time":"2026-01-02T03:04:05.678Z","ce-type":"dev.retrain.run.ended","content-type":"application/json"}'
+check "sink: path and at_ms recorded" eq "$(jq -r '[.received[1].path, (.received[1].at_ms > 0)] | join(" ")' <<<"$sink")" \
+  "/emulator/sink/hooks/team-a true"
+check "sink: refused and failed counted" eq "$(jq -r '[.refused, .failed] | join(" ")' <<<"$sink")" "3 2"
+check "sink: counted as emulator.sink routes" eq "$(since '[d(.requests["emulator.sink"]),
+  d(.requests["emulator.sink_config"]), d(.requests["emulator.sink_list"])] | join(" ")')" "9 2 1"
+check "sink: DELETE clears it" eq "$(c -X DELETE "$S" | jq -c .)/$(c "$S" | jq -c .)" \
+  '{"cleared":4}/{"received":[],"refused":0,"failed":0}'
+n5=$(ce n-5 "$S" -d '{}')
+stored=$(c "$S" | jq '.received | length')
+c -X POST "$U/emulator/reset" >/dev/null
+check "sink: reset clears it too" eq "$n5/$stored/$(c "$S" | jq '.received | length')" 204/1/0
 
 kill -TERM "$EMU_PID"
 wait "$EMU_PID"

@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Called once per request header, in the order received (emu_request.each_header). */
+typedef void (*emu_header_fn)(void *ctx, const char *name, const char *value);
+
 typedef struct emu_request {
     const char *method; /* "GET" */
     const char *path;   /* "/v1/projects/p/locations/l/customJobs", no query */
@@ -23,6 +26,8 @@ typedef struct emu_request {
     /* Header and query lookup (NULL when absent). */
     const char *(*header)(const struct emu_request *r, const char *name);
     const char *(*query)(const struct emu_request *r, const char *name);
+    /* Every header, names as sent (NULL: the request has none to walk). */
+    void (*each_header)(const struct emu_request *r, emu_header_fn fn, void *ctx);
     void *impl;
 } emu_request;
 
@@ -73,6 +78,7 @@ typedef struct {
 extern const emu_service emu_issuer_service; /* issuer.c: OIDC test issuer + JWKS */
 extern const emu_service emu_gauth_service;  /* emu_gauth.c: metadata server + OAuth /token */
 extern const emu_service emu_vertex_service; /* vx.c: Vertex AI v1 */
+extern const emu_service emu_sink_service;   /* sink.c: a webhook taking CloudEvents */
 
 /* Sets a JSON body (takes ownership of TEXT, from json_dumps). */
 void emu_respond_json(emu_response *resp, int status, char *text);

@@ -11,6 +11,8 @@
  *                           "faults_by_route":{route:n}, "created":{...}, ...}
  *   POST /emulator/reset   every service back to its state at start, stats and faults cleared
  *
+ * (The notice sink, /emulator/sink, is a service of its own: sink.c.)
+ *
  * Faults (faults.h) are decided here before any service sees the request, on the route it is
  * for (routes.h: told from its method and path alone). A dropped request is never handled; a
  * truncated one is handled (its effect stays, as when a real answer is lost on the way) and its
@@ -42,7 +44,7 @@
 #define EMU_THREADS 8
 
 static const emu_service *const services[] = {&emu_issuer_service, &emu_gauth_service,
-                                              &emu_vertex_service};
+                                              &emu_vertex_service, &emu_sink_service};
 #define N_SERVICES (sizeof services / sizeof services[0])
 
 static char base_url[96];
@@ -203,6 +205,26 @@ static const char *req_query(const emu_request *r, const char *name)
     return MHD_lookup_connection_value(r->impl, MHD_GET_ARGUMENT_KIND, name);
 }
 
+typedef struct {
+    emu_header_fn fn;
+    void *ctx;
+} header_walk;
+
+static enum MHD_Result header_walk_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    (void)kind;
+    header_walk *w = cls;
+    w->fn(w->ctx, key, value ? value : "");
+    return MHD_YES;
+}
+
+static void req_each_header(const emu_request *r, emu_header_fn fn, void *ctx)
+{
+    header_walk w = {.fn = fn, .ctx = ctx};
+    MHD_get_connection_values(r->impl, MHD_HEADER_KIND, header_walk_one, &w);
+}
+
 static void dispatch(const emu_request *req, emu_response *resp)
 {
     if (!atomic_load(&ready)) {
@@ -257,6 +279,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                        .body_len = b->len,
                        .header = req_header,
                        .query = req_query,
+                       .each_header = req_each_header,
                        .impl = c};
     emu_response resp = {.status = 500};
     if (b->too_big) {
@@ -278,8 +301,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         free(resp.body);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            resp.content_type ? resp.content_type : "application/json");
+    if (resp.body || resp.content_type) /* none on an empty answer (the sink's 204) */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                resp.content_type ? resp.content_type : "application/json");
     for (int i = 0; i < resp.n_headers; i++)
         MHD_add_response_header(r, resp.headers[i].name, resp.headers[i].value);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp.status, r);
