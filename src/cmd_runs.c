@@ -4,6 +4,7 @@
 #include "cmd_ledger.h"
 #include "config.h"
 #include "function.h"
+#include "run_json.h"
 #include "runs.h"
 
 #include <getopt.h>
@@ -29,22 +30,6 @@ static const char runs_usage[] =
     "     and prints the run as recorded then; the follower records the end if it comes later.\n"
     "  The ledger is --ledger URL, else $RETRAIN_LEDGER, else the config ($RETRAIN_CONFIG).\n"
     "  Exit: 0 success, 1 not found (or it cannot be cancelled), 2 usage or environment error.\n";
-
-static json_t *run_json(const run_record *r)
-{
-    json_t *error = r->error_code || r->error_message
-                        ? json_pack("{s:i, s:o}", "code", r->error_code, "message",
-                                    cmd_string_or_null(r->error_message))
-                        : json_null();
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-                     r->id, "rule", r->rule ? r->rule : "", "action", r->action ? r->action : "",
-                     "state", run_state_name(r->state), "resource", cmd_string_or_null(r->resource),
-                     "events", r->events, "queued", cmd_time_json(r->queued_ms), "submitted",
-                     cmd_time_json(r->submitted_ms), "started", cmd_time_json(r->started_ms),
-                     "ended", cmd_time_json(r->ended_ms), "updated", cmd_time_json(r->updated_ms),
-                     "error", error, "model_version", cmd_string_or_null(r->model_version),
-                     "model_version_id", cmd_string_or_null(r->model_version_id));
-}
 
 static int runs_list_cmd(ledger *l, const char *rule, int state, int64_t since_ms, long limit)
 {

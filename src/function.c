@@ -52,6 +52,8 @@ const char *fn_status_word(fn_status s)
         return "failed";
     case FN_RETRY:
         return "retry";
+    case FN_QUEUED:
+        return "queued";
     }
     return "unknown";
 }
@@ -60,6 +62,7 @@ const char *fn_status_ledger(fn_status s)
 {
     switch (s) {
     case FN_DONE:
+    case FN_QUEUED:
         return "done";
     case FN_IGNORED:
         return "ignored";

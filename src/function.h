@@ -8,6 +8,8 @@
  *   FN_DONE       processed                  200, ledger "done"
  *   FN_IGNORED    nothing to do              200, ledger "ignored"
  *   FN_COALESCED  folded into earlier work   200, ledger "coalesced"
+ *   FN_QUEUED     accepted, done later       202, ledger "done": the function keeps the work
+ *                                            in the ledger and finishes it on its own (follow)
  *   FN_FAILED     permanent failure          200, ledger "failed" with the error (dead letter);
  *                                            with .redeliverable, the next delivery runs again
  *   FN_RETRY      transient failure          503 + Retry-After, claim released for the retry
@@ -27,7 +29,7 @@
 #include "config.h"
 #include "ledger.h"
 
-typedef enum { FN_DONE, FN_IGNORED, FN_COALESCED, FN_FAILED, FN_RETRY } fn_status;
+typedef enum { FN_DONE, FN_IGNORED, FN_COALESCED, FN_FAILED, FN_RETRY, FN_QUEUED } fn_status;
 
 typedef struct {
     fn_status status;
@@ -93,7 +95,8 @@ int fn_register(const fn_def *def);
 /* Calls EACH for every registered function, in registration order. */
 void fn_foreach(void (*each)(const fn_def *def, void *arg), void *arg);
 
-/* "processed", "ignored", "coalesced", "failed", "retry": the answer's default status word. */
+/* "processed", "ignored", "coalesced", "failed", "retry", "queued": the answer's default
+ * status word. */
 const char *fn_status_word(fn_status s);
 /* The ledger status a final result is recorded with: "done", "ignored", ...; NULL for RETRY. */
 const char *fn_status_ledger(fn_status s);

@@ -196,5 +196,5 @@ void lease_run(lease *held, const fn_def *fn, void *state, const config *cfg, co
                        ev->source, "outcome", word, "error",
                        res.status == FN_FAILED ? res.error : NULL),
              "event %s", word);
-    *out = (lease_answer){.http_status = 200, .body = body};
+    *out = (lease_answer){.http_status = res.status == FN_QUEUED ? 202 : 200, .body = body};
 }

@@ -40,7 +40,7 @@ typedef struct {
 
 /* What a run says to the caller, who turns it into HTTP or the CLI's output. */
 typedef struct {
-    int http_status;         /* 200, or 503 when the delivery must be retried */
+    int http_status;         /* 200 (202: queued), or 503 when the delivery must be retried */
     const char *retry_after; /* with 503: seconds, in the arena or static */
     const char *code;        /* with 503: the error code ("retry", "ledger_unavailable") */
     const char *message;     /* with 503: why */

@@ -82,10 +82,12 @@ typedef struct ledger_ops {
                               size_t *n);
     ledger_status (*run_events)(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX + 1],
                                 size_t cap, size_t *n);
-    /* One atomic statement: the open run (submitted or running, with a resource) whose check
-     * is due the longest (next_check_ms, or submitted_ms + FIRST_MS while it has none) and
-     * whose follow lease is free or expired becomes OWNER's for LEASE_MS; ID gets it.
-     * LEDGER_ERR_NOT_FOUND when none is due. */
+    /* One atomic statement: the run due the longest whose follow lease is free or expired
+     * becomes OWNER's for LEASE_MS, and stops collecting; ID gets it. Due: an open run
+     * (submitted or running, with a resource) at next_check_ms, or submitted_ms + FIRST_MS
+     * while it has none; a queued run handed to the follower (next_check_ms set) at
+     * next_check_ms, once the run it comes after (after_run) has ended. LEDGER_ERR_NOT_FOUND
+     * when none is due. */
     ledger_status (*run_lease)(ledger *l, const char *owner, int64_t lease_ms, int64_t first_ms,
                                char id[RUN_ID_LEN + 1]);
     /* Where OWNER holds run ID's lease: next check in DELAY_MS, checks = CHECKS, lease given
@@ -95,6 +97,28 @@ typedef struct ledger_ops {
     /* The events that name run ID and were recorded as done or coalesced become failed with
      * ERROR (replayable dead letters); *N counts them. */
     ledger_status (*run_fail_events)(ledger *l, const char *id, const char *error, int64_t *n);
+    /* Queued run ID (state queued) is the follower's to submit in DELAY_MS; LEDGER_ERR_STATE
+     * when it is not queued. */
+    ledger_status (*run_queue)(ledger *l, const char *id, int64_t delay_ms);
+    /* RULE's collecting run (the follow-up that events still join), inserted as NEW_ID (queued,
+     * collecting, after AFTER, due at once) unless there is one; ID gets it. A new one makes
+     * AFTER due for a look now, so that its end is seen soon. NOT_FOUND when the one there was
+     * sealed between the two steps (ask again). */
+    ledger_status (*run_collecting)(ledger *l, const char *rule, const char *action,
+                                    const char *after, const char *new_id, char id[RUN_ID_LEN + 1]);
+    /* Lists EVENT_KEY among the events run ID covers, only while ID is collecting, in one
+     * statement that a lease's seal waits for; *COVERED: it is listed (now or before). */
+    ledger_status (*run_cover_collecting)(ledger *l, const char *id, const char *event_key,
+                                          bool *covered);
+    /* One atomic statement: the ended run whose notice is pending and due the longest (ended
+     * at or after SINCE_MS, its follow lease free) becomes OWNER's for LEASE_MS; ID gets it.
+     * LEDGER_ERR_NOT_FOUND when none is due. */
+    ledger_status (*run_notice_lease)(ledger *l, const char *owner, int64_t lease_ms,
+                                      int64_t since_ms, char id[RUN_ID_LEN + 1]);
+    /* Where OWNER holds run ID's lease: SENT, its notice is done; else TRIES notices failed and
+     * the next is due in DELAY_MS. The lease is given back. LEDGER_ERR_STATE: not OWNER's. */
+    ledger_status (*run_noticed)(ledger *l, const char *id, const char *owner, bool sent, int tries,
+                                 int64_t delay_ms);
     /* Runs by (rule, state), ordered so, at most CAP. */
     ledger_status (*run_counts)(ledger *l, run_count *counts, size_t cap, size_t *n);
     /* One atomic statement on token bucket NAME (full, CAPACITY tokens, when first used),
@@ -146,9 +170,26 @@ int ledger_slot_fill(ledger_slot *slot, const char *const cols[4]);
 #define RUN_COLUMNS                                                                                \
     "r.id, r.rule, r.action, r.resource, r.state, r.queued_ms, r.submitted_ms, r.started_ms, "     \
     "r.ended_ms, r.updated_ms, r.error_code, r.error_message, r.model_version, "                   \
-    "r.model_version_id, r.next_check_ms, r.checks,"                                               \
+    "r.model_version_id, r.next_check_ms, r.checks, r.after_run, r.notify_state, r.notify_tries,"  \
     " (SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id)"
-#define RUN_NCOLUMNS 17
+#define RUN_NCOLUMNS 20
+/* The run counts' query (run_count, in this order); the buckets match run_duration_le. */
+#define RUN_DURATION_LE(s) " sum(CASE WHEN ended_ms - queued_ms <= " #s "000 THEN 1 ELSE 0 END),"
+#define RUN_COUNTS_SELECT                                                                          \
+    "SELECT rule, state, count(*), sum(CASE WHEN state = 'queued' THEN"                            \
+    " (SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id) ELSE 0 "                    \
+    "END)," RUN_DURATION_LE(60) RUN_DURATION_LE(300) RUN_DURATION_LE(900) RUN_DURATION_LE(1800)    \
+        RUN_DURATION_LE(3600) RUN_DURATION_LE(7200) RUN_DURATION_LE(14400) RUN_DURATION_LE(43200)  \
+            RUN_DURATION_LE(86400) " coalesce(sum(ended_ms - queued_ms), 0)"                       \
+                                   " FROM ledger_runs r GROUP BY rule, state ORDER BY rule, state"
+#define RUN_COUNTS_NCOLUMNS (4 + RUN_DURATION_BUCKETS + 1)
+/* Fills C from column texts in RUN_COUNTS_SELECT order. */
+void run_count_fill(run_count *c, const char *const cols[RUN_COUNTS_NCOLUMNS]);
+
+/* SQL, in a WHERE over ledger_runs AS r: the run r comes after has ended (or there is none). */
+#define RUN_AFTER_ENDED                                                                            \
+    "(r.after_run IS NULL OR NOT EXISTS (SELECT 1 FROM ledger_runs w WHERE w.id = r.after_run"     \
+    " AND w.state NOT IN ('succeeded', 'failed', 'cancelled')))"
 /* Fills RUN from column texts in RUN_COLUMNS order (NULL for SQL NULL). -1 on OOM. */
 int run_record_fill(run_record *run, const char *const cols[RUN_NCOLUMNS]);
 

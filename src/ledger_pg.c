@@ -57,6 +57,14 @@ static const char *const migrations[] = {
     " ADD COLUMN follow_until_ms bigint NOT NULL DEFAULT 0;"
     "CREATE TABLE ledger_budgets ("
     " name text PRIMARY KEY, tokens double precision NOT NULL, at_ms bigint NOT NULL);",
+    /* Follow-up runs (runs_follow_up): at most one collecting run per rule; notices of ended
+     * runs (runs_notice_lease). */
+    "ALTER TABLE ledger_runs ADD COLUMN after_run text,"
+    " ADD COLUMN collecting integer NOT NULL DEFAULT 0,"
+    " ADD COLUMN notify_state integer NOT NULL DEFAULT 0, ADD COLUMN notify_next_ms bigint,"
+    " ADD COLUMN notify_tries integer NOT NULL DEFAULT 0;"
+    "CREATE INDEX ledger_runs_notify ON ledger_runs (notify_state, ended_ms);"
+    "CREATE UNIQUE INDEX ledger_runs_collecting ON ledger_runs (rule) WHERE collecting = 1;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -87,6 +95,14 @@ enum {
     P_BUDGET_TAKE,
     P_RUN_FAIL_EVENTS,
     P_RUN_COUNTS,
+    P_RUN_QUEUE,
+    P_RUN_COLLECTING_INSERT,
+    P_RUN_COLLECTING,
+    P_RUN_COVER_COLLECTING,
+    P_RUN_COVERS,
+    P_RUN_DUE_NOW,
+    P_RUN_NOTICE_LEASE,
+    P_RUN_NOTICED,
     P_COUNT
 };
 
@@ -175,6 +191,9 @@ static const struct {
                       "  THEN coalesce(started_ms, " NOW_MS ") ELSE started_ms END,"
                       " ended_ms = CASE WHEN $2 IN ('succeeded', 'failed', 'cancelled')"
                       "  THEN coalesce(ended_ms, " NOW_MS ") ELSE ended_ms END,"
+                      " notify_state = CASE WHEN $2 IN ('succeeded', 'failed', 'cancelled')"
+                      "  AND state NOT IN ('succeeded', 'failed', 'cancelled') THEN 1"
+                      "  ELSE notify_state END,"
                       " updated_ms = " NOW_MS
                       " WHERE id = $1 AND position(',' || state || ',' in $8) > 0"},
     [P_RUN_GET] = {"ledger_run_get", "SELECT " RUN_COLUMNS " FROM ledger_runs r WHERE r.id = $1"},
@@ -192,13 +211,15 @@ static const struct {
      * the row a follower locks is re-checked against the subquery's WHERE as committed. */
     [P_RUN_LEASE] = {"ledger_run_lease",
                      "UPDATE ledger_runs SET follower = $1,"
-                     " follow_until_ms = " NOW_MS " + $2::bigint"
-                     " WHERE id = (SELECT id FROM ledger_runs"
-                     "  WHERE state IN ('submitted', 'running') AND resource IS NOT NULL"
-                     "  AND coalesce(next_check_ms, submitted_ms + $3::bigint) <= " NOW_MS
+                     " follow_until_ms = " NOW_MS " + $2::bigint, collecting = 0"
+                     " WHERE id = (SELECT id FROM ledger_runs r"
+                     "  WHERE ((state IN ('submitted', 'running') AND resource IS NOT NULL"
+                     "    AND coalesce(next_check_ms, submitted_ms + $3::bigint) <= " NOW_MS ")"
+                     "   OR (state = 'queued' AND next_check_ms <= " NOW_MS
+                     "    AND " RUN_AFTER_ENDED "))"
                      "  AND follow_until_ms <= " NOW_MS
                      "  ORDER BY coalesce(next_check_ms, submitted_ms + $3::bigint), id"
-                     "  LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                     "  LIMIT 1 FOR UPDATE OF r SKIP LOCKED)"
                      " RETURNING id"},
     [P_RUN_CHECKED] = {"ledger_run_checked",
                        "UPDATE ledger_runs SET next_check_ms = " NOW_MS " + $3::bigint,"
@@ -207,9 +228,44 @@ static const struct {
     [P_RUN_FAIL_EVENTS] = {"ledger_run_fail_events",
                            "UPDATE ledger_events SET status = 'failed', last_error = $2"
                            " WHERE run_id = $1 AND status IN ('done', 'coalesced')"},
-    [P_RUN_COUNTS] = {"ledger_run_counts",
-                      "SELECT rule, state, count(*) FROM ledger_runs GROUP BY rule, state"
-                      " ORDER BY rule, state LIMIT $1::bigint"},
+    [P_RUN_COUNTS] = {"ledger_run_counts", RUN_COUNTS_SELECT " LIMIT $1::bigint"},
+    [P_RUN_QUEUE] = {"ledger_run_queue",
+                     "UPDATE ledger_runs SET next_check_ms = " NOW_MS " + $2::bigint,"
+                     " updated_ms = " NOW_MS " WHERE id = $1 AND state = 'queued'"},
+    [P_RUN_COLLECTING_INSERT] = {"ledger_run_collecting_insert",
+                                 "INSERT INTO ledger_runs (id, rule, action, state, queued_ms,"
+                                 " updated_ms, next_check_ms, after_run, collecting)"
+                                 " VALUES ($1, $2, $3, 'queued', " NOW_MS ", " NOW_MS ", " NOW_MS
+                                 ", $4, 1) ON CONFLICT DO NOTHING"},
+    [P_RUN_COLLECTING] = {"ledger_run_collecting",
+                          "SELECT id FROM ledger_runs WHERE rule = $1 AND collecting = 1"},
+    /* FOR SHARE: a lease sealing the run waits for this insert (or skips the run); one that
+     * sealed it first leaves no row to insert from. */
+    [P_RUN_COVER_COLLECTING] = {"ledger_run_cover_collecting",
+                                "WITH c AS (SELECT id FROM ledger_runs"
+                                " WHERE id = $1 AND collecting = 1 FOR SHARE)"
+                                " INSERT INTO ledger_run_events (run_id, event_key)"
+                                " SELECT id, $2 FROM c ON CONFLICT DO NOTHING"},
+    [P_RUN_DUE_NOW] = {"ledger_run_due_now",
+                       "UPDATE ledger_runs SET next_check_ms = " NOW_MS " WHERE id = $1"
+                       " AND state IN ('submitted', 'running') AND resource IS NOT NULL"},
+    [P_RUN_NOTICE_LEASE] = {"ledger_run_notice_lease",
+                            "UPDATE ledger_runs SET follower = $1,"
+                            " follow_until_ms = " NOW_MS " + $2::bigint"
+                            " WHERE id = (SELECT id FROM ledger_runs WHERE notify_state = 1"
+                            "  AND ended_ms >= $3::bigint"
+                            "  AND coalesce(notify_next_ms, 0) <= " NOW_MS
+                            "  AND follow_until_ms <= " NOW_MS
+                            "  ORDER BY coalesce(notify_next_ms, ended_ms), id"
+                            "  LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                            " RETURNING id"},
+    [P_RUN_NOTICED] = {"ledger_run_noticed",
+                       "UPDATE ledger_runs SET notify_state = CASE WHEN $3::boolean THEN 2"
+                       " ELSE 1 END, notify_tries = $4::integer,"
+                       " notify_next_ms = " NOW_MS " + $5::bigint, follower = NULL,"
+                       " follow_until_ms = 0 WHERE id = $1 AND follower = $2"},
+    [P_RUN_COVERS] = {"ledger_run_covers", "SELECT 1 FROM ledger_run_events"
+                                           " WHERE run_id = $1 AND event_key = $2"},
     /* Concurrent takers queue on the row's lock and each re-checks the WHERE as committed. */
     [P_BUDGET_TAKE] = {"ledger_budget_take",
                        "INSERT INTO ledger_budgets AS b (name, tokens, at_ms)"
@@ -667,6 +723,69 @@ static ledger_status pq_run_fail_events(ledger *l, const char *id, const char *e
     return st;
 }
 
+static ledger_status pq_run_queue(ledger *l, const char *id, int64_t delay_ms)
+{
+    char delay[24];
+    snprintf(delay, sizeof delay, "%lld", (long long)delay_ms);
+    return changed_or_state(l, P_RUN_QUEUE, 2, (const char *[]){id, delay});
+}
+
+static ledger_status pq_run_collecting(ledger *l, const char *rule, const char *action,
+                                       const char *after, const char *new_id,
+                                       char id[RUN_ID_LEN + 1])
+{
+    PGresult *r;
+    ledger_status st =
+        run(l, P_RUN_COLLECTING_INSERT, 4, (const char *[]){new_id, rule, action, after}, &r);
+    bool made = st == LEDGER_OK && tuples(r) > 0;
+    PQclear(r);
+    if (made) {
+        st = run(l, P_RUN_DUE_NOW, 1, (const char *[]){after}, &r);
+        PQclear(r);
+    }
+    if (st != LEDGER_OK)
+        return st;
+    return returning_id(l, P_RUN_COLLECTING, 1, (const char *[]){rule}, LEDGER_ERR_NOT_FOUND, id);
+}
+
+static ledger_status pq_run_cover_collecting(ledger *l, const char *id, const char *event_key,
+                                             bool *covered)
+{
+    *covered = false;
+    PGresult *r;
+    ledger_status st = run(l, P_RUN_COVER_COLLECTING, 2, (const char *[]){id, event_key}, &r);
+    if (st == LEDGER_OK)
+        *covered = tuples(r) > 0;
+    PQclear(r);
+    if (st != LEDGER_OK || *covered)
+        return st;
+    st = run(l, P_RUN_COVERS, 2, (const char *[]){id, event_key}, &r);
+    if (st == LEDGER_OK)
+        *covered = PQntuples(r) > 0;
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_run_notice_lease(ledger *l, const char *owner, int64_t lease_ms,
+                                         int64_t since_ms, char id[RUN_ID_LEN + 1])
+{
+    char lease[24], since[24];
+    snprintf(lease, sizeof lease, "%lld", (long long)lease_ms);
+    snprintf(since, sizeof since, "%lld", (long long)since_ms);
+    return returning_id(l, P_RUN_NOTICE_LEASE, 3, (const char *[]){owner, lease, since},
+                        LEDGER_ERR_NOT_FOUND, id);
+}
+
+static ledger_status pq_run_noticed(ledger *l, const char *id, const char *owner, bool sent,
+                                    int tries, int64_t delay_ms)
+{
+    char n[16], delay[24];
+    snprintf(n, sizeof n, "%d", tries);
+    snprintf(delay, sizeof delay, "%lld", (long long)delay_ms);
+    return changed_or_state(l, P_RUN_NOTICED, 5,
+                            (const char *[]){id, owner, sent ? "true" : "false", n, delay});
+}
+
 static ledger_status pq_run_counts(ledger *l, run_count *counts, size_t cap, size_t *n)
 {
     char limit[24];
@@ -676,11 +795,10 @@ static ledger_status pq_run_counts(ledger *l, run_count *counts, size_t cap, siz
     if (st != LEDGER_OK)
         return st;
     for (int i = 0; i < PQntuples(r) && *n < cap; i++) {
-        int state = run_state_parse(PQgetvalue(r, i, 1));
-        run_count *c = &counts[(*n)++];
-        snprintf(c->rule, sizeof c->rule, "%s", PQgetvalue(r, i, 0));
-        c->state = state < 0 ? RUN_QUEUED : (run_state)state;
-        c->count = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        const char *cols[RUN_COUNTS_NCOLUMNS];
+        for (int k = 0; k < RUN_COUNTS_NCOLUMNS; k++)
+            cols[k] = PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k);
+        run_count_fill(&counts[(*n)++], cols);
     }
     PQclear(r);
     return st;
@@ -741,6 +859,11 @@ static const ledger_ops pg_ops = {
     .run_checked = pq_run_checked,
     .run_fail_events = pq_run_fail_events,
     .run_counts = pq_run_counts,
+    .run_queue = pq_run_queue,
+    .run_collecting = pq_run_collecting,
+    .run_cover_collecting = pq_run_cover_collecting,
+    .run_notice_lease = pq_run_notice_lease,
+    .run_noticed = pq_run_noticed,
     .budget_take = pq_budget_take,
     .close = pq_close,
 };

@@ -85,6 +85,9 @@ static const char *const sql[S_COUNT] = {
                      "  ELSE started_ms END,"
                      " ended_ms = CASE WHEN ?2 IN ('succeeded', 'failed', 'cancelled')"
                      "  THEN coalesce(ended_ms, ?8) ELSE ended_ms END,"
+                     " notify_state = CASE WHEN ?2 IN ('succeeded', 'failed', 'cancelled')"
+                     "  AND state NOT IN ('succeeded', 'failed', 'cancelled') THEN 1"
+                     "  ELSE notify_state END,"
                      " updated_ms = ?8"
                      " WHERE id = ?1 AND instr(?9, ',' || state || ',') > 0",
     [S_RUN_GET] = "SELECT " RUN_COLUMNS " FROM ledger_runs r WHERE r.id = ?1",
@@ -96,10 +99,12 @@ static const char *const sql[S_COUNT] = {
                    " ORDER BY r.queued_ms, r.id LIMIT ?5",
     [S_RUN_EVENTS] = "SELECT event_key FROM ledger_run_events WHERE run_id = ?1"
                      " ORDER BY seq LIMIT ?2",
-    [S_RUN_LEASE] = "UPDATE ledger_runs SET follower = ?1, follow_until_ms = ?2 + ?3"
-                    " WHERE id = (SELECT id FROM ledger_runs"
-                    "  WHERE state IN ('submitted', 'running') AND resource IS NOT NULL"
-                    "  AND coalesce(next_check_ms, submitted_ms + ?4) <= ?2"
+    [S_RUN_LEASE] = "UPDATE ledger_runs SET follower = ?1, follow_until_ms = ?2 + ?3,"
+                    " collecting = 0"
+                    " WHERE id = (SELECT id FROM ledger_runs r"
+                    "  WHERE ((state IN ('submitted', 'running') AND resource IS NOT NULL"
+                    "    AND coalesce(next_check_ms, submitted_ms + ?4) <= ?2)"
+                    "   OR (state = 'queued' AND next_check_ms <= ?2 AND " RUN_AFTER_ENDED "))"
                     "  AND follow_until_ms <= ?2"
                     "  ORDER BY coalesce(next_check_ms, submitted_ms + ?4), id LIMIT 1)"
                     " RETURNING id",
@@ -107,8 +112,29 @@ static const char *const sql[S_COUNT] = {
                       " follower = NULL, follow_until_ms = 0 WHERE id = ?1 AND follower = ?2",
     [S_RUN_FAIL_EVENTS] = "UPDATE ledger_events SET status = 'failed', last_error = ?2"
                           " WHERE run_id = ?1 AND status IN ('done', 'coalesced')",
-    [S_RUN_COUNTS] = "SELECT rule, state, count(*) FROM ledger_runs GROUP BY rule, state"
-                     " ORDER BY rule, state LIMIT ?1",
+    [S_RUN_COUNTS] = RUN_COUNTS_SELECT " LIMIT ?1",
+    [S_RUN_QUEUE] = "UPDATE ledger_runs SET next_check_ms = ?2 + ?3, updated_ms = ?2"
+                    " WHERE id = ?1 AND state = 'queued'",
+    [S_RUN_COLLECTING_INSERT] = "INSERT INTO ledger_runs (id, rule, action, state, queued_ms,"
+                                " updated_ms, next_check_ms, after_run, collecting)"
+                                " VALUES (?1, ?2, ?3, 'queued', ?5, ?5, ?5, ?4, 1)"
+                                " ON CONFLICT DO NOTHING",
+    [S_RUN_COLLECTING] = "SELECT id FROM ledger_runs WHERE rule = ?1 AND collecting = 1",
+    [S_RUN_COVER_COLLECTING] = "INSERT INTO ledger_run_events (run_id, event_key)"
+                               " SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM ledger_runs"
+                               "  WHERE id = ?1 AND collecting = 1) ON CONFLICT DO NOTHING",
+    [S_RUN_DUE_NOW] = "UPDATE ledger_runs SET next_check_ms = ?2 WHERE id = ?1"
+                      " AND state IN ('submitted', 'running') AND resource IS NOT NULL",
+    [S_RUN_NOTICE_LEASE] = "UPDATE ledger_runs SET follower = ?1, follow_until_ms = ?2 + ?3"
+                           " WHERE id = (SELECT id FROM ledger_runs WHERE notify_state = 1"
+                           "  AND ended_ms >= ?4 AND coalesce(notify_next_ms, 0) <= ?2"
+                           "  AND follow_until_ms <= ?2"
+                           "  ORDER BY coalesce(notify_next_ms, ended_ms), id LIMIT 1)"
+                           " RETURNING id",
+    [S_RUN_NOTICED] = "UPDATE ledger_runs SET notify_state = CASE WHEN ?3 THEN 2 ELSE 1 END,"
+                      " notify_tries = ?4, notify_next_ms = ?5 + ?6, follower = NULL,"
+                      " follow_until_ms = 0 WHERE id = ?1 AND follower = ?2",
+    [S_RUN_COVERS] = "SELECT 1 FROM ledger_run_events WHERE run_id = ?1 AND event_key = ?2",
     /* A refill is counted from at_ms, which moves only when a token is taken. */
     [S_BUDGET_TAKE] = "INSERT INTO ledger_budgets (name, tokens, at_ms) VALUES (?1, ?2 - 1, ?3)"
                       " ON CONFLICT (name) DO UPDATE SET"
@@ -633,6 +659,97 @@ static ledger_status sq_run_fail_events(ledger *l, const char *id, const char *e
     return res;
 }
 
+static ledger_status sq_run_queue(ledger *l, const char *id, int64_t delay_ms)
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_QUEUE);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, ledger_now_ms());
+    sqlite3_bind_int64(st, 3, delay_ms);
+    return changed_or_state(l, st, "run queue");
+}
+
+static ledger_status sq_run_collecting(ledger *l, const char *rule, const char *action,
+                                       const char *after, const char *new_id,
+                                       char id[RUN_ID_LEN + 1])
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_COLLECTING_INSERT);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, new_id);
+    bind_text(st, 2, rule);
+    bind_text(st, 3, action);
+    bind_text(st, 4, after);
+    sqlite3_bind_int64(st, 5, ledger_now_ms());
+    int made = 0;
+    ledger_status res = step_done(l, st, "run collecting", &made);
+    if (res == LEDGER_OK && made > 0 && (st = stmt_get(l, S_RUN_DUE_NOW))) {
+        bind_text(st, 1, after);
+        sqlite3_bind_int64(st, 2, ledger_now_ms());
+        res = step_done(l, st, "run due now", NULL);
+    }
+    if (res != LEDGER_OK || !(st = stmt_get(l, S_RUN_COLLECTING)))
+        return res != LEDGER_OK ? res : LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, rule);
+    return step_returning_id(l, st, LEDGER_ERR_NOT_FOUND, "run collecting", id);
+}
+
+static ledger_status sq_run_cover_collecting(ledger *l, const char *id, const char *event_key,
+                                             bool *covered)
+{
+    *covered = false;
+    sqlite3_stmt *st = stmt_get(l, S_RUN_COVER_COLLECTING);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    bind_text(st, 2, event_key);
+    int changes = 0;
+    ledger_status res = step_done(l, st, "run cover", &changes);
+    if (res != LEDGER_OK || changes > 0) {
+        *covered = changes > 0;
+        return res;
+    }
+    if (!(st = stmt_get(l, S_RUN_COVERS)))
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    bind_text(st, 2, event_key);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(l, "run covers");
+    *covered = rc == SQLITE_ROW;
+    return LEDGER_OK;
+}
+
+static ledger_status sq_run_notice_lease(ledger *l, const char *owner, int64_t lease_ms,
+                                         int64_t since_ms, char id[RUN_ID_LEN + 1])
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_NOTICE_LEASE);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, owner);
+    sqlite3_bind_int64(st, 2, ledger_now_ms());
+    sqlite3_bind_int64(st, 3, lease_ms);
+    sqlite3_bind_int64(st, 4, since_ms);
+    return step_returning_id(l, st, LEDGER_ERR_NOT_FOUND, "run notice lease", id);
+}
+
+static ledger_status sq_run_noticed(ledger *l, const char *id, const char *owner, bool sent,
+                                    int tries, int64_t delay_ms)
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_NOTICED);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    bind_text(st, 2, owner);
+    sqlite3_bind_int(st, 3, sent);
+    sqlite3_bind_int(st, 4, tries);
+    sqlite3_bind_int64(st, 5, ledger_now_ms());
+    sqlite3_bind_int64(st, 6, delay_ms);
+    return changed_or_state(l, st, "run noticed");
+}
+
 static ledger_status sq_run_counts(ledger *l, run_count *counts, size_t cap, size_t *n)
 {
     sqlite3_stmt *st = stmt_get(l, S_RUN_COUNTS);
@@ -641,12 +758,10 @@ static ledger_status sq_run_counts(ledger *l, run_count *counts, size_t cap, siz
     sqlite3_bind_int64(st, 1, (sqlite3_int64)cap);
     int rc = SQLITE_DONE;
     while (*n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int state = run_state_parse((const char *)sqlite3_column_text(st, 1));
-        run_count *c = &counts[*n];
-        snprintf(c->rule, sizeof c->rule, "%s", (const char *)sqlite3_column_text(st, 0));
-        c->state = state < 0 ? RUN_QUEUED : (run_state)state;
-        c->count = sqlite3_column_int64(st, 2);
-        (*n)++;
+        const char *cols[RUN_COUNTS_NCOLUMNS];
+        for (int i = 0; i < RUN_COUNTS_NCOLUMNS; i++)
+            cols[i] = (const char *)sqlite3_column_text(st, i);
+        run_count_fill(&counts[(*n)++], cols);
     }
     sqlite3_reset(st);
     if (*n < cap && rc != SQLITE_DONE) {
@@ -789,6 +904,22 @@ GUARDED(g_run_fail_events, sq_run_fail_events, true,
         (ledger * l, const char *id, const char *error, int64_t *n), (l, id, error, n))
 GUARDED(g_run_counts, sq_run_counts, false, (ledger * l, run_count *counts, size_t cap, size_t *n),
         (l, counts, cap, n))
+GUARDED(g_run_queue, sq_run_queue, true, (ledger * l, const char *id, int64_t delay_ms),
+        (l, id, delay_ms))
+GUARDED(g_run_collecting, sq_run_collecting, true,
+        (ledger * l, const char *rule, const char *action, const char *after, const char *new_id,
+         char id[RUN_ID_LEN + 1]),
+        (l, rule, action, after, new_id, id))
+GUARDED(g_run_cover_collecting, sq_run_cover_collecting, true,
+        (ledger * l, const char *id, const char *event_key, bool *covered),
+        (l, id, event_key, covered))
+GUARDED(g_run_notice_lease, sq_run_notice_lease, true,
+        (ledger * l, const char *owner, int64_t lease_ms, int64_t since_ms,
+         char id[RUN_ID_LEN + 1]),
+        (l, owner, lease_ms, since_ms, id))
+GUARDED(g_run_noticed, sq_run_noticed, true,
+        (ledger * l, const char *id, const char *owner, bool sent, int tries, int64_t delay_ms),
+        (l, id, owner, sent, tries, delay_ms))
 GUARDED(g_budget_take, sq_budget_take, true,
         (ledger * l, const char *name, double capacity, double per_ms, bool *granted),
         (l, name, capacity, per_ms, granted))
@@ -834,6 +965,11 @@ const ledger_ops ledger_sqlite_ops = {
     .run_checked = g_run_checked,
     .run_fail_events = g_run_fail_events,
     .run_counts = g_run_counts,
+    .run_queue = g_run_queue,
+    .run_collecting = g_run_collecting,
+    .run_cover_collecting = g_run_cover_collecting,
+    .run_notice_lease = g_run_notice_lease,
+    .run_noticed = g_run_noticed,
     .budget_take = g_budget_take,
     .close = sq_close,
 };

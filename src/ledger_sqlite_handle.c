@@ -55,6 +55,15 @@ static const char *const migrations[] = {
     "ALTER TABLE ledger_runs ADD COLUMN follow_until_ms INTEGER NOT NULL DEFAULT 0;"
     "CREATE TABLE ledger_budgets ("
     " name TEXT PRIMARY KEY, tokens REAL NOT NULL, at_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    /* Follow-up runs (runs_follow_up): at most one collecting run per rule; notices of ended
+     * runs (runs_notice_lease). */
+    "ALTER TABLE ledger_runs ADD COLUMN after_run TEXT;"
+    "ALTER TABLE ledger_runs ADD COLUMN collecting INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE ledger_runs ADD COLUMN notify_state INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE ledger_runs ADD COLUMN notify_next_ms INTEGER;"
+    "ALTER TABLE ledger_runs ADD COLUMN notify_tries INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX ledger_runs_notify ON ledger_runs (notify_state, ended_ms);"
+    "CREATE UNIQUE INDEX ledger_runs_collecting ON ledger_runs (rule) WHERE collecting = 1;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

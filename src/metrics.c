@@ -48,6 +48,77 @@ static void render_runs(FILE *f, const run_count *runs, size_t n)
             "# HELP retrain_runs_open Runs not ended yet (queued, submitted or running).\n"
             "# TYPE retrain_runs_open gauge\nretrain_runs_open %lld\n",
             (long long)open);
+    fputs("# HELP retrain_queued_events Events whose run waits queued (for Google, the create "
+          "budget, or the run before it), by rule.\n"
+          "# TYPE retrain_queued_events gauge\n",
+          f);
+    for (size_t i = 0; i < n; i++) {
+        if (runs[i].state != RUN_QUEUED)
+            continue;
+        fputs("retrain_queued_events{rule=\"", f);
+        label(f, runs[i].rule);
+        fprintf(f, "\"} %lld\n", (long long)runs[i].queued_events);
+    }
+    fputs("# HELP retrain_run_duration_seconds Time from a run's first event to its end, by rule "
+          "and how it ended.\n"
+          "# TYPE retrain_run_duration_seconds histogram\n",
+          f);
+    for (size_t i = 0; i < n; i++) {
+        if (!run_state_is_final(runs[i].state))
+            continue;
+        for (int b = 0; b <= RUN_DURATION_BUCKETS; b++) {
+            fputs("retrain_run_duration_seconds_bucket{rule=\"", f);
+            label(f, runs[i].rule);
+            if (b < RUN_DURATION_BUCKETS)
+                fprintf(f, "\",state=\"%s\",le=\"%d\"} %lld\n", run_state_name(runs[i].state),
+                        run_duration_le[b], (long long)runs[i].within[b]);
+            else
+                fprintf(f, "\",state=\"%s\",le=\"+Inf\"} %lld\n", run_state_name(runs[i].state),
+                        (long long)runs[i].count);
+        }
+        fputs("retrain_run_duration_seconds_sum{rule=\"", f);
+        label(f, runs[i].rule);
+        fprintf(f, "\",state=\"%s\"} %.3f\n", run_state_name(runs[i].state),
+                runs[i].duration_ms_sum / 1000.0);
+        fputs("retrain_run_duration_seconds_count{rule=\"", f);
+        label(f, runs[i].rule);
+        fprintf(f, "\",state=\"%s\"} %lld\n", run_state_name(runs[i].state),
+                (long long)runs[i].count);
+    }
+}
+
+/* Vertex calls by the name they were counted under ("GET customJobs") and HTTP status. */
+static void render_calls(FILE *f, scoreboard *sb)
+{
+    fputs("# HELP retrain_vertex_calls_total Vertex AI calls (every attempt, retries included), "
+          "by HTTP method, what was called and HTTP status (none: no answer).\n"
+          "# TYPE retrain_vertex_calls_total counter\n",
+          f);
+    for (int i = 0; i < SB_CALLS; i++) {
+        sb_call *c = &sb->calls[i];
+        if (atomic_load(&c->used) != 2)
+            continue;
+        char name[SB_CALL_NAME];
+        snprintf(name, sizeof name, "%s", c->name);
+        char *what = strchr(name, ' ');
+        if (what)
+            *what++ = '\0';
+        for (int k = 0; k < SB_CALL_CODES; k++) {
+            uint64_t v = atomic_load_explicit(&c->by_code[k], memory_order_relaxed);
+            if (!v)
+                continue;
+            fputs("retrain_vertex_calls_total{method=\"", f);
+            label(f, what ? name : "");
+            fputs("\",call=\"", f);
+            label(f, what ? what : name);
+            if (k == SB_CALL_CODES - 1)
+                fprintf(f, "\",code=\"other\"} %llu\n", (unsigned long long)v);
+            else if (sb_call_codes[k] == 0)
+                fprintf(f, "\",code=\"none\"} %llu\n", (unsigned long long)v);
+            else
+                fprintf(f, "\",code=\"%d\"} %llu\n", sb_call_codes[k], (unsigned long long)v);
+        }
+    }
 }
 
 char *metrics_render(scoreboard *sb, const run_count *runs, size_t n_runs, arena *a, size_t *len)
@@ -121,6 +192,7 @@ char *metrics_render(scoreboard *sb, const run_count *runs, size_t n_runs, arena
             "first worker of the new generation could not start); the running one stays.",
             atomic_load(&sb->reload_failures));
     render_runs(f, runs, n_runs);
+    render_calls(f, sb);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

@@ -30,6 +30,7 @@ static void retrain_fini(void *state)
     vtx_client_free(st->vtx);
     free(st->upload_slot);
     free(st->read_budget);
+    free(st->create_budget);
     gauth_close(st->auth);
     fetch_free(st->http);
     rules_free(st->rules);
@@ -77,7 +78,10 @@ static int retrain_init(const config *cfg, void **state, char *err, size_t errle
     if (asprintf(&st->read_budget, "vertex.reads/%s/%s", st->conf.vertex.project,
                  st->conf.vertex.region) < 0)
         st->read_budget = NULL;
-    if (!st->upload_slot || !st->read_budget) {
+    if (asprintf(&st->create_budget, "vertex.creates/%s/%s", st->conf.vertex.project,
+                 st->conf.vertex.region) < 0)
+        st->create_budget = NULL;
+    if (!st->upload_slot || !st->read_budget || !st->create_budget) {
         snprintf(err, errlen, "retrain: out of memory");
         goto fail;
     }
@@ -101,13 +105,11 @@ static void failed(fn_result *out, const char *why, bool redeliverable)
                        .redeliverable = redeliverable};
 }
 
-/* The StorageObjectData of a storage event carrying JSON data; NULL otherwise (the rules then
- * read the bucket and name from the extension and subject). -1 when the data is malformed.
- * *UNREAD is set when the event has data that its datacontenttype says is not JSON, so it was
- * not read at all. */
-static int storage_data(const cloudevent *ev, arena *a, storage_object *obj,
-                        const storage_object **out, bool *unread, char *err, size_t errlen)
+int retrain_storage_data(const cloudevent *ev, arena *a, storage_object *obj,
+                         const storage_object **out, bool *unread, char *err, size_t errlen)
 {
+    bool ignored = false;
+    unread = unread ? unread : &ignored;
     *out = NULL;
     *unread = false;
     if (strncmp(ev->type, STORAGE_TYPE_PREFIX, strlen(STORAGE_TYPE_PREFIX)) != 0 || !ev->data ||
@@ -136,7 +138,7 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
     storage_object obj;
     const storage_object *objp;
     bool unread;
-    if (storage_data(ev, a, &obj, &objp, &unread, err, sizeof err) != 0) {
+    if (retrain_storage_data(ev, a, &obj, &objp, &unread, err, sizeof err) != 0) {
         failed(out, arena_strdup(a, err), true);
         return;
     }
@@ -176,7 +178,8 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
                          .ctx = ctx,
                          .deadline_ms =
                              clk_mono_ms() + (budget > BUDGET_MIN_MS ? budget : BUDGET_MIN_MS),
-                         .run_id = run_id};
+                         .run_id = run_id,
+                         .vars = &vars};
     if (!ctx->ledger) { /* the slots that space and coalesce submissions live there */
         retrain_retry(&call, out, 0, "no ledger to coordinate submissions with");
         return;

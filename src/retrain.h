@@ -60,6 +60,7 @@ json_t *retrain_outcome_submitted(const char *rule, const char *action, const ch
                                   bool adopted);
 json_t *retrain_outcome_coalesced(const char *rule, const char *resource, const char *into_event);
 json_t *retrain_outcome_pending(const char *rule, const char *operation);
+json_t *retrain_outcome_queued(const char *rule, const char *action, const char *reason);
 json_t *retrain_outcome_failed(const char *rule, const char *action, const vtx_result *res);
 
 /* True for a job or pipeline state that will not change again (SUCCEEDED, FAILED, CANCELLED,

@@ -9,13 +9,14 @@
 
 #define RULES_ERR_MAX 16384
 
-const char *const retrain_config_keys[] = {"vertex", "rules", "follow", NULL};
+const char *const retrain_config_keys[] = {"vertex", "rules", "follow", "notify", NULL};
 
 void retrain_config_free(retrain_config *c)
 {
     free(c->vertex.endpoint);
     free(c->vertex.project);
     free(c->vertex.region);
+    free(c->notify.url);
     json_decref(c->rules);
     memset(c, 0, sizeof *c);
 }
@@ -23,9 +24,11 @@ void retrain_config_free(retrain_config *c)
 int retrain_config_read(const json_t *sections, retrain_config *out, problems *p)
 {
     int before = p->count;
-    *out = (retrain_config){.vertex = {.region = strdup("us-central1"), .deadline_ms = 20000},
-                            .follow = {.first_s = 30, .max_s = 300, .reads_per_minute = 120},
-                            .rules = json_array()};
+    *out = (retrain_config){
+        .vertex = {.region = strdup("us-central1"), .deadline_ms = 20000},
+        .follow = {.first_s = 30, .max_s = 300, .reads_per_minute = 120, .creates_per_minute = 50},
+        .notify = {.timeout_ms = 5000},
+        .rules = json_array()};
     if (!out->vertex.region || !out->rules)
         problem_add(p, "config", "out of memory");
     const config_field vertex[] = {
@@ -38,11 +41,17 @@ int retrain_config_read(const json_t *sections, retrain_config *out, problems *p
         {"first_s", CONFIG_INT, &out->follow.first_s, 1, 86400},
         {"max_s", CONFIG_INT, &out->follow.max_s, 1, 86400},
         {"reads_per_minute", CONFIG_INT, &out->follow.reads_per_minute, 1, 6000},
+        {"creates_per_minute", CONFIG_INT, &out->follow.creates_per_minute, 1, 6000},
+    };
+    const config_field notify[] = {
+        {"url", CONFIG_STRING, &out->notify.url, 0, 0},
+        {"timeout_ms", CONFIG_INT, &out->notify.timeout_ms, 100, 60000},
     };
     const config_field top[] = {
         {"vertex", CONFIG_OBJECT, NULL, 0, 0},
         {"rules", CONFIG_ARRAY, &out->rules, 0, 0},
         {"follow", CONFIG_OBJECT, NULL, 0, 0},
+        {"notify", CONFIG_OBJECT, NULL, 0, 0},
     };
     config_read_share(p, sections, top, sizeof top / sizeof top[0]);
     const json_t *v = json_object_get(sections, "vertex");
@@ -55,6 +64,16 @@ int retrain_config_read(const json_t *sections, retrain_config *out, problems *p
         if (p->count == was && out->follow.max_s < out->follow.first_s)
             problem_add(p, "follow.max_s", "must be at least follow.first_s (%d)",
                         out->follow.first_s);
+    }
+    const json_t *n = json_object_get(sections, "notify");
+    if (json_is_object(n)) {
+        int was = p->count;
+        config_read_fields(p, "notify", n, notify, sizeof notify / sizeof notify[0]);
+        const char *u = out->notify.url;
+        if (p->count == was && !u)
+            problem_add(p, "notify.url", "is required (where each run that ends is POSTed)");
+        else if (p->count == was && strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+            problem_add(p, "notify.url", "must be an http:// or https:// URL");
     }
     config_read_env_string(p, "RETRAIN_VERTEX_ENDPOINT", &out->vertex.endpoint);
     if (!out->vertex.project)

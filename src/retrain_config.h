@@ -4,10 +4,15 @@
  *             RETRAIN_VERTEX_ENDPOINT overrides the endpoint; GOOGLE_CLOUD_PROJECT is the
  *             project when the file names none.
  *   "rules":  the rules (rules.h); none by default.
- *   "follow": {"first_s": 30, "max_s": 300, "reads_per_minute": 120}: how the pool's follower
- *             looks at each open run (first_s after it was submitted, then twice as long each
- *             time nothing changed, at most max_s; first_s again after a change), and how many
- *             Vertex reads a minute every follower of the project and region share.
+ *   "follow": {"first_s": 30, "max_s": 300, "reads_per_minute": 120, "creates_per_minute": 50}:
+ *             how the pool's follower looks at each open run (first_s after it was submitted,
+ *             then twice as long each time nothing changed, at most max_s; first_s again after
+ *             a change), how many Vertex reads a minute every follower of the project and
+ *             region share, and how many customJobs/trainingPipelines.create calls the request
+ *             path and the follower share (Vertex's quota is 60 a minute: 50 and the budget's
+ *             burst of 4 stay within it); past it, runs wait queued.
+ *   "notify": {"url": "https://…", "timeout_ms": 5000}: each run that ends is POSTed there as
+ *             a CloudEvent (notice.h), at least once, until the endpoint answers 2xx.
  *
  * The config module keeps these keys for the function (config.h's sections); this module reads
  * and checks them, for the worker's init and for check-config alike.
@@ -24,13 +29,20 @@
 #include "vertex.h"
 
 typedef struct {
-    int first_s, max_s;   /* the backoff of the looks at one run */
-    int reads_per_minute; /* shared by every follower on the ledger, per project and region */
+    int first_s, max_s;     /* the backoff of the looks at one run */
+    int reads_per_minute;   /* shared by every follower on the ledger, per project and region */
+    int creates_per_minute; /* job and pipeline creates, shared by the whole pool likewise */
 } follow_config;
+
+typedef struct {
+    char *url;      /* where each run that ends is POSTed as a CloudEvent; NULL: nowhere */
+    int timeout_ms; /* per POST */
+} notify_config;
 
 typedef struct {
     vertex_config vertex;
     follow_config follow;
+    notify_config notify;
     json_t *rules; /* array, possibly empty */
 } retrain_config;
 

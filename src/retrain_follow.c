@@ -7,7 +7,10 @@
  * its state, Google's google.rpc.Status when it failed, and the model version a pipeline or an
  * upload made. Then the next look is set: follow.first_s after a change, else twice the last
  * wait, at most follow.max_s. A read that fails (Google unavailable, a 429) changes nothing
- * but the wait; a resource Google no longer knows (404) ends the run as failed. */
+ * but the wait; a resource Google no longer knows (404) ends the run as failed. A queued run
+ * that is due (handed on by the request path, or a follow-up whose run before it ended) is
+ * submitted instead (retrain_queued.c), and tried again on the same backoff while Google
+ * fails. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +19,9 @@
 #include <sodium.h>
 
 #include "budget.h"
+#include "clk.h"
 #include "log.h"
+#include "notice.h"
 #include "retrain_internal.h"
 #include "runs.h"
 
@@ -191,6 +196,50 @@ static bool look(retrain_state *st, ledger *l, const run_record *run)
     return moved;
 }
 
+/* ---- notices ------------------------------------------------------------------------------ */
+
+#define NOTICES_PER_CALL 16
+#define NOTICE_FIRST_S 5
+#define NOTICE_MAX_S 600
+#define NOTICE_MAX_AGE_MS (7LL * 86400 * 1000) /* older ends are not announced any more */
+
+/* Sends the notices that are due (notify.url), each leased like a look at a run. */
+static void notices(retrain_state *st, ledger *l, int lease_s, bool (*stop)(void))
+{
+    const notify_config *n = &st->conf.notify;
+    if (!n->url)
+        return;
+    notice_target t = {
+        .url = n->url, .location = vtx_client_location(st->vtx), .timeout_ms = n->timeout_ms};
+    for (int i = 0; i < NOTICES_PER_CALL && !stop(); i++) {
+        run_record run;
+        ledger_status ls =
+            runs_notice_lease(l, st->owner, lease_s, clk_wall_ms() - NOTICE_MAX_AGE_MS, &run);
+        if (ls != LEDGER_OK) {
+            if (ls != LEDGER_ERR_NOT_FOUND)
+                log_warning("follow: notices: %s", ledger_last_error(l));
+            return;
+        }
+        long status;
+        char why[160];
+        bool sent = notice_send(st->http, &t, &run, &status, why, sizeof why) == 0;
+        int tries = sent ? run.notify_tries : run.notify_tries + 1;
+        long delay = NOTICE_FIRST_S;
+        for (int k = 1; k < tries && delay < NOTICE_MAX_S; k++)
+            delay *= 2;
+        delay = delay < NOTICE_MAX_S ? delay : NOTICE_MAX_S;
+        if (sent)
+            log_info("run %s: notice sent (%s, HTTP %ld)", run.id, run_state_name(run.state),
+                     status);
+        else
+            log_warning("run %s: notice not taken (%s); sending again in %ld s (try %d)", run.id,
+                        why, delay, tries);
+        if (runs_noticed(l, run.id, st->owner, sent, tries, sent ? 0 : (int)delay) != LEDGER_OK)
+            log_warning("follow: run %s: %s", run.id, ledger_last_error(l));
+        run_record_clear(&run);
+    }
+}
+
 static void name_owner(retrain_state *st)
 {
     char host[64] = "host";
@@ -208,6 +257,7 @@ int retrain_follow(void *state, ledger *l, bool (*stop)(void))
         name_owner(st);
     /* Long enough for one read with its retries and the records after it. */
     int lease_s = st->conf.vertex.deadline_ms / 1000 * 2 + 10;
+    notices(st, l, st->conf.notify.timeout_ms / 1000 + 10, stop);
     for (int i = 0; i < LOOKS_PER_CALL && !stop(); i++) {
         run_record run;
         ledger_status ls = runs_lease(l, st->owner, lease_s, f->first_s, &run);
@@ -216,6 +266,26 @@ int retrain_follow(void *state, ledger *l, bool (*stop)(void))
         if (ls != LEDGER_OK) {
             log_warning("follow: %s", ledger_last_error(l));
             return IDLE_MS;
+        }
+        if (run.state == RUN_QUEUED) {
+            bool granted = false;
+            if ((ls = budget_take(l, st->create_budget, f->creates_per_minute, &granted)) !=
+                    LEDGER_OK ||
+                !granted) {
+                if (ls != LEDGER_OK)
+                    log_warning("follow: %s", ledger_last_error(l));
+                runs_checked(l, run.id, st->owner, 1, run.checks); /* handed back, due again */
+                run_record_clear(&run);
+                return budget_wait_ms(f->creates_per_minute);
+            }
+            bool moved = retrain_submit_queued(st, l, &run) == QUEUED_MOVED;
+            /* Still queued: Google is failing; wait longer each time, as for a look. */
+            int checks = moved ? 0 : run.checks + 1;
+            if (runs_checked(l, run.id, st->owner, moved ? f->first_s : backoff_s(f, checks - 1),
+                             checks) != LEDGER_OK)
+                log_warning("follow: run %s: %s", run.id, ledger_last_error(l));
+            run_record_clear(&run);
+            continue;
         }
         bool granted = false;
         if ((ls = budget_take(l, st->read_budget, f->reads_per_minute, &granted)) != LEDGER_OK ||

@@ -11,6 +11,7 @@
 #include "retrain_config.h"
 #include "rules.h"
 #include "runs.h"
+#include "storage_object.h"
 #include "vertex.h"
 
 /* One worker's state, made by init after fork. */
@@ -20,9 +21,10 @@ typedef struct {
     fetch_client *http;
     gauth *auth;
     vtx_client *vtx;
-    char *upload_slot; /* the pseudo-rule whose slot spaces uploads: "models.upload/P/L" */
-    char *read_budget; /* the budget the follower's reads share: "vertex.reads/P/L" */
-    char owner[128];   /* the follower's name in the runs it leases; "" until it first follows */
+    char *upload_slot;   /* the pseudo-rule whose slot spaces uploads: "models.upload/P/L" */
+    char *read_budget;   /* the budget the follower's reads share: "vertex.reads/P/L" */
+    char *create_budget; /* the one creates share: "vertex.creates/P/L" */
+    char owner[128];     /* the follower's name in the runs it leases; "" until it first follows */
 } retrain_state;
 
 /* One event being submitted. */
@@ -33,6 +35,7 @@ typedef struct {
     long long deadline_ms; /* monotonic: no waiting (slots, operations) past this */
     char *run_id; /* RUN_ID_LEN + 1 bytes: the event's run once begun or joined, else ""; NULL: no
                      runs */
+    template_vars *vars; /* the event's placeholders (run_id set once the run is begun) */
 } retrain_call;
 
 /* FN_RETRY with WHY (copied into the arena) and RETRY_AFTER_S (0: the default). */
@@ -45,17 +48,24 @@ void retrain_vertex_failure(const retrain_call *c, const char *what, vtx_err e,
                             const vtx_result *res, fn_result *out);
 
 /* The event's run (retrain_run.c). Each returns 0, or -1 with OUT set to a retry (the ledger
- * could not record it). begin: before the call that makes work (finds the run an earlier attempt
- * began); join: the event is coalesced into HOLDER's run; submitted: Google accepted the create
- * of RESOURCE; registered: an upload's OPERATION made MODEL's version VERSION_ID (both may be
- * NULL); failed: Google refused for good with google.rpc.Status CODE (0: none) and MESSAGE
- * (recorded as well as the ledger can). */
+ * could not record it; begin: or FN_QUEUED, the run is the follower's already). begin: before the
+ * call that makes work (finds the run an earlier attempt began); join: the event is coalesced into
+ * HOLDER's run; submitted: Google accepted the create of RESOURCE; registered: an upload's
+ * OPERATION made MODEL's version VERSION_ID (both may be NULL); failed: Google refused for good
+ * with google.rpc.Status CODE (0: none) and MESSAGE (recorded as well as the ledger can). */
 int retrain_run_begin(const retrain_call *c, fn_result *out);
 int retrain_run_join(const retrain_call *c, const char *holder, fn_result *out);
+/* The event joins its rule's follow-up of run AFTER (runs_follow_up), and names it. */
+int retrain_run_follow_up(const retrain_call *c, const char *after, fn_result *out);
 int retrain_run_submitted(const retrain_call *c, const char *resource, fn_result *out);
 int retrain_run_registered(const retrain_call *c, const char *operation, const char *model,
                            const char *version_id, fn_result *out);
 void retrain_run_failed(const retrain_call *c, int code, const char *message);
+/* Google kept failing (WHAT: ERR: MESSAGE) until the deadline: the call's begun run (train and
+ * train_and_register only) is handed to the follower and OUT becomes FN_QUEUED (202). -1 when
+ * there is no such run or the ledger could not hand it on (OUT untouched: retry instead). */
+int retrain_run_queue(const retrain_call *c, const char *what, const char *err, const char *message,
+                      fn_result *out);
 
 /* The follower's work (retrain_follow.c; fn_def.follow): looks at the open runs that are due,
  * within the read budget, and records what Google says of them. */
@@ -63,6 +73,18 @@ int retrain_follow(void *state, ledger *l, bool (*stop)(void));
 /* fn_def.cancel: customJobs.cancel or trainingPipelines.cancel of the run's resource, then one
  * look at it; a run with nothing at Google yet is recorded as cancelled at once. */
 int retrain_cancel(void *state, ledger *l, const char *id, char *why, size_t whylen);
+
+/* The follower submits queued run RUN (leased; retrain_queued.c): MOVED when its record changed
+ * (submitted, or ended because it can never be), LATER when Google or the ledger failed and
+ * it stays queued. */
+typedef enum { QUEUED_MOVED, QUEUED_LATER } queued_result;
+queued_result retrain_submit_queued(retrain_state *st, ledger *l, const run_record *run);
+
+/* The StorageObjectData of a storage event carrying JSON data into *OUT, else *OUT NULL (the
+ * rules then read the bucket and name from the extension and subject); *UNREAD (may be NULL)
+ * when its datacontenttype says it is not JSON. -1 with ERR when the data is malformed. */
+int retrain_storage_data(const cloudevent *ev, arena *a, storage_object *obj,
+                         const storage_object **out, bool *unread, char *err, size_t errlen);
 
 /* The test hook (see retrain.h; in retrain_submit.c). */
 void retrain_crash_hook(const rule *r);

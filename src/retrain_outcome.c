@@ -38,6 +38,10 @@ void retrain_vertex_failure(const retrain_call *c, const char *what, vtx_err e,
                            res->message[0] ? res->message : res->status);
         return;
     }
+    /* Google kept failing until our deadline: a run begun is left to the follower, which
+     * submits it when Google answers again (finding by label what this call may have made). */
+    if (retrain_run_queue(c, what, vtx_err_name(e), res->message, out) == 0)
+        return;
     int after = res->retry_after_s > 0 && res->retry_after_s < 3600 ? (int)res->retry_after_s : 0;
     retrain_retry(c, out, after, "%s: %s: %s", what, vtx_err_name(e), res->message);
 }
@@ -55,6 +59,12 @@ json_t *retrain_outcome_coalesced(const char *rule, const char *resource, const 
 {
     return json_pack("{s:s, s:s, s:s, s:s}", "status", "coalesced", "rule", rule, "resource",
                      resource, "into_event", into_event);
+}
+
+json_t *retrain_outcome_queued(const char *rule, const char *action, const char *reason)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "status", "queued", "rule", rule, "action", action,
+                     "reason", reason);
 }
 
 json_t *retrain_outcome_pending(const char *rule, const char *operation)

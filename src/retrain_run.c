@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "retrain.h"
 #include "retrain_internal.h"
 #include "runs.h"
 
@@ -25,6 +26,16 @@ int retrain_run_begin(const retrain_call *c, fn_result *out)
         return -1;
     }
     snprintf(c->run_id, RUN_ID_LEN + 1, "%s", run.id);
+    if (existed && run.state == RUN_QUEUED && run.next_check_ms) {
+        /* Handed to the follower already (an earlier attempt queued it): its to submit. */
+        run_record_clear(&run);
+        json_decref(out->outcome);
+        *out = (fn_result){.status = FN_QUEUED,
+                           .outcome = retrain_outcome_queued(
+                               rules_name(c->r), rules_action_name(rules_action_of(c->r)),
+                               "an earlier delivery queued its run for the follower")};
+        return -1;
+    }
     if (existed)
         log_info("retrain: event %s goes on with run %s (%s)", c->ctx->event_key, run.id,
                  run_state_name(run.state));
@@ -96,4 +107,42 @@ int retrain_run_join(const retrain_call *c, const char *holder, fn_result *out)
     retrain_retry(c, out, 0, "ledger: folding the event into its rule's run: %s",
                   ledger_last_error(l));
     return -1;
+}
+
+int retrain_run_queue(const retrain_call *c, const char *what, const char *err, const char *message,
+                      fn_result *out)
+{
+    if (!c->run_id || !c->run_id[0] || rules_action_of(c->r) == RULES_REGISTER)
+        return -1;
+    const char *why = arena_printf(c->ctx->arena, "%s: %s: %s", what, err, message);
+    if (runs_queue(c->ctx->ledger, c->run_id, c->st->conf.follow.first_s) != LEDGER_OK) {
+        log_warning("retrain: run %s: could not hand it to the follower: %s", c->run_id,
+                    ledger_last_error(c->ctx->ledger));
+        return -1;
+    }
+    log_info("retrain: run %s is queued for the follower (%s)", c->run_id, why ? why : what);
+    json_decref(out->outcome);
+    *out = (fn_result){.status = FN_QUEUED,
+                       .outcome = retrain_outcome_queued(rules_name(c->r),
+                                                         rules_action_name(rules_action_of(c->r)),
+                                                         why ? why : what)};
+    return 0;
+}
+
+int retrain_run_follow_up(const retrain_call *c, const char *after, fn_result *out)
+{
+    if (!c->run_id)
+        return 0;
+    char id[RUN_ID_LEN + 1];
+    bool joined = false;
+    ledger_status st = runs_follow_up(c->ctx->ledger, c->ctx->hold, rules_name(c->r),
+                                      rules_action_name(rules_action_of(c->r)), after, id, &joined);
+    if (st != LEDGER_OK) {
+        retrain_retry(c, out, 0, "ledger: the rule's follow-up run: %s",
+                      ledger_last_error(c->ctx->ledger));
+        return -1;
+    }
+    if (joined)
+        snprintf(c->run_id, RUN_ID_LEN + 1, "%s", id);
+    return 0;
 }

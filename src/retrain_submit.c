@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "arena_json.h"
+#include "budget.h"
 #include "clk.h"
 #include "lease.h"
 #include "ledger.h"
@@ -150,9 +151,54 @@ static int still_running(const retrain_call *c, const char *resource, fn_result 
     return running;
 }
 
-/* Takes the rule's slot (BURST_SUBMIT), or decides OUT: coalesced into the holder's running
- * job, or a retry. A holder whose job has finished is replaced, atomically: of many events
- * seeing the same finished job, one takes the slot and the others coalesce into its job. */
+/* The run of the slot's holder HOLDER, as the ledger has it: 1 open (RUN filled), 0 ended, -1
+ * not known (no record of it, or one from before runs), -2 the ledger failed (OUT set). */
+static int holder_run(const retrain_call *c, const char *holder, run_record *run, fn_result *out)
+{
+    ledger *l = c->ctx->ledger;
+    ledger_record rec;
+    ledger_status ls = ledger_get(l, holder, &rec);
+    if (ls == LEDGER_OK && rec.run_id)
+        ls = runs_get(l, rec.run_id, run);
+    else if (ls == LEDGER_OK)
+        ls = LEDGER_ERR_NOT_FOUND;
+    ledger_record_clear(&rec);
+    if (ls == LEDGER_ERR_NOT_FOUND)
+        return -1;
+    if (ls != LEDGER_OK) {
+        retrain_retry(c, out, 0, "ledger: the rule's current run: %s", ledger_last_error(l));
+        return -2;
+    }
+    if (!run_state_is_final(run->state))
+        return 1;
+    run_record_clear(run);
+    return 0;
+}
+
+/* The event arrived while the holder's run RUN (RESOURCE, may be NULL) is going: it joins the
+ * rule's follow-up, which the follower submits once RUN has ended. */
+static void join_follow_up(const retrain_call *c, const char *holder, const run_record *run,
+                           const char *resource, fn_result *out)
+{
+    if (retrain_run_follow_up(c, run->id, out) != 0)
+        return;
+    json_t *o = retrain_outcome_coalesced(rules_name(c->r), resource ? resource : "", holder);
+    if (o && !resource)
+        json_object_del(o, "resource"); /* the holder's create has not answered yet */
+    if (o) {
+        json_object_set_new(o, "after_run", json_string(run->id));
+        json_object_set_new(o, "pending", json_true());
+    }
+    *out = (fn_result){.status = FN_COALESCED, .outcome = o};
+    if (!o)
+        retrain_retry(c, out, 0, "out of memory");
+}
+
+/* Takes the rule's slot (BURST_SUBMIT), or decides OUT: a follow-up of the holder's run while
+ * it is going, or a retry. A holder whose run has ended is replaced, atomically: of many events
+ * seeing the same ended run, one takes the slot and the others join the follow-up of its run.
+ * The ledger says whether a run is going (the follower records its end), so deciding costs no
+ * Vertex call; only a holder the ledger has no run of is looked up at Google. */
 static burst burst_control(const retrain_call *c, fn_result *out)
 {
     const char *rule = rules_name(c->r);
@@ -177,25 +223,43 @@ static burst burst_control(const retrain_call *c, fn_result *out)
         if (res == LEDGER_SLOT_TAKEN)
             return BURST_SUBMIT;
         const char *holder = s->event_key, *resource = s->resource;
-        if (!resource) {
-            if (clk_mono_ms() < wait_until) { /* the holder is creating its job right now */
+        run_record run;
+        int open = holder_run(c, holder, &run, out);
+        if (open == -2)
+            return BURST_DECIDED;
+        if (open == 1) {
+            /* Being created right now: its resource is a moment away. */
+            bool in_flight = run.state == RUN_QUEUED && !run.next_check_ms && !run.after_run[0];
+            if (in_flight && !resource && clk_mono_ms() < wait_until) {
+                run_record_clear(&run);
                 clk_sleep_ms(HOLDER_POLL_MS);
                 continue;
             }
-            if (!(resource = holder_resource(c, holder, out)))
-                return BURST_DECIDED;
+            join_follow_up(c, holder, &run, resource ? resource : run.resource, out);
+            run_record_clear(&run);
+            return BURST_DECIDED;
         }
-        int running = still_running(c, resource, out);
-        if (running < 0)
-            return BURST_DECIDED;
-        if (running) {
-            if (retrain_run_join(c, holder, out) != 0)
+        if (open == -1) { /* no run recorded: ask Google */
+            if (!resource) {
+                if (clk_mono_ms() < wait_until) {
+                    clk_sleep_ms(HOLDER_POLL_MS);
+                    continue;
+                }
+                if (!(resource = holder_resource(c, holder, out)))
+                    return BURST_DECIDED;
+            }
+            int running = still_running(c, resource, out);
+            if (running < 0)
                 return BURST_DECIDED;
-            *out = (fn_result){.status = FN_COALESCED,
-                               .outcome = retrain_outcome_coalesced(rule, resource, holder)};
-            if (!out->outcome)
-                retrain_retry(c, out, 0, "out of memory");
-            return BURST_DECIDED;
+            if (running) {
+                if (retrain_run_join(c, holder, out) != 0)
+                    return BURST_DECIDED;
+                *out = (fn_result){.status = FN_COALESCED,
+                                   .outcome = retrain_outcome_coalesced(rule, resource, holder)};
+                if (!out->outcome)
+                    retrain_retry(c, out, 0, "out of memory");
+                return BURST_DECIDED;
+            }
         }
         snprintf(replace, sizeof replace, "%s", holder);
     }
@@ -231,6 +295,37 @@ static void hold_after_call(const retrain_call *c)
 
 /* ---- train, train_and_register ------------------------------------------------------------ */
 
+/* One create from the pool's budget (follow.creates_per_minute): 0, or -1 with OUT decided:
+ * spent, the begun run waits queued for the follower (202); the ledger failing, a retry. */
+static int create_budget(const retrain_call *c, const char *what, fn_result *out)
+{
+    bool granted = false;
+    int per_minute = c->st->conf.follow.creates_per_minute;
+    ledger_status ls = budget_take(c->ctx->ledger, c->st->create_budget, per_minute, &granted);
+    if (ls != LEDGER_OK) {
+        retrain_retry(c, out, 0, "ledger: create budget: %s", ledger_last_error(c->ctx->ledger));
+        return -1;
+    }
+    if (granted)
+        return 0;
+    char why[96];
+    snprintf(why, sizeof why, "the pool's %d creates a minute are spent", per_minute);
+    if (retrain_run_queue(c, what, "budget", why, out) != 0)
+        retrain_retry(c, out, (budget_wait_ms(per_minute) + 999) / 1000, "%s: %s", what, why);
+    return -1;
+}
+
+/* BODY built again now that the run has its id, for ${run_id}. NULL on OOM. */
+static const json_t *with_run_id(const retrain_call *c, const json_t *body)
+{
+    if (!c->vars || !c->run_id || !c->run_id[0])
+        return body;
+    c->vars->run_id = c->run_id;
+    char err[256];
+    return arena_json(c->ctx->arena,
+                      retrain_request_body(c->r, c->vars, c->ctx->arena, err, sizeof err));
+}
+
 void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *out)
 {
     bool pipeline = rules_action_of(c->r) == RULES_TRAIN_AND_REGISTER;
@@ -242,8 +337,12 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
         vtx_result found;
         vtx_err e = find_by_event(c, pipeline, c->ctx->event_key, &found);
         const char *name = e == VTX_OK ? resource_name(&found, a) : NULL;
-        if (e != VTX_OK && e != VTX_ERR_NOT_FOUND)
-            retrain_vertex_failure(c, "looking for this event's job", e, &found, out);
+        if (e != VTX_OK && e != VTX_ERR_NOT_FOUND) {
+            /* Begun first, so that Google's trouble leaves the run to the follower. */
+            if (retrain_run_begin(c, out) == 0)
+                retrain_vertex_failure(c, "looking for this event's job", e, &found, out);
+            return;
+        }
         if (name) {
             log_info("retrain: event %s was reclaimed; adopted %s", c->ctx->event_key, name);
             if (burst_controlled)
@@ -252,15 +351,18 @@ void retrain_submit_run(const retrain_call *c, const json_t *body, fn_result *ou
                 submitted(c, name, true, out);
             return;
         }
-        if (e != VTX_ERR_NOT_FOUND && e != VTX_OK)
-            return;
     }
 
     if (burst_controlled && burst_control(c, out) == BURST_DECIDED)
         return;
 
-    if (retrain_run_begin(c, out) != 0 || hold_over_call(c, out) != 0)
+    if (retrain_run_begin(c, out) != 0 || create_budget(c, what, out) != 0 ||
+        hold_over_call(c, out) != 0)
         return;
+    if (!(body = with_run_id(c, body))) {
+        retrain_retry(c, out, 0, "out of memory");
+        return;
+    }
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(c->ctx->event_key, label);
     vtx_result res;

@@ -30,7 +30,10 @@
  *
  * Templates. Every string in job, pipeline, model.display_name, model.description and
  * model.artifact_uri may hold placeholders, replaced per event: ${bucket} ${name}
- * ${generation} ${event_id} ${event_key} ${event_time} ${rule} ${gcs_uri}. "$${" writes a
+ * ${generation} ${event_id} ${event_key} ${event_time} ${rule} ${gcs_uri}, and of the run:
+ * ${run_id} ${batch_size} ${batch_first_name} ${batch_last_name} ${batch_prefix} (see
+ * rules_vars_batch; a follow-up run covering many events expands the others with its first
+ * event's values). "$${" writes a
  * literal "${"; a '$' not followed by '{' is literal. Unknown placeholders and an unterminated
  * "${" are compile errors. Keys, labels, model.parent, model.model_id, model.container_image
  * and model.aliases are literal (a placeholder there is an error: they are checked against
@@ -112,6 +115,14 @@ int rules_min_interval_s(const rule *r);
  * Returns 0, or -1 on OOM. */
 int rules_vars_for_event(const rule *r, const cloudevent *ev, const storage_object *obj,
                          const char *event_key, arena *a, template_vars *vars);
+
+/* The batch placeholders of a run covering SIZE events whose object names are NAMES (N of them,
+ * in arrival order; the run's own events): ${batch_size} SIZE, ${batch_first_name} and
+ * ${batch_last_name} the first and last, ${batch_prefix} their longest common prefix cut after
+ * its last '/' ("" when none). rules_vars_for_event sets them for a run of that one event.
+ * Returns 0, or -1 on OOM. */
+int rules_vars_batch(template_vars *vars, const char *const *names, size_t n, size_t size,
+                     arena *a);
 
 /* The model's artifact URI for this event: model.artifact_uri expanded, or else the directory
  * of gs://bucket/name with a trailing '/' ("" when the event names no object). In A; NULL on

@@ -19,7 +19,26 @@ int rules_vars_for_event(const rule *r, const cloudevent *ev, const storage_obje
     if (vars->bucket && vars->name &&
         !(vars->gcs_uri = arena_printf(a, "gs://%s/%s", vars->bucket, vars->name)))
         return -1;
-    return 0;
+    const char *one[] = {vars->name};
+    return rules_vars_batch(vars, vars->name ? one : NULL, vars->name ? 1 : 0, 1, a);
+}
+
+int rules_vars_batch(template_vars *vars, const char *const *names, size_t n, size_t size, arena *a)
+{
+    vars->batch_first_name = n ? names[0] : NULL;
+    vars->batch_last_name = n ? names[n - 1] : NULL;
+    size_t common = n ? strlen(names[0]) : 0;
+    for (size_t i = 1; i < n && common > 0; i++) {
+        size_t j = 0;
+        while (j < common && names[i][j] == names[0][j])
+            j++;
+        common = j;
+    }
+    while (common > 0 && names[0][common - 1] != '/') /* cut at a '/' */
+        common--;
+    vars->batch_prefix = n ? arena_strndup(a, names[0], common) : NULL;
+    vars->batch_size = arena_printf(a, "%zu", size);
+    return (n && !vars->batch_prefix) || !vars->batch_size ? -1 : 0;
 }
 
 char *rules_artifact_uri(const rule *r, const template_vars *vars, arena *a)

@@ -27,6 +27,9 @@ int run_state_parse(const char *name)
     return -1;
 }
 
+const int run_duration_le[RUN_DURATION_BUCKETS] = {60,   300,   900,   1800, 3600,
+                                                   7200, 14400, 43200, 86400};
+
 bool run_state_is_final(run_state s)
 {
     return s == RUN_SUCCEEDED || s == RUN_FAILED || s == RUN_CANCELLED;
@@ -61,7 +64,10 @@ int run_record_fill(run_record *run, const char *const cols[RUN_NCOLUMNS])
     run->error_code = (int)num(cols[10]);
     run->next_check_ms = num(cols[14]);
     run->checks = (int)num(cols[15]);
-    run->events = (int)num(cols[16]);
+    snprintf(run->after_run, sizeof run->after_run, "%s", cols[16] ? cols[16] : "");
+    run->notify_state = (int)num(cols[17]);
+    run->notify_tries = (int)num(cols[18]);
+    run->events = (int)num(cols[19]);
     if (ledger_col_dup(&run->rule, cols[1]) || ledger_col_dup(&run->action, cols[2]) ||
         ledger_col_dup(&run->resource, cols[3]) || ledger_col_dup(&run->error_message, cols[11]) ||
         ledger_col_dup(&run->model_version, cols[12]) ||
@@ -70,6 +76,19 @@ int run_record_fill(run_record *run, const char *const cols[RUN_NCOLUMNS])
         return -1;
     }
     return 0;
+}
+
+void run_count_fill(run_count *c, const char *const cols[RUN_COUNTS_NCOLUMNS])
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->rule, sizeof c->rule, "%s", cols[0] ? cols[0] : "");
+    int state = run_state_parse(cols[1]);
+    c->state = state < 0 ? RUN_QUEUED : (run_state)state;
+    c->count = num(cols[2]);
+    c->queued_events = num(cols[3]);
+    for (int i = 0; i < RUN_DURATION_BUCKETS; i++)
+        c->within[i] = num(cols[4 + i]);
+    c->duration_ms_sum = num(cols[4 + RUN_DURATION_BUCKETS]);
 }
 
 void run_record_clear(run_record *run)
@@ -85,6 +104,13 @@ void run_record_clear(run_record *run)
     memset(run, 0, sizeof *run);
 }
 
+static void fresh_id(char id[RUN_ID_LEN + 1])
+{
+    unsigned char raw[RUN_ID_LEN / 2];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(id, RUN_ID_LEN + 1, raw, sizeof raw);
+}
+
 ledger_status runs_begin(ledger *l, const ledger_hold *hold, const char *rule, const char *action,
                          run_record *run, bool *existed)
 {
@@ -92,10 +118,8 @@ ledger_status runs_begin(ledger *l, const ledger_hold *hold, const char *rule, c
     *existed = false;
     if (!hold || !rule || !*rule || !action || !*action)
         return ledger_fail(l, LEDGER_ERR_INVALID, "runs: a run needs a hold, a rule and an action");
-    unsigned char raw[RUN_ID_LEN / 2];
     char fresh[RUN_ID_LEN + 1], id[RUN_ID_LEN + 1] = "";
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2hex(fresh, sizeof fresh, raw, sizeof raw);
+    fresh_id(fresh);
     ledger_status st = l->ops->run_name(l, hold, fresh, id);
     if (st == LEDGER_ERR_STATE)
         return ledger_fail(l, st, "runs: the event's claim was taken over: no run begins");
@@ -124,6 +148,57 @@ ledger_status runs_join(ledger *l, const ledger_hold *hold, const char *id, bool
     else if (st == LEDGER_OK && (*joined = strcmp(named, id) == 0))
         st = l->ops->run_insert(l, id, run.rule, run.action, hold->key); /* covers it */
     run_record_clear(&run);
+    return st;
+}
+
+#define FOLLOW_UP_ROUNDS 8 /* a collecting run sealed under us: ask again, this often */
+
+ledger_status runs_follow_up(ledger *l, const ledger_hold *hold, const char *rule,
+                             const char *action, const char *after, char id[RUN_ID_LEN + 1],
+                             bool *joined)
+{
+    id[0] = '\0';
+    *joined = false;
+    if (!hold || !rule || !*rule || !action || !*action || !id_valid(after))
+        return ledger_fail(l, LEDGER_ERR_INVALID,
+                           "runs: a follow-up needs a hold, a rule, an action and a run");
+    for (int round = 0; round < FOLLOW_UP_ROUNDS; round++) {
+        char fresh[RUN_ID_LEN + 1], got[RUN_ID_LEN + 1] = "";
+        fresh_id(fresh);
+        ledger_status st = l->ops->run_collecting(l, rule, action, after, fresh, got);
+        if (st == LEDGER_ERR_NOT_FOUND)
+            continue; /* sealed between its insert and our read */
+        bool covered = false;
+        if (st == LEDGER_OK)
+            st = l->ops->run_cover_collecting(l, got, hold->key, &covered);
+        if (st != LEDGER_OK)
+            return st;
+        if (!covered)
+            continue; /* sealed before we joined: the next one collects */
+        /* Covered first, named second: a crash between them leaves the event trained on by
+         * the follow-up, never by none. */
+        char named[RUN_ID_LEN + 1] = "";
+        st = l->ops->run_name(l, hold, got, named);
+        if (st == LEDGER_ERR_STATE)
+            return ledger_fail(l, st, "runs: the event's claim was taken over: it joins no run");
+        if (st != LEDGER_OK)
+            return st;
+        snprintf(id, RUN_ID_LEN + 1, "%s", got);
+        *joined = strcmp(named, got) == 0;
+        return LEDGER_OK;
+    }
+    return ledger_fail(l, LEDGER_ERR_UNAVAILABLE,
+                       "runs: rule %s's follow-up was sealed %d times while joining it", rule,
+                       FOLLOW_UP_ROUNDS);
+}
+
+ledger_status runs_queue(ledger *l, const char *id, int delay_s)
+{
+    if (!id_valid(id) || delay_s < 0)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id or delay");
+    ledger_status st = l->ops->run_queue(l, id, (int64_t)delay_s * 1000);
+    if (st == LEDGER_ERR_STATE)
+        ledger_fail(l, st, "runs: run %s is not queued", id);
     return st;
 }
 
@@ -225,6 +300,28 @@ ledger_status runs_fail_events(ledger *l, const char *id, const char *why, int64
     if (!id_valid(id) || !why)
         return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id or error");
     return l->ops->run_fail_events(l, id, why, n ? n : &dummy);
+}
+
+ledger_status runs_notice_lease(ledger *l, const char *owner, int lease_s, int64_t since_ms,
+                                run_record *run)
+{
+    memset(run, 0, sizeof *run);
+    if (!owner || !*owner || lease_s <= 0)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: a lease needs an owner and a length");
+    char id[RUN_ID_LEN + 1] = "";
+    ledger_status st = l->ops->run_notice_lease(l, owner, (int64_t)lease_s * 1000, since_ms, id);
+    return st == LEDGER_OK ? l->ops->run_get(l, id, run) : st;
+}
+
+ledger_status runs_noticed(ledger *l, const char *id, const char *owner, bool sent, int tries,
+                           int delay_s)
+{
+    if (!id_valid(id) || !owner || tries < 0 || delay_s < 0)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id, owner or delay");
+    ledger_status st = l->ops->run_noticed(l, id, owner, sent, tries, (int64_t)delay_s * 1000);
+    if (st == LEDGER_ERR_STATE)
+        ledger_fail(l, st, "runs: run %s's notice is another follower's now", id);
+    return st;
 }
 
 ledger_status runs_count(ledger *l, run_count *counts, size_t cap, size_t *n)

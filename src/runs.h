@@ -48,7 +48,12 @@ typedef struct {
     int events;             /* how many events it covers */
     int64_t next_check_ms;  /* when the follower looks next; 0: first_s after submitted_ms */
     int checks;             /* looks since its state last changed (the follower's backoff) */
+    char after_run[RUN_ID_LEN + 1]; /* a follow-up: the run it waits for; "": none */
+    int notify_state;               /* RUN_NOTICE_*: its notice of the end */
+    int notify_tries;               /* notices sent that were not taken */
 } run_record;
+
+enum { RUN_NOTICE_NONE, RUN_NOTICE_PENDING, RUN_NOTICE_SENT };
 
 /* A change runs_update makes. NULL strings and a 0 code leave their fields as they are. */
 typedef struct {
@@ -79,6 +84,21 @@ ledger_status runs_begin(ledger *l, const ledger_hold *hold, const char *rule, c
  * LEDGER_ERR_STATE when HOLD's claim no longer stands; LEDGER_ERR_NOT_FOUND: no run ID. */
 ledger_status runs_join(ledger *l, const ledger_hold *hold, const char *id, bool *joined);
 
+/* Follow-up runs. An event that arrives while its rule's run AFTER is going (submitted, or
+ * queued for the follower) is not folded into AFTER, which was made without it, but joins the
+ * rule's follow-up: a queued run, one per rule at a time, that the follower submits once AFTER
+ * has ended, covering every event that joined it. runs_follow_up finds or makes that run and
+ * lists the event HOLD holds among the events it covers; the event's record names it unless it
+ * names a run of its own already (*JOINED false). ID gets the follow-up. A follow-up collects
+ * until the follower leases it to submit; an event arriving after that joins the next one. */
+ledger_status runs_follow_up(ledger *l, const ledger_hold *hold, const char *rule,
+                             const char *action, const char *after, char id[RUN_ID_LEN + 1],
+                             bool *joined);
+
+/* Hands queued run ID to the follower, which submits it in DELAY_S (the request path could not:
+ * Google was unavailable, or the create budget was spent). LEDGER_ERR_STATE: it is not queued. */
+ledger_status runs_queue(ledger *l, const char *id, int delay_s);
+
 /* Applies CH to run ID. LEDGER_ERR_STATE when the run has ended already or CH would take it
  * back (a running run is never submitted again); LEDGER_ERR_NOT_FOUND when there is none. */
 ledger_status runs_update(ledger *l, const char *id, const run_change *ch);
@@ -96,7 +116,9 @@ ledger_status runs_events(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX
 /* ---- following: one follower at a time looks at each open run ----------------------------
  *
  * An open run (submitted or running, with a resource) is due for a look at next_check_ms, or
- * FIRST_S after it was submitted while it has none. runs_lease takes the run due the longest
+ * FIRST_S after it was submitted while it has none. A queued run is due at next_check_ms once
+ * it was handed to the follower (runs_queue, runs_follow_up) and the run it comes after has
+ * ended; its lease seals it (no event joins it any more). runs_lease takes the run due the longest
  * whose follow lease is free or has expired, for OWNER (a name unique to the follower) for
  * LEASE_S seconds, in one atomic statement: followers on any number of hosts never look at a run
  * at once, and a follower that dies hands its run on when its lease ends. RUN receives it;
@@ -106,16 +128,33 @@ ledger_status runs_events(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX
 ledger_status runs_lease(ledger *l, const char *owner, int lease_s, int first_s, run_record *run);
 ledger_status runs_checked(ledger *l, const char *id, const char *owner, int delay_s, int checks);
 
+/* Notices: a run that ends has its notice pending (notify_state) until runs_noticed says it was
+ * taken. runs_notice_lease leases the run whose pending notice is due the longest, among those
+ * that ended at or after SINCE_MS (the epoch's ms), as runs_lease does (the same lease);
+ * LEDGER_ERR_NOT_FOUND when none is due. runs_noticed ends the attempt: SENT, or TRIES failed
+ * so far and the next in DELAY_S. */
+ledger_status runs_notice_lease(ledger *l, const char *owner, int lease_s, int64_t since_ms,
+                                run_record *run);
+ledger_status runs_noticed(ledger *l, const char *id, const char *owner, bool sent, int tries,
+                           int delay_s);
+
 /* Run ID failed at Google: every event that names it and was recorded as done or coalesced
  * becomes a failed record with WHY as its error, so it is listed and replayed like any dead
  * letter (a replay begins a new run). *N (may be NULL) counts them. Idempotent. */
 ledger_status runs_fail_events(ledger *l, const char *id, const char *why, int64_t *n);
 
-/* How many runs RULE has in STATE, for each pair that has any. */
+/* How many runs RULE has in STATE, for each pair that has any; for queued runs the events they
+ * cover, and for ended ones how long they took from their first event (queued) to their end:
+ * how many took at most RUN_DURATION_LE[i] seconds (cumulative), and the sum in ms. */
+#define RUN_DURATION_BUCKETS 9
+extern const int run_duration_le[RUN_DURATION_BUCKETS];
 typedef struct {
     char rule[LEDGER_SLOT_RULE_MAX + 1];
     run_state state;
     int64_t count;
+    int64_t queued_events;
+    int64_t within[RUN_DURATION_BUCKETS];
+    int64_t duration_ms_sum;
 } run_count;
 
 /* Up to CAP counts, ordered by rule then state; *N how many. One read over every run (for a

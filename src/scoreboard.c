@@ -3,6 +3,7 @@
 
 #include "clk.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -11,6 +12,8 @@ const double sb_bucket_bounds_s[SB_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.0
                                                0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 const int sb_status_codes[SB_STATUSES - 1] = {200, 202, 204, 400, 401, 404, 405,
                                               413, 415, 429, 500, 503, 504};
+const int sb_call_codes[SB_CALL_CODES - 1] = {0,   200, 400, 401, 403, 404,
+                                              409, 429, 500, 502, 503, 504};
 const char *const sb_route_names[SB_ROUTES] = {"event",  "healthz", "readyz",
                                                "status", "metrics", "other"};
 
@@ -32,6 +35,58 @@ void scoreboard_destroy(scoreboard *sb)
 {
     if (sb)
         munmap(sb, sizeof *sb);
+}
+
+static scoreboard *calls_board;
+
+void scoreboard_count_calls_in(scoreboard *sb)
+{
+    calls_board = sb;
+}
+
+/* The entry named NAME, claimed when there is none yet; NULL when the table is full (its last
+ * entry is kept for "other"). */
+static sb_call *call_entry(scoreboard *sb, const char *name, int n)
+{
+    for (int i = 0; i < n; i++) {
+        sb_call *c = &sb->calls[i];
+        int used = atomic_load(&c->used);
+        if (used == 0) {
+            int expected = 0;
+            if (atomic_compare_exchange_strong(&c->used, &expected, 1)) {
+                snprintf(c->name, sizeof c->name, "%s", name);
+                atomic_store(&c->used, 2);
+                return c;
+            }
+            used = expected;
+        }
+        while (used == 1) /* another process is naming it: a few instructions away */
+            used = atomic_load(&c->used);
+        if (strncmp(c->name, name, sizeof c->name - 1) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+void scoreboard_count_call(const char *name, long status)
+{
+    scoreboard *sb = calls_board;
+    if (!sb || !name)
+        return;
+    sb_call *c = call_entry(sb, name, SB_CALLS - 1);
+    if (!c) {
+        c = &sb->calls[SB_CALLS - 1];
+        int expected = 0;
+        if (atomic_compare_exchange_strong(&c->used, &expected, 1)) {
+            snprintf(c->name, sizeof c->name, "other");
+            atomic_store(&c->used, 2);
+        }
+    }
+    int k = SB_CALL_CODES - 1;
+    for (int i = 0; i < SB_CALL_CODES - 1; i++)
+        if (sb_call_codes[i] == status)
+            k = i;
+    atomic_fetch_add_explicit(&c->by_code[k], 1, memory_order_relaxed);
 }
 
 sb_route sb_route_of(const char *path)

@@ -40,6 +40,17 @@ typedef struct {
     _Atomic int connections;       /* FastCGI connections it holds */
 } sb_slot;
 
+/* Outbound calls (to Vertex AI), by name ("GET customJobs") and HTTP status (0: no answer):
+ * a small table of names claimed on first use by any process of the pool. */
+#define SB_CALLS 48
+#define SB_CALL_NAME 48
+#define SB_CALL_CODES 13 /* 0 200 400 401 403 404 409 429 500 502 503 504, other */
+typedef struct {
+    _Atomic int used; /* 0 free, 1 being named, 2 named */
+    char name[SB_CALL_NAME];
+    _Atomic uint64_t by_code[SB_CALL_CODES];
+} sb_call;
+
 typedef struct scoreboard {
     _Atomic int master_pid;
     _Atomic int64_t started_ms;
@@ -54,12 +65,14 @@ typedef struct scoreboard {
     _Atomic uint64_t requests[SB_ROUTES][SB_STATUSES];
     _Atomic uint64_t latency[SB_ROUTES][SB_BUCKETS + 1]; /* last: +Inf */
     _Atomic uint64_t latency_sum_us[SB_ROUTES];
+    sb_call calls[SB_CALLS];
     sb_slot slots[SB_MAX_WORKERS];
 } scoreboard;
 
 extern const double sb_bucket_bounds_s[SB_BUCKETS];
 extern const int sb_status_codes[SB_STATUSES - 1];
 extern const char *const sb_route_names[SB_ROUTES];
+extern const int sb_call_codes[SB_CALL_CODES - 1];
 
 /* A shared mapping for N_SLOTS workers (1..SB_MAX_WORKERS); NULL on failure. */
 scoreboard *scoreboard_create(int n_slots);
@@ -68,6 +81,13 @@ void scoreboard_destroy(scoreboard *sb);
 sb_route sb_route_of(const char *path);
 /* Counts one answered request. */
 void scoreboard_record(scoreboard *sb, sb_route route, int status, int64_t latency_us);
+
+/* Calls are counted in SB from now on, by this process and the processes it forks (the master
+ * sets it before forking); until then, and with NULL, scoreboard_count_call does nothing. */
+void scoreboard_count_calls_in(scoreboard *sb);
+/* Counts one call NAME (at most SB_CALL_NAME - 1 bytes are kept) answered with HTTP STATUS (0:
+ * no answer). Lock-free; names past the table's first SB_CALLS - 1 are counted as "other". */
+void scoreboard_count_call(const char *name, long status);
 
 /* The pool as JSON: {"master_pid", "uptime_s", "generation", "restarts", ..., "workers":
  * [{"slot","pid","state","requests","busy_ms","age_s","generation"}]}. New reference. */

@@ -23,6 +23,11 @@ static const struct {
     {"event_time", offsetof(template_vars, event_time)},
     {"rule", offsetof(template_vars, rule)},
     {"gcs_uri", offsetof(template_vars, gcs_uri)},
+    {"run_id", offsetof(template_vars, run_id)},
+    {"batch_size", offsetof(template_vars, batch_size)},
+    {"batch_first_name", offsetof(template_vars, batch_first_name)},
+    {"batch_last_name", offsetof(template_vars, batch_last_name)},
+    {"batch_prefix", offsetof(template_vars, batch_prefix)},
 };
 
 #define N_PLACEHOLDERS (sizeof placeholders / sizeof placeholders[0])

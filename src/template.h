@@ -2,8 +2,10 @@
  *
  * "${NAME}" is a placeholder, "$${" a literal "${", any other '$' literal. The names are the
  * fields of template_vars: ${bucket} ${name} ${generation} ${event_id} ${event_key}
- * ${event_time} ${rule} ${gcs_uri}. template_check() refuses what template_expand() could not
- * expand, with the same scanner, so what check-config accepts is exactly what expands.
+ * ${event_time} ${rule} ${gcs_uri}, and of the run the work belongs to: ${run_id} ${batch_size}
+ * ${batch_first_name} ${batch_last_name} ${batch_prefix}. template_check() refuses what
+ * template_expand() could not expand, with the same scanner, so what check-config accepts is
+ * exactly what expands.
  *
  * Memory: template_expand() returns a new jansson reference; template_expand_string() writes
  * into the caller's arena. */
@@ -18,6 +20,7 @@
 /* The values of the placeholders (borrowed). NULL fields expand to "". */
 typedef struct {
     const char *bucket, *name, *generation, *event_id, *event_key, *event_time, *rule, *gcs_uri;
+    const char *run_id, *batch_size, *batch_first_name, *batch_last_name, *batch_prefix;
 } template_vars;
 
 /* True when S holds "${" that is not the escape "$${". */

@@ -5,6 +5,7 @@
  * done, final error, refresh the token once (401), or back off and retry while the deadline
  * allows. A create that may have reached Google is not retried by the loop itself: it first asks
  * the request's resolver (for jobs: a list by the caller's label) whether the resource exists. */
+#include "scoreboard.h"
 #include "vertex_internal.h"
 
 #include "clk.h"
@@ -171,6 +172,9 @@ static vtx_err exchange(vtx_client *c, const vtx_request *q, long timeout_ms, vt
                         "%s %s: %s (%.120s)", q->method, q->what ? q->what : "request",
                         fetch_err_name(he), r.detail);
     }
+    char name[SB_CALL_NAME];
+    snprintf(name, sizeof name, "%s %s", q->method, q->what ? q->what : "other");
+    scoreboard_count_call(name, he == FETCH_OK ? r.status : 0);
     fetch_answer_free(&r);
     return out->err;
 }

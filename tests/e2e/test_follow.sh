@@ -42,7 +42,7 @@ config() { # FOLLOW-SECTION
    "model":{"parent":"$P/models/churn","container_image":"us-docker.pkg.dev/test-project/retrain/serve:1"}}]}
 EOF
 }
-config '{"first_s":2,"max_s":2,"reads_per_minute":600}' >"$E2E_DIR/retrain.json"
+config '{"first_s":2,"max_s":2,"reads_per_minute":600,"creates_per_minute":6000}' >"$E2E_DIR/retrain.json"
 e2e_start_pool "$(cat "$E2E_DIR/retrain.json")"
 e2e_start_nginx
 export RETRAIN_LEDGER="$LEDGER_URL" RETRAIN_CONFIG="$E2E_DIR/retrain.json"
@@ -144,7 +144,7 @@ expect_match "restart: the follower started again" "$(grep -c 'follower started'
 echo "the follower's reads stay within their budget: 60 a minute for 20 open runs"
 e2e_stop_group "$POOL_PID"
 curl -sS -X POST "$EMU/emulator/config" -d '{"job_clock_ms":600000}' >/dev/null # jobs run 20 min
-config '{"first_s":1,"max_s":1,"reads_per_minute":60}' >"$E2E_DIR/budget.json"
+config '{"first_s":1,"max_s":1,"reads_per_minute":60,"creates_per_minute":6000}' >"$E2E_DIR/budget.json"
 e2e_start_pool "$(cat "$E2E_DIR/budget.json")"
 for i in $(seq 20); do send "q-$i" "good/budget-$i.csv"; done
 expect "budget: 20 runs submitted" "$("$BUILD/retrainctl" runs list --state submitted --limit 1000 | wc -l)" 20

@@ -18,7 +18,7 @@ cat >"$E2E_DIR/config.json" <<EOF
 {"function":"retrain","workers":2,"request_timeout_s":20,"auth":{"disabled":true},
  "ledger":{"url":"$RETRAIN_TEST_PG_URL","lease_s":5},
  "vertex":{"project":"test-project","region":"us-central1","deadline_ms":3000},
- "follow":{"first_s":1,"max_s":1,"reads_per_minute":6000},
+ "follow":{"first_s":1,"max_s":1,"reads_per_minute":6000,"creates_per_minute":6000},
  "rules":[{"name":"good","action":"train",
   "match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-data","name":"good/*.csv"},
   "job":{"displayName":"good-\${event_id}",

@@ -23,6 +23,7 @@ jobs_for() { e2e_jobs_labelled "$(key_of "$1")"; } # ID: customJobs labelled wit
 e2e_start_pool "{\"function\":\"retrain\",\"workers\":2,\"auth\":{\"disabled\":true},
  \"ledger\":{\"url\":\"sqlite://$DB\",\"lease_s\":5,\"gc_interval_s\":1},
  \"vertex\":{\"project\":\"test-project\",\"region\":\"us-central1\",\"deadline_ms\":5000},
+ \"follow\":{\"creates_per_minute\":6000},
  \"rules\":[{\"name\":\"churn\",\"action\":\"train\",
   \"match\":{\"type\":\"google.cloud.storage.object.v1.finalized\",\"bucket\":\"acme-data\",\"name\":\"churn/*.csv\"},
   \"job\":{\"displayName\":\"churn-\${event_id}\",\"jobSpec\":{\"workerPoolSpecs\":[{

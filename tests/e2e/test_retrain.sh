@@ -339,7 +339,7 @@ send u-2 acme-models 'models//v1/saved_model.pb'
 expect_match "empty segment: ignored with the reason" "$STATUS/$(json_get status)/$(json_get reason)" \
   '^200/ignored/rule imports would match, but the object name has an empty segment'
 
-echo "1,000 events for one rule within 10 s: one job, 999 coalesced into it"
+echo "1,000 events for one rule within 10 s: one job, 999 coalesced into its follow-up"
 curl -sS -X POST "$EMU/emulator/config" -d '{"job_clock_ms":60000}' >/dev/null # jobs stay running
 report=$("$BUILD/loadgen" --url "$BASE/" --cacert "$BUILD/tls/cert.pem" --connections 32 \
   --requests 1000 --retry-503 50 --max-seconds 30 "${ce[@]}" -H 'ce-id: burst-{n}' \
@@ -351,43 +351,53 @@ expect "burst: one submitted" "$(json_get .answers.submitted "$report")" 1
 expect "burst: 999 coalesced" "$(json_get .answers.coalesced "$report")" 999
 expect "burst: within 10 s" "$(jq -r '.seconds < 10' <<<"$report")" true
 expect "burst: Google has one job for the rule" "$(jobs_labelled retrain-rule=burst)" 1
-expect "burst: one run covering the 1,000 events" "$(runs_of burst | jq -r '[.state, .events] | map(tostring) | join(" ")')" \
-  "submitted 1000"
+first_run=$(runs_of burst | jq -r 'select(.state == "submitted") | .id')
+expect "burst: one run for the first event, one follow-up after it covering the other 999" \
+  "$(runs_of burst | jq -r '[.state, .events, .after_run // "-"] | map(tostring) | join(" ")' | sort)" \
+  "$(printf 'queued 999 %s\nsubmitted 1 -' "$first_run")"
+follow_up=$(runs_of burst | jq -r 'select(.state == "queued") | .id')
 burst_job=$(vx -G "$V/customJobs" --data-urlencode 'filter=labels.retrain-rule="burst"' | jq -r '.customJobs[0].name')
 "$BUILD/retrainctl" events list --status coalesced --limit 2000 >"$E2E_DIR/coalesced.jsonl"
 expect "burst: 999 coalesced records listed" "$(wc -l <"$E2E_DIR/coalesced.jsonl")" 999
-expect "burst: every one names the job" \
-  "$(jq -r --arg j "$burst_job" 'select(.outcome.resource == $j and .outcome.rule == "burst") | .key' "$E2E_DIR/coalesced.jsonl" | wc -l)" 999
+expect "burst: every one names the job going and the follow-up, pending" \
+  "$(jq -r --arg j "$burst_job" --arg f "$follow_up" --arg a "$first_run" \
+    'select(.outcome.resource == $j and .outcome.rule == "burst" and .outcome.run == $f
+            and .run == $f and .outcome.after_run == $a and .outcome.pending) | .key' \
+    "$E2E_DIR/coalesced.jsonl" | wc -l)" 999
 into=$(jq -r .outcome.into_event "$E2E_DIR/coalesced.jsonl" | sort -u)
 expect "burst: every one names the submitting event" "$("$BUILD/retrainctl" events show "$into" | jq -r '.outcome.status + " " + .outcome.resource')" \
   "submitted $burst_job"
 
-echo "the rule's slot holder killed between create and record: the next event finds its job"
+echo "the rule's slot holder killed between create and record: the next event waits for it"
 send h-1 acme-data held/1.csv
 expect "holder: killed after the create" "$([ "$STATUS" != 200 ] && echo yes)" yes
-send h-2 acme-data held/2.csv # waits for the holder to name its job, then looks it up by label
+send h-2 acme-data held/2.csv # waits for the holder to name its job, then joins its follow-up
 held_job=$(vx -G "$V/customJobs" --data-urlencode 'filter=labels.retrain-rule="held"' | jq -r '.customJobs[0].name')
-expect "holder: the next event coalesces into the dead holder's job" "$STATUS/$(json_get status)/$(json_get resource)" \
-  "200/coalesced/$held_job"
+expect "holder: the next event joins the follow-up of the dead holder's run" \
+  "$STATUS/$(json_get status)/$(json_get pending)/$(json_get resource)" "200/coalesced/true/"
 into=$(json_get into_event)
+held_follow_up=$(json_get run)
+held_run=$(json_get after_run)
 send h-1 acme-data held/1.csv # the lease (2 s) has expired meanwhile
 expect "holder: its redelivery adopts the job" "$(json_get status)/$(json_get adopted)/$(json_get resource)" \
   "submitted/true/$held_job"
 expect "holder: the coalesced event names it" "$into" "$(json_get event.key)"
+expect "holder: its run is the one the follow-up waits for" "$(json_get run)" "$held_run"
 expect "holder: one job for the rule" "$(jobs_labelled retrain-rule=held)" 1
-expect "holder: one run, covering both events, submitted with the job" \
-  "$(runs_of held | jq -r '[.id, .state, .resource, .events] | map(tostring) | join(" ")')" "$(json_get run) submitted $held_job 2"
+expect "holder: the run submitted with the job, the follow-up queued after it" \
+  "$(runs_of held | jq -r '[.id, .state, .resource // "-", .events] | map(tostring) | join(" ")' | sort -k2)" \
+  "$(printf '%s queued - 1\n%s submitted %s 1' "$held_follow_up" "$held_run" "$held_job")"
 
-echo "within the interval, once the rule's job has finished, the next event starts a new one"
+echo "within the interval, the rule's job finished at Google but not yet seen: the follow-up collects"
 curl -sS -X POST "$EMU/emulator/config" -d '{"job_clock_ms":1}' >/dev/null
 sleep 0.05
 expect "the burst job has ended" "$(vx "$EMU/v1/$burst_job" | jq -r .state)" JOB_STATE_SUCCEEDED
 curl -sS -X POST "$EMU/emulator/config" -d '{"job_clock_ms":60000}' >/dev/null
 send burst-next acme-data burst/next.csv
-expect "after the job finished: submitted" "$STATUS/$(json_get status)" 200/submitted
-expect "after the job finished: a second job for the rule" "$(jobs_labelled retrain-rule=burst)" 2
-send burst-after acme-data burst/after.csv
-expect "and the event after it coalesces into the new job" "$(json_get status)" coalesced
+expect "after the job finished: joins the follow-up" "$STATUS/$(json_get status)/$(json_get run)" \
+  "200/coalesced/$follow_up"
+expect "after the job finished: no second job yet (test_follow.sh follows it)" \
+  "$(jobs_labelled retrain-rule=burst)" 1
 # shellcheck disable=SC2119 # no files named: the default logs, those this test made
 e2e_check_logs
 e2e_finish

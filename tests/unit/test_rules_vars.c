@@ -87,6 +87,44 @@ static void test_artifact_uri(void **state)
     rules_free(rs);
 }
 
+/* A run's batch placeholders: one event's own, and many events' with their common directory. */
+static void test_batch_placeholders(void **state)
+{
+    rules_fixture *f = *state;
+    const rule *churn = rules_find(f->rs, "churn");
+    cloudevent ev = fixture_event(FIXTURE_FINALIZED, NULL);
+    storage_object o = fixture_object("acme-data", "datasets/churn/a.csv");
+    template_vars v;
+    assert_int_equal(rules_vars_for_event(churn, &ev, &o, "k", f->a, &v), 0);
+    assert_string_equal(v.batch_size, "1");
+    assert_string_equal(v.batch_first_name, "datasets/churn/a.csv");
+    assert_string_equal(v.batch_last_name, "datasets/churn/a.csv");
+    assert_string_equal(v.batch_prefix, "datasets/churn/");
+    assert_null(v.run_id);
+
+    const char *names[] = {"ds/2026-12-03/part-1.csv", "ds/2026-12-03/part-10.csv",
+                           "ds/2026-12-04/part-2.csv"};
+    assert_int_equal(rules_vars_batch(&v, names, 3, 3, f->a), 0);
+    assert_string_equal(v.batch_size, "3");
+    assert_string_equal(v.batch_first_name, names[0]);
+    assert_string_equal(v.batch_last_name, names[2]);
+    assert_string_equal(v.batch_prefix, "ds/"); /* "ds/2026-12-0" cut at its last '/' */
+    assert_int_equal(rules_vars_batch(&v, names, 2, 2, f->a), 0);
+    assert_string_equal(v.batch_prefix, "ds/2026-12-03/");
+    const char *flat[] = {"a.csv", "b.csv"};
+    assert_int_equal(rules_vars_batch(&v, flat, 2, 2, f->a), 0);
+    assert_string_equal(v.batch_prefix, "");
+    /* Events that name no object count, but give no name. */
+    assert_int_equal(rules_vars_batch(&v, NULL, 0, 4, f->a), 0);
+    assert_string_equal(v.batch_size, "4");
+    assert_null(v.batch_first_name);
+    assert_null(v.batch_prefix);
+
+    v.run_id = "0123456789abcdef01234567";
+    char *s = template_expand_string("${run_id}:${batch_size}", &v, f->a);
+    assert_string_equal(s, "0123456789abcdef01234567:4");
+}
+
 int main(void)
 {
 #define F(name) cmocka_unit_test_setup_teardown(name, rules_fixture_setup, rules_fixture_teardown)
@@ -94,6 +132,7 @@ int main(void)
         F(test_expand_job),
         F(test_vars_without_data),
         F(test_artifact_uri),
+        F(test_batch_placeholders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -429,6 +429,153 @@ static void test_follow_one_at_a_time(void **state)
     ledger_close(l);
 }
 
+/* Events that arrive while their rule's run is going join one follow-up, which waits for that
+ * run to end; the follower's lease seals it, and a later event starts the next one. */
+static void test_follow_up_collects_until_sealed(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    run_record a = submitted_run(l, "a", "projects/p/locations/l/customJobs/1");
+    char f[RUN_ID_LEN + 1] = "", id[RUN_ID_LEN + 1];
+    for (int i = 0; i < 3; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "f%d", i);
+        ledger_hold h = claim(l, name);
+        bool joined = false;
+        assert_int_equal(runs_follow_up(l, &h, "churn", "custom_job", a.id, id, &joined),
+                         LEDGER_OK);
+        assert_true(joined);
+        if (i == 0)
+            snprintf(f, sizeof f, "%s", id);
+        assert_string_equal(id, f);
+        assert_string_equal(run_of_event(l, h.key), f);
+        /* Again (a redelivery): still one entry. */
+        assert_int_equal(runs_follow_up(l, &h, "churn", "custom_job", a.id, id, &joined),
+                         LEDGER_OK);
+        assert_string_equal(id, f);
+    }
+    run_record fr;
+    assert_int_equal(runs_get(l, f, &fr), LEDGER_OK);
+    assert_int_equal(fr.state, RUN_QUEUED);
+    assert_int_equal(fr.events, 3);
+    assert_string_equal(fr.after_run, a.id);
+    assert_string_not_equal(f, a.id);
+    run_record_clear(&fr);
+
+    /* The first follow-up made a due for a look now (its end matters sooner); not f, a is
+     * going. */
+    char got[RUN_ID_LEN + 1];
+    assert_int_equal(lease(l, "x", 60, 3600, got), LEDGER_OK);
+    assert_string_equal(got, a.id);
+    assert_int_equal(runs_checked(l, a.id, "x", 3600, 1), LEDGER_OK);
+    assert_int_equal(lease(l, "x", 60, 3600, got), LEDGER_ERR_NOT_FOUND);
+    change(l, a.id, (run_change){.state = RUN_SUCCEEDED}, LEDGER_OK);
+    assert_int_equal(lease(l, "x", 60, 3600, got), LEDGER_OK);
+    assert_string_equal(got, f); /* due as soon as a ended */
+
+    /* Sealed: a later event starts the next follow-up, after this one. */
+    ledger_hold late = claim(l, "late");
+    bool joined = false;
+    assert_int_equal(runs_follow_up(l, &late, "churn", "custom_job", f, id, &joined), LEDGER_OK);
+    assert_true(joined);
+    assert_string_not_equal(id, f);
+    assert_int_equal(runs_get(l, f, &fr), LEDGER_OK);
+    assert_int_equal(fr.events, 3);
+    run_record_clear(&fr);
+    assert_int_equal(runs_get(l, id, &fr), LEDGER_OK);
+    assert_string_equal(fr.after_run, f);
+    assert_int_equal(fr.events, 1);
+    run_record_clear(&fr);
+    /* The next one waits for f, which x still holds queued. */
+    assert_int_equal(lease(l, "y", 60, 3600, got), LEDGER_ERR_NOT_FOUND);
+
+    /* Counted for the metrics: queued runs with the events they cover, ended ones by how long
+     * they took from their first event (a moment here: within the first bucket). */
+    run_count counts[8];
+    size_t n = 0;
+    assert_int_equal(runs_count(l, counts, 8, &n), LEDGER_OK);
+    int64_t queued_events = -1, quick = -1, ended = -1;
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(counts[i].rule, "churn");
+        if (counts[i].state == RUN_QUEUED)
+            queued_events = counts[i].queued_events;
+        if (counts[i].state == RUN_SUCCEEDED) {
+            quick = counts[i].within[0];
+            ended = counts[i].count;
+            assert_true(counts[i].duration_ms_sum < 60000);
+        }
+    }
+    assert_int_equal(queued_events, 4); /* f's 3 and the next one's 1 */
+    assert_int_equal(ended, 1);
+    assert_int_equal(quick, 1);
+
+    assert_int_equal(runs_follow_up(l, &late, "churn", "custom_job", "nope", id, &joined),
+                     LEDGER_ERR_INVALID);
+    run_record_clear(&a);
+    ledger_close(l);
+}
+
+/* A queued run is the request path's until it is handed to the follower (runs_queue). */
+static void test_queue_hands_a_run_to_the_follower(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    run_record q = submitted_run(l, "q", NULL);
+    char got[RUN_ID_LEN + 1];
+    assert_int_equal(lease(l, "x", 60, 0, got), LEDGER_ERR_NOT_FOUND);
+    assert_int_equal(runs_queue(l, q.id, 3600), LEDGER_OK);
+    assert_int_equal(lease(l, "x", 60, 0, got), LEDGER_ERR_NOT_FOUND); /* in an hour */
+    assert_int_equal(runs_queue(l, q.id, 0), LEDGER_OK);
+    assert_int_equal(lease(l, "x", 60, 0, got), LEDGER_OK);
+    assert_string_equal(got, q.id);
+    change(l, q.id, (run_change){.state = RUN_SUBMITTED, .resource = "projects/p/customJobs/9"},
+           LEDGER_OK);
+    assert_int_equal(runs_queue(l, q.id, 0), LEDGER_ERR_STATE);
+    assert_int_equal(runs_queue(l, "bad", 0), LEDGER_ERR_INVALID);
+    run_record_clear(&q);
+    ledger_close(l);
+}
+
+/* A run that ends has its notice pending until one is taken; a failed one waits its delay. */
+static void test_notice_pending_until_taken(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    run_record r = submitted_run(l, "n", "projects/p/locations/l/customJobs/5");
+    run_record got;
+    assert_int_equal(runs_notice_lease(l, "x", 60, 0, &got), LEDGER_ERR_NOT_FOUND); /* going */
+    change(l, r.id, (run_change){.state = RUN_FAILED, .error_code = 13, .error_message = "boom"},
+           LEDGER_OK);
+    assert_int_equal(runs_notice_lease(l, "x", 60, 0, &got), LEDGER_OK);
+    assert_string_equal(got.id, r.id);
+    assert_int_equal(got.notify_state, RUN_NOTICE_PENDING);
+    assert_int_equal(got.notify_tries, 0);
+    run_record_clear(&got);
+    assert_int_equal(runs_notice_lease(l, "y", 60, 0, &got), LEDGER_ERR_NOT_FOUND); /* x's */
+    assert_int_equal(runs_noticed(l, r.id, "y", true, 0, 0), LEDGER_ERR_STATE);
+    assert_int_equal(runs_noticed(l, r.id, "x", false, 1, 3600), LEDGER_OK);
+    assert_int_equal(runs_notice_lease(l, "x", 60, 0, &got), LEDGER_ERR_NOT_FOUND); /* later */
+    /* An end older than SINCE is not announced. */
+    assert_int_equal(runs_noticed(l, r.id, "x", false, 1, 0), LEDGER_ERR_STATE);
+    run_record again = submitted_run(l, "n2", "projects/p/locations/l/customJobs/6");
+    change(l, again.id, (run_change){.state = RUN_SUCCEEDED}, LEDGER_OK);
+    assert_int_equal(runs_notice_lease(l, "x", 60, INT64_MAX / 2, &got), LEDGER_ERR_NOT_FOUND);
+    assert_int_equal(runs_notice_lease(l, "x", 60, 0, &got), LEDGER_OK);
+    assert_string_equal(got.id, again.id);
+    run_record_clear(&got);
+    assert_int_equal(runs_noticed(l, again.id, "x", true, 0, 0), LEDGER_OK);
+    assert_int_equal(runs_get(l, again.id, &got), LEDGER_OK);
+    assert_int_equal(got.notify_state, RUN_NOTICE_SENT);
+    run_record_clear(&got);
+    /* A change after the end (a model version read late) does not announce it again. */
+    change(l, again.id, (run_change){.state = RUN_SUCCEEDED, .model_version = "m@1"}, LEDGER_OK);
+    assert_int_equal(runs_notice_lease(l, "x", 60, 0, &got), LEDGER_ERR_NOT_FOUND);
+    assert_int_equal(runs_notice_lease(l, "", 60, 0, &got), LEDGER_ERR_INVALID);
+    run_record_clear(&r);
+    run_record_clear(&again);
+    ledger_close(l);
+}
+
 /* A budget of 120 a minute lets a burst of 10 through and then refuses; each name has its own. */
 static void test_budget_refuses_past_its_burst(void **state)
 {
@@ -494,6 +641,9 @@ int main(void)
         cmocka_unit_test(test_upgrades_a_ledger_from_before_runs),
         cmocka_unit_test(test_follow_one_at_a_time),
         cmocka_unit_test(test_budget_refuses_past_its_burst),
+        cmocka_unit_test(test_follow_up_collects_until_sealed),
+        cmocka_unit_test(test_queue_hands_a_run_to_the_follower),
+        cmocka_unit_test(test_notice_pending_until_taken),
     };
     int failed = cmocka_run_group_tests_name("runs_sqlite", table, sqlite_setup, sqlite_teardown);
     failed += cmocka_run_group_tests_name("runs_postgres", table, pg_setup, pg_teardown);

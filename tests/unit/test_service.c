@@ -418,9 +418,14 @@ static void test_run_metrics(void **state)
 {
     fixture *f = *state;
     arena *a = arena_new(4096);
-    run_count runs[] = {{.rule = "churn", .state = RUN_SUCCEEDED, .count = 7},
-                        {.rule = "churn", .state = RUN_RUNNING, .count = 2},
-                        {.rule = "we\"ird\\\n", .state = RUN_QUEUED, .count = 1}};
+    run_count runs[] = {
+        {.rule = "churn",
+         .state = RUN_SUCCEEDED,
+         .count = 7,
+         .within = {1, 3, 5, 6, 6, 7, 7, 7, 7},
+         .duration_ms_sum = 4321500},
+        {.rule = "churn", .state = RUN_RUNNING, .count = 2},
+        {.rule = "we\"ird\\\n", .state = RUN_QUEUED, .count = 1, .queued_events = 40}};
     size_t len;
     char *text = metrics_render(f->sb, runs, 3, a, &len);
     assert_non_null(text);
@@ -428,6 +433,53 @@ static void test_run_metrics(void **state)
     assert_non_null(strstr(text, "retrain_runs{rule=\"churn\",state=\"running\"} 2\n"));
     assert_non_null(strstr(text, "retrain_runs{rule=\"we\\\"ird\\\\\\n\",state=\"queued\"} 1\n"));
     assert_non_null(strstr(text, "retrain_runs_open 3\n"));
+    assert_non_null(strstr(text, "retrain_queued_events{rule=\"we\\\"ird\\\\\\n\"} 40\n"));
+    assert_null(strstr(text, "retrain_queued_events{rule=\"churn\""));
+    assert_non_null(strstr(text, "# TYPE retrain_run_duration_seconds histogram\n"));
+    assert_non_null(strstr(
+        text,
+        "retrain_run_duration_seconds_bucket{rule=\"churn\",state=\"succeeded\",le=\"60\"} 1\n"));
+    assert_non_null(strstr(
+        text,
+        "retrain_run_duration_seconds_bucket{rule=\"churn\",state=\"succeeded\",le=\"900\"} 5\n"));
+    assert_non_null(strstr(
+        text,
+        "retrain_run_duration_seconds_bucket{rule=\"churn\",state=\"succeeded\",le=\"+Inf\"} 7\n"));
+    assert_non_null(strstr(
+        text, "retrain_run_duration_seconds_sum{rule=\"churn\",state=\"succeeded\"} 4321.500\n"));
+    assert_non_null(
+        strstr(text, "retrain_run_duration_seconds_count{rule=\"churn\",state=\"succeeded\"} 7\n"));
+    assert_null(
+        strstr(text, "retrain_run_duration_seconds_count{rule=\"churn\",state=\"running\""));
+    /* Vertex calls, counted by any process of the pool in its shared memory. */
+    scoreboard_count_call("GET customJobs", 200); /* not counted: not attached yet */
+    scoreboard_count_calls_in(f->sb);
+    scoreboard_count_call("GET customJobs", 200);
+    scoreboard_count_call("GET customJobs", 200);
+    scoreboard_count_call("GET customJobs", 429);
+    scoreboard_count_call("POST customJobs", 0);
+    scoreboard_count_call("POST cancel", 418);
+    for (int i = 0; i < SB_CALLS + 5; i++) { /* more names than the table holds */
+        char name[32];
+        snprintf(name, sizeof name, "GET x%d", i);
+        scoreboard_count_call(name, 200);
+    }
+    scoreboard_count_calls_in(NULL);
+    text = metrics_render(f->sb, runs, 3, a, &len);
+    assert_non_null(strstr(
+        text, "retrain_vertex_calls_total{method=\"GET\",call=\"customJobs\",code=\"200\"} 2\n"));
+    assert_non_null(strstr(
+        text, "retrain_vertex_calls_total{method=\"GET\",call=\"customJobs\",code=\"429\"} 1\n"));
+    assert_non_null(strstr(
+        text, "retrain_vertex_calls_total{method=\"POST\",call=\"customJobs\",code=\"none\"} 1\n"));
+    assert_non_null(strstr(
+        text, "retrain_vertex_calls_total{method=\"POST\",call=\"cancel\",code=\"other\"} 1\n"));
+    /* 47 names fit: 3 above and x0..x43; the 9 after them are "other". */
+    assert_non_null(
+        strstr(text, "retrain_vertex_calls_total{method=\"GET\",call=\"x43\",code=\"200\"} 1\n"));
+    assert_null(strstr(text, "call=\"x44\""));
+    assert_non_null(
+        strstr(text, "retrain_vertex_calls_total{method=\"\",call=\"other\",code=\"200\"} 9\n"));
     text = metrics_render(f->sb, NULL, 0, a, &len);
     assert_non_null(strstr(text, "retrain_ledger_up 0\n"));
     assert_null(strstr(text, "retrain_runs"));

@@ -1,0 +1,245 @@
+/* retrain_queued — the follower submits a queued run (retrain_internal.h): one the request path
+ * handed on because Google kept failing, or a follow-up that collected the events which arrived
+ * while its rule's run was going.
+ *
+ * The body is built when the run is submitted, from the events it covers as the ledger stored
+ * them: the first event's placeholders, and the batch's (${batch_size}, ${batch_first_name},
+ * ${batch_last_name}, ${batch_prefix}, ${run_id}). It carries the first event's label, as the
+ * request path's create would, so exactly once holds the same way: the job or pipeline with that
+ * label is looked for first and adopted (an earlier attempt, here or on the request path, may
+ * have made it and died before the record), and only when there is surely none is it created.
+ *
+ * Memory: everything lives in one arena for the call. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena_json.h"
+#include "log.h"
+#include "retrain.h"
+#include "retrain_body.h"
+#include "retrain_internal.h"
+#include "runs.h"
+
+#define FAILED_PRECONDITION 9 /* google.rpc.Code, for a run the config can no longer make */
+#define CANCELLED_CODE 1
+
+typedef struct {
+    retrain_state *st;
+    ledger *l;
+    const run_record *run;
+    arena *a;
+} queued_call;
+
+/* The run ends as STATE without reaching Google (WHY), its events failed with it. */
+static queued_result end_here(const queued_call *q, run_state state, int code, const char *why)
+{
+    char text[640];
+    snprintf(text, sizeof text, "run %s: %.512s", q->run->id, why);
+    int64_t n = 0;
+    ledger_status ls =
+        state == RUN_FAILED ? runs_fail_events(q->l, q->run->id, text, &n) : LEDGER_OK;
+    run_change ch = {.state = state, .error_code = code, .error_message = why};
+    if (ls == LEDGER_OK)
+        ls = runs_update(q->l, q->run->id, &ch);
+    if (ls != LEDGER_OK && ls != LEDGER_ERR_STATE) {
+        log_warning("follow: run %s: could not record its end: %s", q->run->id,
+                    ledger_last_error(q->l));
+        return QUEUED_LATER;
+    }
+    log_warning("run %s: queued -> %s (%s)", q->run->id, run_state_name(state), why);
+    return QUEUED_MOVED;
+}
+
+/* The object name of the event recorded under KEY into *NAME (NULL when it names none); the
+ * first event also fills VARS. -1 with WHY when its record or stored event cannot be read. */
+static int read_event(const queued_call *q, const rule *r, const char *key, template_vars *vars,
+                      const char **name, char *why, size_t whylen)
+{
+    ledger_record rec;
+    if (ledger_get(q->l, key, &rec) != LEDGER_OK) {
+        snprintf(why, whylen, "event %s: %s", key, ledger_last_error(q->l));
+        return -1;
+    }
+    int rc = -1;
+    json_t *stored = rec.event_json ? json_loads(rec.event_json, 0, NULL) : NULL;
+    cloudevent ev;
+    storage_object obj;
+    const storage_object *objp = NULL;
+    char err[256] = "";
+    if (!stored)
+        snprintf(why, whylen, "event %s: the ledger holds no readable event", key);
+    else if (ce_from_json(stored, q->a, &ev, err, sizeof err) != CE_OK)
+        snprintf(why, whylen, "event %s: %s", key, err);
+    else if (retrain_storage_data(&ev, q->a, &obj, &objp, NULL, err, sizeof err) != 0)
+        snprintf(why, whylen, "event %s: %s", key, err);
+    else if (vars && rules_vars_for_event(r, &ev, objp, arena_strdup(q->a, key), q->a, vars) != 0)
+        snprintf(why, whylen, "out of memory");
+    else {
+        template_vars mine;
+        if (rules_vars_for_event(r, &ev, objp, key, q->a, &mine) == 0) {
+            *name = mine.name;
+            rc = 0;
+        } else {
+            snprintf(why, whylen, "out of memory");
+        }
+    }
+    json_decref(stored);
+    ledger_record_clear(&rec);
+    return rc;
+}
+
+/* The body of the run: its first event's values and its batch's. NULL with WHY (a problem of the
+ * run's own, which no later attempt mends: LATER false) or a passing one (LATER true). */
+static const json_t *body_of(const queued_call *q, const rule *r, template_vars *vars,
+                             char first_key[LEDGER_KEY_HEX + 1], char *why, size_t whylen,
+                             bool *later)
+{
+    *later = false;
+    size_t cap = q->run->events > 0 ? (size_t)q->run->events : 1, n = 0;
+    char(*keys)[LEDGER_KEY_HEX + 1] = arena_alloc(q->a, cap * sizeof *keys);
+    const char **names = arena_alloc(q->a, cap * sizeof *names);
+    if (!keys || !names) {
+        snprintf(why, whylen, "out of memory");
+        *later = true;
+        return NULL;
+    }
+    if (runs_events(q->l, q->run->id, keys, cap, &n) != LEDGER_OK) {
+        snprintf(why, whylen, "%s", ledger_last_error(q->l));
+        *later = true;
+        return NULL;
+    }
+    if (n == 0) {
+        snprintf(why, whylen, "it covers no event");
+        return NULL;
+    }
+    size_t named = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = NULL;
+        if (read_event(q, r, keys[i], i == 0 ? vars : NULL, &name, why, whylen) != 0)
+            return NULL;
+        if (name)
+            names[named++] = name;
+    }
+    snprintf(first_key, LEDGER_KEY_HEX + 1, "%s", keys[0]);
+    vars->run_id = q->run->id;
+    if (rules_vars_batch(vars, names, named, n, q->a) != 0) {
+        snprintf(why, whylen, "out of memory");
+        *later = true;
+        return NULL;
+    }
+    char err[512] = "";
+    const json_t *body = arena_json(q->a, retrain_request_body(r, vars, q->a, err, sizeof err));
+    if (!body)
+        snprintf(why, whylen, "rule %s: %.400s", rules_name(r), err[0] ? err : "out of memory");
+    return body;
+}
+
+/* The burst-controlled rule's slot names this run's work once no going run holds it, so the
+ * events after it join its follow-up. */
+static void take_slot(const queued_call *q, const rule *r, const char *first_key,
+                      const char *resource)
+{
+    if (rules_min_interval_s(r) <= 0)
+        return;
+    ledger_slot_result res;
+    ledger_status ls =
+        ledger_rule_slot(q->l, rules_name(r), rules_min_interval_s(r), first_key, NULL, &res, NULL);
+    if (ls == LEDGER_OK && res != LEDGER_SLOT_TAKEN && q->run->after_run[0]) {
+        /* Held by the event of the run this one came after, which has ended: ours now. */
+        ledger_slot *s = ledger_slot_in(q->a);
+        ledger_record rec;
+        if (s && ledger_rule_slot_get(q->l, rules_name(r), s) == LEDGER_OK &&
+            ledger_get(q->l, s->event_key, &rec) == LEDGER_OK) {
+            if (rec.run_id && strcmp(rec.run_id, q->run->after_run) == 0)
+                ls = ledger_rule_slot(q->l, rules_name(r), rules_min_interval_s(r), first_key,
+                                      s->event_key, &res, NULL);
+            ledger_record_clear(&rec);
+        }
+    }
+    if (ls == LEDGER_OK && res == LEDGER_SLOT_TAKEN)
+        ledger_rule_slot_set_resource(q->l, rules_name(r), first_key, resource);
+}
+
+static queued_result submit(const queued_call *q, const rule *r)
+{
+    template_vars vars;
+    char first_key[LEDGER_KEY_HEX + 1], why[512] = "";
+    bool later;
+    const json_t *body = body_of(q, r, &vars, first_key, why, sizeof why, &later);
+    if (!body) {
+        if (later) {
+            log_warning("follow: run %s: %s; trying again later", q->run->id, why);
+            return QUEUED_LATER;
+        }
+        return end_here(q, RUN_FAILED, FAILED_PRECONDITION, why);
+    }
+    bool pipeline = rules_action_of(r) == RULES_TRAIN_AND_REGISTER;
+    const char *what = pipeline ? "trainingPipelines.create" : "customJobs.create";
+    char label[RETRAIN_EVENT_LABEL_LEN + 1];
+    retrain_event_label(first_key, label);
+    vtx_client *v = q->st->vtx;
+    vtx_result res;
+    vtx_err e = pipeline ? vtx_find_training_pipeline(v, RETRAIN_LABEL_EVENT, label, &res)
+                         : vtx_find_custom_job(v, RETRAIN_LABEL_EVENT, label, &res);
+    e = vtx_result_keep(&res, q->a, e);
+    bool adopted = e == VTX_OK;
+    if (e == VTX_ERR_NOT_FOUND) {
+        e = pipeline ? vtx_create_training_pipeline(v, body, RETRAIN_LABEL_EVENT, label, &res)
+                     : vtx_create_custom_job(v, body, RETRAIN_LABEL_EVENT, label, &res);
+        e = vtx_result_keep(&res, q->a, e);
+        const json_t *as_version = NULL;
+        if (pipeline && e == VTX_ERR_PERMANENT && res.http_status == 409 &&
+            (as_version = arena_json(q->a, retrain_body_as_version(body, vtx_client_location(v)))))
+            e = vtx_result_keep(
+                &res, q->a,
+                vtx_create_training_pipeline(v, as_version, RETRAIN_LABEL_EVENT, label, &res));
+        adopted = e == VTX_OK && res.adopted;
+    }
+    const char *name =
+        e == VTX_OK ? json_string_value(json_object_get(res.resource, "name")) : NULL;
+    if (name) {
+        take_slot(q, r, first_key, name);
+        ledger_status ls =
+            runs_update(q->l, q->run->id, &(run_change){.state = RUN_SUBMITTED, .resource = name});
+        if (ls != LEDGER_OK && ls != LEDGER_ERR_STATE) {
+            log_warning("follow: run %s: %s made %s, not recorded yet: %s", q->run->id, what, name,
+                        ledger_last_error(q->l));
+            return QUEUED_LATER; /* the next attempt adopts it by its label */
+        }
+        log_info("run %s: queued -> submitted (%s%s; %d events)", q->run->id, name,
+                 adopted ? ", adopted" : "", q->run->events);
+        return QUEUED_MOVED;
+    }
+    if (e == VTX_ERR_PERMANENT || e == VTX_ERR_INVALID ||
+        (e == VTX_ERR_NOT_FOUND && res.http_status == 404)) {
+        snprintf(why, sizeof why, "%s: %s%s%s (HTTP %ld)", what, res.status,
+                 res.status[0] ? ": " : "", res.message, res.http_status);
+        return end_here(q, RUN_FAILED, res.http_status >= 400 ? (int)res.http_status : 0, why);
+    }
+    log_warning("follow: run %s: %s: %s (%ld %s %s); still queued", q->run->id, what,
+                vtx_err_name(e), res.http_status, res.status, res.message);
+    return QUEUED_LATER;
+}
+
+queued_result retrain_submit_queued(retrain_state *st, ledger *l, const run_record *run)
+{
+    arena *a = arena_new(16384);
+    if (!a)
+        return QUEUED_LATER;
+    queued_call q = {.st = st, .l = l, .run = run, .a = a};
+    const rule *r = rules_find(st->rules, run->rule);
+    queued_result res;
+    if (!r)
+        res =
+            end_here(&q, RUN_FAILED, FAILED_PRECONDITION, "its rule is not in the config any more");
+    else if (rules_action_of(r) == RULES_REGISTER)
+        res = end_here(&q, RUN_FAILED, FAILED_PRECONDITION,
+                       "a register rule's upload is not submitted by the follower");
+    else if (run->events == 0)
+        res = end_here(&q, RUN_CANCELLED, CANCELLED_CODE, "it covers no event");
+    else
+        res = submit(&q, r);
+    arena_free(a);
+    return res;
+}
