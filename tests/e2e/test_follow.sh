@@ -2,7 +2,7 @@
 # The follower end to end: nginx over TLS, the pool running "retrain" with its follower, the
 # SQLite ledger (or RETRAIN_E2E_LEDGER) and the strict emulator, whose jobs and pipelines go
 # PENDING -> RUNNING -> SUCCEEDED (or FAILED) on its clock. Every run is followed to its end: a
-# job that succeeds, one that fails at Google (the run keeps Google's error, its event becomes a
+# job that succeeds, one whose reads meet the read quota (429s), one that fails at Google (the run keeps Google's error, its event becomes a
 # replayable dead letter, and the replay is a new run), a pipeline whose model version is
 # recorded, a run cancelled by hand, runs left open across a restart of the pool, and the
 # follower's reads staying within their budget (counted at the emulator).
@@ -72,6 +72,19 @@ expect "good: the event is still done" "$("$BUILD/retrainctl" events show "$gkey
 expect_match "good: one log line for the change, with the run and its job" \
   "$(grep -c "run $grun: [a-z]* -> succeeded ($gjob)" "$E2E_DIR/pool.log")" '^1$'
 
+echo "the read quota exhausted (429 to customJobs.get): the follower waits and looks again"
+curl -sS -X POST "$EMU/emulator/faults" -d '{"rate_429":1,"routes":["customJobs.get"],"limit":3}' >/dev/null
+send g-2 good/b.csv
+expect "429: submitted (creates are not refused)" "$STATUS/$(json_get status)" 200/submitted
+g2run=$(json_get run)
+wait_state "$g2run" succeeded 40
+expect "429: followed to its end all the same" "$(run_state "$g2run")" succeeded
+expect "429: three reads were refused" "$(curl -sS "$EMU/emulator/stats" | jq -r '.faults_by_route["customJobs.get"] // 0')" 3
+http GET /metrics
+expect_match "429: counted in the pool's metrics" "$BODY" \
+  'retrain_vertex_calls_total\{method="GET",call="customJobs",code="429"\} 3'
+curl -sS -X POST "$EMU/emulator/faults" -d '{}' >/dev/null
+
 echo "a job that fails at Google: the run keeps Google's error; the event is a dead letter"
 send b-1 bad/a.csv
 expect "bad: submitted first" "$STATUS/$(json_get status)" 200/submitted
@@ -119,7 +132,7 @@ expect "cancel an unknown run: exit 1" "$rc" 1
 
 echo "metrics: the runs by rule and state, from the ledger"
 http GET /metrics
-expect_match "metrics: the good rule's succeeded run" "$BODY" 'retrain_runs\{rule="good",state="succeeded"\} 1'
+expect_match "metrics: the good rule's succeeded runs" "$BODY" 'retrain_runs\{rule="good",state="succeeded"\} 2'
 expect_match "metrics: the bad rule's two failed runs" "$BODY" 'retrain_runs\{rule="bad",state="failed"\} 2'
 expect_match "metrics: the cancelled one" "$BODY" 'retrain_runs\{rule="good",state="cancelled"\} 1'
 expect_match "metrics: none open" "$BODY" 'retrain_runs_open 0'
