@@ -86,10 +86,10 @@ typedef struct ledger_ops {
      * becomes OWNER's for LEASE_MS, and stops collecting; ID gets it. Due: an open run
      * (submitted or running, with a resource) at next_check_ms, or submitted_ms + FIRST_MS
      * while it has none; a queued run handed to the follower (next_check_ms set) at
-     * next_check_ms, once the run it comes after (after_run) has ended. LEDGER_ERR_NOT_FOUND
-     * when none is due. */
+     * next_check_ms, once the run it comes after (after_run) has ended. KINDS (RUNS_LEASE_*)
+     * says which; queued runs go first. LEDGER_ERR_NOT_FOUND when none is due. */
     ledger_status (*run_lease)(ledger *l, const char *owner, int64_t lease_ms, int64_t first_ms,
-                               char id[RUN_ID_LEN + 1]);
+                               int kinds, char id[RUN_ID_LEN + 1]);
     /* Where OWNER holds run ID's lease: next check in DELAY_MS, checks = CHECKS, lease given
      * back. LEDGER_ERR_STATE when OWNER holds it no more. */
     ledger_status (*run_checked)(ledger *l, const char *id, const char *owner, int64_t delay_ms,

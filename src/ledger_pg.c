@@ -209,18 +209,21 @@ static const struct {
                                            " WHERE run_id = $1 ORDER BY seq LIMIT $2::bigint"},
     /* SKIP LOCKED: followers asking at once lease different runs instead of queueing on one;
      * the row a follower locks is re-checked against the subquery's WHERE as committed. */
-    [P_RUN_LEASE] = {"ledger_run_lease",
-                     "UPDATE ledger_runs SET follower = $1,"
-                     " follow_until_ms = " NOW_MS " + $2::bigint, collecting = 0"
-                     " WHERE id = (SELECT id FROM ledger_runs r"
-                     "  WHERE ((state IN ('submitted', 'running') AND resource IS NOT NULL"
-                     "    AND coalesce(next_check_ms, submitted_ms + $3::bigint) <= " NOW_MS ")"
-                     "   OR (state = 'queued' AND next_check_ms <= " NOW_MS
-                     "    AND " RUN_AFTER_ENDED "))"
-                     "  AND follow_until_ms <= " NOW_MS
-                     "  ORDER BY coalesce(next_check_ms, submitted_ms + $3::bigint), id"
-                     "  LIMIT 1 FOR UPDATE OF r SKIP LOCKED)"
-                     " RETURNING id"},
+    [P_RUN_LEASE] =
+        {"ledger_run_lease",
+         "UPDATE ledger_runs SET follower = $1,"
+         " follow_until_ms = " NOW_MS " + $2::bigint, collecting = 0"
+         " WHERE id = (SELECT id FROM ledger_runs r"
+         "  WHERE ((($4::integer & 1) <> 0 AND state IN ('submitted', 'running')"
+         "    AND resource IS NOT NULL"
+         "    AND coalesce(next_check_ms, submitted_ms + $3::bigint) <= " NOW_MS ")"
+         "   OR (($4::integer & 2) <> 0 AND state = 'queued' AND next_check_ms <= " NOW_MS
+         "    AND " RUN_AFTER_ENDED "))"
+         "  AND follow_until_ms <= " NOW_MS
+         "  ORDER BY state <> 'queued', coalesce(next_check_ms, submitted_ms + $3::bigint),"
+         "   id"
+         "  LIMIT 1 FOR UPDATE OF r SKIP LOCKED)"
+         " RETURNING id"},
     [P_RUN_CHECKED] = {"ledger_run_checked",
                        "UPDATE ledger_runs SET next_check_ms = " NOW_MS " + $3::bigint,"
                        " checks = $4::integer, follower = NULL, follow_until_ms = 0"
@@ -696,12 +699,13 @@ static ledger_status pq_run_events(ledger *l, const char *id, char (*keys)[LEDGE
 }
 
 static ledger_status pq_run_lease(ledger *l, const char *owner, int64_t lease_ms, int64_t first_ms,
-                                  char id[RUN_ID_LEN + 1])
+                                  int kinds, char id[RUN_ID_LEN + 1])
 {
-    char lease[24], first[24];
+    char lease[24], first[24], k[8];
     snprintf(lease, sizeof lease, "%lld", (long long)lease_ms);
     snprintf(first, sizeof first, "%lld", (long long)first_ms);
-    return returning_id(l, P_RUN_LEASE, 3, (const char *[]){owner, lease, first},
+    snprintf(k, sizeof k, "%d", kinds);
+    return returning_id(l, P_RUN_LEASE, 4, (const char *[]){owner, lease, first, k},
                         LEDGER_ERR_NOT_FOUND, id);
 }
 

@@ -102,11 +102,14 @@ static const char *const sql[S_COUNT] = {
     [S_RUN_LEASE] = "UPDATE ledger_runs SET follower = ?1, follow_until_ms = ?2 + ?3,"
                     " collecting = 0"
                     " WHERE id = (SELECT id FROM ledger_runs r"
-                    "  WHERE ((state IN ('submitted', 'running') AND resource IS NOT NULL"
+                    "  WHERE (((?5 & 1) != 0 AND state IN ('submitted', 'running')"
+                    "    AND resource IS NOT NULL"
                     "    AND coalesce(next_check_ms, submitted_ms + ?4) <= ?2)"
-                    "   OR (state = 'queued' AND next_check_ms <= ?2 AND " RUN_AFTER_ENDED "))"
+                    "   OR ((?5 & 2) != 0 AND state = 'queued' AND next_check_ms <= ?2"
+                    "    AND " RUN_AFTER_ENDED "))"
                     "  AND follow_until_ms <= ?2"
-                    "  ORDER BY coalesce(next_check_ms, submitted_ms + ?4), id LIMIT 1)"
+                    "  ORDER BY state <> 'queued', coalesce(next_check_ms, submitted_ms + ?4), id"
+                    "  LIMIT 1)"
                     " RETURNING id",
     [S_RUN_CHECKED] = "UPDATE ledger_runs SET next_check_ms = ?3 + ?4, checks = ?5,"
                       " follower = NULL, follow_until_ms = 0 WHERE id = ?1 AND follower = ?2",
@@ -620,7 +623,7 @@ static ledger_status sq_run_events(ledger *l, const char *id, char (*keys)[LEDGE
 }
 
 static ledger_status sq_run_lease(ledger *l, const char *owner, int64_t lease_ms, int64_t first_ms,
-                                  char id[RUN_ID_LEN + 1])
+                                  int kinds, char id[RUN_ID_LEN + 1])
 {
     sqlite3_stmt *st = stmt_get(l, S_RUN_LEASE);
     if (!st)
@@ -629,6 +632,7 @@ static ledger_status sq_run_lease(ledger *l, const char *owner, int64_t lease_ms
     sqlite3_bind_int64(st, 2, ledger_now_ms());
     sqlite3_bind_int64(st, 3, lease_ms);
     sqlite3_bind_int64(st, 4, first_ms);
+    sqlite3_bind_int(st, 5, kinds);
     return step_returning_id(l, st, LEDGER_ERR_NOT_FOUND, "run lease", id);
 }
 
@@ -894,9 +898,9 @@ GUARDED(g_run_events, sq_run_events, false,
         (l, id, keys, cap, n))
 
 GUARDED(g_run_lease, sq_run_lease, true,
-        (ledger * l, const char *owner, int64_t lease_ms, int64_t first_ms,
+        (ledger * l, const char *owner, int64_t lease_ms, int64_t first_ms, int kinds,
          char id[RUN_ID_LEN + 1]),
-        (l, owner, lease_ms, first_ms, id))
+        (l, owner, lease_ms, first_ms, kinds, id))
 GUARDED(g_run_checked, sq_run_checked, true,
         (ledger * l, const char *id, const char *owner, int64_t delay_ms, int checks),
         (l, id, owner, delay_ms, checks))

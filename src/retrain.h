@@ -11,9 +11,15 @@
  *                  first looks for a job, pipeline or model version with its label and adopts
  *                  it.
  *   burst control  a rule with min_interval_s > 0 submits through its ledger slot
- *                  (ledger_rule_slot): within the interval, while the holder's job is not in a
- *                  terminal state, an event is "coalesced" into that job instead. Atomic across
- *                  workers and hosts: any number of simultaneous events start one job.
+ *                  (ledger_rule_slot): within the interval, while the holder's run is going
+ *                  (as the ledger has it), an event is "coalesced" into the rule's follow-up
+ *                  run instead (runs_follow_up), which the follower submits once the holder's
+ *                  run has ended, covering every such event. Atomic across workers and hosts:
+ *                  any number of simultaneous events start one job, and one follow-up.
+ *   queued         when Google keeps failing until the deadline (5xx, 429, timeouts, the token
+ *                  endpoint), the create budget (follow.creates_per_minute) is spent, or other
+ *                  uploads go first, the begun run is left queued for the follower
+ *                  (retrain_queued.c) and the event answers 202 "queued".
  *   uploads        models.upload is spaced RETRAIN_UPLOAD_SPACING_S apart per project and
  *                  region, through the ledger slot "models.upload/<project>/<region>", as
  *                  Google asks; the upload's operation is followed until done within the
@@ -24,19 +30,22 @@
  *                  with the event's label is adopted ("adopted":true, no operation), and a
  *                  reclaimed event first waits for an upload to the model that is still
  *                  running (vtx_upload_model). An upload whose outcome cannot be told within
- *                  the budget is a retry, never a second upload.
+ *                  the budget is queued for the follower, which looks the same way first: never
+ *                  a second upload.
  *   model_id       a rule naming a new model's model_id creates it with the first event;
  *                  Vertex answers 409 to the next ones, which are then sent again as new
  *                  versions of that model (parentModel).
  *
- * Outcomes (stored in the ledger and answered with 200):
+ * Outcomes (stored in the ledger and answered with 200, queued with 202; each names its "run"):
  *   {"status":"submitted","rule","action","resource","adopted"}   ("operation" for register,
  *                                                                   "pending":true unfinished)
- *   {"status":"coalesced","rule","resource","into_event"}
+ *   {"status":"coalesced","rule","resource","into_event","after_run","pending":true}
+ *   {"status":"queued","rule","action","reason"}
  *   {"status":"ignored"}            ("reason" when a rule refused the object's unsafe name)
  *   {"status":"failed","rule","action","http_status","google_status","message"}
  * Google's 400/403/404 is final (FN_FAILED: the dead letter, replayable); 429, 5xx, network and
- * token trouble ask for a retry (FN_RETRY: 503 with Retry-After).
+ * token trouble leave a begun run queued (FN_QUEUED: 202), and ask for a retry (FN_RETRY: 503
+ * with Retry-After) only before there is one (or when the ledger cannot hand it on).
  *
  * Test hook: with RETRAIN_TEST_HOOKS=1, RETRAIN_TEST_CRASH_AFTER_CREATE=1 (or =RULE[,RULE...],
  * for those rules only) makes the worker SIGKILL itself right after Google created the

@@ -22,6 +22,7 @@
 #include "clk.h"
 #include "log.h"
 #include "notice.h"
+#include "retrain.h"
 #include "retrain_internal.h"
 #include "runs.h"
 
@@ -249,6 +250,35 @@ static void name_owner(retrain_state *st)
              (unsigned)randombytes_random());
 }
 
+/* Takes one call from budget NAME; false (and *UNTIL, monotonic ms, when to ask again) when it
+ * is spent or the ledger failed. */
+static bool take(ledger *l, const char *name, int per_minute, long long *until)
+{
+    bool granted = false;
+    ledger_status ls = budget_take(l, name, per_minute, &granted);
+    if (ls != LEDGER_OK)
+        log_warning("follow: %s", ledger_last_error(l));
+    if (!granted)
+        *until = clk_mono_ms() + budget_wait_ms(per_minute);
+    return granted;
+}
+
+/* Submits queued RUN (leased) and sets when it is due again if it stays queued. */
+static void submit(retrain_state *st, ledger *l, const run_record *run)
+{
+    const follow_config *f = &st->conf.follow;
+    queued_result q = retrain_submit_queued(st, l, run);
+    bool moved = q == QUEUED_MOVED;
+    /* Still queued: Google is failing (wait longer each time, as for a look), or its turn comes
+     * in a moment. */
+    int checks = moved || q == QUEUED_SOON ? run->checks : run->checks + 1;
+    int delay = moved              ? f->first_s
+                : q == QUEUED_SOON ? RETRAIN_UPLOAD_SPACING_S
+                                   : backoff_s(f, checks - 1);
+    if (runs_checked(l, run->id, st->owner, delay, checks) != LEDGER_OK)
+        log_warning("follow: run %s: %s", run->id, ledger_last_error(l));
+}
+
 int retrain_follow(void *state, ledger *l, bool (*stop)(void))
 {
     retrain_state *st = state;
@@ -259,48 +289,36 @@ int retrain_follow(void *state, ledger *l, bool (*stop)(void))
     int lease_s = st->conf.vertex.deadline_ms / 1000 * 2 + 10;
     notices(st, l, st->conf.notify.timeout_ms / 1000 + 10, stop);
     for (int i = 0; i < LOOKS_PER_CALL && !stop(); i++) {
+        /* A spent budget holds back only its own kind of work: queued runs wait for creates,
+         * looks for reads, and neither waits behind the other. */
+        long long now = clk_mono_ms();
+        int kinds = (now >= st->creates_at ? RUNS_LEASE_QUEUED : 0) |
+                    (now >= st->reads_at ? RUNS_LEASE_LOOKS : 0);
+        if (!kinds) {
+            long long next = st->creates_at < st->reads_at ? st->creates_at : st->reads_at;
+            return next - now > 10 ? (int)(next - now) : 10;
+        }
         run_record run;
-        ledger_status ls = runs_lease(l, st->owner, lease_s, f->first_s, &run);
+        ledger_status ls = runs_lease(l, st->owner, lease_s, f->first_s, kinds, &run);
         if (ls == LEDGER_ERR_NOT_FOUND)
             return IDLE_MS;
         if (ls != LEDGER_OK) {
             log_warning("follow: %s", ledger_last_error(l));
             return IDLE_MS;
         }
-        if (run.state == RUN_QUEUED) {
-            bool granted = false;
-            if ((ls = budget_take(l, st->create_budget, f->creates_per_minute, &granted)) !=
-                    LEDGER_OK ||
-                !granted) {
-                if (ls != LEDGER_OK)
-                    log_warning("follow: %s", ledger_last_error(l));
-                runs_checked(l, run.id, st->owner, 1, run.checks); /* handed back, due again */
-                run_record_clear(&run);
-                return budget_wait_ms(f->creates_per_minute);
-            }
-            bool moved = retrain_submit_queued(st, l, &run) == QUEUED_MOVED;
-            /* Still queued: Google is failing; wait longer each time, as for a look. */
-            int checks = moved ? 0 : run.checks + 1;
-            if (runs_checked(l, run.id, st->owner, moved ? f->first_s : backoff_s(f, checks - 1),
-                             checks) != LEDGER_OK)
-                log_warning("follow: run %s: %s", run.id, ledger_last_error(l));
-            run_record_clear(&run);
-            continue;
-        }
-        bool granted = false;
-        if ((ls = budget_take(l, st->read_budget, f->reads_per_minute, &granted)) != LEDGER_OK ||
-            !granted) {
-            if (ls != LEDGER_OK)
-                log_warning("follow: %s", ledger_last_error(l));
+        bool queued = run.state == RUN_QUEUED;
+        if (queued ? !take(l, st->create_budget, f->creates_per_minute, &st->creates_at)
+                   : !take(l, st->read_budget, f->reads_per_minute, &st->reads_at)) {
             runs_checked(l, run.id, st->owner, 1, run.checks); /* handed back, due again */
-            run_record_clear(&run);
-            return budget_wait_ms(f->reads_per_minute);
+        } else if (queued) {
+            submit(st, l, &run);
+        } else {
+            bool moved = look(st, l, &run);
+            int checks = moved ? 0 : run.checks + 1;
+            if (runs_checked(l, run.id, st->owner, backoff_s(f, moved ? 0 : checks), checks) !=
+                LEDGER_OK)
+                log_warning("follow: run %s: %s", run.id, ledger_last_error(l));
         }
-        bool moved = look(st, l, &run);
-        int checks = moved ? 0 : run.checks + 1;
-        if (runs_checked(l, run.id, st->owner, backoff_s(f, moved ? 0 : checks), checks) !=
-            LEDGER_OK)
-            log_warning("follow: run %s: %s", run.id, ledger_last_error(l));
         run_record_clear(&run);
     }
     return 0;

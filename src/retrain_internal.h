@@ -25,6 +25,7 @@ typedef struct {
     char *read_budget;   /* the budget the follower's reads share: "vertex.reads/P/L" */
     char *create_budget; /* the one creates share: "vertex.creates/P/L" */
     char owner[128];     /* the follower's name in the runs it leases; "" until it first follows */
+    long long creates_at, reads_at; /* the follower: monotonic ms its budgets have tokens again */
 } retrain_state;
 
 /* One event being submitted. */
@@ -61,11 +62,12 @@ int retrain_run_submitted(const retrain_call *c, const char *resource, fn_result
 int retrain_run_registered(const retrain_call *c, const char *operation, const char *model,
                            const char *version_id, fn_result *out);
 void retrain_run_failed(const retrain_call *c, int code, const char *message);
-/* Google kept failing (WHAT: ERR: MESSAGE) until the deadline: the call's begun run (train and
- * train_and_register only) is handed to the follower and OUT becomes FN_QUEUED (202). -1 when
- * there is no such run or the ledger could not hand it on (OUT untouched: retry instead). */
+/* Google kept failing (WHAT: ERR: MESSAGE) until the deadline, or a budget or the upload spacing
+ * keeps the call back: the call's begun run is handed to the follower and OUT becomes FN_QUEUED
+ * (202), due for the follower in DELAY_S. -1 when there is no such run or the ledger could not hand
+ * it on (OUT untouched: retry instead). */
 int retrain_run_queue(const retrain_call *c, const char *what, const char *err, const char *message,
-                      fn_result *out);
+                      int delay_s, fn_result *out);
 
 /* The follower's work (retrain_follow.c; fn_def.follow): looks at the open runs that are due,
  * within the read budget, and records what Google says of them. */
@@ -74,10 +76,15 @@ int retrain_follow(void *state, ledger *l, bool (*stop)(void));
  * look at it; a run with nothing at Google yet is recorded as cancelled at once. */
 int retrain_cancel(void *state, ledger *l, const char *id, char *why, size_t whylen);
 
-/* The follower submits queued run RUN (leased; retrain_queued.c): MOVED when its record changed
- * (submitted, or ended because it can never be), LATER when Google or the ledger failed and
- * it stays queued. */
-typedef enum { QUEUED_MOVED, QUEUED_LATER } queued_result;
+/* The follower submits queued run RUN (leased; retrain_queued.c): a job, a pipeline or an upload.
+ * MOVED when its record changed (submitted, or ended because it can never be), LATER or SOON
+ * when it stays queued. */
+typedef enum {
+    QUEUED_MOVED,  /* its record changed */
+    QUEUED_LATER,  /* Google or the ledger failed: try again on the backoff */
+    QUEUED_SOON,   /* its turn has not come (the upload spacing): try again in a moment */
+    QUEUED_FAILED, /* (internal to retrain_queued.c) the call failed; see the error */
+} queued_result;
 queued_result retrain_submit_queued(retrain_state *st, ledger *l, const run_record *run);
 
 /* The StorageObjectData of a storage event carrying JSON data into *OUT, else *OUT NULL (the

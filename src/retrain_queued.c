@@ -135,6 +135,23 @@ static const json_t *body_of(const queued_call *q, const rule *r, template_vars 
     return body;
 }
 
+/* WHAT failed with E: a refusal ends the run as failed (its events dead letters), anything else
+ * leaves it queued for a later attempt. */
+static queued_result failed_call(const queued_call *q, const char *what, vtx_err e,
+                                 const vtx_result *res)
+{
+    if (e == VTX_ERR_PERMANENT || e == VTX_ERR_INVALID ||
+        (e == VTX_ERR_NOT_FOUND && res->http_status == 404)) {
+        char why[512];
+        snprintf(why, sizeof why, "%s: %s%s%s (HTTP %ld)", what, res->status,
+                 res->status[0] ? ": " : "", res->message, res->http_status);
+        return end_here(q, RUN_FAILED, res->http_status >= 400 ? (int)res->http_status : 0, why);
+    }
+    log_warning("follow: run %s: %s: %s (%ld %s %s); still queued", q->run->id, what,
+                vtx_err_name(e), res->http_status, res->status, res->message);
+    return QUEUED_LATER;
+}
+
 /* The burst-controlled rule's slot names this run's work once no going run holds it, so the
  * events after it join its follow-up. */
 static void take_slot(const queued_call *q, const rule *r, const char *first_key,
@@ -161,6 +178,62 @@ static void take_slot(const queued_call *q, const rule *r, const char *first_key
         ledger_rule_slot_set_resource(q->l, rules_name(r), first_key, resource);
 }
 
+/* The outcome of an upload sent (or a version adopted) for the run: recorded as the request
+ * path's upload is (the operation, which the follower follows; or the version found). */
+static queued_result uploaded(const queued_call *q, const char *first_key, vtx_err e,
+                              const vtx_result *res)
+{
+    const char *slot = q->st->upload_slot;
+    if (e == VTX_OK && res->adopted) {
+        char version[512];
+        if (vtx_model_version_name(res->resource, version, sizeof version) != 0)
+            return QUEUED_LATER;
+        const char *at = strrchr(version, '@');
+        ledger_rule_slot_set_resource(q->l, slot, first_key, version);
+        run_change ch = {.state = RUN_SUCCEEDED,
+                         .model_version = version,
+                         .model_version_id = at ? at + 1 : NULL};
+        if (runs_update(q->l, q->run->id, &ch) != LEDGER_OK)
+            return QUEUED_LATER;
+        log_info("run %s: queued -> succeeded (%s, adopted)", q->run->id, version);
+        return QUEUED_MOVED;
+    }
+    const char *op = e == VTX_OK ? json_string_value(json_object_get(res->resource, "name")) : NULL;
+    /* The next upload waits 2 s from now, when this one has surely reached Google. */
+    ledger_rule_slot_set_resource(q->l, slot, first_key, op ? op : "(refused)");
+    if (!op)
+        return QUEUED_LATER; /* the caller tells a refusal from a passing failure */
+    ledger_status ls =
+        runs_update(q->l, q->run->id, &(run_change){.state = RUN_SUBMITTED, .resource = op});
+    if (ls != LEDGER_OK && ls != LEDGER_ERR_STATE)
+        return QUEUED_LATER; /* the next attempt finds the upload by its label */
+    log_info("run %s: queued -> submitted (%s; %d events)", q->run->id, op, q->run->events);
+    return QUEUED_MOVED;
+}
+
+/* models.upload of a register rule's run, spaced 2 s apart with every other upload of the
+ * project and region (the request path's slot), after looking for a version or a running
+ * upload with the run's label. */
+static queued_result upload(const queued_call *q, const json_t *body, const char *first_key,
+                            const char *label, vtx_result *res, vtx_err *e)
+{
+    ledger_slot_result taken;
+    ledger_status ls = ledger_rule_slot(q->l, q->st->upload_slot, RETRAIN_UPLOAD_SPACING_S,
+                                        first_key, NULL, &taken, NULL);
+    if (ls != LEDGER_OK || taken != LEDGER_SLOT_TAKEN)
+        return QUEUED_SOON; /* another upload went less than 2 s ago */
+    vtx_client *v = q->st->vtx;
+    *e = vtx_result_keep(res, q->a,
+                         vtx_upload_model(v, body, RETRAIN_LABEL_EVENT, label, true, res));
+    const json_t *as_version = NULL;
+    if (*e == VTX_ERR_PERMANENT && res->http_status == 409 &&
+        (as_version = arena_json(q->a, retrain_body_as_version(body, vtx_client_location(v)))))
+        *e = vtx_result_keep(
+            res, q->a, vtx_upload_model(v, as_version, RETRAIN_LABEL_EVENT, label, true, res));
+    queued_result moved = uploaded(q, first_key, *e, res);
+    return moved == QUEUED_MOVED || *e == VTX_OK ? moved : QUEUED_FAILED;
+}
+
 static queued_result submit(const queued_call *q, const rule *r)
 {
     template_vars vars;
@@ -175,13 +248,22 @@ static queued_result submit(const queued_call *q, const rule *r)
         return end_here(q, RUN_FAILED, FAILED_PRECONDITION, why);
     }
     bool pipeline = rules_action_of(r) == RULES_TRAIN_AND_REGISTER;
-    const char *what = pipeline ? "trainingPipelines.create" : "customJobs.create";
+    const char *what = rules_action_of(r) == RULES_REGISTER ? "models.upload"
+                       : pipeline                           ? "trainingPipelines.create"
+                                                            : "customJobs.create";
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(first_key, label);
     vtx_client *v = q->st->vtx;
-    vtx_result res;
-    vtx_err e = pipeline ? vtx_find_training_pipeline(v, RETRAIN_LABEL_EVENT, label, &res)
-                         : vtx_find_custom_job(v, RETRAIN_LABEL_EVENT, label, &res);
+    vtx_result res = {0};
+    vtx_err e = VTX_OK;
+    if (rules_action_of(r) == RULES_REGISTER) {
+        queued_result u = upload(q, body, first_key, label, &res, &e);
+        if (u != QUEUED_FAILED)
+            return u;
+        return failed_call(q, what, e, &res);
+    }
+    e = pipeline ? vtx_find_training_pipeline(v, RETRAIN_LABEL_EVENT, label, &res)
+                 : vtx_find_custom_job(v, RETRAIN_LABEL_EVENT, label, &res);
     e = vtx_result_keep(&res, q->a, e);
     bool adopted = e == VTX_OK;
     if (e == VTX_ERR_NOT_FOUND) {
@@ -211,15 +293,7 @@ static queued_result submit(const queued_call *q, const rule *r)
                  adopted ? ", adopted" : "", q->run->events);
         return QUEUED_MOVED;
     }
-    if (e == VTX_ERR_PERMANENT || e == VTX_ERR_INVALID ||
-        (e == VTX_ERR_NOT_FOUND && res.http_status == 404)) {
-        snprintf(why, sizeof why, "%s: %s%s%s (HTTP %ld)", what, res.status,
-                 res.status[0] ? ": " : "", res.message, res.http_status);
-        return end_here(q, RUN_FAILED, res.http_status >= 400 ? (int)res.http_status : 0, why);
-    }
-    log_warning("follow: run %s: %s: %s (%ld %s %s); still queued", q->run->id, what,
-                vtx_err_name(e), res.http_status, res.status, res.message);
-    return QUEUED_LATER;
+    return failed_call(q, what, e, &res);
 }
 
 queued_result retrain_submit_queued(retrain_state *st, ledger *l, const run_record *run)
@@ -233,9 +307,6 @@ queued_result retrain_submit_queued(retrain_state *st, ledger *l, const run_reco
     if (!r)
         res =
             end_here(&q, RUN_FAILED, FAILED_PRECONDITION, "its rule is not in the config any more");
-    else if (rules_action_of(r) == RULES_REGISTER)
-        res = end_here(&q, RUN_FAILED, FAILED_PRECONDITION,
-                       "a register rule's upload is not submitted by the follower");
     else if (run->events == 0)
         res = end_here(&q, RUN_CANCELLED, CANCELLED_CODE, "it covers no event");
     else

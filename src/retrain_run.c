@@ -110,12 +110,12 @@ int retrain_run_join(const retrain_call *c, const char *holder, fn_result *out)
 }
 
 int retrain_run_queue(const retrain_call *c, const char *what, const char *err, const char *message,
-                      fn_result *out)
+                      int delay_s, fn_result *out)
 {
-    if (!c->run_id || !c->run_id[0] || rules_action_of(c->r) == RULES_REGISTER)
+    if (!c->run_id || !c->run_id[0])
         return -1;
     const char *why = arena_printf(c->ctx->arena, "%s: %s: %s", what, err, message);
-    if (runs_queue(c->ctx->ledger, c->run_id, c->st->conf.follow.first_s) != LEDGER_OK) {
+    if (runs_queue(c->ctx->ledger, c->run_id, delay_s) != LEDGER_OK) {
         log_warning("retrain: run %s: could not hand it to the follower: %s", c->run_id,
                     ledger_last_error(c->ctx->ledger));
         return -1;

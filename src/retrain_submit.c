@@ -310,7 +310,7 @@ static int create_budget(const retrain_call *c, const char *what, fn_result *out
         return 0;
     char why[96];
     snprintf(why, sizeof why, "the pool's %d creates a minute are spent", per_minute);
-    if (retrain_run_queue(c, what, "budget", why, out) != 0)
+    if (retrain_run_queue(c, what, "budget", why, 1, out) != 0)
         retrain_retry(c, out, (budget_wait_ms(per_minute) + 999) / 1000, "%s: %s", what, why);
     return -1;
 }
@@ -439,9 +439,13 @@ static int upload_slot(const retrain_call *c, fn_result *out)
             continue; /* another upload went first: wait for it */
         }
         if (clk_mono_ms() + wait > c->deadline_ms) {
-            retrain_retry(c, out, (int)(wait + 999) / 1000,
-                          "models.upload is spaced %d s apart; retry later",
-                          RETRAIN_UPLOAD_SPACING_S);
+            /* Other uploads go first: the follower uploads this one in its turn. */
+            if (retrain_run_queue(c, "models.upload", "spacing",
+                                  "uploads are spaced 2 s apart and others go first",
+                                  RETRAIN_UPLOAD_SPACING_S, out) != 0)
+                retrain_retry(c, out, (int)(wait + 999) / 1000,
+                              "models.upload is spaced %d s apart; retry later",
+                              RETRAIN_UPLOAD_SPACING_S);
             return -1;
         }
         clk_sleep_ms((long)wait);
@@ -495,7 +499,7 @@ static void pending(const retrain_call *c, const char *op, fn_result *out)
 void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result *out)
 {
     arena *a = c->ctx->arena;
-    if (upload_slot(c, out) != 0 || retrain_run_begin(c, out) != 0 || hold_over_call(c, out) != 0)
+    if (retrain_run_begin(c, out) != 0 || upload_slot(c, out) != 0 || hold_over_call(c, out) != 0)
         return;
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(c->ctx->event_key, label);

@@ -272,14 +272,16 @@ ledger_status runs_events(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX
     return cap == 0 ? LEDGER_OK : l->ops->run_events(l, id, keys, cap, n);
 }
 
-ledger_status runs_lease(ledger *l, const char *owner, int lease_s, int first_s, run_record *run)
+ledger_status runs_lease(ledger *l, const char *owner, int lease_s, int first_s, int kinds,
+                         run_record *run)
 {
     memset(run, 0, sizeof *run);
-    if (!owner || !*owner || lease_s <= 0 || first_s < 0)
-        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: a lease needs an owner and a length");
+    if (!owner || !*owner || lease_s <= 0 || first_s < 0 || kinds < 1 || kinds > RUNS_LEASE_ANY)
+        return ledger_fail(l, LEDGER_ERR_INVALID,
+                           "runs: a lease needs an owner, a length and what it is for");
     char id[RUN_ID_LEN + 1] = "";
     ledger_status st =
-        l->ops->run_lease(l, owner, (int64_t)lease_s * 1000, (int64_t)first_s * 1000, id);
+        l->ops->run_lease(l, owner, (int64_t)lease_s * 1000, (int64_t)first_s * 1000, kinds, id);
     return st == LEDGER_OK ? l->ops->run_get(l, id, run) : st;
 }
 

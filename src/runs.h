@@ -118,14 +118,22 @@ ledger_status runs_events(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX
  * An open run (submitted or running, with a resource) is due for a look at next_check_ms, or
  * FIRST_S after it was submitted while it has none. A queued run is due at next_check_ms once
  * it was handed to the follower (runs_queue, runs_follow_up) and the run it comes after has
- * ended; its lease seals it (no event joins it any more). runs_lease takes the run due the longest
+ * ended; its lease seals it (no event joins it any more). KINDS says which a caller wants
+ * (RUNS_LEASE_*: a follower whose create budget is spent asks for looks only); of both, a due
+ * queued run goes before any look. runs_lease takes the run due the longest
  * whose follow lease is free or has expired, for OWNER (a name unique to the follower) for
  * LEASE_S seconds, in one atomic statement: followers on any number of hosts never look at a run
  * at once, and a follower that dies hands its run on when its lease ends. RUN receives it;
  * LEDGER_ERR_NOT_FOUND when no run is due. runs_checked ends the look: the next one in DELAY_S,
  * CHECKS looks counted since the last change, and the lease given back; LEDGER_ERR_STATE when
  * the lease ran out and another follower holds the run (its record stands). */
-ledger_status runs_lease(ledger *l, const char *owner, int lease_s, int first_s, run_record *run);
+enum {
+    RUNS_LEASE_LOOKS = 1,  /* open runs, to look at */
+    RUNS_LEASE_QUEUED = 2, /* queued runs, to submit (these go first) */
+    RUNS_LEASE_ANY = 3,
+};
+ledger_status runs_lease(ledger *l, const char *owner, int lease_s, int first_s, int kinds,
+                         run_record *run);
 ledger_status runs_checked(ledger *l, const char *id, const char *owner, int delay_s, int checks);
 
 /* Notices: a run that ends has its notice pending (notify_state) until runs_noticed says it was

@@ -43,7 +43,7 @@ CONFIG="{\"function\":\"retrain\",\"workers\":4,\"request_timeout_s\":15,
    \"jwks_url\":\"$EMU/oauth2/v3/certs\",\"jwks_cache\":\"$E2E_DIR/jwks.json\"},
  \"ledger\":{\"url\":\"$RETRAIN_TEST_PG_URL\",\"lease_s\":3},
  \"vertex\":{\"project\":\"test-project\",\"region\":\"us-central1\",\"deadline_ms\":6000},
- \"follow\":{\"first_s\":1,\"max_s\":2,\"creates_per_minute\":6000},
+ \"follow\":{\"first_s\":1,\"max_s\":2,\"creates_per_minute\":6000,\"reads_per_minute\":6000},
  \"rules\":[{\"name\":\"chaos\",\"action\":\"train\",
    \"match\":{\"type\":\"google.cloud.storage.object.v1.finalized\",\"bucket\":\"chaos-data\",
               \"name\":\"in/*.csv\"},
@@ -127,11 +127,17 @@ for name in chaos pipe reg; do
   expect "$name: every delivery was finally acknowledged (none lost)" \
     "$(jq -r '(.http."200" // 0) + (.http."202" // 0)' "$E2E_DIR/load-$name.json")" "$((n * DUPS))"
 done
-# Runs Google's trouble left queued (acknowledged 202) are the follower's to submit.
+# Runs Google's trouble or the upload spacing left queued (acknowledged 202) are the follower's
+# to submit; an upload's version exists once its operation is done (the follower sees it).
 none_queued() { [ "$("$BUILD/retrainctl" runs list --state queued --limit 100000 | wc -l)" = 0 ]; }
+uploads_ended() {
+  [ "$("$BUILD/retrainctl" runs list --rule chaos-reg --limit 1000 | jq -r 'select(.state | IN("succeeded","failed","cancelled") | not) | .id' | wc -l)" = 0 ]
+}
 e2e_wait_for 90 none_queued
 expect "no run is left queued: the follower submitted them" \
   "$("$BUILD/retrainctl" runs list --state queued --limit 100000 | wc -l)" 0
+e2e_wait_for 60 uploads_ended
+expect "every upload's run ended" "$(uploads_ended && echo yes)" yes
 
 # The ledger: every distinct event final; none left claimed.
 "$BUILD/retrainctl" events list --limit 100000 >"$E2E_DIR/ledger.jsonl"

@@ -39,8 +39,14 @@ cat >"$E2E_DIR/retrain.json" <<EOF
  "notify":{"url":"$EMU/emulator/sink/runs?token=notice-secret-42","timeout_ms":2000},
  "rules":[
   $(rule burst 'burst/*.csv' '"min_interval_s":600,'),
-  $(rule steady 'steady/*.csv' '')]}
+  $(rule steady 'steady/*.csv' ''),
+  {"name":"imports","action":"register",
+   "match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-data","name":"models/**/saved_model.pb"},
+   "model":{"parent":"projects/test-project/locations/us-central1/models/imported",
+            "container_image":"us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"}}]}
 EOF
+curl -sS -X POST "$EMU/emulator/vertex/models" -d '{"project":"test-project",
+  "location":"us-central1","modelId":"imported","model":{"displayName":"imported"}}' >/dev/null
 curl -sS -X POST "$EMU/emulator/sink/config" -d '{"fail_next":2}' >/dev/null # the first two notices
 e2e_start_pool "$(cat "$E2E_DIR/retrain.json")"
 e2e_start_nginx
@@ -91,6 +97,10 @@ expect_match "burst: the follower logged the follow-up's submission" \
 
 echo "Vertex answers 503 for ${OUTAGE_S} s under a steady load: every event 202 queued, none lost"
 faults '{"rate_503":1,"paths":"/v1/"}'
+for i in 1 2 3; do # uploads meet the outage too
+  http POST / "${ce[@]}" -H "ce-id: up-$i" --data "{\"bucket\":\"acme-data\",\"name\":\"models/v$i/saved_model.pb\"}"
+  expect "outage: upload $i answered 202 queued" "$STATUS/$(json_get status)/$(json_get action)" 202/queued/register
+done
 rate=1
 n=$((OUTAGE_S * rate))
 report=$("$BUILD/loadgen" --url "$BASE/" --cacert "$BUILD/tls/cert.pem" --connections 8 \
@@ -129,6 +139,12 @@ expect "recovery: every event names its run, done" \
   "$("$BUILD/retrainctl" events list --limit 5000 | jq -r 'select(.outcome.rule == "steady") | select(.status == "done" and (.run | length) == 24) | .key' | wc -l)" "$n"
 e2e_wait_for 60 none_open steady
 expect "recovery: all followed to their end" "$(open_runs steady)" 0
+e2e_wait_for 60 none_open imports
+expect "recovery: the three uploads registered a version each" \
+  "$(runs_of imports | jq -r 'select(.state == "succeeded" and (.model_version | test("/models/imported@[0-9]+$"))) | .model_version' | sort -u | wc -l)" 3
+expect "recovery: uploads spaced as Google asks (none refused)" "$(stats .created.uploadsRefused)" 0
+expect "recovery: one version per upload" \
+  "$(vx -G "$V/models/imported:listVersions" --data-urlencode 'filter=labels.retrain-rule="imports"' | jq '.models | length')" 3
 
 echo "notices: each run that ended POSTed to notify.url as a CloudEvent, until taken"
 ended=$("$BUILD/retrainctl" runs list --limit 5000 | jq -r 'select(.state | IN("succeeded","failed","cancelled")) | .id' | sort)

@@ -375,7 +375,7 @@ static run_record submitted_run(ledger *l, const char *id, const char *resource)
 static ledger_status lease(ledger *l, const char *owner, int lease_s, int first_s, char *id_out)
 {
     run_record run;
-    ledger_status st = runs_lease(l, owner, lease_s, first_s, &run);
+    ledger_status st = runs_lease(l, owner, lease_s, first_s, RUNS_LEASE_ANY, &run);
     if (id_out)
         snprintf(id_out, RUN_ID_LEN + 1, "%s", st == LEDGER_OK ? run.id : "");
     run_record_clear(&run);
@@ -526,8 +526,23 @@ static void test_queue_hands_a_run_to_the_follower(void **state)
     assert_int_equal(runs_queue(l, q.id, 3600), LEDGER_OK);
     assert_int_equal(lease(l, "x", 60, 0, got), LEDGER_ERR_NOT_FOUND); /* in an hour */
     assert_int_equal(runs_queue(l, q.id, 0), LEDGER_OK);
+    /* An open run due longer than the queued one: the queued run goes first, unless the caller
+     * asks for looks only (its create budget is spent). */
+    run_record o = submitted_run(l, "o", "projects/p/locations/l/customJobs/3");
+    run_record lr;
+    assert_int_equal(runs_lease(l, "x", 60, 0, RUNS_LEASE_LOOKS, &lr), LEDGER_OK);
+    assert_string_equal(lr.id, o.id);
+    run_record_clear(&lr);
+    assert_int_equal(runs_lease(l, "x", 60, 0, RUNS_LEASE_LOOKS, &lr), LEDGER_ERR_NOT_FOUND);
+    assert_int_equal(runs_lease(l, "x", 60, 0, 0, &lr), LEDGER_ERR_INVALID);
+    assert_int_equal(runs_lease(l, "x", 60, 0, RUNS_LEASE_QUEUED, &lr), LEDGER_OK);
+    assert_string_equal(lr.id, q.id);
+    run_record_clear(&lr);
+    assert_int_equal(runs_checked(l, q.id, "x", 0, 0), LEDGER_OK);
+    assert_int_equal(runs_checked(l, o.id, "x", 0, 0), LEDGER_OK);
     assert_int_equal(lease(l, "x", 60, 0, got), LEDGER_OK);
     assert_string_equal(got, q.id);
+    run_record_clear(&o);
     change(l, q.id, (run_change){.state = RUN_SUBMITTED, .resource = "projects/p/customJobs/9"},
            LEDGER_OK);
     assert_int_equal(runs_queue(l, q.id, 0), LEDGER_ERR_STATE);
