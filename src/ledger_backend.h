@@ -186,6 +186,9 @@ int ledger_slot_fill(ledger_slot *slot, const char *const cols[4]);
 /* Fills C from column texts in RUN_COUNTS_SELECT order. */
 void run_count_fill(run_count *c, const char *const cols[RUN_COUNTS_NCOLUMNS]);
 
+/* SQL: the ended runs gc collects (untouched since before the cutoff, given as ?1 or $1). */
+#define RUN_GC_WHERE(cutoff)                                                                       \
+    " state IN ('succeeded', 'failed', 'cancelled') AND updated_ms < " cutoff
 /* SQL, in a WHERE over ledger_runs AS r: the run r comes after has ended (or there is none). */
 #define RUN_AFTER_ENDED                                                                            \
     "(r.after_run IS NULL OR NOT EXISTS (SELECT 1 FROM ledger_runs w WHERE w.id = r.after_run"     \

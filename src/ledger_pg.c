@@ -103,6 +103,8 @@ enum {
     P_RUN_DUE_NOW,
     P_RUN_NOTICE_LEASE,
     P_RUN_NOTICED,
+    P_GC_RUN_EVENTS,
+    P_GC_RUNS,
     P_COUNT
 };
 
@@ -147,6 +149,11 @@ static const struct {
                 " ORDER BY first_seen_ms, key LIMIT $5::integer"},
     [P_GC] = {"ledger_gc", "DELETE FROM ledger_events WHERE status <> 'claimed'"
                            " AND last_seen_ms < " NOW_MS " - $1::bigint * 1000"},
+    [P_GC_RUN_EVENTS] = {"ledger_gc_run_events",
+                         "DELETE FROM ledger_run_events WHERE run_id IN (SELECT id FROM ledger_runs"
+                         " WHERE" RUN_GC_WHERE(NOW_MS " - $1::bigint * 1000") ")"},
+    [P_GC_RUNS] = {"ledger_gc_runs",
+                   "DELETE FROM ledger_runs WHERE" RUN_GC_WHERE(NOW_MS " - $1::bigint * 1000")},
     [P_PING] = {"ledger_ping", "SELECT 1"},
     /* Under READ COMMITTED a concurrent taker makes this wait, then re-check the WHERE against
      * the committed row: one taker wins. SET reads the row as it was. */
@@ -509,6 +516,11 @@ static ledger_status pq_gc(ledger *l, int64_t older_than_s, int64_t *removed)
     if (st == LEDGER_OK)
         *removed = tuples(r);
     PQclear(r);
+    /* Runs that ended as long ago go too, with the list of what they covered. */
+    for (int i = P_GC_RUN_EVENTS; st == LEDGER_OK && i <= P_GC_RUNS; i++) {
+        st = run(l, i, 1, (const char *[]){age}, &r);
+        PQclear(r);
+    }
     return st;
 }
 

@@ -51,6 +51,9 @@ static const char *const sql[S_COUNT] = {
                " AND (?4 IS NULL OR id = ?4)"
                " ORDER BY first_seen_ms, key LIMIT ?5",
     [S_GC] = "DELETE FROM ledger_events WHERE status <> 'claimed' AND last_seen_ms < ?1",
+    [S_GC_RUN_EVENTS] = "DELETE FROM ledger_run_events WHERE run_id IN (SELECT id FROM ledger_runs"
+                        " WHERE" RUN_GC_WHERE("?1") ")",
+    [S_GC_RUNS] = "DELETE FROM ledger_runs WHERE" RUN_GC_WHERE("?1"),
     [S_PING] = "SELECT count(*) FROM (SELECT 1 FROM ledger_events LIMIT 1)",
     /* SET reads the row as it was, so the holder's own retry keeps its clock and resource. */
     [S_SLOT_TAKE] = "INSERT INTO ledger_rule_slots (rule, event_key, resource, submitted_ms)"
@@ -380,10 +383,18 @@ static ledger_status sq_gc(ledger *l, int64_t older_than_s, int64_t *removed)
     sqlite3_stmt *st = stmt_get(l, S_GC);
     if (!st)
         return LEDGER_ERR_UNAVAILABLE;
-    sqlite3_bind_int64(st, 1, ledger_now_ms() - older_than_s * 1000);
+    int64_t cutoff = ledger_now_ms() - older_than_s * 1000;
+    sqlite3_bind_int64(st, 1, cutoff);
     int changes = 0;
     ledger_status res = step_done(l, st, "gc", &changes);
     *removed = changes;
+    /* Runs that ended as long ago go too, with the list of what they covered. */
+    for (int i = S_GC_RUN_EVENTS; res == LEDGER_OK && i <= S_GC_RUNS; i++) {
+        if (!(st = stmt_get(l, i)))
+            return LEDGER_ERR_UNAVAILABLE;
+        sqlite3_bind_int64(st, 1, cutoff);
+        res = step_done(l, st, "gc runs", NULL);
+    }
     return res;
 }
 

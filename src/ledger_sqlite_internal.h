@@ -46,6 +46,8 @@ enum {
     S_RUN_DUE_NOW,
     S_RUN_NOTICE_LEASE,
     S_RUN_NOTICED,
+    S_GC_RUN_EVENTS,
+    S_GC_RUNS,
     S_COUNT
 };
 

@@ -591,6 +591,34 @@ static void test_notice_pending_until_taken(void **state)
     ledger_close(l);
 }
 
+/* gc collects the runs that ended before its cutoff with their lists of events; open ones stay. */
+static void test_gc_collects_ended_runs(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    run_record done = submitted_run(l, "g1", "projects/p/locations/l/customJobs/8");
+    run_record open = submitted_run(l, "g2", "projects/p/locations/l/customJobs/9");
+    change(l, done.id, (run_change){.state = RUN_SUCCEEDED}, LEDGER_OK);
+    int64_t removed = -1;
+    assert_int_equal(ledger_gc(l, 3600, &removed), LEDGER_OK); /* ended just now: kept */
+    run_record got;
+    assert_int_equal(runs_get(l, done.id, &got), LEDGER_OK);
+    run_record_clear(&got);
+    usleep(20 * 1000);
+    assert_int_equal(ledger_gc(l, 0, &removed), LEDGER_OK);
+    assert_int_equal(runs_get(l, done.id, &got), LEDGER_ERR_NOT_FOUND);
+    char keys[2][LEDGER_KEY_HEX + 1];
+    size_t n = 9;
+    assert_int_equal(runs_events(l, done.id, keys, 2, &n), LEDGER_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(runs_get(l, open.id, &got), LEDGER_OK);
+    assert_int_equal(got.events, 1);
+    run_record_clear(&got);
+    run_record_clear(&done);
+    run_record_clear(&open);
+    ledger_close(l);
+}
+
 /* A budget of 120 a minute lets a burst of 10 through and then refuses; each name has its own. */
 static void test_budget_refuses_past_its_burst(void **state)
 {
@@ -659,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_follow_up_collects_until_sealed),
         cmocka_unit_test(test_queue_hands_a_run_to_the_follower),
         cmocka_unit_test(test_notice_pending_until_taken),
+        cmocka_unit_test(test_gc_collects_ended_runs),
     };
     int failed = cmocka_run_group_tests_name("runs_sqlite", table, sqlite_setup, sqlite_teardown);
     failed += cmocka_run_group_tests_name("runs_postgres", table, pg_setup, pg_teardown);
