@@ -9,9 +9,11 @@ for t in test_*.sh; do
   name=${t%.sh}
   if [ -n "${E2E_TESTS:-}" ] && ! [[ " $E2E_TESTS " == *" ${name#test_} "* ]]; then continue; fi
   echo "== $name"
+  start=$SECONDS
   # Own session: nothing a test signals can reach the caller.
   out=$(setsid -w bash "$t" 2>&1 </dev/null); rc=$?
   printf '%s\n' "$out"
+  echo "-- $name: $((SECONDS - start)) s"
   line=$(printf '%s\n' "$out" | grep -E "^$name: [0-9]+ passed, [0-9]+ failed$" | tail -n 1)
   if [ -n "$line" ]; then
     p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed/\1/')
