@@ -40,8 +40,7 @@ void retrain_vertex_failure(const retrain_call *c, const char *what, vtx_err e,
     }
     /* Google kept failing until our deadline: a run begun is left to the follower, which
      * submits it when Google answers again (finding by label what this call may have made). */
-    if (retrain_run_queue(c, what, vtx_err_name(e), res->message, c->st->conf.follow.first_s,
-                          out) == 0)
+    if (retrain_run_queue(c, what, vtx_err_name(e), res->message, -1, out) == 0)
         return;
     int after = res->retry_after_s > 0 && res->retry_after_s < 3600 ? (int)res->retry_after_s : 0;
     retrain_retry(c, out, after, "%s: %s: %s", what, vtx_err_name(e), res->message);

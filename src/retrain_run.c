@@ -114,6 +114,8 @@ int retrain_run_queue(const retrain_call *c, const char *what, const char *err, 
 {
     if (!c->run_id || !c->run_id[0])
         return -1;
+    if (delay_s < 0)
+        delay_s = c->st->conf.follow.first_s;
     const char *why = arena_printf(c->ctx->arena, "%s: %s: %s", what, err, message);
     if (runs_queue(c->ctx->ledger, c->run_id, delay_s) != LEDGER_OK) {
         log_warning("retrain: run %s: could not hand it to the follower: %s", c->run_id,
