@@ -64,8 +64,8 @@ int retrain_run_registered(const retrain_call *c, const char *operation, const c
 void retrain_run_failed(const retrain_call *c, int code, const char *message);
 /* Google kept failing (WHAT: ERR: MESSAGE) until the deadline, or a budget or the upload spacing
  * keeps the call back: the call's begun run is handed to the follower and OUT becomes FN_QUEUED
- * (202), due for the follower in DELAY_S (< 0: follow.first_s). -1 when there is no such run or the ledger could not hand
- * it on (OUT untouched: retry instead). */
+ * (202), due for the follower in DELAY_S (< 0: follow.first_s). -1 when there is no such run or the
+ * ledger could not hand it on (OUT untouched: retry instead). */
 int retrain_run_queue(const retrain_call *c, const char *what, const char *err, const char *message,
                       int delay_s, fn_result *out);
 
