@@ -17,47 +17,93 @@ bench_start_trivial() {
   e2e_wait_for 10 test -S "$TRIVIAL_SOCK" || { bench_note "fcgi-trivial did not start"; return 1; }
 }
 
-# Installs the Node baseline's packages (bench/node/package-lock.json) from the npm registry
-# into $E2E_DIR/node. Sets NODE_DIR, or NODE_SKIP to the reason it cannot run.
+# Installs the Node baselines' packages (bench/node/package-lock.json) from the npm registry
+# into $E2E_DIR/node. Sets NODE_DIR, or NODE_SKIP to the reason it cannot run; SQLITE_SKIP to the
+# reason row e2 cannot run when better-sqlite3 (an optional dependency: row e goes on without
+# it) did not install or does not load.
+#
+# better-sqlite3 is a native addon: its install script tries a prebuilt binary from GitHub
+# (prebuild-install) and otherwise compiles it with node-gyp (about a minute on two cores, most
+# of it SQLite's amalgamation). node-gyp is pointed at the headers installed with node
+# (PREFIX/include/node) so it downloads none. The addon it built is kept in
+# $BUILD/node-cache, named by its version, the lock file's integrity for it and node's
+# version, platform and arch: a later run with the same ones installs with --ignore-scripts and
+# puts the kept addon in place (BENCH_NODE_REBUILD=1 builds it again).
 bench_node_install() {
-  NODE_DIR='' NODE_SKIP=''
+  NODE_DIR='' NODE_SKIP='' SQLITE_SKIP=''
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     NODE_SKIP="node or npm is not installed"
+    SQLITE_SKIP=$NODE_SKIP
     return 1
   fi
-  local dir=$E2E_DIR/node
+  local dir=$E2E_DIR/node prefix npm_env=() ci=() key integrity cache=$BUILD/node-cache addon
   mkdir -p "$dir"
   cp "$BENCH_DIR"/node/{package.json,package-lock.json,index.js,serve.js} "$dir/"
-  if ! (cd "$dir" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) >"$E2E_DIR/npm.log" 2>&1; then
+  prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+  [ -f "$prefix/include/node/common.gypi" ] && npm_env+=("npm_config_nodedir=$prefix")
+  integrity=$(jq -r '.packages["node_modules/better-sqlite3"].integrity // empty' "$dir/package-lock.json")
+  key=better_sqlite3-$(jq -r '.packages["node_modules/better-sqlite3"].version // "none"' "$dir/package-lock.json")
+  key=$key-$(printf '%s' "$integrity" | sha256sum | cut -c1-16)-$(node -p 'process.version + "-" + process.platform + "-" + process.arch')
+  if [ -n "$integrity" ] && [ -z "${BENCH_NODE_REBUILD:-}" ] && [ -s "$cache/$key.node" ]; then
+    ci=(--ignore-scripts) # the only install script in the lock file is better-sqlite3's
+  fi
+  if ! (cd "$dir" && env "${npm_env[@]}" timeout 300 npm ci --no-audit --no-fund --loglevel=warn --foreground-scripts "${ci[@]}") \
+    >"$E2E_DIR/npm.log" 2>&1; then
     NODE_SKIP="npm ci failed: $(grep -m1 -iE 'err|fail' "$E2E_DIR/npm.log" | cut -c1-150)"
+    SQLITE_SKIP=$NODE_SKIP
     return 1
   fi
   NODE_DIR=$dir
+  addon=$dir/node_modules/better-sqlite3/build/Release/better_sqlite3.node
+  if [ ${#ci[@]} -gt 0 ] && [ -d "$dir/node_modules/better-sqlite3" ]; then
+    mkdir -p "$(dirname "$addon")" && cp "$cache/$key.node" "$addon"
+  fi
+  # Loads and works (a build for another node ABI would not; 13.x crashes on node 20).
+  if (cd "$dir" && timeout 20 node -e '
+      const db = new (require("better-sqlite3"))(":memory:");
+      if (db.prepare("SELECT sqlite_version() AS v").get().v === undefined) process.exit(1);') \
+    >>"$E2E_DIR/npm.log" 2>&1; then
+    if [ ${#ci[@]} -eq 0 ] && mkdir -p "$cache" && cp "$addon" "$cache/$key.node.tmp"; then
+      mv "$cache/$key.node.tmp" "$cache/$key.node"
+    fi
+  else
+    # Why: the build's first error (its output is in npm.log), else what loading it said.
+    SQLITE_SKIP="better-sqlite3 did not install or does not load: $({ grep -m1 -E '^gyp ERR! (stack Error|configure error|build error)|error:' "$E2E_DIR/npm.log" ||
+      grep -m1 -E 'Error|Segmentation|Aborted' "$E2E_DIR/npm.log"; } | cut -c1-150)"
+  fi
+  return 0
 }
 
-# Starts N Functions Framework processes (one per core), each on its own free loopback port;
-# sets NODE_PIDS and NODE_PORTS. Needs EMU, AUD and SA.
+# bench_start_node N NAME TARGET [VAR=VALUE...]: starts N Functions Framework processes (one per
+# core) serving index.js's function TARGET, each on its own free loopback port, with the VARs in
+# their environment; sets NODE_PIDS_OF[NAME] and NODE_PORTS_OF[NAME] (space-separated), which
+# bench_start_nginx makes the location /NAME. Needs EMU, AUD and SA. On failure it stops those
+# it started.
+declare -A NODE_PIDS_OF NODE_PORTS_OF
 bench_start_node() {
-  local n=$1 i port attempt
-  NODE_PIDS=() NODE_PORTS=()
+  local n=$1 name=$2 target=$3 i port attempt log pids=() ports=() p
+  shift 3
   for ((i = 0; i < n; i++)); do
     # A port taken between choosing and binding (other tests run too) is retried on another.
     for attempt in 1 2 3 4 5; do
       port=$(e2e_free_port)
-      : >"$E2E_DIR/node-$i.log"
-      e2e_spawn "$E2E_DIR/node-$i.log" env NODE_ENV=production BENCH_JWKS_URL="$EMU/oauth2/v3/certs" \
-        BENCH_AUDIENCE="$AUD" BENCH_SERVICE_ACCOUNT="$SA" node "$NODE_DIR/serve.js" "$port"
+      log=$E2E_DIR/$name-$i.log
+      : >"$log"
+      e2e_spawn "$log" env NODE_ENV=production BENCH_JWKS_URL="$EMU/oauth2/v3/certs" \
+        BENCH_AUDIENCE="$AUD" BENCH_SERVICE_ACCOUNT="$SA" "$@" node "$NODE_DIR/serve.js" "$port" "$target"
       # Listening before the next port is chosen, so no two pick the same one.
-      if e2e_wait_for 20 grep -q "serving dedup" "$E2E_DIR/node-$i.log"; then
-        NODE_PIDS+=("$LAST_PID")
-        NODE_PORTS+=("$port")
+      if e2e_wait_for 20 grep -q "serving $target" "$log"; then
+        pids+=("$LAST_PID")
+        ports+=("$port")
         continue 2
       fi
       e2e_stop_group "$LAST_PID"
     done
-    bench_note "node baseline did not start: $(tail -n 3 "$E2E_DIR/node-$i.log")"
+    bench_note "node baseline $name did not start: $(tail -n 3 "$log")"
+    for p in "${pids[@]}"; do e2e_stop_group "$p"; done
     return 1
   done
+  NODE_PIDS_OF[$name]="${pids[*]}" NODE_PORTS_OF[$name]="${ports[*]}"
 }
 
 # Inserts the contents of FILE before the one line of CONF matching REGEX (fails otherwise).
@@ -85,8 +131,9 @@ bench_start_pool() {
 # Renders nginx's template exactly as `make run` and the e2e tests do, its location / passing
 # to the pool on $E2E_DIR/MAIN.sock, then adds to the same server one exact location per other
 # backend, each with its own upstream: /trivial and /POOL (FastCGI: the same fastcgi.conf with
-# another upstream, the URI rewritten to / since the pool routes on it) and /node (an HTTP/1.1
-# proxy with kept-alive upstream connections, when NODE_PORTS is set). Starts it; sets BASE.
+# another upstream, the URI rewritten to / since the pool routes on it) and /NAME for each Node
+# baseline bench_start_node started (an HTTP/1.1 proxy with kept-alive upstream connections).
+# Starts it; sets BASE.
 # bench_start_nginx MAIN [POOL...]
 bench_start_nginx() {
   local main=$1 port dir=$E2E_DIR/nginx name addr attempt
@@ -107,7 +154,7 @@ bench_start_nginx() {
 }
 
 bench_render_nginx() { # MAIN PORT [POOL...]
-  local main=$1 port=$2 dir=$E2E_DIR/nginx name addr
+  local main=$1 port=$2 dir=$E2E_DIR/nginx name addr p
   shift 2
   RUN_DIR=$dir HTTPS_PORT=$port FCGI_ADDR="unix:$E2E_DIR/$main.sock" \
     TLS_CERT="$BUILD/tls/cert.pem" TLS_KEY="$BUILD/tls/key.pem" \
@@ -124,23 +171,23 @@ bench_render_nginx() { # MAIN PORT [POOL...]
     printf '        location = /%s {\n            rewrite ^ / break;\n            include %s;\n        }\n' \
       "$name" "$dir/fastcgi-$name.conf" >>"$dir/bench-locations.conf"
   done
-  if [ ${#NODE_PORTS[@]} -gt 0 ]; then
+  for name in "${!NODE_PORTS_OF[@]}"; do
     {
-      echo "    upstream bench_node {"
-      printf '        server 127.0.0.1:%s;\n' "${NODE_PORTS[@]}"
+      echo "    upstream bench_$name {"
+      for p in ${NODE_PORTS_OF[$name]}; do printf '        server 127.0.0.1:%s;\n' "$p"; done
       echo "        keepalive ${UPSTREAM_KEEPALIVE:-32};"
       echo "        keepalive_requests 100000;"
       echo "    }"
     } >>"$dir/bench-upstreams.conf"
     {
-      echo "        location = /node {"
-      echo "            proxy_pass http://bench_node/;"
+      echo "        location = /$name {"
+      echo "            proxy_pass http://bench_$name/;"
       echo "            proxy_http_version 1.1;"
       echo "            proxy_set_header Connection \"\";"
       echo "            proxy_set_header Host \$host;"
       echo "        }"
     } >>"$dir/bench-locations.conf"
-  fi
+  done
   bench_insert_before "$dir/nginx.conf" '^    server \{$' "$dir/bench-upstreams.conf" || return 1
   bench_insert_before "$dir/nginx.conf" '^        location @too_large \{$' "$dir/bench-locations.conf"
 }
@@ -168,6 +215,24 @@ bench_post() {
     -H 'ce-source: //storage.googleapis.com/projects/_/buckets/acme-data' \
     -H 'ce-subject: objects/datasets/churn/bench.csv' -H 'ce-bucket: acme-data' \
     --data '{"bucket":"acme-data","name":"datasets/churn/bench.csv","generation":"1"}' "$BASE$1"
+}
+
+# bench_post_many PATH TOKEN PREFIX N OUT: N new events (ce-id PREFIX-1 ... PREFIX-N) through
+# nginx, 8 at a time on one HTTP/2 connection (curl --parallel, at most 120 s); every answer's
+# body and status in OUT (answers arriving together may share a line: count, do not split).
+bench_post_many() {
+  local path=$1 tok=$2 prefix=$3 n=$4 out=$5 cfg=$E2E_DIR/$3.curl i
+  printf '%s' '{"bucket":"acme-data","name":"datasets/churn/bench.csv","generation":"1"}' >"$E2E_DIR/$prefix.body"
+  for ((i = 1; i <= n; i++)); do
+    [ "$i" -gt 1 ] && echo next
+    printf 'url = "%s"\ncacert = "%s"\nmax-time = 20\nsilent\nshow-error\noutput = "-"\n' "$BASE$path" "$BUILD/tls/cert.pem"
+    printf 'header = "%s"\n' "Authorization: Bearer $tok" 'Content-Type: application/json' \
+      'ce-specversion: 1.0' 'ce-type: google.cloud.storage.object.v1.finalized' \
+      'ce-source: //storage.googleapis.com/projects/_/buckets/acme-data' \
+      'ce-subject: objects/datasets/churn/bench.csv' 'ce-bucket: acme-data' "ce-id: $prefix-$i"
+    printf 'data-binary = "@%s"\nwrite-out = " %%{http_code}\\n"\n' "$E2E_DIR/$prefix.body"
+  done >"$cfg"
+  timeout 120 curl -sS --parallel --parallel-max 8 -K "$cfg" >"$out" 2>"$out.err"
 }
 
 # Resident memory in MiB (one decimal) of the given PIDs, summed, from /proc/PID/status.
@@ -242,11 +307,28 @@ bench_table() {
           (f(.client_cpu_us_per_req; 0) | r(4)), (f(.rss_mib; 1) | r(7)),
           (f(.rss_per_worker_max_mib; 1) | r(7)), (f(.pss_per_worker_max_mib; 1) | r(3)),
           (f(.x_a; 2) | r(6)), (f(.x_e; 2) | r(7))] | join(" ")) +
-        (if $x.wrong > 0 then "  (\($x.wrong) wrong answers)" else "" end)
+        (if $x.wrong > 0 then "  (\($x.wrong) wrong answers)" else "" end) +
+        (if ($x.also // 0) > 0 then "  (\($x.also) of \($x.ok) right answers: \($x.also_answer // "the other right one"))" else "" end)
       end),
     "",
     (.targets[] | "target  " + (.claim | l(26)) + (f(.value; 2) | r(6)) + "  " +
       (if .met == null then "not measured" elif .met then "met" else "MISSED" end) +
       (if .by_cpu then "  (from CPU time per request: \(f(.by_cpu; 2)))" else "" end))
+  ' "$1"
+}
+
+# Prints results.json's comparisons: a row beside its baseline from the same run, as ratios.
+bench_compare() {
+  jq -r '
+    def f(n; d): if n == null then "-" else (n * pow(10; d) | round | tostring) as $i |
+      if d == 0 then $i else ("0" * (d + 1 - ($i | length)) + $i) | .[0:length - d] + "." + .[length - d:] end end;
+    def r(w): tostring | " " * (w - length) + .;
+    "new events, each row beside its baseline (same run, median rounds): row / baseline = ratio",
+    (.comparisons[] | "  \(.row | . + " " * (4 - length)) / \(.baseline | . + " " * (4 - length))" +
+      (if .rps == null or .baseline_rps == null then "  not measured (a row was skipped)" else
+        "  req/s \(f(.rps; 0) | r(6)) / \(f(.baseline_rps; 0) | r(6)) = \(f(.rps_ratio; 2) | r(5))x" +
+        "   p99 ms \(f(.p99_ms; 1) | r(7)) / \(f(.baseline_p99_ms; 1) | r(7)) = \(f(.p99_ratio; 2) | r(5))x" +
+        "   CPU us/req \(f(.cpu_us_per_req; 0) | r(5)) / \(f(.baseline_cpu_us_per_req; 0) | r(5)) = \(f(.cpu_ratio; 2) | r(5))x" end) +
+      "  (\(.what))")
   ' "$1"
 }

@@ -17,15 +17,22 @@
 #   d200 the same with 200 ms added to every Vertex call
 #   e    the usual stack (Functions Framework for Node.js, google-auth-library, a Set), the
 #        same load as b
-# Output: a table (requests/s, p50, p99, memory, ratios to a and e, targets) and
-# build/bench/results.json with the same figures and the micro-benchmarks'.
+#   e2   the usual stack for new events: the same with a durable SQLite set (better-sqlite3,
+#        WAL, synchronous=FULL), the same load as d and d0
+# then d0 beside d and e2 (requests/s and p99), and the follower (bench/follow.sh): Vertex reads
+# per open run per hour and the pool's CPU with 1,000 runs open, beside polling without backoff,
+# the design, the budget's ceiling and the idle pool.
+# Output: a table (requests/s, p50, p99, memory, ratios to a and e, targets), the comparisons,
+# the follower's figures, and build/bench/results.json with the same figures and the
+# micro-benchmarks'.
 #
 # Environment: BENCH_DURATION (seconds per load, default 2), BENCH_ROUNDS (5; the median round
 # is reported), BENCH_CONNECTIONS (32), BENCH_THREADS (wrk threads, 2), BENCH_WORKERS (pool and
 # trivial workers, default 2 x cores, the pool's default), BENCH_NODE_PROCS (default: cores),
 # BENCH_NGINX_WORKERS (1), BENCH_SKIP_MICRO=1 (no micro-benchmarks), BENCH_JSON (default
 # build/bench/results.json), BENCH_PROFILE=ROW (perf profile of that row's server after the
-# rounds).
+# rounds), BENCH_SKIP_FOLLOW=1 (no follower figures), BENCH_FOLLOW_RUNS (1000),
+# BENCH_NODE_REBUILD=1 (build better-sqlite3 again instead of the kept addon).
 # Exit status: 0 when every row ran with only expected answers (a missed target is reported,
 # not an error), 1 otherwise.
 set -u
@@ -35,6 +42,8 @@ E2E_NAME=bench
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 # shellcheck source=bench/lib.sh
 . "$E2E_ROOT/bench/lib.sh"
+# shellcheck source=bench/follow.sh
+. "$E2E_ROOT/bench/follow.sh"
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "bench: no build directory; run make bench" >&2; exit 1; }
 
 CORES=$(nproc)
@@ -61,7 +70,7 @@ echo "bench: $CORES cores, $(uname -r); $ROUNDS rounds of wrk -t${BENCH_THREADS:
 micro_json=()
 if [ -z "${BENCH_SKIP_MICRO:-}" ]; then
   for prog in "$BUILD"/bench/*; do
-    [ -x "$prog" ] || continue
+    { [ -f "$prog" ] && [ -x "$prog" ]; } || continue # programs, not the folders beside them
     name=$(basename "$prog")
     args=(--json "$E2E_DIR/micro-$name.json")
     case $name in
@@ -85,12 +94,16 @@ fi
 # alike instead of one.
 echo
 echo "== setting up: npm ci of the Node baseline, emulator, trivial responder, pools, nginx"
-bench_node_install || echo "bench: row e skipped: $NODE_SKIP" >&2
+bench_node_install
 e2e_start_emulator --audience "$AUD" --service-account "$SA" || exit 1
 bench_start_trivial "$WORKERS" || exit 1
-NODE_PIDS=() NODE_PORTS=()
 if [ -n "$NODE_DIR" ]; then
-  bench_start_node "$NODE_PROCS" || { NODE_SKIP="the Functions Framework did not start"; NODE_PIDS=() NODE_PORTS=(); }
+  bench_start_node "$NODE_PROCS" node dedup || NODE_SKIP="the Functions Framework did not start"
+  # Row e2's processes share one durable SQLite set, as the pool's workers share the ledger.
+  if [ -z "$SQLITE_SKIP" ]; then
+    bench_start_node "$NODE_PROCS" nodedb dedupDurable BENCH_DB="$E2E_DIR/node-seen.db" ||
+      SQLITE_SKIP="the Functions Framework with better-sqlite3 did not start: $(grep -m1 -i error "$E2E_DIR/nodedb-0.log" | cut -c1-150)"
+  fi
 fi
 
 pool_config() { # NAME FUNCTION AUTH_JSON [EXTRA_MEMBERS [EXTRA_LEDGER_MEMBERS]]
@@ -117,7 +130,22 @@ fi
 # retrain function is known from its first answer (below).
 # shellcheck disable=SC2016 # ${event_key} and ${gcs_uri} are the rules' placeholders
 RETRAIN_MEMBERS=',"project":"test-project","vertex":{"endpoint":"'"$EMU/v1"'","project":"test-project","region":"us-central1","deadline_ms":20000},"rules":[{"name":"bench","match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-data","name":"datasets/churn/**.csv"},"action":"train","job":{"displayName":"bench-${event_key}","jobSpec":{"workerPoolSpecs":[{"machineSpec":{"machineType":"n1-standard-4"},"replicaCount":"1","containerSpec":{"imageUri":"us-docker.pkg.dev/test-project/retrain/train:latest","args":["--data=${gcs_uri}"]}}]}}}]'
-GCE_METADATA_HOST=${EMU#http://} bench_start_pool retrain "$(pool_config retrain retrain "$AUTH_ON" "$RETRAIN_MEMBERS")" || exit 1
+# The pool's create budget (follow.creates_per_minute) keeps a new run queued and answers 202
+# "queued" once it is spent: the bench sets it to the most the config takes (6000 a minute), and
+# rows d0 and d200 count such answers as right ones, shown apart. The retrain pool's follower
+# waits a day before its first look, so it neither reads d0's runs nor submits the queued ones
+# while the other rows run.
+CREATE_BUDGET=',"creates_per_minute":6000'
+GCE_METADATA_HOST=${EMU#http://} bench_start_pool retrain \
+  "$(pool_config retrain retrain "$AUTH_ON" "$RETRAIN_MEMBERS,\"follow\":{\"first_s\":86400,\"max_s\":86400$CREATE_BUDGET}")" || exit 1
+# The follower's pool (bench/follow.sh): the same rule, its follow settings sped up; idle (no
+# open run) until the rows are done.
+FOLLOW_SKIP=${BENCH_SKIP_FOLLOW:+BENCH_SKIP_FOLLOW is set}
+if [ -z "$FOLLOW_SKIP" ]; then
+  GCE_METADATA_HOST=${EMU#http://} bench_start_pool follow \
+    "$(pool_config follow retrain "$AUTH_ON" "$RETRAIN_MEMBERS,\"follow\":$(follow_settings "$FOLLOW_RPM_FREE")")" || exit 1
+  pools+=(follow)
+fi
 bench_start_nginx auth "${pools[@]}" || exit 1
 bench_mint 16 "$E2E_DIR/tokens.valid" || exit 1
 bench_mint 16 "$E2E_DIR/tokens.forged" other-key || exit 1
@@ -128,15 +156,20 @@ bench_post / "$(head -n 1 "$E2E_DIR/tokens.valid")" "$DUP_ID" >/dev/null
 [ -z "$NOCACHE_SKIP" ] && bench_post /nocache "$(head -n 1 "$E2E_DIR/tokens.valid")" "$DUP_ID" >/dev/null
 RETRAIN_SKIP=
 answer=$(bench_post /retrain "$(head -n 1 "$E2E_DIR/tokens.valid")" bench-retrain-probe)
-if [ "$(printf '%s' "$answer" | jq -r '.status // empty' 2>/dev/null)" != submitted ]; then
+if [ "$(printf '%s' "$answer" | jq -r '.status // empty' 2>/dev/null)" != submitted ] &&
+  { [ -z "$CREATE_BUDGET" ] || [ "$(printf '%s' "$answer" | jq -r '.status // empty' 2>/dev/null)" != queued ]; }; then
   RETRAIN_SKIP=$(grep -m1 'worker cannot start' "$E2E_DIR/pool-retrain.log" | jq -r '.message // empty' 2>/dev/null)
   RETRAIN_SKIP=${RETRAIN_SKIP:-"the retrain pool answered: $(printf '%s' "$answer" | head -c 200)"}
   e2e_stop_group "${POOL_PIDS[retrain]}" # a crash-looping pool must not take CPU from the rows
+  if [ -z "$FOLLOW_SKIP" ]; then
+    FOLLOW_SKIP="no retrain function: $RETRAIN_SKIP"
+    e2e_stop_group "${POOL_PIDS[follow]}"
+  fi
 fi
 
 # ---- the rows ------------------------------------------------------------------------------
 ROWS=()
-declare -A LABEL URL ENV SERVER LATENCY HOLD RSS PER_WORKER PSS_WORKER NOTE
+declare -A LABEL URL ENV SERVER LATENCY HOLD RSS PER_WORKER PSS_WORKER NOTE ALSO
 # row ID LABEL SERVER PATH [VAR=VALUE...]: SERVER is trivial, node or a pool's name.
 row() {
   local id=$1
@@ -160,22 +193,30 @@ fi
 row c "pool: forged token -> 401" auth / BENCH_TOKENS="$E2E_DIR/tokens.forged" BENCH_EXPECT=401
 row d "pool: echo, new event (fsync'd)" auth / "$VALID" BENCH_BODY='"echoed"'
 if [ -z "$RETRAIN_SKIP" ]; then
-  row d0 "pool: retrain, new event, Vertex +0 ms" retrain /retrain "$VALID" BENCH_BODY='"submitted"'
-  row d200 "pool: retrain, new event, Vertex +200 ms" retrain /retrain "$VALID" BENCH_BODY='"submitted"'
+  queued=()
+  [ -n "$CREATE_BUDGET" ] && queued=(BENCH_ALSO_EXPECT=202 BENCH_ALSO_BODY='"queued"')
+  row d0 "pool: retrain, new event, Vertex +0 ms" retrain /retrain "$VALID" BENCH_BODY='"submitted"' "${queued[@]}"
+  row d200 "pool: retrain, new event, Vertex +200 ms" retrain /retrain "$VALID" BENCH_BODY='"submitted"' "${queued[@]}"
   LATENCY[d0]=0 LATENCY[d200]=200
+  [ -n "$CREATE_BUDGET" ] && ALSO[d0]="202 queued (the create budget, 6000/min, was spent)" ALSO[d200]=${ALSO[d0]}
 else
   skip d0 "pool: retrain, new event, Vertex +0 ms" "$RETRAIN_SKIP"
   skip d200 "pool: retrain, new event, Vertex +200 ms" "$RETRAIN_SKIP"
 fi
-if [ ${#NODE_PIDS[@]} -gt 0 ]; then
+if [ -n "${NODE_PIDS_OF[node]:-}" ]; then
   row e "usual stack: Node FF + google-auth-library" node /node "$VALID" BENCH_ID="$DUP_ID" BENCH_BODY='"duplicate"'
 else
   skip e "usual stack: Node FF + google-auth-library" "$NODE_SKIP"
 fi
+if [ -n "${NODE_PIDS_OF[nodedb]:-}" ]; then
+  row e2 "usual stack, new event: + SQLite set" nodedb /nodedb "$VALID" BENCH_BODY='"processed"'
+else
+  skip e2 "usual stack, new event: + SQLite set" "${NODE_SKIP:-$SQLITE_SKIP}"
+fi
 
 server_pids() { # the serving processes of a row: master and workers, or the Node processes
   case $1 in
-  node) printf '%s\n' "${NODE_PIDS[@]}" ;;
+  node | nodedb) local p; read -ra p <<<"${NODE_PIDS_OF[$1]}"; printf '%s\n' "${p[@]}" ;;
   trivial) echo "$TRIVIAL_PID"; bench_children "$TRIVIAL_PID" ;;
   *) echo "${POOL_PIDS[$1]}"; bench_children "${POOL_PIDS[$1]}" ;;
   esac
@@ -227,7 +268,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     if [ "$round" -eq "$ROUNDS" ]; then # memory right after the row's last load
       mapfile -t pids < <(server_pids "${SERVER[$r]}")
       RSS[$r]=$(bench_rss "${pids[@]}")
-      if [ "${SERVER[$r]}" != node ] && [ "${SERVER[$r]}" != trivial ]; then
+      if [ -n "${POOL_PIDS[${SERVER[$r]}]:-}" ]; then
         PER_WORKER[$r]=$(for p in "${pids[@]:1}"; do bench_rss "$p"; echo; done | sort -n | tail -n 1)
         PSS_WORKER[$r]=$(for p in "${pids[@]:1}"; do bench_pss "$p"; echo; done | sort -n | tail -n 1)
       fi
@@ -255,6 +296,24 @@ if [ -n "${BENCH_PROFILE:-}" ] && [ -n "${URL[$BENCH_PROFILE]:-}" ]; then
   fi
 fi
 
+# ---- the follower ----------------------------------------------------------------------------
+# On a quiet machine: the retrain pool's own follower (following the runs of d0 and d200) would
+# read from the same emulator, and the Node processes are done.
+[ -z "$RETRAIN_SKIP" ] && e2e_stop_group "${POOL_PIDS[retrain]}"
+for name in "${!NODE_PIDS_OF[@]}"; do
+  read -ra npids <<<"${NODE_PIDS_OF[$name]}"
+  for p in "${npids[@]}"; do e2e_stop_group "$p"; done
+done
+follower_json=$E2E_DIR/follower.json
+if [ -n "$FOLLOW_SKIP" ]; then
+  echo "bench: follower figures skipped: $FOLLOW_SKIP" >&2
+  jq -n --arg why "$FOLLOW_SKIP" '{skipped: $why}' >"$follower_json"
+elif ! bench_follow "$(head -n 1 "$E2E_DIR/tokens.valid")"; then
+  broken=1
+  jq -n '{skipped: "the runs could not be made (see above)"}' >"$follower_json"
+fi
+[ -n "${POOL_PIDS[follow]:-}" ] && e2e_stop_group "${POOL_PIDS[follow]}"
+
 # ---- the table and the JSON ----------------------------------------------------------------
 rows_json=$E2E_DIR/rows.json
 for row in "${ROWS[@]}"; do
@@ -265,13 +324,14 @@ for row in "${ROWS[@]}"; do
       "$E2E_DIR/row-$row-"*.json >"$E2E_DIR/median-$row.json"
     median=$E2E_DIR/median-$row.json
   fi
-  jq -n --arg row "$row" --arg what "${LABEL[$row]}" --arg rss "${RSS[$row]:-}" \
+  jq -n --arg row "$row" --arg what "${LABEL[$row]}" --arg rss "${RSS[$row]:-}" --arg also "${ALSO[$row]:-}" \
     --arg pw "${PER_WORKER[$row]:-}" --arg pss "${PSS_WORKER[$row]:-}" --arg note "${NOTE[$row]:-}" \
     --slurpfile m "$median" '
     {row: $row, label: $what} + ($m[0] // {skipped: $note}) +
     (if $rss != "" and ($m | length) > 0 then {rss_mib: ($rss | tonumber)} else {} end) +
     (if $pw != "" then {rss_per_worker_max_mib: ($pw | tonumber)} else {} end) +
-    (if $pss != "" then {pss_per_worker_max_mib: ($pss | tonumber)} else {} end)'
+    (if $pss != "" then {pss_per_worker_max_mib: ($pss | tonumber)} else {} end) +
+    (if $also != "" then {also_answer: $also} else {} end)'
 done | jq -s '
   def cpu: if .backend_cpu_us_per_req then .backend_cpu_us_per_req + .nginx_cpu_us_per_req +
     (.client_cpu_us_per_req // 0) else null end;
@@ -284,7 +344,7 @@ done | jq -s '
                         x_e_by_cpu: (if $re and ($re | cpu) and cpu then ($re | cpu) / cpu else null end)}
       else . end)' >"$rows_json"
 
-jq -n --slurpfile rows "$rows_json" --arg cores "$CORES" --arg workers "$WORKERS" \
+jq -n --slurpfile rows "$rows_json" --slurpfile follower "$follower_json" --arg cores "$CORES" --arg workers "$WORKERS" \
   --arg node "$NODE_PROCS" --arg conns "${BENCH_CONNECTIONS:-32}" --arg dur "$DURATION" --arg rounds "$ROUNDS" \
   --arg threads "${BENCH_THREADS:-2}" '
   {settings: {cores: ($cores|tonumber), pool_workers: ($workers|tonumber),
@@ -292,6 +352,18 @@ jq -n --slurpfile rows "$rows_json" --arg cores "$CORES" --arg workers "$WORKERS
               connections: ($conns|tonumber), seconds_per_round: ($dur|tonumber),
               rounds: ($rounds|tonumber), transport: "TLS, HTTP/1.1 keep-alive"},
    rows: $rows[0],
+   # The new-event path with its run record (d0) beside its baselines from the same run.
+   comparisons: (($rows[0] | map({(.row): .}) | add) as $r |
+     [ ["d0", "d", "retrain with its run record vs echo (no Vertex call, no run record)"],
+       ["d0", "e2", "retrain with its run record vs the usual stack with a durable set"],
+       ["d", "e2", "echo vs the usual stack with a durable set: the same work (auth, durable de-duplication)"] ]
+     | map(. as [$x, $y, $what] | {row: $x, baseline: $y, what: $what,
+         rps: $r[$x].rps, baseline_rps: $r[$y].rps, p99_ms: $r[$x].p99_ms, baseline_p99_ms: $r[$y].p99_ms,
+         cpu_us_per_req: $r[$x].cpu_us_per_req, baseline_cpu_us_per_req: $r[$y].cpu_us_per_req}
+       | . + {rps_ratio: (if .rps and .baseline_rps then .rps / .baseline_rps else null end),
+              p99_ratio: (if .p99_ms and .baseline_p99_ms then .p99_ms / .baseline_p99_ms else null end),
+              cpu_ratio: (if .cpu_us_per_req and .baseline_cpu_us_per_req then .cpu_us_per_req / .baseline_cpu_us_per_req else null end)})),
+   follower: $follower[0],
    targets: (($rows[0] | map({(.row): .}) | add) as $r |
      [ {claim: "a2 >= 0.8 x a", value: $r.a2.x_a, by_cpu: $r.a2.x_a_by_cpu},
        {claim: "a3 >= 0.8 x a2", value: (if $r.a3.rps and $r.a2.rps then $r.a3.rps / $r.a2.rps else null end),
@@ -314,6 +386,10 @@ cp "$E2E_DIR/results.json" "$JSON_OUT"
 
 echo
 bench_table "$JSON_OUT"
+echo
+bench_compare "$JSON_OUT"
+echo
+bench_follow_print "$JSON_OUT"
 echo
 echo "figures: $JSON_OUT"
 exit $broken
