@@ -39,14 +39,14 @@ static json_t *record_json(const ledger_record *r, bool with_event)
 {
     json_t *o = json_pack(
         "{s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "key", r->key,
-        "source", cmd_string_or_null(r->source), "id", cmd_string_or_null(r->id), "type",
-        cmd_string_or_null(r->type), "subject", cmd_string_or_null(r->subject), "event_time",
-        cmd_string_or_null(r->event_time), "status", r->status, "attempts", r->attempts,
-        "first_seen", cmd_time_json(r->first_seen_ms), "last_seen", cmd_time_json(r->last_seen_ms),
-        "lease_until", cmd_time_json(r->lease_until_ms), "last_error",
-        cmd_string_or_null(r->last_error), "outcome", cmd_stored_json(r->outcome));
+        "source", json_string_or_null(r->source), "id", json_string_or_null(r->id), "type",
+        json_string_or_null(r->type), "subject", json_string_or_null(r->subject), "event_time",
+        json_string_or_null(r->event_time), "status", r->status, "attempts", r->attempts,
+        "first_seen", json_time_ms(r->first_seen_ms), "last_seen", json_time_ms(r->last_seen_ms),
+        "lease_until", json_time_ms(r->lease_until_ms), "last_error",
+        json_string_or_null(r->last_error), "outcome", cmd_stored_json(r->outcome));
     if (o)
-        json_object_set_new(o, "run", cmd_string_or_null(r->run_id));
+        json_object_set_new(o, "run", json_string_or_null(r->run_id));
     if (o && with_event)
         json_object_set_new(o, "event", cmd_stored_json(r->event_json));
     return o;

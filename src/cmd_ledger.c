@@ -88,24 +88,6 @@ int64_t cmd_parse_rfc3339(const char *s)
     return ((int64_t)t - offset_s) * 1000 + ms;
 }
 
-json_t *cmd_time_json(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[48];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, sizeof buf - n, ".%03dZ", (int)(ms % 1000));
-    return json_string(buf);
-}
-
-json_t *cmd_string_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 /* Stored JSON text as JSON again; kept as a string when it does not parse. */
 json_t *cmd_stored_json(const char *text)
 {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json_time.h"
 #include "ledger.h"
 
 enum { CMD_EXIT_OK = 0, CMD_EXIT_NOT_FOUND = 1, CMD_EXIT_USAGE = 2 };
@@ -19,9 +20,6 @@ int64_t cmd_parse_duration(const char *s);
 /* An RFC 3339 time in ms since the epoch; -1 when malformed. */
 int64_t cmd_parse_rfc3339(const char *s);
 
-/* MS as an RFC 3339 UTC string with milliseconds; null for 0 (not yet). */
-json_t *cmd_time_json(int64_t ms);
-json_t *cmd_string_or_null(const char *s);
 /* Stored JSON text as JSON again; kept as a string when it does not parse. */
 json_t *cmd_stored_json(const char *text);
 /* Prints O (stolen; NULL prints nothing) as one JSON text and a newline. */

@@ -83,9 +83,9 @@ static json_t *covered_json(ledger *l, const run_record *r, ledger_status *st)
         ledger_record rec;
         json_t *e = json_pack("{s:s}", "key", keys[i]);
         if (e && ledger_get(l, keys[i], &rec) == LEDGER_OK) {
-            json_object_set_new(e, "source", cmd_string_or_null(rec.source));
-            json_object_set_new(e, "id", cmd_string_or_null(rec.id));
-            json_object_set_new(e, "subject", cmd_string_or_null(rec.subject));
+            json_object_set_new(e, "source", json_string_or_null(rec.source));
+            json_object_set_new(e, "id", json_string_or_null(rec.id));
+            json_object_set_new(e, "subject", json_string_or_null(rec.subject));
             json_object_set_new(e, "status", json_string(rec.status));
             ledger_record_clear(&rec);
         }

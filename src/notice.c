@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "json_time.h"
 #include "run_json.h"
 
 const char *notice_type(run_state s)
@@ -22,15 +22,6 @@ const char *notice_type(run_state s)
     }
 }
 
-static void rfc3339(int64_t ms, char *buf, size_t len)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03dZ", (int)(ms % 1000));
-}
-
 int notice_send(fetch_client *http, const notice_target *t, const run_record *run, long *status,
                 char *why, size_t whylen)
 {
@@ -44,7 +35,7 @@ int notice_send(fetch_client *http, const notice_target *t, const run_record *ru
     char *body = record ? json_dumps(record, JSON_COMPACT) : NULL;
     json_decref(record);
     char h_type[96], h_source[512], h_id[64], h_subject[160], h_time[64], when[40];
-    rfc3339(run->ended_ms, when, sizeof when);
+    time_ms_rfc3339(run->ended_ms, when, sizeof when);
     snprintf(h_type, sizeof h_type, "ce-type: %s", type);
     snprintf(h_source, sizeof h_source, "ce-source: //eventarc-retrain/%s", t->location);
     snprintf(h_id, sizeof h_id, "ce-id: %s", run->id);

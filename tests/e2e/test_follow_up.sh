@@ -148,6 +148,22 @@ expect "recovery: uploads spaced as Google asks (none refused)" "$(stats .create
 expect "recovery: one version per upload" \
   "$(vx -G "$V/models/imported:listVersions" --data-urlencode 'filter=labels.retrain-rule="imports"' | jq '.models | length')" 3
 
+echo "the token endpoint down (tokens revoked, the metadata server answering 503): queued too"
+creates_before=$(stats '.requests["customJobs.create"] // 0')
+curl -sS -X POST "$EMU/emulator/oauth/revoke-all" >/dev/null
+faults '{"rate_503":1,"routes":["metadata.token"]}'
+for i in 1 2; do
+  http POST / "${ce[@]}" -H "ce-id: tok-$i" --data "{\"bucket\":\"acme-data\",\"name\":\"steady/tok-$i.csv\"}"
+  expect "token down: event $i answered 202 queued" "$STATUS/$(json_get status)" 202/queued
+  expect_match "token down: says why" "$(json_get reason)" "access token"
+done
+expect "token down: nothing created" "$(stats '.requests["customJobs.create"] // 0')" "$creates_before"
+faults '{}'
+e2e_wait_for 60 none_open steady
+expect "token back: both submitted and followed to their end" \
+  "$(runs_of steady | jq -r 'select(.state == "succeeded") | .id' | wc -l)" $((n + 2))
+expect "token back: two creates, one per run" "$(($(stats '.requests["customJobs.create"] // 0') - creates_before))" 2
+
 echo "notices: each run that ended POSTed to notify.url as a CloudEvent, until taken"
 ended=$("$BUILD/retrainctl" runs list --limit 5000 | jq -r 'select(.state | IN("succeeded","failed","cancelled")) | .id' | sort)
 n_ended=$(wc -l <<<"$ended")
@@ -177,7 +193,7 @@ expect_match "metrics: Vertex's 503s to creates counted" "$BODY" \
 expect_match "metrics: the creates that made jobs" "$BODY" \
   'retrain_vertex_calls_total\{method="POST",call="customJobs",code="200"\} [1-9]'
 expect_match "metrics: every steady run ended, timed from its first event" "$BODY" \
-  "retrain_run_duration_seconds_count\\{rule=\"steady\",state=\"succeeded\"\\} $n"
+  "retrain_run_duration_seconds_count\\{rule=\"steady\",state=\"succeeded\"\\} $((n + 2))"
 expect_match "metrics: none queued any more" "$(grep -c '^retrain_queued_events{' <<<"$BODY")" '^0$'
 
 e2e_stop_group "$POOL_PID"
