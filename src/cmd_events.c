@@ -166,7 +166,7 @@ int cmd_events(int argc, char **argv)
             break;
         case 't': {
             int64_t ago = cmd_parse_duration(arg);
-            since_ms = ago >= 0 ? ((int64_t)time(NULL) - ago) * 1000 : cmd_parse_rfc3339(arg);
+            since_ms = ago >= 0 ? ((int64_t)time(NULL) - ago) * 1000 : time_parse_rfc3339(arg);
             if (!list || since_ms < 0)
                 return cmd_usage_error(events_usage, "events: bad --since %s", arg);
             break;

@@ -17,8 +17,6 @@ enum { CMD_EXIT_OK = 0, CMD_EXIT_NOT_FOUND = 1, CMD_EXIT_USAGE = 2 };
 /* "90s", "15m", "2h", "7d", "1w", each optionally followed by " ago", in seconds; -1 when
  * malformed. */
 int64_t cmd_parse_duration(const char *s);
-/* An RFC 3339 time in ms since the epoch; -1 when malformed. */
-int64_t cmd_parse_rfc3339(const char *s);
 
 /* Stored JSON text as JSON again; kept as a string when it does not parse. */
 json_t *cmd_stored_json(const char *text);

@@ -194,7 +194,7 @@ int cmd_runs(int argc, char **argv)
             break;
         case 't': {
             int64_t ago = cmd_parse_duration(arg);
-            since_ms = ago >= 0 ? ((int64_t)time(NULL) - ago) * 1000 : cmd_parse_rfc3339(arg);
+            since_ms = ago >= 0 ? ((int64_t)time(NULL) - ago) * 1000 : time_parse_rfc3339(arg);
             if (!list || since_ms < 0)
                 return cmd_usage_error(runs_usage, "runs: bad --since %s", arg);
             break;

@@ -13,6 +13,10 @@
 /* MS as RFC 3339 into BUF (at least 32 bytes). */
 void time_ms_rfc3339(int64_t ms, char *buf, size_t len);
 
+/* An RFC 3339 time ("2026-11-26T07:00:00Z", a fraction of any length, an offset) in ms since
+ * the epoch; -1 when malformed. */
+int64_t time_parse_rfc3339(const char *s);
+
 /* MS as an RFC 3339 string; JSON null for MS <= 0 (not yet). */
 json_t *json_time_ms(int64_t ms);
 

@@ -195,9 +195,10 @@ static const struct {
                       " submitted_ms = CASE WHEN $2 = 'submitted'"
                       "  THEN coalesce(submitted_ms, " NOW_MS ") ELSE submitted_ms END,"
                       " started_ms = CASE WHEN $2 = 'running'"
-                      "  THEN coalesce(started_ms, " NOW_MS ") ELSE started_ms END,"
+                      "  THEN coalesce(started_ms, $9::bigint, " NOW_MS ")"
+                      "  ELSE coalesce(started_ms, $9::bigint) END,"
                       " ended_ms = CASE WHEN $2 IN ('succeeded', 'failed', 'cancelled')"
-                      "  THEN coalesce(ended_ms, " NOW_MS ") ELSE ended_ms END,"
+                      "  THEN coalesce(ended_ms, $10::bigint, " NOW_MS ") ELSE ended_ms END,"
                       " notify_state = CASE WHEN $2 IN ('succeeded', 'failed', 'cancelled')"
                       "  AND state NOT IN ('succeeded', 'failed', 'cancelled') THEN 1"
                       "  ELSE notify_state END,"
@@ -634,8 +635,10 @@ static ledger_status pq_run_insert(ledger *l, const char *id, const char *rule, 
 static ledger_status pq_run_update(ledger *l, const char *id, const run_change *ch,
                                    const char *state, const char *from)
 {
-    char code[16];
+    char code[16], started[24], ended[24];
     snprintf(code, sizeof code, "%d", ch->error_code);
+    snprintf(started, sizeof started, "%lld", (long long)ch->started_ms);
+    snprintf(ended, sizeof ended, "%lld", (long long)ch->ended_ms);
     const char *vals[] = {id,
                           state,
                           ch->resource,
@@ -643,8 +646,10 @@ static ledger_status pq_run_update(ledger *l, const char *id, const run_change *
                           ch->error_message,
                           ch->model_version,
                           ch->model_version_id,
-                          from};
-    return changed_or_state(l, P_RUN_UPDATE, 8, vals);
+                          from,
+                          ch->started_ms > 0 ? started : NULL,
+                          ch->ended_ms > 0 ? ended : NULL};
+    return changed_or_state(l, P_RUN_UPDATE, 10, vals);
 }
 
 static int row_to_run(PGresult *r, int row, run_record *run)

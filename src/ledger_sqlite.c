@@ -84,10 +84,10 @@ static const char *const sql[S_COUNT] = {
                      " model_version_id = coalesce(?7, model_version_id),"
                      " submitted_ms = CASE WHEN ?2 = 'submitted' THEN coalesce(submitted_ms, ?8)"
                      "  ELSE submitted_ms END,"
-                     " started_ms = CASE WHEN ?2 = 'running' THEN coalesce(started_ms, ?8)"
-                     "  ELSE started_ms END,"
+                     " started_ms = CASE WHEN ?2 = 'running' THEN coalesce(started_ms, ?10, ?8)"
+                     "  ELSE coalesce(started_ms, ?10) END,"
                      " ended_ms = CASE WHEN ?2 IN ('succeeded', 'failed', 'cancelled')"
-                     "  THEN coalesce(ended_ms, ?8) ELSE ended_ms END,"
+                     "  THEN coalesce(ended_ms, ?11, ?8) ELSE ended_ms END,"
                      " notify_state = CASE WHEN ?2 IN ('succeeded', 'failed', 'cancelled')"
                      "  AND state NOT IN ('succeeded', 'failed', 'cancelled') THEN 1"
                      "  ELSE notify_state END,"
@@ -563,6 +563,10 @@ static ledger_status sq_run_update(ledger *l, const char *id, const run_change *
     bind_text(st, 7, ch->model_version_id);
     sqlite3_bind_int64(st, 8, ledger_now_ms());
     bind_text(st, 9, from);
+    if (ch->started_ms > 0)
+        sqlite3_bind_int64(st, 10, ch->started_ms);
+    if (ch->ended_ms > 0)
+        sqlite3_bind_int64(st, 11, ch->ended_ms);
     return changed_or_state(l, st, "run update");
 }
 

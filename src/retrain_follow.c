@@ -20,6 +20,7 @@
 
 #include "budget.h"
 #include "clk.h"
+#include "json_time.h"
 #include "log.h"
 #include "notice.h"
 #include "retrain.h"
@@ -102,6 +103,14 @@ static void read_state(resource_kind kind, const json_t *res, char *buf, size_t 
     if (st < 0)
         return;
     ch->state = (run_state)st;
+    /* Google's own times: a run first seen ended still gets when it started. */
+    const char *started = json_string_value(json_object_get(res, "startTime"));
+    const char *ended = json_string_value(json_object_get(res, "endTime"));
+    int64_t t;
+    if (started && (t = time_parse_rfc3339(started)) > 0)
+        ch->started_ms = t;
+    if (ended && run_state_is_final(ch->state) && (t = time_parse_rfc3339(ended)) > 0)
+        ch->ended_ms = t;
     if (st == RUN_FAILED) {
         ch->error_code = EXPIRED_CODE;
         error_of(json_object_get(res, "error"), ch);
@@ -289,15 +298,13 @@ int retrain_follow(void *state, ledger *l, bool (*stop)(void))
     int lease_s = st->conf.vertex.deadline_ms / 1000 * 2 + 10;
     notices(st, l, st->conf.notify.timeout_ms / 1000 + 10, stop);
     for (int i = 0; i < LOOKS_PER_CALL && !stop(); i++) {
-        /* A spent budget holds back only its own kind of work: queued runs wait for creates,
-         * looks for reads, and neither waits behind the other. */
+        /* A spent budget holds back only the work that needs it: looks need reads; queued runs
+         * need a read (their label is looked for first) and a create. Spent creates leave the
+         * looks going. */
         long long now = clk_mono_ms();
-        int kinds = (now >= st->creates_at ? RUNS_LEASE_QUEUED : 0) |
-                    (now >= st->reads_at ? RUNS_LEASE_LOOKS : 0);
-        if (!kinds) {
-            long long next = st->creates_at < st->reads_at ? st->creates_at : st->reads_at;
-            return next - now > 10 ? (int)(next - now) : 10;
-        }
+        if (now < st->reads_at)
+            return st->reads_at - now > 10 ? (int)(st->reads_at - now) : 10;
+        int kinds = RUNS_LEASE_LOOKS | (now >= st->creates_at ? RUNS_LEASE_QUEUED : 0);
         run_record run;
         ledger_status ls = runs_lease(l, st->owner, lease_s, f->first_s, kinds, &run);
         if (ls == LEDGER_ERR_NOT_FOUND)
@@ -307,8 +314,10 @@ int retrain_follow(void *state, ledger *l, bool (*stop)(void))
             return IDLE_MS;
         }
         bool queued = run.state == RUN_QUEUED;
-        if (queued ? !take(l, st->create_budget, f->creates_per_minute, &st->creates_at)
-                   : !take(l, st->read_budget, f->reads_per_minute, &st->reads_at)) {
+        /* A submission reads too: it looks for the run's label before it creates. */
+        bool go = take(l, st->read_budget, f->reads_per_minute, &st->reads_at) &&
+                  (!queued || take(l, st->create_budget, f->creates_per_minute, &st->creates_at));
+        if (!go) {
             runs_checked(l, run.id, st->owner, 1, run.checks); /* handed back, due again */
         } else if (queued) {
             submit(st, l, &run);

@@ -55,13 +55,16 @@ typedef struct {
 
 enum { RUN_NOTICE_NONE, RUN_NOTICE_PENDING, RUN_NOTICE_SENT };
 
-/* A change runs_update makes. NULL strings and a 0 code leave their fields as they are. */
+/* A change runs_update makes. NULL strings and a 0 code leave their fields as they are. A run's
+ * start and end times are set once: Google's when the change carries them, else the store's
+ * clock when the run reaches running or its end. */
 typedef struct {
     run_state state;
     const char *resource;
     int error_code;
     const char *error_message;
     const char *model_version, *model_version_id;
+    int64_t started_ms, ended_ms; /* as Google says (startTime, endTime); 0: when recorded */
 } run_change;
 
 typedef struct {

@@ -65,8 +65,10 @@ expect "good: submitted" "$STATUS/$(json_get status)" 200/submitted
 grun=$(json_get run) gjob=$(json_get resource) gkey=$(json_get .event.key)
 wait_state "$grun" succeeded
 got=$(run_of "$grun")
-expect "good: the run succeeded, with its end time" \
-  "$(jq -r '[.state, .resource, (.ended != null), .error] | map(tostring) | join(" ")' <<<"$got")" "succeeded $gjob true null"
+gtimes=$(vx "$EMU/v1/$gjob" | jq -r '[.startTime, .endTime] | map(sub("\\.[0-9]*Z$"; "")) | join(" ")')
+expect "good: the run succeeded, started and ended when Google says" \
+  "$(jq -r '[.state, .resource, (.started | sub("\\.[0-9]*Z$"; "")), (.ended | sub("\\.[0-9]*Z$"; "")), .error] | map(tostring) | join(" ")' <<<"$got")" \
+  "succeeded $gjob $gtimes null"
 expect "good: Google agrees" "$(vx "$EMU/v1/$gjob" | jq -r .state)" JOB_STATE_SUCCEEDED
 expect "good: the event is still done" "$("$BUILD/retrainctl" events show "$gkey" | jq -r '.status + " " + .run')" "done $grun"
 expect_match "good: one log line for the change, with the run and its job" \

@@ -619,6 +619,35 @@ static void test_gc_collects_ended_runs(void **state)
     ledger_close(l);
 }
 
+/* Google's start and end times are kept once, over the store's clock; without them the store's
+ * clock marks running and the end. */
+static void test_times_from_google(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    run_record r = submitted_run(l, "t1", "projects/p/locations/l/customJobs/11");
+    change(l, r.id,
+           (run_change){.state = RUN_SUCCEEDED, .started_ms = 1000000, .ended_ms = 2000000},
+           LEDGER_OK);
+    run_record got;
+    assert_int_equal(runs_get(l, r.id, &got), LEDGER_OK);
+    assert_int_equal(got.started_ms, 1000000); /* first seen ended: still has its start */
+    assert_int_equal(got.ended_ms, 2000000);
+    run_record_clear(&got);
+    change(l, r.id, (run_change){.state = RUN_SUCCEEDED, .ended_ms = 3000000}, LEDGER_OK);
+    assert_int_equal(runs_get(l, r.id, &got), LEDGER_OK);
+    assert_int_equal(got.ended_ms, 2000000); /* set once */
+    run_record_clear(&got);
+    run_record s = submitted_run(l, "t2", "projects/p/locations/l/customJobs/12");
+    change(l, s.id, (run_change){.state = RUN_RUNNING}, LEDGER_OK);
+    assert_int_equal(runs_get(l, s.id, &got), LEDGER_OK);
+    assert_true(got.started_ms >= got.submitted_ms); /* the store's clock */
+    run_record_clear(&got);
+    run_record_clear(&r);
+    run_record_clear(&s);
+    ledger_close(l);
+}
+
 /* A budget of 120 a minute lets a burst of 10 through and then refuses; each name has its own. */
 static void test_budget_refuses_past_its_burst(void **state)
 {
@@ -688,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_queue_hands_a_run_to_the_follower),
         cmocka_unit_test(test_notice_pending_until_taken),
         cmocka_unit_test(test_gc_collects_ended_runs),
+        cmocka_unit_test(test_times_from_google),
     };
     int failed = cmocka_run_group_tests_name("runs_sqlite", table, sqlite_setup, sqlite_teardown);
     failed += cmocka_run_group_tests_name("runs_postgres", table, pg_setup, pg_teardown);
