@@ -143,12 +143,18 @@ static vtx_err get(vtx_client *c, resource_kind kind, const char *name, vtx_resu
     return VTX_ERR_INVALID;
 }
 
+/* FIRST_S doubled N times, at most MAX_S. */
+static int doubled(int first_s, int max_s, int n)
+{
+    long s = first_s;
+    for (int i = 0; i < n && s < max_s; i++)
+        s *= 2;
+    return s < max_s ? (int)s : max_s;
+}
+
 static int backoff_s(const follow_config *f, int checks)
 {
-    long s = f->first_s;
-    for (int i = 0; i < checks && s < f->max_s; i++)
-        s *= 2;
-    return s < f->max_s ? (int)s : f->max_s;
+    return doubled(f->first_s, f->max_s, checks);
 }
 
 /* RUN failed as CH says: its done and coalesced events become replayable dead letters. */
@@ -234,17 +240,14 @@ static void notices(retrain_state *st, ledger *l, int lease_s, bool (*stop)(void
         char why[160];
         bool sent = notice_send(st->http, &t, &run, &status, why, sizeof why) == 0;
         int tries = sent ? run.notify_tries : run.notify_tries + 1;
-        long delay = NOTICE_FIRST_S;
-        for (int k = 1; k < tries && delay < NOTICE_MAX_S; k++)
-            delay *= 2;
-        delay = delay < NOTICE_MAX_S ? delay : NOTICE_MAX_S;
+        int delay = doubled(NOTICE_FIRST_S, NOTICE_MAX_S, tries - 1);
         if (sent)
             log_info("run %s: notice sent (%s, HTTP %ld)", run.id, run_state_name(run.state),
                      status);
         else
-            log_warning("run %s: notice not taken (%s); sending again in %ld s (try %d)", run.id,
+            log_warning("run %s: notice not taken (%s); sending again in %d s (try %d)", run.id,
                         why, delay, tries);
-        if (runs_noticed(l, run.id, st->owner, sent, tries, sent ? 0 : (int)delay) != LEDGER_OK)
+        if (runs_noticed(l, run.id, st->owner, sent, tries, sent ? 0 : delay) != LEDGER_OK)
             log_warning("follow: run %s: %s", run.id, ledger_last_error(l));
         run_record_clear(&run);
     }
