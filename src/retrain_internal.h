@@ -80,10 +80,9 @@ int retrain_cancel(void *state, ledger *l, const char *id, char *why, size_t why
  * MOVED when its record changed (submitted, or ended because it can never be), LATER or SOON
  * when it stays queued. */
 typedef enum {
-    QUEUED_MOVED,  /* its record changed */
-    QUEUED_LATER,  /* Google or the ledger failed: try again on the backoff */
-    QUEUED_SOON,   /* its turn has not come (the upload spacing): try again in a moment */
-    QUEUED_FAILED, /* (internal to retrain_queued.c) the call failed; see the error */
+    QUEUED_MOVED, /* its record changed */
+    QUEUED_LATER, /* Google or the ledger failed: try again on the backoff */
+    QUEUED_SOON,  /* its turn has not come (the upload spacing): try again in a moment */
 } queued_result;
 queued_result retrain_submit_queued(retrain_state *st, ledger *l, const run_record *run);
 

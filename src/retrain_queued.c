@@ -51,13 +51,16 @@ static queued_result end_here(const queued_call *q, run_state state, int code, c
     return QUEUED_MOVED;
 }
 
-/* The object name of the event recorded under KEY into *NAME (NULL when it names none); the
- * first event also fills VARS. -1 with WHY when its record or stored event cannot be read. */
+/* The placeholders of the event recorded under KEY (which must outlive VARS) into VARS. -1 with
+ * WHY when its record or stored event cannot be read; *LATER then tells a passing failure (the
+ * ledger) from one no later attempt mends (the record is gone, or holds no readable event). */
 static int read_event(const queued_call *q, const rule *r, const char *key, template_vars *vars,
-                      const char **name, char *why, size_t whylen)
+                      char *why, size_t whylen, bool *later)
 {
     ledger_record rec;
-    if (ledger_get(q->l, key, &rec) != LEDGER_OK) {
+    ledger_status ls = ledger_get(q->l, key, &rec);
+    if (ls != LEDGER_OK) {
+        *later = ls != LEDGER_ERR_NOT_FOUND;
         snprintf(why, whylen, "event %s: %s", key, ledger_last_error(q->l));
         return -1;
     }
@@ -69,21 +72,13 @@ static int read_event(const queued_call *q, const rule *r, const char *key, temp
     char err[256] = "";
     if (!stored)
         snprintf(why, whylen, "event %s: the ledger holds no readable event", key);
-    else if (ce_from_json(stored, q->a, &ev, err, sizeof err) != CE_OK)
+    else if (ce_from_json(stored, q->a, &ev, err, sizeof err) != CE_OK ||
+             retrain_storage_data(&ev, q->a, &obj, &objp, NULL, err, sizeof err) != 0)
         snprintf(why, whylen, "event %s: %s", key, err);
-    else if (retrain_storage_data(&ev, q->a, &obj, &objp, NULL, err, sizeof err) != 0)
-        snprintf(why, whylen, "event %s: %s", key, err);
-    else if (vars && rules_vars_for_event(r, &ev, objp, arena_strdup(q->a, key), q->a, vars) != 0)
+    else if (rules_vars_for_event(r, &ev, objp, key, q->a, vars) != 0)
         snprintf(why, whylen, "out of memory");
-    else {
-        template_vars mine;
-        if (rules_vars_for_event(r, &ev, objp, key, q->a, &mine) == 0) {
-            *name = mine.name;
-            rc = 0;
-        } else {
-            snprintf(why, whylen, "out of memory");
-        }
-    }
+    else
+        rc = 0;
     json_decref(stored);
     ledger_record_clear(&rec);
     return rc;
@@ -114,12 +109,12 @@ static const json_t *body_of(const queued_call *q, const rule *r, template_vars 
         return NULL;
     }
     size_t named = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *name = NULL;
-        if (read_event(q, r, keys[i], i == 0 ? vars : NULL, &name, why, whylen) != 0)
+    for (size_t i = 0; i < n; i++) { /* KEYS live in the arena: the vars may point into them */
+        template_vars one, *v = i == 0 ? vars : &one;
+        if (read_event(q, r, keys[i], v, why, whylen, later) != 0)
             return NULL;
-        if (name)
-            names[named++] = name;
+        if (v->name)
+            names[named++] = v->name;
     }
     snprintf(first_key, LEDGER_KEY_HEX + 1, "%s", keys[0]);
     vars->run_id = q->run->id;
@@ -215,7 +210,7 @@ static queued_result uploaded(const queued_call *q, const char *first_key, vtx_e
  * project and region (the request path's slot), after looking for a version or a running
  * upload with the run's label. */
 static queued_result upload(const queued_call *q, const json_t *body, const char *first_key,
-                            const char *label, vtx_result *res, vtx_err *e)
+                            const char *label)
 {
     ledger_slot_result taken;
     ledger_status ls = ledger_rule_slot(q->l, q->st->upload_slot, RETRAIN_UPLOAD_SPACING_S,
@@ -223,15 +218,16 @@ static queued_result upload(const queued_call *q, const json_t *body, const char
     if (ls != LEDGER_OK || taken != LEDGER_SLOT_TAKEN)
         return QUEUED_SOON; /* another upload went less than 2 s ago */
     vtx_client *v = q->st->vtx;
-    *e = vtx_result_keep(res, q->a,
-                         vtx_upload_model(v, body, RETRAIN_LABEL_EVENT, label, true, res));
+    vtx_result res;
+    vtx_err e = vtx_result_keep(&res, q->a,
+                                vtx_upload_model(v, body, RETRAIN_LABEL_EVENT, label, true, &res));
     const json_t *as_version = NULL;
-    if (*e == VTX_ERR_PERMANENT && res->http_status == 409 &&
+    if (e == VTX_ERR_PERMANENT && res.http_status == 409 &&
         (as_version = arena_json(q->a, retrain_body_as_version(body, vtx_client_location(v)))))
-        *e = vtx_result_keep(
-            res, q->a, vtx_upload_model(v, as_version, RETRAIN_LABEL_EVENT, label, true, res));
-    queued_result moved = uploaded(q, first_key, *e, res);
-    return moved == QUEUED_MOVED || *e == VTX_OK ? moved : QUEUED_FAILED;
+        e = vtx_result_keep(
+            &res, q->a, vtx_upload_model(v, as_version, RETRAIN_LABEL_EVENT, label, true, &res));
+    queued_result moved = uploaded(q, first_key, e, &res);
+    return moved == QUEUED_MOVED || e == VTX_OK ? moved : failed_call(q, "models.upload", e, &res);
 }
 
 static queued_result submit(const queued_call *q, const rule *r)
@@ -247,23 +243,16 @@ static queued_result submit(const queued_call *q, const rule *r)
         }
         return end_here(q, RUN_FAILED, FAILED_PRECONDITION, why);
     }
-    bool pipeline = rules_action_of(r) == RULES_TRAIN_AND_REGISTER;
-    const char *what = rules_action_of(r) == RULES_REGISTER ? "models.upload"
-                       : pipeline                           ? "trainingPipelines.create"
-                                                            : "customJobs.create";
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(first_key, label);
+    if (rules_action_of(r) == RULES_REGISTER)
+        return upload(q, body, first_key, label);
+    bool pipeline = rules_action_of(r) == RULES_TRAIN_AND_REGISTER;
+    const char *what = pipeline ? "trainingPipelines.create" : "customJobs.create";
     vtx_client *v = q->st->vtx;
     vtx_result res = {0};
-    vtx_err e = VTX_OK;
-    if (rules_action_of(r) == RULES_REGISTER) {
-        queued_result u = upload(q, body, first_key, label, &res, &e);
-        if (u != QUEUED_FAILED)
-            return u;
-        return failed_call(q, what, e, &res);
-    }
-    e = pipeline ? vtx_find_training_pipeline(v, RETRAIN_LABEL_EVENT, label, &res)
-                 : vtx_find_custom_job(v, RETRAIN_LABEL_EVENT, label, &res);
+    vtx_err e = pipeline ? vtx_find_training_pipeline(v, RETRAIN_LABEL_EVENT, label, &res)
+                         : vtx_find_custom_job(v, RETRAIN_LABEL_EVENT, label, &res);
     e = vtx_result_keep(&res, q->a, e);
     bool adopted = e == VTX_OK;
     if (e == VTX_ERR_NOT_FOUND) {

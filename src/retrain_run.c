@@ -13,6 +13,15 @@
 #include "retrain_internal.h"
 #include "runs.h"
 
+/* OUT: the event is acknowledged (202); its run waits queued for the follower, for WHY. */
+static void queued(const retrain_call *c, const char *why, fn_result *out)
+{
+    json_decref(out->outcome);
+    *out = (fn_result){.status = FN_QUEUED,
+                       .outcome = retrain_outcome_queued(
+                           rules_name(c->r), rules_action_name(rules_action_of(c->r)), why)};
+}
+
 int retrain_run_begin(const retrain_call *c, fn_result *out)
 {
     if (!c->run_id)
@@ -29,11 +38,7 @@ int retrain_run_begin(const retrain_call *c, fn_result *out)
     if (existed && run.state == RUN_QUEUED && run.next_check_ms) {
         /* Handed to the follower already (an earlier attempt queued it): its to submit. */
         run_record_clear(&run);
-        json_decref(out->outcome);
-        *out = (fn_result){.status = FN_QUEUED,
-                           .outcome = retrain_outcome_queued(
-                               rules_name(c->r), rules_action_name(rules_action_of(c->r)),
-                               "an earlier delivery queued its run for the follower")};
+        queued(c, "an earlier delivery queued its run for the follower", out);
         return -1;
     }
     if (existed)
@@ -123,11 +128,7 @@ int retrain_run_queue(const retrain_call *c, const char *what, const char *err, 
         return -1;
     }
     log_info("retrain: run %s is queued for the follower (%s)", c->run_id, why ? why : what);
-    json_decref(out->outcome);
-    *out = (fn_result){.status = FN_QUEUED,
-                       .outcome = retrain_outcome_queued(rules_name(c->r),
-                                                         rules_action_name(rules_action_of(c->r)),
-                                                         why ? why : what)};
+    queued(c, why ? why : what, out);
     return 0;
 }
 
