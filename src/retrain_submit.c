@@ -315,10 +315,11 @@ static int create_budget(const retrain_call *c, const char *what, fn_result *out
     return -1;
 }
 
-/* BODY built again now that the run has its id, for ${run_id}. NULL on OOM. */
+/* BODY built again now that the run has its id, when a template names ${run_id} (most do not:
+ * then BODY is already the one). NULL on OOM. */
 static const json_t *with_run_id(const retrain_call *c, const json_t *body)
 {
-    if (!c->vars || !c->run_id || !c->run_id[0])
+    if (!rules_uses_run_id(c->r) || !c->vars || !c->run_id || !c->run_id[0])
         return body;
     c->vars->run_id = c->run_id;
     char err[256];
@@ -501,6 +502,10 @@ void retrain_submit_upload(const retrain_call *c, const json_t *body, fn_result 
     arena *a = c->ctx->arena;
     if (retrain_run_begin(c, out) != 0 || upload_slot(c, out) != 0 || hold_over_call(c, out) != 0)
         return;
+    if (!(body = with_run_id(c, body))) {
+        retrain_retry(c, out, 0, "out of memory");
+        return;
+    }
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(c->ctx->event_key, label);
     /* The client looks for a version with this event's label first (waiting for a running

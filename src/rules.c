@@ -28,6 +28,7 @@ struct rule {
     bool allow_unsafe_names;
     const json_t *job, *pipeline, *labels;
     int min_interval_s;
+    bool uses_run_id; /* a template names ${run_id}: the body is built once the run has one */
     bool registers;
     rules_model model;
     const char **aliases;
@@ -412,6 +413,9 @@ int rules_compile(const json_t *rules_array, rules **out, char *err, size_t errl
             continue;
         }
         compile_rule(&p, path, r->src, r);
+        char *text = json_dumps(r->src, JSON_COMPACT);
+        r->uses_run_id = !text || strstr(text, "${run_id}"); /* unsure: build it again */
+        free(text);
         for (size_t j = 0; r->name && j < i; j++)
             if (rs->items[j].name && strcmp(rs->items[j].name, r->name) == 0) {
                 char sub[PROBLEM_PATH_MAX];
@@ -566,6 +570,11 @@ const rules_model *rules_model_of(const rule *r)
 const json_t *rules_labels(const rule *r)
 {
     return r->labels;
+}
+
+bool rules_uses_run_id(const rule *r)
+{
+    return r->uses_run_id;
 }
 
 int rules_min_interval_s(const rule *r)

@@ -45,6 +45,7 @@
 #define RT_RULES_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -109,6 +110,9 @@ const json_t *rules_pipeline(const rule *r);      /* the pipeline overrides, or 
 const rules_model *rules_model_of(const rule *r); /* NULL unless the rule registers */
 const json_t *rules_labels(const rule *r);        /* object, or NULL */
 int rules_min_interval_s(const rule *r);
+/* Whether any of R's templates names ${run_id} (then its body can be built only once the run is
+ * begun; a body without it is the same before and after). */
+bool rules_uses_run_id(const rule *r);
 
 /* Fills VARS for an event matched to R (its templates expand with template.h). Strings come
  * from EV, OBJ (may be NULL), EVENT_KEY (the ledger key) and R's name; gcs_uri is built in A.

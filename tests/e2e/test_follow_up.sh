@@ -86,8 +86,8 @@ fargs=$(jq -r --arg j "$fjob" 'select(.name == $j) | .jobSpec.workerPoolSpecs[0]
 expect_match "burst: the follow-up's body: \${batch_size} 999, its names, prefix and run" "$fargs" \
   "^--batch=999 --first=burst/part-[0-9]+\\.csv --last=burst/part-[0-9]+\\.csv --prefix=burst/ --run=$follow_up --input=gs://acme-data/burst/part-[0-9]+\\.csv\$"
 first_args=$(jq -r --arg f "$follow_up" 'select(.jobSpec.workerPoolSpecs[0].containerSpec.args | index("--run=" + $f) | not)
-  | .jobSpec.workerPoolSpecs[0].containerSpec.args[0:1] | join(" ")' "$E2E_DIR/burst-jobs.jsonl")
-expect "burst: the first run's body has \${batch_size} 1" "$first_args" "--batch=1"
+  | .jobSpec.workerPoolSpecs[0].containerSpec.args | [.[0], .[4]] | join(" ")' "$E2E_DIR/burst-jobs.jsonl")
+expect "burst: the first run's body has \${batch_size} 1 and its own run id" "$first_args" "--batch=1 --run=$first"
 "$BUILD/retrainctl" events list --limit 5000 | jq -r 'select(.outcome.rule == "burst") | .run' | sort | uniq -c |
   awk '{print $1}' | sort -n | tr '\n' ' ' >"$E2E_DIR/burst-runs.txt"
 expect "burst: every event names one of the two runs (1 and 999)" "$(cat "$E2E_DIR/burst-runs.txt")" "1 999 "

@@ -120,6 +120,18 @@ static void test_batch_placeholders(void **state)
     assert_null(v.batch_first_name);
     assert_null(v.batch_prefix);
 
+    /* Only a rule whose templates name ${run_id} needs its body built once the run has one. */
+    assert_false(rules_uses_run_id(churn));
+    json_t *r = fixture_rule("train");
+    json_object_set_new(json_object_get(r, "job"), "displayName", json_string("run-${run_id}"));
+    json_t *arr = json_array();
+    json_array_append_new(arr, r);
+    rules *rs;
+    assert_int_equal(rules_compile(arr, &rs, NULL, 0), 0);
+    json_decref(arr);
+    assert_true(rules_uses_run_id(rules_at(rs, 0)));
+    rules_free(rs);
+
     v.run_id = "0123456789abcdef01234567";
     char *s = template_expand_string("${run_id}:${batch_size}", &v, f->a);
     assert_string_equal(s, "0123456789abcdef01234567:4");
