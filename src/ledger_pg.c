@@ -755,9 +755,13 @@ static ledger_status pq_run_collecting(ledger *l, const char *rule, const char *
                                        const char *after, const char *new_id,
                                        char id[RUN_ID_LEN + 1])
 {
-    PGresult *r;
+    /* Most joins find the follow-up there: a read, no insert attempt. */
     ledger_status st =
-        run(l, P_RUN_COLLECTING_INSERT, 4, (const char *[]){new_id, rule, action, after}, &r);
+        returning_id(l, P_RUN_COLLECTING, 1, (const char *[]){rule}, LEDGER_ERR_NOT_FOUND, id);
+    if (st != LEDGER_ERR_NOT_FOUND)
+        return st;
+    PGresult *r;
+    st = run(l, P_RUN_COLLECTING_INSERT, 4, (const char *[]){new_id, rule, action, after}, &r);
     bool made = st == LEDGER_OK && tuples(r) > 0;
     PQclear(r);
     if (made) {

@@ -693,8 +693,15 @@ static ledger_status sq_run_collecting(ledger *l, const char *rule, const char *
                                        const char *after, const char *new_id,
                                        char id[RUN_ID_LEN + 1])
 {
-    sqlite3_stmt *st = stmt_get(l, S_RUN_COLLECTING_INSERT);
+    /* Most joins find the follow-up there: a read, no write lock. */
+    sqlite3_stmt *st = stmt_get(l, S_RUN_COLLECTING);
     if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, rule);
+    ledger_status res = step_returning_id(l, st, LEDGER_ERR_NOT_FOUND, "run collecting", id);
+    if (res != LEDGER_ERR_NOT_FOUND)
+        return res;
+    if (!(st = stmt_get(l, S_RUN_COLLECTING_INSERT)))
         return LEDGER_ERR_UNAVAILABLE;
     bind_text(st, 1, new_id);
     bind_text(st, 2, rule);
@@ -702,7 +709,7 @@ static ledger_status sq_run_collecting(ledger *l, const char *rule, const char *
     bind_text(st, 4, after);
     sqlite3_bind_int64(st, 5, ledger_now_ms());
     int made = 0;
-    ledger_status res = step_done(l, st, "run collecting", &made);
+    res = step_done(l, st, "run collecting", &made);
     if (res == LEDGER_OK && made > 0 && (st = stmt_get(l, S_RUN_DUE_NOW))) {
         bind_text(st, 1, after);
         sqlite3_bind_int64(st, 2, ledger_now_ms());
