@@ -110,7 +110,7 @@ static const json_t *body_of(const queued_call *q, const rule *r, template_vars 
     }
     size_t named = 0;
     for (size_t i = 0; i < n; i++) { /* KEYS live in the arena: the vars may point into them */
-        template_vars one, *v = i == 0 ? vars : &one;
+        template_vars one = {0}, *v = i == 0 ? vars : &one;
         if (read_event(q, r, keys[i], v, why, whylen, later) != 0)
             return NULL;
         if (v->name)
@@ -218,7 +218,7 @@ static queued_result upload(const queued_call *q, const json_t *body, const char
     if (ls != LEDGER_OK || taken != LEDGER_SLOT_TAKEN)
         return QUEUED_SOON; /* another upload went less than 2 s ago */
     vtx_client *v = q->st->vtx;
-    vtx_result res;
+    vtx_result res = {0};
     vtx_err e = vtx_result_keep(&res, q->a,
                                 vtx_upload_model(v, body, RETRAIN_LABEL_EVENT, label, true, &res));
     const json_t *as_version = NULL;
