@@ -36,6 +36,8 @@ typedef struct emu_request {
 typedef struct {
     int status;
     const char *content_type; /* static string; default application/json */
+    char *content_type_owned; /* malloc'd, freed by main.c; wins over content_type (a stored
+                                 object's Content-Type) */
     char *body;               /* malloc'd, freed by main.c; NULL for empty */
     size_t body_len;          /* 0: strlen(body) */
     struct {
@@ -75,10 +77,15 @@ typedef struct {
     void (*shutdown)(void);
 } emu_service;
 
-extern const emu_service emu_issuer_service; /* issuer.c: OIDC test issuer + JWKS */
-extern const emu_service emu_gauth_service;  /* emu_gauth.c: metadata server + OAuth /token */
-extern const emu_service emu_vertex_service; /* vx.c: Vertex AI v1 */
-extern const emu_service emu_sink_service;   /* sink.c: a webhook taking CloudEvents */
+extern const emu_service emu_issuer_service;  /* issuer.c: OIDC test issuer + JWKS */
+extern const emu_service emu_gauth_service;   /* emu_gauth.c: metadata server + OAuth /token */
+extern const emu_service emu_vertex_service;  /* vx.c: Vertex AI v1 */
+extern const emu_service emu_sink_service;    /* sink.c: a webhook taking CloudEvents */
+extern const emu_service emu_storage_service; /* storage.c: Cloud Storage JSON API v1 objects */
+
+/* The largest object body storage.c takes (a simple upload's request body); main.c reads
+ * bodies up to this size on the upload path, EMU_BODY_MAX (1 MiB) elsewhere. */
+#define EMU_STORAGE_OBJECT_MAX (32L * 1024 * 1024)
 
 /* Sets a JSON body (takes ownership of TEXT, from json_dumps). */
 void emu_respond_json(emu_response *resp, int status, char *text);
@@ -88,6 +95,13 @@ void emu_respond_value(emu_response *resp, int status, json_t *value);
 void emu_respond_error(emu_response *resp, int status, const char *status_name, const char *fmt,
                        ...) __attribute__((format(printf, 4, 5)));
 void emu_add_header(emu_response *resp, const char *name, const char *value);
+/* A Cloud Storage JSON API error, which is not google.rpc.Status:
+ *   {"error":{"code":N,"message":M,"errors":[{"message":M,"domain":DOMAIN,"reason":REASON,
+ *    "locationType":LT,"location":LOC}]}}
+ * DOMAIN NULL = "global"; LOCATION_TYPE and LOCATION may be NULL (the members are left out). */
+void emu_respond_gcs_error(emu_response *resp, int status, const char *domain, const char *reason,
+                           const char *location_type, const char *location, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 
 /* Parses the request body as a JSON object. On failure answers 400 and returns NULL.
  * Returns a new reference. */
@@ -116,5 +130,9 @@ int emu_mint_cli(int argc, char **argv);
 bool emu_gauth_bearer_ok(const emu_request *req);
 /* A valid Google ID token for AUD signed by the issuer (issuer.c); malloc'd or NULL. */
 char *emu_issuer_id_token(const char *aud);
+
+/* S percent-encoded but for RFC 3986's unreserved characters (a path segment or a query
+ * value), malloc'd; NULL on OOM. */
+char *emu_url_encode(const char *s);
 
 #endif

@@ -120,14 +120,30 @@ static void answer_429(emu_response *resp)
 
 bool emu_fault_answer(emu_fault k, emu_response *resp)
 {
+    return emu_fault_answer_for(k, NULL, resp);
+}
+
+bool emu_fault_answer_for(emu_fault k, const char *route, emu_response *resp)
+{
+    bool gcs = route && strncmp(route, "storage.", 8) == 0;
     switch (k) {
     case EMU_FAULT_503:
         resp->route = "fault.503";
-        emu_respond_error(resp, 503, "UNAVAILABLE", "The service is currently unavailable.");
+        if (gcs)
+            emu_respond_gcs_error(resp, 503, NULL, "backendError", NULL, NULL,
+                                  "We encountered an internal error. Please try again.");
+        else
+            emu_respond_error(resp, 503, "UNAVAILABLE", "The service is currently unavailable.");
         return true;
     case EMU_FAULT_429:
         resp->route = "fault.429";
-        answer_429(resp);
+        if (gcs)
+            emu_respond_gcs_error(resp, 429, "usageLimits", "rateLimitExceeded", NULL, NULL,
+                                  "The rate of requests exceeds the rate limit. Please reduce "
+                                  "your request rate. See https://cloud.google.com/storage/docs/"
+                                  "gcs429.");
+        else
+            answer_429(resp);
         return true;
     case EMU_FAULT_DROP:
         resp->route = "fault.dropped";

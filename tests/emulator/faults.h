@@ -41,6 +41,9 @@ typedef enum {
 emu_fault emu_fault_pick(const char *method, const char *path, const char *route);
 /* Google's answer for a fault that stops the request (503, 429); false for the others. */
 bool emu_fault_answer(emu_fault k, emu_response *resp);
+/* The same for ROUTE (may be NULL): a Cloud Storage route ("storage.*") gets the JSON API's
+ * error shape (503 backendError, 429 rateLimitExceeded), every other one google.rpc.Status. */
+bool emu_fault_answer_for(emu_fault k, const char *route, emu_response *resp);
 /* POST /emulator/faults. */
 void emu_faults_set(const emu_request *req, emu_response *resp);
 /* Faults off, counters zero. */

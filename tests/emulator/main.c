@@ -1,12 +1,14 @@
 /* gcp-emulator — one loopback HTTP server that stands in for Google (see emu.h).
  *
  * This file owns the process: the command line, the libmicrohttpd server (an internal polling
- * thread with a small thread pool), request bodies (at most 1 MiB, else 413), dispatch to the
- * services, fault injection and the control endpoints every service shares:
+ * thread with a small thread pool), request bodies (at most 1 MiB, a Cloud Storage upload's
+ * EMU_STORAGE_OBJECT_MAX, else 413), dispatch to the services, fault injection and the control
+ * endpoints every service shares:
  *
  *   POST /emulator/faults  faults.h: rates, latency, limited by paths, methods and routes;
  *                          replaces the settings ({} = no faults)
- *   POST /emulator/config  {"token_ttl_s", "upload_min_interval_ms", "job_clock_ms"}
+ *   POST /emulator/config  {"token_ttl_s", "upload_min_interval_ms", "job_clock_ms",
+ *                           "storage_max_objects", "storage_max_bytes"}
  *   GET  /emulator/stats   {"requests":{route:n}, "attempts":{route:n}, "faults":{...},
  *                           "faults_by_route":{route:n}, "created":{...}, ...}
  *   POST /emulator/reset   every service back to its state at start, stats and faults cleared
@@ -44,7 +46,8 @@
 #define EMU_THREADS 8
 
 static const emu_service *const services[] = {&emu_issuer_service, &emu_gauth_service,
-                                              &emu_vertex_service, &emu_sink_service};
+                                              &emu_vertex_service, &emu_sink_service,
+                                              &emu_storage_service};
 #define N_SERVICES (sizeof services / sizeof services[0])
 
 static char base_url[96];
@@ -60,6 +63,7 @@ const char *emu_base_url(void)
 typedef struct {
     char *buf;
     size_t len, cap;
+    size_t limit; /* EMU_BODY_MAX, or EMU_STORAGE_OBJECT_MAX for a Cloud Storage upload */
     bool too_big;
 } conn_body;
 
@@ -77,7 +81,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void body_append(conn_body *b, const char *data, size_t n)
 {
-    if (b->too_big || b->len + n > EMU_BODY_MAX) {
+    if (b->too_big || b->len + n > b->limit) {
         b->too_big = true;
         return;
     }
@@ -237,7 +241,7 @@ static void dispatch(const emu_request *req, emu_response *resp)
     if (route)
         stats_count(&attempts, route);
     emu_fault fault = emu_fault_pick(req->method, req->path, route);
-    if (emu_fault_answer(fault, resp))
+    if (emu_fault_answer_for(fault, route, resp))
         return;
     bool handled = false;
     for (size_t i = 0; i < N_SERVICES && !handled; i++)
@@ -247,8 +251,12 @@ static void dispatch(const emu_request *req, emu_response *resp)
         emu_respond_error(resp, 404, "NOT_FOUND", "The requested URL %s was not found.", req->path);
     }
     if (fault == EMU_FAULT_TRUNCATE && resp->body) {
-        resp->status = 200;
-        resp->body_len = strlen(resp->body) / 2;
+        resp->status = 200; /* a body may be bytes (a Cloud Storage download): body_len first */
+        resp->body_len = (resp->body_len ? resp->body_len : strlen(resp->body)) / 2;
+        if (!resp->body_len) {
+            free(resp->body);
+            resp->body = NULL;
+        }
     } else if (fault == EMU_FAULT_DROP_AFTER) {
         resp->drop = true;
         resp->route = "fault.dropped_after";
@@ -265,6 +273,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         b = calloc(1, sizeof *b);
         if (!b)
             return MHD_NO;
+        b->limit = strcmp(method, "POST") == 0 && strncmp(url, "/upload/storage/v1/", 19) == 0
+                       ? (size_t)EMU_STORAGE_OBJECT_MAX
+                       : EMU_BODY_MAX;
         *con_cls = b;
         return MHD_YES;
     }
@@ -283,14 +294,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                        .impl = c};
     emu_response resp = {.status = 500};
     if (b->too_big) {
+        const char *route = emu_route_of(method, url);
+        if (route) /* an attempt too, though no fault or service sees it */
+            stats_count(&attempts, route);
         resp.route = "too_large";
-        emu_respond_error(&resp, 413, "INVALID_ARGUMENT", "Request payload size exceeds the limit");
+        if (route && strncmp(route, "storage.", 8) == 0)
+            emu_respond_gcs_error(&resp, 413, NULL, "uploadTooLarge", NULL, NULL,
+                                  "Payload Too Large: this emulator takes at most %zu bytes here.",
+                                  b->limit);
+        else
+            emu_respond_error(&resp, 413, "INVALID_ARGUMENT",
+                              "Request payload size exceeds the limit");
     } else {
         dispatch(&req, &resp);
     }
     stats_count(&requests, resp.route ? resp.route : "unnamed");
     if (resp.drop) {
         free(resp.body);
+        free(resp.content_type_owned);
         return MHD_NO;
     }
     size_t len = resp.body ? (resp.body_len ? resp.body_len : strlen(resp.body)) : 0;
@@ -299,11 +320,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                         resp.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free(resp.body);
+        free(resp.content_type_owned);
         return MHD_NO;
     }
-    if (resp.body || resp.content_type) /* none on an empty answer (the sink's 204) */
+    if (resp.content_type_owned) /* a stored object's own type, even when it is empty */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type_owned);
+    else if (resp.body || resp.content_type) /* none on an empty answer (the sink's 204) */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 resp.content_type ? resp.content_type : "application/json");
+    free(resp.content_type_owned);
     for (int i = 0; i < resp.n_headers; i++)
         MHD_add_response_header(r, resp.headers[i].name, resp.headers[i].value);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp.status, r);
@@ -332,8 +357,9 @@ static void usage(FILE *to)
           "                    [--sign rs256|none|hs256-pubkey|other-key|small-key] [--ttl S]\n"
           "       gcp-emulator send --inbox DIR --target URL --issuer URL [--cacert FILE]\n"
           "                    [--bucket B] [--audience AUD] [--once] [--interval-ms N]\n"
-          "Serves Google's OIDC issuer, metadata server, OAuth token endpoint and Vertex AI v1\n"
-          "on loopback; prints \"gcp-emulator listening on URL\" when ready.\n",
+          "Serves Google's OIDC issuer, metadata server, OAuth token endpoint, Vertex AI v1\n"
+          "and Cloud Storage objects (JSON API v1) on loopback; prints\n"
+          "\"gcp-emulator listening on URL\" when ready.\n",
           to);
 }
 

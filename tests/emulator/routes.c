@@ -1,5 +1,6 @@
 /* routes — see routes.h. The rules mirror the services' own routing (vx_jobs.c, vx_models.c,
- * issuer.c, emu_gauth.c); tests/unit/test_emulator_faults.c checks each documented route. */
+ * issuer.c, emu_gauth.c, storage.c); tests/unit/test_emulator_faults.c checks each documented
+ * route. */
 #include "routes.h"
 
 #include <string.h>
@@ -28,6 +29,10 @@ static const char *const known[] = {
     "metadata.identity",
     "metadata.project_id",
     "oauth.token",
+    "storage.objects.insert",
+    "storage.objects.list",
+    "storage.objects.get",
+    "storage.objects.delete",
 };
 #define N_KNOWN (sizeof known / sizeof known[0])
 
@@ -121,12 +126,44 @@ static const char *vertex_route(bool get, bool post, const char *rest)
     return NULL;
 }
 
+/* Cloud Storage JSON API v1 (storage.c): "/b/{bucket}/o[/{object}]" after one of the prefixes
+ * (paths arrive percent-decoded, so the object is all that follows "/o/"). */
+static const char *storage_route(const char *method, const char *path)
+{
+    static const char up[] = "/upload/storage/v1/b/", api[] = "/storage/v1/b/",
+                      down[] = "/download/storage/v1/b/";
+    int kind = strncmp(path, up, sizeof up - 1) == 0       ? 1
+               : strncmp(path, api, sizeof api - 1) == 0   ? 2
+               : strncmp(path, down, sizeof down - 1) == 0 ? 3
+                                                           : 0;
+    if (!kind)
+        return NULL;
+    const char *b = path + (kind == 1 ? sizeof up : kind == 2 ? sizeof api : sizeof down) - 1;
+    size_t blen = strcspn(b, "/");
+    if (!blen || strncmp(b + blen, "/o", 2) != 0)
+        return NULL;
+    const char *tail = b + blen + 2;
+    bool get = strcmp(method, "GET") == 0;
+    if (!*tail) /* the collection */
+        return kind != 3 && strcmp(method, "POST") == 0 ? "storage.objects.insert"
+               : kind == 2 && get                       ? "storage.objects.list"
+                                                        : NULL;
+    if (*tail != '/' || !tail[1] || kind == 1)
+        return NULL;
+    return get                                          ? "storage.objects.get"
+           : kind == 2 && strcmp(method, "DELETE") == 0 ? "storage.objects.delete"
+                                                        : NULL;
+}
+
 const char *emu_route_of(const char *method, const char *path)
 {
     bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     const char *rest = vertex_rest(path);
     if (rest)
         return vertex_route(get, post, rest);
+    const char *storage = storage_route(method, path);
+    if (storage)
+        return storage;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (strcmp(method, fixed[i].method) == 0 && strcmp(path, fixed[i].path) == 0)
             return fixed[i].route;

@@ -6,7 +6,8 @@
  * by route ("routes":["customJobs.get"]) and the per-route attempt counts need the name up
  * front. emu_route_of() gives the same names the services use for the Google-facing methods:
  * the Vertex AI v1 methods (customJobs.*, trainingPipelines.*, models.*, operations.*), the
- * issuer's oidc.jwks and oidc.discovery, metadata.* and oauth.token. The emulator's own
+ * issuer's oidc.jwks and oidc.discovery, metadata.*, oauth.token and Cloud Storage's
+ * storage.objects.{insert,list,get,delete}. The emulator's own
  * /emulator/ paths have no route here. Pure functions: no state, no lock. */
 #ifndef EMU_ROUTES_H
 #define EMU_ROUTES_H

@@ -182,28 +182,6 @@ snd_status snd_event_attrs(const snd_object *o, snd_attrs *a)
 
 /* ---- the body ----------------------------------------------------------------------------- */
 
-/* Percent-encodes everything but RFC 3986's unreserved characters, '/' included, as the JSON
- * API's object paths do. Returns a malloc'd string. */
-static char *url_encode(const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    char *out = malloc(strlen(s) * 3 + 1), *p = out;
-    if (!out)
-        return NULL;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            *p++ = (char)c;
-        } else {
-            *p++ = '%';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 15];
-        }
-    }
-    *p = '\0';
-    return out;
-}
-
 static void b64(const unsigned char *bin, size_t len, char *out, size_t outlen)
 {
     sodium_bin2base64(out, outlen, bin, len, sodium_base64_VARIANT_ORIGINAL);
@@ -222,7 +200,7 @@ static size_t put_varint(unsigned char *p, uint64_t v)
 
 json_t *snd_object_data(const snd_object *o)
 {
-    char *enc = url_encode(o->name);
+    char *enc = emu_url_encode(o->name);
     if (!enc)
         return NULL;
     char gen[24], meta[24], size[24], when[32], md5[32], crc[16], etag[40];

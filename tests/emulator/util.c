@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 #include <stdarg.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,32 @@ void emu_add_header(emu_response *resp, const char *name, const char *value)
     resp->headers[resp->n_headers].name = name;
     snprintf(resp->headers[resp->n_headers].value, sizeof resp->headers[0].value, "%s", value);
     resp->n_headers++;
+}
+
+void emu_respond_gcs_error(emu_response *resp, int status, const char *domain, const char *reason,
+                           const char *location_type, const char *location, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *item = json_pack("{s:s, s:s, s:s}", "message", msg, "domain",
+                             domain ? domain : "global", "reason", reason);
+    if (item && location_type)
+        json_object_set_new(item, "locationType", json_string(location_type));
+    if (item && location)
+        json_object_set_new(item, "location", json_string(location));
+    json_t *err = item ? json_pack("{s:{s:i, s:s, s:[o]}}", "error", "code", status, "message", msg,
+                                   "errors", item)
+                       : NULL;
+    char *text = err ? json_dumps(err, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(err);
+    free(resp->body);
+    resp->status = status;
+    resp->content_type = "application/json; charset=UTF-8";
+    resp->body = text;
+    resp->body_len = text ? strlen(text) : 0;
 }
 
 json_t *emu_body_object(const emu_request *req, emu_response *resp)
@@ -123,5 +150,25 @@ unsigned char *emu_b64url_decode(const char *text, size_t len, size_t *out_len)
         free(out);
         return NULL;
     }
+    return out;
+}
+
+char *emu_url_encode(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = malloc(strlen(s) * 3 + 1), *p = out;
+    if (!out)
+        return NULL;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            *p++ = (char)c;
+        } else {
+            *p++ = '%';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
+        }
+    }
+    *p = '\0';
     return out;
 }
