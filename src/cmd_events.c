@@ -23,7 +23,7 @@
 static const char events_usage[] =
     "usage: retrainctl events list [--status S] [--since T] [--limit N] [--ledger URL]\n"
     "       retrainctl events show KEY|ID [--ledger URL]\n"
-    "  S: claimed, done, failed, coalesced or ignored\n"
+    "  S: claimed, done, failed, coalesced, ignored or expired (a batch that timed out)\n"
     "  T: RFC 3339 time (2026-11-26T07:00:00Z) or a duration ago (30s, 15m, 2h, 7d)\n"
     "  N: how many records at most (default 100)\n"
     "  The ledger is --ledger URL, else $RETRAIN_LEDGER, else the config ($RETRAIN_CONFIG).\n"
@@ -122,7 +122,8 @@ static int events_show(ledger *l, const char *what)
 
 static bool status_name_valid(const char *s)
 {
-    static const char *const names[] = {"claimed", "done", "failed", "coalesced", "ignored"};
+    static const char *const names[] = {"claimed",   "done",    "failed",
+                                        "coalesced", "ignored", "expired"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(s, names[i]) == 0)
             return true;

@@ -53,7 +53,7 @@ static bool key_valid(const char *key)
 
 bool ledger_status_is_final(const char *status)
 {
-    static const char *const final[] = {"done", "failed", "coalesced", "ignored"};
+    static const char *const final[] = {"done", "failed", "coalesced", "ignored", "expired"};
     for (size_t i = 0; status && i < sizeof final / sizeof final[0]; i++)
         if (strcmp(status, final[i]) == 0)
             return true;

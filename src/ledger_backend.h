@@ -94,9 +94,25 @@ typedef struct ledger_ops {
      * back. LEDGER_ERR_STATE when OWNER holds it no more. */
     ledger_status (*run_checked)(ledger *l, const char *id, const char *owner, int64_t delay_ms,
                                  int checks);
-    /* The events that name run ID and were recorded as done or coalesced become failed with
-     * ERROR (replayable dead letters); *N counts them. */
-    ledger_status (*run_fail_events)(ledger *l, const char *id, const char *error, int64_t *n);
+    /* The events that name run ID and were recorded as done or coalesced become STATUS
+     * (failed or expired) with ERROR (replayable); *N counts them. */
+    ledger_status (*run_end_events)(ledger *l, const char *id, const char *status,
+                                    const char *error, int64_t *n);
+    /* The run that covers EVENT_KEY (the latest, if several); LEDGER_ERR_NOT_FOUND: none. */
+    ledger_status (*run_covering)(ledger *l, const char *event_key, char id[RUN_ID_LEN + 1]);
+    /* RULE's open batch KEY, inserted as NEW_ID (queued, collecting, no event yet) unless there
+     * is one; ID gets it. */
+    ledger_status (*run_batch_open)(ledger *l, const char *rule, const char *action,
+                                    const char *key, const char *new_id, char id[RUN_ID_LEN + 1]);
+    /* One atomic step: where batch ID is collecting and does not list EVENT_KEY yet, lists it,
+     * counts it and sets when the batch is due (runs_batch_join: T's terms; closed at once when
+     * T->closes or it reaches T->min_events). *SIZE and *CLOSED: the batch after the step.
+     * LEDGER_ERR_NOT_FOUND when it did not happen (ID is sealed, or lists EVENT_KEY already). */
+    ledger_status (*run_batch_cover)(ledger *l, const char *id, const char *event_key,
+                                     const runs_batch_terms *t, int *size, bool *closed);
+    /* Sets batch_closed = WHY and closed_ms = CLOSED_MS on run ID where batch_closed is NULL. */
+    ledger_status (*run_batch_closed)(ledger *l, const char *id, const char *why,
+                                      int64_t closed_ms);
     /* Queued run ID (state queued) is the follower's to submit in DELAY_MS; LEDGER_ERR_STATE
      * when it is not queued. */
     ledger_status (*run_queue)(ledger *l, const char *id, int64_t delay_ms);
@@ -171,18 +187,24 @@ int ledger_slot_fill(ledger_slot *slot, const char *const cols[4]);
     "r.id, r.rule, r.action, r.resource, r.state, r.queued_ms, r.submitted_ms, r.started_ms, "     \
     "r.ended_ms, r.updated_ms, r.error_code, r.error_message, r.model_version, "                   \
     "r.model_version_id, r.next_check_ms, r.checks, r.after_run, r.notify_state, r.notify_tries,"  \
-    " (SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id)"
-#define RUN_NCOLUMNS 20
+    " (SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id), r.batch_key,"              \
+    " r.collecting, r.last_event_ms, r.batch_closed, r.closed_ms"
+#define RUN_NCOLUMNS 25
 /* The run counts' query (run_count, in this order); the buckets match run_duration_le. */
 #define RUN_DURATION_LE(s) " sum(CASE WHEN ended_ms - queued_ms <= " #s "000 THEN 1 ELSE 0 END),"
+#define RUN_COUNTS_EVENTS "(SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id)"
 #define RUN_COUNTS_SELECT                                                                          \
-    "SELECT rule, state, count(*), sum(CASE WHEN state = 'queued' THEN"                            \
-    " (SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id) ELSE 0 "                    \
-    "END)," RUN_DURATION_LE(60) RUN_DURATION_LE(300) RUN_DURATION_LE(900) RUN_DURATION_LE(1800)    \
-        RUN_DURATION_LE(3600) RUN_DURATION_LE(7200) RUN_DURATION_LE(14400) RUN_DURATION_LE(43200)  \
-            RUN_DURATION_LE(86400) " coalesce(sum(ended_ms - queued_ms), 0)"                       \
-                                   " FROM ledger_runs r GROUP BY rule, state ORDER BY rule, state"
-#define RUN_COUNTS_NCOLUMNS (4 + RUN_DURATION_BUCKETS + 1)
+    "SELECT rule, state, count(*), sum(CASE WHEN state = 'queued' AND batch_key IS NULL"           \
+    " THEN " RUN_COUNTS_EVENTS " ELSE 0 END)," RUN_DURATION_LE(60) RUN_DURATION_LE(300)            \
+        RUN_DURATION_LE(900) RUN_DURATION_LE(1800) RUN_DURATION_LE(3600) RUN_DURATION_LE(7200)     \
+            RUN_DURATION_LE(14400) RUN_DURATION_LE(43200) RUN_DURATION_LE(                         \
+                86400) " coalesce(sum(ended_ms - queued_ms), 0),"                                  \
+                       " sum(CASE WHEN batch_key IS NOT NULL THEN 1 ELSE 0 END),"                  \
+                       " min(CASE WHEN batch_key IS NOT NULL THEN queued_ms END),"                 \
+                       " sum(CASE WHEN batch_key IS NOT NULL THEN " RUN_COUNTS_EVENTS              \
+                       " ELSE 0 END)"                                                              \
+                       " FROM ledger_runs r GROUP BY rule, state ORDER BY rule, state"
+#define RUN_COUNTS_NCOLUMNS (4 + RUN_DURATION_BUCKETS + 4)
 /* Fills C from column texts in RUN_COUNTS_SELECT order. */
 void run_count_fill(run_count *c, const char *const cols[RUN_COUNTS_NCOLUMNS]);
 
@@ -193,6 +215,32 @@ void run_count_fill(run_count *c, const char *const cols[RUN_COUNTS_NCOLUMNS]);
 #define RUN_AFTER_ENDED                                                                            \
     "(r.after_run IS NULL OR NOT EXISTS (SELECT 1 FROM ledger_runs w WHERE w.id = r.after_run"     \
     " AND w.state NOT IN ('succeeded', 'failed', 'cancelled')))"
+/* SQL: the SET list of a batch's cover (run_batch_cover), given the texts of its parameters:
+ * NOW (ms), QUIET and WAIT (ms, 0: none), MIN (events, 0: none) and CLOSES (1: the marker).
+ * Every expression reads the row as it was before the step. */
+#define RUN_BATCH_CLOSES(min, closes)                                                              \
+    "(" closes " = 1 OR (" min " > 0 AND batch_size + 1 >= " min "))"
+#define RUN_BATCH_COVER_SET(now, quiet, wait, min, closes)                                         \
+    " batch_size = batch_size + 1, last_event_ms = " now ", updated_ms = " now ","                 \
+    " collecting = CASE WHEN " RUN_BATCH_CLOSES(                                                   \
+        min, closes) " THEN 0 ELSE 1 END,"                                                         \
+                     " batch_closed = CASE WHEN " closes " = 1 THEN '" RUN_BATCH_MARKER "'"        \
+                     "  WHEN " RUN_BATCH_CLOSES(                                                   \
+                         min, closes) " THEN '" RUN_BATCH_MIN_EVENTS "' END,"                      \
+                                      " closed_ms = CASE WHEN " RUN_BATCH_CLOSES(                  \
+                                          min,                                                     \
+                                          closes) " THEN " now " END,"                             \
+                                                  " next_check_ms = CASE WHEN " RUN_BATCH_CLOSES(  \
+                                                      min,                                         \
+                                                      closes) " THEN " now "  WHEN " quiet         \
+                                                              " <= 0 AND " wait " <= 0 THEN NULL"  \
+                                                              "  WHEN " quiet                      \
+                                                              " <= 0 THEN queued_ms + " wait       \
+                                                              "  WHEN " wait " <= 0 THEN " now     \
+                                                              " + " quiet "  WHEN " now            \
+                                                              " + " quiet " < queued_ms + " wait   \
+                                                              " THEN " now " + " quiet             \
+                                                              "  ELSE queued_ms + " wait " END"
 /* Fills RUN from column texts in RUN_COLUMNS order (NULL for SQL NULL). -1 on OOM. */
 int run_record_fill(run_record *run, const char *const cols[RUN_NCOLUMNS]);
 

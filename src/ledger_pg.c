@@ -65,6 +65,19 @@ static const char *const migrations[] = {
     " ADD COLUMN notify_tries integer NOT NULL DEFAULT 0;"
     "CREATE INDEX ledger_runs_notify ON ledger_runs (notify_state, ended_ms);"
     "CREATE UNIQUE INDEX ledger_runs_collecting ON ledger_runs (rule) WHERE collecting = 1;",
+    /* Batches (runs_batch_join): one open batch per rule and key; an event of an expired batch
+     * is `expired`. */
+    "ALTER TABLE ledger_events DROP CONSTRAINT ledger_events_status_check,"
+    " ADD CONSTRAINT ledger_events_status_check CHECK (status IN"
+    "  ('claimed', 'done', 'failed', 'coalesced', 'ignored', 'expired'));"
+    "CREATE INDEX ledger_events_run ON ledger_events (run_id);"
+    "ALTER TABLE ledger_runs ADD COLUMN batch_key text,"
+    " ADD COLUMN batch_size integer NOT NULL DEFAULT 0, ADD COLUMN last_event_ms bigint,"
+    " ADD COLUMN batch_closed text, ADD COLUMN closed_ms bigint;"
+    "DROP INDEX ledger_runs_collecting;"
+    "CREATE UNIQUE INDEX ledger_runs_collecting ON ledger_runs (rule, coalesce(batch_key, ''))"
+    " WHERE collecting = 1;"
+    "CREATE INDEX ledger_run_events_event ON ledger_run_events (event_key);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -93,7 +106,12 @@ enum {
     P_RUN_LEASE,
     P_RUN_CHECKED,
     P_BUDGET_TAKE,
-    P_RUN_FAIL_EVENTS,
+    P_RUN_END_EVENTS,
+    P_RUN_COVERING,
+    P_BATCH_FIND,
+    P_BATCH_INSERT,
+    P_BATCH_COVER,
+    P_BATCH_CLOSED,
     P_RUN_COUNTS,
     P_RUN_QUEUE,
     P_RUN_COLLECTING_INSERT,
@@ -139,7 +157,8 @@ static const struct {
     [P_REOPEN] = {"ledger_reopen", "UPDATE ledger_events SET status = 'claimed',"
                                    " attempts = attempts + 1,"
                                    " lease_until_ms = " NOW_MS " + $2::bigint * 1000,"
-                                   " run_id = NULL WHERE key = $1 AND status = 'failed'"},
+                                   " run_id = NULL WHERE key = $1"
+                                   " AND status IN ('failed', 'expired')"},
     [P_LIST] = {"ledger_list",
                 "SELECT " LEDGER_COLUMNS " FROM ledger_events"
                 " WHERE ($1::text IS NULL OR status = $1) AND first_seen_ms >= $2::bigint"
@@ -202,6 +221,7 @@ static const struct {
                       " notify_state = CASE WHEN $2 IN ('succeeded', 'failed', 'cancelled')"
                       "  AND state NOT IN ('succeeded', 'failed', 'cancelled') THEN 1"
                       "  ELSE notify_state END,"
+                      " collecting = CASE WHEN $2 = 'queued' THEN collecting ELSE 0 END,"
                       " updated_ms = " NOW_MS
                       " WHERE id = $1 AND position(',' || state || ',' in $8) > 0"},
     [P_RUN_GET] = {"ledger_run_get", "SELECT " RUN_COLUMNS " FROM ledger_runs r WHERE r.id = $1"},
@@ -212,6 +232,7 @@ static const struct {
          " AND r.queued_ms >= $3::bigint"
          " AND ($4::text IS NULL OR (r.queued_ms, r.id) >"
          "  ((SELECT queued_ms FROM ledger_runs WHERE id = $4), $4))"
+         " AND ($6::integer = 0 OR (r.batch_key IS NOT NULL AND r.state = 'queued'))"
          " ORDER BY r.queued_ms, r.id LIMIT $5::integer"},
     [P_RUN_EVENTS] = {"ledger_run_events", "SELECT event_key FROM ledger_run_events"
                                            " WHERE run_id = $1 ORDER BY seq LIMIT $2::bigint"},
@@ -236,9 +257,34 @@ static const struct {
                        "UPDATE ledger_runs SET next_check_ms = " NOW_MS " + $3::bigint,"
                        " checks = $4::integer, follower = NULL, follow_until_ms = 0"
                        " WHERE id = $1 AND follower = $2"},
-    [P_RUN_FAIL_EVENTS] = {"ledger_run_fail_events",
-                           "UPDATE ledger_events SET status = 'failed', last_error = $2"
-                           " WHERE run_id = $1 AND status IN ('done', 'coalesced')"},
+    [P_RUN_END_EVENTS] = {"ledger_run_end_events",
+                          "UPDATE ledger_events SET status = $3, last_error = $2"
+                          " WHERE run_id = $1 AND status IN ('done', 'coalesced')"},
+    [P_RUN_COVERING] = {"ledger_run_covering",
+                        "SELECT e.run_id FROM ledger_run_events e JOIN ledger_runs r"
+                        " ON r.id = e.run_id WHERE e.event_key = $1"
+                        " AND r.state NOT IN ('failed', 'cancelled') ORDER BY e.seq DESC LIMIT 1"},
+    [P_BATCH_FIND] = {"ledger_batch_find", "SELECT id FROM ledger_runs WHERE rule = $1"
+                                           " AND batch_key = $2 AND collecting = 1"},
+    [P_BATCH_INSERT] = {"ledger_batch_insert",
+                        "INSERT INTO ledger_runs (id, rule, action, state, queued_ms, updated_ms,"
+                        " collecting, batch_key) VALUES ($1, $2, $3, 'queued', " NOW_MS ", " NOW_MS
+                        ", 1, $4) ON CONFLICT DO NOTHING"},
+    /* One statement: the row lock orders joiners and a sealing lease, and a joiner that waited
+     * re-checks collecting on the row as committed. */
+    [P_BATCH_COVER] =
+        {"ledger_batch_cover",
+         "WITH u AS (UPDATE ledger_runs SET" RUN_BATCH_COVER_SET(
+             NOW_MS, "$3::bigint", "$4::bigint", "$5::integer",
+             "$6::integer") " WHERE id = $1 AND collecting = 1 AND NOT EXISTS (SELECT 1"
+                            "  FROM ledger_run_events WHERE run_id = $1 AND event_key = $2)"
+                            " RETURNING id, batch_size, collecting),"
+                            " i AS (INSERT INTO ledger_run_events (run_id, event_key)"
+                            "  SELECT id, $2 FROM u RETURNING 1)"
+                            " SELECT batch_size, collecting FROM u"},
+    [P_BATCH_CLOSED] = {"ledger_batch_closed",
+                        "UPDATE ledger_runs SET batch_closed = $2, closed_ms = $3::bigint"
+                        " WHERE id = $1 AND batch_closed IS NULL"},
     [P_RUN_COUNTS] = {"ledger_run_counts", RUN_COUNTS_SELECT " LIMIT $1::bigint"},
     [P_RUN_QUEUE] = {"ledger_run_queue",
                      "UPDATE ledger_runs SET next_check_ms = " NOW_MS " + $2::bigint,"
@@ -249,7 +295,8 @@ static const struct {
                                  " VALUES ($1, $2, $3, 'queued', " NOW_MS ", " NOW_MS ", " NOW_MS
                                  ", $4, 1) ON CONFLICT DO NOTHING"},
     [P_RUN_COLLECTING] = {"ledger_run_collecting",
-                          "SELECT id FROM ledger_runs WHERE rule = $1 AND collecting = 1"},
+                          "SELECT id FROM ledger_runs WHERE rule = $1 AND collecting = 1"
+                          " AND batch_key IS NULL"},
     /* FOR SHARE: a lease sealing the run waits for this insert (or skips the run); one that
      * sealed it first leaves no row to insert from. */
     [P_RUN_COVER_COLLECTING] = {"ledger_run_cover_collecting",
@@ -681,10 +728,12 @@ static ledger_status pq_run_list(ledger *l, const run_query *q, run_record *runs
     char since[24], limit[24];
     snprintf(since, sizeof since, "%lld", (long long)q->since_ms);
     snprintf(limit, sizeof limit, "%d", q->limit);
+    const char *open = q->open_batches ? "1" : "0";
     const char *vals[] = {q->rule, q->state >= 0 ? run_state_name((run_state)q->state) : NULL,
-                          since, q->after_id, limit};
+                          since,   q->after_id,
+                          limit,   open};
     PGresult *r;
-    ledger_status st = run(l, P_RUN_LIST, 5, vals, &r);
+    ledger_status st = run(l, P_RUN_LIST, 6, vals, &r);
     if (st != LEDGER_OK)
         return st;
     for (int i = 0; i < PQntuples(r) && *n < cap; i++) {
@@ -735,11 +784,69 @@ static ledger_status pq_run_checked(ledger *l, const char *id, const char *owner
     return changed_or_state(l, P_RUN_CHECKED, 4, (const char *[]){id, owner, delay, n});
 }
 
-static ledger_status pq_run_fail_events(ledger *l, const char *id, const char *error, int64_t *n)
+static ledger_status pq_run_end_events(ledger *l, const char *id, const char *status,
+                                       const char *error, int64_t *n)
 {
     PGresult *r;
-    ledger_status st = run(l, P_RUN_FAIL_EVENTS, 2, (const char *[]){id, error}, &r);
+    ledger_status st = run(l, P_RUN_END_EVENTS, 3, (const char *[]){id, error, status}, &r);
     *n = st == LEDGER_OK ? tuples(r) : 0;
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_run_covering(ledger *l, const char *event_key, char id[RUN_ID_LEN + 1])
+{
+    return returning_id(l, P_RUN_COVERING, 1, (const char *[]){event_key}, LEDGER_ERR_NOT_FOUND,
+                        id);
+}
+
+static ledger_status pq_run_batch_open(ledger *l, const char *rule, const char *action,
+                                       const char *key, const char *new_id, char id[RUN_ID_LEN + 1])
+{
+    ledger_status st =
+        returning_id(l, P_BATCH_FIND, 2, (const char *[]){rule, key}, LEDGER_ERR_NOT_FOUND, id);
+    if (st != LEDGER_ERR_NOT_FOUND)
+        return st;
+    PGresult *r;
+    st = run(l, P_BATCH_INSERT, 4, (const char *[]){new_id, rule, action, key}, &r);
+    PQclear(r);
+    if (st != LEDGER_OK)
+        return st;
+    return returning_id(l, P_BATCH_FIND, 2, (const char *[]){rule, key}, LEDGER_ERR_NOT_FOUND, id);
+}
+
+static ledger_status pq_run_batch_cover(ledger *l, const char *id, const char *event_key,
+                                        const runs_batch_terms *t, int *size, bool *closed)
+{
+    *size = 0;
+    *closed = false;
+    char quiet[24], wait[24], min[16], closes[4];
+    snprintf(quiet, sizeof quiet, "%lld", (long long)t->quiet_period_s * 1000);
+    snprintf(wait, sizeof wait, "%lld", (long long)t->max_wait_s * 1000);
+    snprintf(min, sizeof min, "%d", t->min_events);
+    snprintf(closes, sizeof closes, "%d", t->closes ? 1 : 0);
+    PGresult *r;
+    ledger_status st =
+        run(l, P_BATCH_COVER, 6, (const char *[]){id, event_key, quiet, wait, min, closes}, &r);
+    if (st != LEDGER_OK)
+        return st;
+    if (PQntuples(r) == 0) {
+        st = LEDGER_ERR_NOT_FOUND;
+    } else {
+        *size = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
+        *closed = strtol(PQgetvalue(r, 0, 1), NULL, 10) == 0;
+    }
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_run_batch_closed(ledger *l, const char *id, const char *why,
+                                         int64_t closed_ms)
+{
+    char at[24];
+    snprintf(at, sizeof at, "%lld", (long long)closed_ms);
+    PGresult *r;
+    ledger_status st = run(l, P_BATCH_CLOSED, 3, (const char *[]){id, why, at}, &r);
     PQclear(r);
     return st;
 }
@@ -882,7 +989,11 @@ static const ledger_ops pg_ops = {
     .run_events = pq_run_events,
     .run_lease = pq_run_lease,
     .run_checked = pq_run_checked,
-    .run_fail_events = pq_run_fail_events,
+    .run_end_events = pq_run_end_events,
+    .run_covering = pq_run_covering,
+    .run_batch_open = pq_run_batch_open,
+    .run_batch_cover = pq_run_batch_cover,
+    .run_batch_closed = pq_run_batch_closed,
     .run_counts = pq_run_counts,
     .run_queue = pq_run_queue,
     .run_collecting = pq_run_collecting,

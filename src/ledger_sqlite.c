@@ -43,7 +43,8 @@ static const char *const sql[S_COUNT] = {
     [S_RENEW] = "UPDATE ledger_events SET lease_until_ms = ?2"
                 " WHERE key = ?1 AND status = 'claimed' AND attempts = ?3",
     [S_REOPEN] = "UPDATE ledger_events SET status = 'claimed', attempts = attempts + 1,"
-                 " lease_until_ms = ?2, run_id = NULL WHERE key = ?1 AND status = 'failed'",
+                 " lease_until_ms = ?2, run_id = NULL WHERE key = ?1"
+                 " AND status IN ('failed', 'expired')",
     [S_LIST] = "SELECT " LEDGER_COLUMNS " FROM ledger_events"
                " WHERE (?1 IS NULL OR status = ?1) AND first_seen_ms >= ?2"
                " AND (?3 IS NULL OR (first_seen_ms, key) >"
@@ -91,6 +92,7 @@ static const char *const sql[S_COUNT] = {
                      " notify_state = CASE WHEN ?2 IN ('succeeded', 'failed', 'cancelled')"
                      "  AND state NOT IN ('succeeded', 'failed', 'cancelled') THEN 1"
                      "  ELSE notify_state END,"
+                     " collecting = CASE WHEN ?2 = 'queued' THEN collecting ELSE 0 END,"
                      " updated_ms = ?8"
                      " WHERE id = ?1 AND instr(?9, ',' || state || ',') > 0",
     [S_RUN_GET] = "SELECT " RUN_COLUMNS " FROM ledger_runs r WHERE r.id = ?1",
@@ -99,6 +101,7 @@ static const char *const sql[S_COUNT] = {
                    " AND r.queued_ms >= ?3"
                    " AND (?4 IS NULL OR (r.queued_ms, r.id) >"
                    "  ((SELECT queued_ms FROM ledger_runs WHERE id = ?4), ?4))"
+                   " AND (?6 = 0 OR (r.batch_key IS NOT NULL AND r.state = 'queued'))"
                    " ORDER BY r.queued_ms, r.id LIMIT ?5",
     [S_RUN_EVENTS] = "SELECT event_key FROM ledger_run_events WHERE run_id = ?1"
                      " ORDER BY seq LIMIT ?2",
@@ -116,8 +119,28 @@ static const char *const sql[S_COUNT] = {
                     " RETURNING id",
     [S_RUN_CHECKED] = "UPDATE ledger_runs SET next_check_ms = ?3 + ?4, checks = ?5,"
                       " follower = NULL, follow_until_ms = 0 WHERE id = ?1 AND follower = ?2",
-    [S_RUN_FAIL_EVENTS] = "UPDATE ledger_events SET status = 'failed', last_error = ?2"
-                          " WHERE run_id = ?1 AND status IN ('done', 'coalesced')",
+    [S_RUN_END_EVENTS] = "UPDATE ledger_events SET status = ?3, last_error = ?2"
+                         " WHERE run_id = ?1 AND status IN ('done', 'coalesced')",
+    [S_RUN_COVERING] = "SELECT e.run_id FROM ledger_run_events e JOIN ledger_runs r"
+                       " ON r.id = e.run_id WHERE e.event_key = ?1"
+                       " AND r.state NOT IN ('failed', 'cancelled') ORDER BY e.seq DESC LIMIT 1",
+    [S_BATCH_FIND] = "SELECT id FROM ledger_runs WHERE rule = ?1 AND batch_key = ?2"
+                     " AND collecting = 1",
+    [S_BATCH_INSERT] = "INSERT INTO ledger_runs (id, rule, action, state, queued_ms, updated_ms,"
+                       " collecting, batch_key) VALUES (?1, ?2, ?3, 'queued', ?5, ?5, 1, ?4)"
+                       " ON CONFLICT DO NOTHING",
+    /* ?3 now, ?4 quiet ms, ?5 max wait ms, ?6 min events, ?7 closes (0 or 1). */
+    [S_BATCH_COVER] = "UPDATE ledger_runs SET" RUN_BATCH_COVER_SET(
+        "?3", "?4", "?5", "?6",
+        "?7") " WHERE id = ?1 AND collecting = 1 AND NOT EXISTS (SELECT 1"
+              "  FROM ledger_run_events WHERE run_id = ?1 AND event_key = ?2)"
+              " RETURNING batch_size, collecting",
+    [S_BATCH_COVER_LIST] = "INSERT INTO ledger_run_events (run_id, event_key) VALUES (?1, ?2)",
+    [S_BATCH_CLOSED] = "UPDATE ledger_runs SET batch_closed = ?2, closed_ms = ?3"
+                       " WHERE id = ?1 AND batch_closed IS NULL",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
     [S_RUN_COUNTS] = RUN_COUNTS_SELECT " LIMIT ?1",
     [S_RUN_QUEUE] = "UPDATE ledger_runs SET next_check_ms = ?2 + ?3, updated_ms = ?2"
                     " WHERE id = ?1 AND state = 'queued'",
@@ -125,7 +148,8 @@ static const char *const sql[S_COUNT] = {
                                 " updated_ms, next_check_ms, after_run, collecting)"
                                 " VALUES (?1, ?2, ?3, 'queued', ?5, ?5, ?5, ?4, 1)"
                                 " ON CONFLICT DO NOTHING",
-    [S_RUN_COLLECTING] = "SELECT id FROM ledger_runs WHERE rule = ?1 AND collecting = 1",
+    [S_RUN_COLLECTING] = "SELECT id FROM ledger_runs WHERE rule = ?1 AND collecting = 1"
+                         " AND batch_key IS NULL",
     [S_RUN_COVER_COLLECTING] = "INSERT INTO ledger_run_events (run_id, event_key)"
                                " SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM ledger_runs"
                                "  WHERE id = ?1 AND collecting = 1) ON CONFLICT DO NOTHING",
@@ -601,6 +625,7 @@ static ledger_status sq_run_list(ledger *l, const run_query *q, run_record *runs
     sqlite3_bind_int64(st, 3, q->since_ms);
     bind_text(st, 4, q->after_id);
     sqlite3_bind_int(st, 5, q->limit);
+    sqlite3_bind_int(st, 6, q->open_batches ? 1 : 0);
     int rc = SQLITE_DONE;
     while (*n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (row_to_run(st, &runs[*n]) != 0) {
@@ -665,17 +690,123 @@ static ledger_status sq_run_checked(ledger *l, const char *id, const char *owner
     return changed_or_state(l, st, "run checked");
 }
 
-static ledger_status sq_run_fail_events(ledger *l, const char *id, const char *error, int64_t *n)
+static ledger_status sq_run_end_events(ledger *l, const char *id, const char *status,
+                                       const char *error, int64_t *n)
 {
-    sqlite3_stmt *st = stmt_get(l, S_RUN_FAIL_EVENTS);
+    sqlite3_stmt *st = stmt_get(l, S_RUN_END_EVENTS);
     if (!st)
         return LEDGER_ERR_UNAVAILABLE;
     bind_text(st, 1, id);
     bind_text(st, 2, error);
+    bind_text(st, 3, status);
     int changes = 0;
-    ledger_status res = step_done(l, st, "run events failed", &changes);
+    ledger_status res = step_done(l, st, "run events ended", &changes);
     *n = changes;
     return res;
+}
+
+static ledger_status sq_run_covering(ledger *l, const char *event_key, char id[RUN_ID_LEN + 1])
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_COVERING);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, event_key);
+    return step_returning_id(l, st, LEDGER_ERR_NOT_FOUND, "run covering", id);
+}
+
+static ledger_status sq_run_batch_open(ledger *l, const char *rule, const char *action,
+                                       const char *key, const char *new_id, char id[RUN_ID_LEN + 1])
+{
+    for (int pass = 0; pass < 2; pass++) { /* read; else insert and read again */
+        sqlite3_stmt *st = stmt_get(l, S_BATCH_FIND);
+        if (!st)
+            return LEDGER_ERR_UNAVAILABLE;
+        bind_text(st, 1, rule);
+        bind_text(st, 2, key);
+        ledger_status res = step_returning_id(l, st, LEDGER_ERR_NOT_FOUND, "batch find", id);
+        if (res != LEDGER_ERR_NOT_FOUND || pass == 1)
+            return res;
+        if (!(st = stmt_get(l, S_BATCH_INSERT)))
+            return LEDGER_ERR_UNAVAILABLE;
+        bind_text(st, 1, new_id);
+        bind_text(st, 2, rule);
+        bind_text(st, 3, action);
+        bind_text(st, 4, key);
+        sqlite3_bind_int64(st, 5, ledger_now_ms());
+        if ((res = step_done(l, st, "batch insert", NULL)) != LEDGER_OK)
+            return res;
+    }
+    return LEDGER_ERR_NOT_FOUND;
+}
+
+/* Runs statement I alone (BEGIN, COMMIT, ROLLBACK). */
+static ledger_status exec_stmt(ledger *l, int i, const char *what)
+{
+    sqlite3_stmt *st = stmt_get(l, i);
+    return st ? step_done(l, st, what, NULL) : LEDGER_ERR_UNAVAILABLE;
+}
+
+/* The count and the list change in one transaction: a crash between them would count the
+ * event twice on its retry. */
+static ledger_status sq_run_batch_cover(ledger *l, const char *id, const char *event_key,
+                                        const runs_batch_terms *t, int *size, bool *closed)
+{
+    *size = 0;
+    *closed = false;
+    ledger_status res = exec_stmt(l, S_BEGIN, "batch begin");
+    if (res != LEDGER_OK)
+        return res;
+    sqlite3_stmt *st = stmt_get(l, S_BATCH_COVER);
+    if (!st) {
+        exec_stmt(l, S_ROLLBACK, "batch rollback");
+        return LEDGER_ERR_UNAVAILABLE;
+    }
+    bind_text(st, 1, id);
+    bind_text(st, 2, event_key);
+    sqlite3_bind_int64(st, 3, ledger_now_ms());
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)t->quiet_period_s * 1000);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)t->max_wait_s * 1000);
+    sqlite3_bind_int(st, 6, t->min_events);
+    sqlite3_bind_int(st, 7, t->closes ? 1 : 0);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *size = sqlite3_column_int(st, 0);
+        *closed = sqlite3_column_int(st, 1) == 0;
+        rc = sqlite3_step(st);
+    }
+    bool changed = *size > 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        res = db_fail(l, "batch cover");
+    else if (!changed)
+        res = LEDGER_ERR_NOT_FOUND;
+    else if (!(st = stmt_get(l, S_BATCH_COVER_LIST)))
+        res = LEDGER_ERR_UNAVAILABLE;
+    else {
+        bind_text(st, 1, id);
+        bind_text(st, 2, event_key);
+        res = step_done(l, st, "batch cover", NULL);
+    }
+    if (res == LEDGER_OK)
+        res = exec_stmt(l, S_COMMIT, "batch commit");
+    if (res != LEDGER_OK) {
+        exec_stmt(l, S_ROLLBACK, "batch rollback");
+        *size = 0;
+        *closed = false;
+    }
+    return res;
+}
+
+static ledger_status sq_run_batch_closed(ledger *l, const char *id, const char *why,
+                                         int64_t closed_ms)
+{
+    sqlite3_stmt *st = stmt_get(l, S_BATCH_CLOSED);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    bind_text(st, 2, why);
+    sqlite3_bind_int64(st, 3, closed_ms);
+    return step_done(l, st, "batch closed", NULL);
 }
 
 static ledger_status sq_run_queue(ledger *l, const char *id, int64_t delay_ms)
@@ -926,8 +1057,21 @@ GUARDED(g_run_lease, sq_run_lease, true,
 GUARDED(g_run_checked, sq_run_checked, true,
         (ledger * l, const char *id, const char *owner, int64_t delay_ms, int checks),
         (l, id, owner, delay_ms, checks))
-GUARDED(g_run_fail_events, sq_run_fail_events, true,
-        (ledger * l, const char *id, const char *error, int64_t *n), (l, id, error, n))
+GUARDED(g_run_end_events, sq_run_end_events, true,
+        (ledger * l, const char *id, const char *status, const char *error, int64_t *n),
+        (l, id, status, error, n))
+GUARDED(g_run_covering, sq_run_covering, false,
+        (ledger * l, const char *event_key, char id[RUN_ID_LEN + 1]), (l, event_key, id))
+GUARDED(g_run_batch_open, sq_run_batch_open, true,
+        (ledger * l, const char *rule, const char *action, const char *key, const char *new_id,
+         char id[RUN_ID_LEN + 1]),
+        (l, rule, action, key, new_id, id))
+GUARDED(g_run_batch_cover, sq_run_batch_cover, true,
+        (ledger * l, const char *id, const char *event_key, const runs_batch_terms *t, int *size,
+         bool *closed),
+        (l, id, event_key, t, size, closed))
+GUARDED(g_run_batch_closed, sq_run_batch_closed, true,
+        (ledger * l, const char *id, const char *why, int64_t closed_ms), (l, id, why, closed_ms))
 GUARDED(g_run_counts, sq_run_counts, false, (ledger * l, run_count *counts, size_t cap, size_t *n),
         (l, counts, cap, n))
 GUARDED(g_run_queue, sq_run_queue, true, (ledger * l, const char *id, int64_t delay_ms),
@@ -989,7 +1133,11 @@ const ledger_ops ledger_sqlite_ops = {
     .run_events = g_run_events,
     .run_lease = g_run_lease,
     .run_checked = g_run_checked,
-    .run_fail_events = g_run_fail_events,
+    .run_end_events = g_run_end_events,
+    .run_covering = g_run_covering,
+    .run_batch_open = g_run_batch_open,
+    .run_batch_cover = g_run_batch_cover,
+    .run_batch_closed = g_run_batch_closed,
     .run_counts = g_run_counts,
     .run_queue = g_run_queue,
     .run_collecting = g_run_collecting,

@@ -64,6 +64,34 @@ static const char *const migrations[] = {
     "ALTER TABLE ledger_runs ADD COLUMN notify_tries INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX ledger_runs_notify ON ledger_runs (notify_state, ended_ms);"
     "CREATE UNIQUE INDEX ledger_runs_collecting ON ledger_runs (rule) WHERE collecting = 1;",
+    /* Batches (runs_batch_join): one open batch per rule and key; an event of an expired batch
+     * is `expired` (SQLite changes a CHECK only by building the table again). */
+    "CREATE TABLE ledger_events_6 ("
+    " key TEXT PRIMARY KEY,"
+    " source TEXT NOT NULL, id TEXT NOT NULL, type TEXT, subject TEXT, event_time TEXT,"
+    " status TEXT NOT NULL CHECK (status IN"
+    "  ('claimed', 'done', 'failed', 'coalesced', 'ignored', 'expired')),"
+    " first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
+    " lease_until_ms INTEGER NOT NULL, attempts INTEGER NOT NULL,"
+    " last_error TEXT, outcome TEXT, event_json TEXT, run_id TEXT) WITHOUT ROWID;"
+    "INSERT INTO ledger_events_6 SELECT key, source, id, type, subject, event_time, status,"
+    " first_seen_ms, last_seen_ms, lease_until_ms, attempts, last_error, outcome, event_json,"
+    " run_id FROM ledger_events;"
+    "DROP TABLE ledger_events;"
+    "ALTER TABLE ledger_events_6 RENAME TO ledger_events;"
+    "CREATE INDEX ledger_events_first_seen ON ledger_events (first_seen_ms, key);"
+    "CREATE INDEX ledger_events_status ON ledger_events (status, last_seen_ms);"
+    "CREATE INDEX ledger_events_id ON ledger_events (id);"
+    "CREATE INDEX ledger_events_run ON ledger_events (run_id);"
+    "ALTER TABLE ledger_runs ADD COLUMN batch_key TEXT;"
+    "ALTER TABLE ledger_runs ADD COLUMN batch_size INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE ledger_runs ADD COLUMN last_event_ms INTEGER;"
+    "ALTER TABLE ledger_runs ADD COLUMN batch_closed TEXT;"
+    "ALTER TABLE ledger_runs ADD COLUMN closed_ms INTEGER;"
+    "DROP INDEX ledger_runs_collecting;"
+    "CREATE UNIQUE INDEX ledger_runs_collecting ON ledger_runs (rule, coalesce(batch_key, ''))"
+    " WHERE collecting = 1;"
+    "CREATE INDEX ledger_run_events_event ON ledger_run_events (event_key);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

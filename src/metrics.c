@@ -1,6 +1,8 @@
 /* metrics — see metrics.h. Written with stdio into a memstream, then copied to the arena. */
 #include "metrics.h"
 
+#include "clk.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +61,37 @@ static void render_runs(FILE *f, const run_count *runs, size_t n)
         label(f, runs[i].rule);
         fprintf(f, "\"} %lld\n", (long long)runs[i].queued_events);
     }
+    int64_t now_ms = clk_wall_ms();
+    fputs("# HELP retrain_batches_open Batches not submitted yet (open, or closed and waiting for "
+          "the follower), by rule.\n"
+          "# TYPE retrain_batches_open gauge\n",
+          f);
+    for (size_t i = 0; i < n; i++)
+        if (runs[i].state == RUN_QUEUED && runs[i].batches > 0) {
+            fputs("retrain_batches_open{rule=\"", f);
+            label(f, runs[i].rule);
+            fprintf(f, "\"} %lld\n", (long long)runs[i].batches);
+        }
+    fputs("# HELP retrain_batch_events Events in the batches not submitted yet, by rule.\n"
+          "# TYPE retrain_batch_events gauge\n",
+          f);
+    for (size_t i = 0; i < n; i++)
+        if (runs[i].state == RUN_QUEUED && runs[i].batches > 0) {
+            fputs("retrain_batch_events{rule=\"", f);
+            label(f, runs[i].rule);
+            fprintf(f, "\"} %lld\n", (long long)runs[i].batch_events);
+        }
+    fputs("# HELP retrain_batch_oldest_age_seconds Age of the oldest batch not submitted yet "
+          "(since its first event), by rule.\n"
+          "# TYPE retrain_batch_oldest_age_seconds gauge\n",
+          f);
+    for (size_t i = 0; i < n; i++)
+        if (runs[i].state == RUN_QUEUED && runs[i].batches > 0 && runs[i].oldest_batch_ms > 0) {
+            int64_t age = now_ms - runs[i].oldest_batch_ms;
+            fputs("retrain_batch_oldest_age_seconds{rule=\"", f);
+            label(f, runs[i].rule);
+            fprintf(f, "\"} %.3f\n", (age > 0 ? age : 0) / 1000.0);
+        }
     fputs("# HELP retrain_run_duration_seconds Time from a run's first event to its end, by rule "
           "and how it ended.\n"
           "# TYPE retrain_run_duration_seconds histogram\n",

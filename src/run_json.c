@@ -9,7 +9,15 @@ json_t *run_json(const run_record *r)
                         ? json_pack("{s:i, s:o}", "code", r->error_code, "message",
                                     json_string_or_null(r->error_message))
                         : json_null();
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+    json_t *batch =
+        r->batch_key
+            ? json_pack("{s:s, s:b, s:o, s:o, s:o}", "key", r->batch_key, "open", r->collecting,
+                        "last_event", json_time_ms(r->last_event_ms), "closed_by",
+                        json_string_or_null(r->batch_closed[0] ? r->batch_closed : NULL), "closed",
+                        json_time_ms(r->closed_ms))
+            : json_null();
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+                     "s:o}",
                      "id", r->id, "rule", r->rule ? r->rule : "", "action",
                      r->action ? r->action : "", "state", run_state_name(r->state), "resource",
                      json_string_or_null(r->resource), "events", r->events, "queued",
@@ -18,5 +26,5 @@ json_t *run_json(const run_record *r)
                      "updated", json_time_ms(r->updated_ms), "error", error, "model_version",
                      json_string_or_null(r->model_version), "model_version_id",
                      json_string_or_null(r->model_version_id), "after_run",
-                     json_string_or_null(r->after_run[0] ? r->after_run : NULL));
+                     json_string_or_null(r->after_run[0] ? r->after_run : NULL), "batch", batch);
 }

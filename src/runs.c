@@ -68,8 +68,13 @@ int run_record_fill(run_record *run, const char *const cols[RUN_NCOLUMNS])
     run->notify_state = (int)num(cols[17]);
     run->notify_tries = (int)num(cols[18]);
     run->events = (int)num(cols[19]);
-    if (ledger_col_dup(&run->rule, cols[1]) || ledger_col_dup(&run->action, cols[2]) ||
-        ledger_col_dup(&run->resource, cols[3]) || ledger_col_dup(&run->error_message, cols[11]) ||
+    run->collecting = num(cols[21]) != 0;
+    run->last_event_ms = num(cols[22]);
+    snprintf(run->batch_closed, sizeof run->batch_closed, "%s", cols[23] ? cols[23] : "");
+    run->closed_ms = num(cols[24]);
+    if (ledger_col_dup(&run->rule, cols[1]) || ledger_col_dup(&run->batch_key, cols[20]) ||
+        ledger_col_dup(&run->action, cols[2]) || ledger_col_dup(&run->resource, cols[3]) ||
+        ledger_col_dup(&run->error_message, cols[11]) ||
         ledger_col_dup(&run->model_version, cols[12]) ||
         ledger_col_dup(&run->model_version_id, cols[13])) {
         run_record_clear(run);
@@ -89,6 +94,10 @@ void run_count_fill(run_count *c, const char *const cols[RUN_COUNTS_NCOLUMNS])
     for (int i = 0; i < RUN_DURATION_BUCKETS; i++)
         c->within[i] = num(cols[4 + i]);
     c->duration_ms_sum = num(cols[4 + RUN_DURATION_BUCKETS]);
+    c->batches = num(cols[5 + RUN_DURATION_BUCKETS]);
+    c->oldest_batch_ms = num(cols[6 + RUN_DURATION_BUCKETS]);
+    c->batch_events = num(cols[7 + RUN_DURATION_BUCKETS]);
+    c->batch_events = num(cols[7 + RUN_DURATION_BUCKETS]);
 }
 
 void run_record_clear(run_record *run)
@@ -101,6 +110,7 @@ void run_record_clear(run_record *run)
     free(run->error_message);
     free(run->model_version);
     free(run->model_version_id);
+    free(run->batch_key);
     memset(run, 0, sizeof *run);
 }
 
@@ -190,6 +200,67 @@ ledger_status runs_follow_up(ledger *l, const ledger_hold *hold, const char *rul
     return ledger_fail(l, LEDGER_ERR_UNAVAILABLE,
                        "runs: rule %s's follow-up was sealed %d times while joining it", rule,
                        FOLLOW_UP_ROUNDS);
+}
+
+#define BATCH_KEY_MAX 2048
+
+ledger_status runs_batch_join(ledger *l, const ledger_hold *hold, const runs_batch_terms *t,
+                              char id[RUN_ID_LEN + 1], int *size, bool *closed)
+{
+    id[0] = '\0';
+    *size = 0;
+    *closed = false;
+    if (!hold || !t || !t->rule || !*t->rule || !t->action || !*t->action || !t->key ||
+        strlen(t->key) > BATCH_KEY_MAX || t->quiet_period_s < 0 || t->max_wait_s < 0 ||
+        t->min_events < 0)
+        return ledger_fail(l, LEDGER_ERR_INVALID,
+                           "runs: a batch needs a hold, a rule, an action, a key of at most %d "
+                           "bytes and terms >= 0",
+                           BATCH_KEY_MAX);
+    char got[RUN_ID_LEN + 1] = "";
+    /* An earlier attempt listed the event in a batch and died before naming it: that one. */
+    ledger_status st = l->ops->run_covering(l, hold->key, got);
+    for (int round = 0; st == LEDGER_ERR_NOT_FOUND && round < FOLLOW_UP_ROUNDS; round++) {
+        char fresh[RUN_ID_LEN + 1];
+        fresh_id(fresh);
+        st = l->ops->run_batch_open(l, t->rule, t->action, t->key, fresh, got);
+        if (st == LEDGER_OK)
+            st = l->ops->run_batch_cover(l, got, hold->key, t, size, closed);
+        if (st == LEDGER_ERR_NOT_FOUND) /* sealed under us, or covered meanwhile: look again */
+            st = l->ops->run_covering(l, hold->key, got);
+        else if (st == LEDGER_OK)
+            break;
+    }
+    if (st == LEDGER_ERR_NOT_FOUND)
+        return ledger_fail(l, LEDGER_ERR_UNAVAILABLE,
+                           "runs: rule %s's batch was sealed %d times while joining it", t->rule,
+                           FOLLOW_UP_ROUNDS);
+    if (st != LEDGER_OK)
+        return st;
+    /* Covered first, named second: a crash between them leaves the event in the batch. */
+    char named[RUN_ID_LEN + 1] = "";
+    st = l->ops->run_name(l, hold, got, named);
+    if (st == LEDGER_ERR_STATE)
+        return ledger_fail(l, st, "runs: the event's claim was taken over: it joins no batch");
+    if (st != LEDGER_OK)
+        return st;
+    snprintf(id, RUN_ID_LEN + 1, "%s", named);
+    if (*size == 0) { /* not joined by this attempt: say how the batch it names stands */
+        run_record run;
+        if ((st = l->ops->run_get(l, named, &run)) != LEDGER_OK)
+            return st;
+        *size = run.events;
+        *closed = !run.collecting;
+        run_record_clear(&run);
+    }
+    return LEDGER_OK;
+}
+
+ledger_status runs_batch_closed(ledger *l, const char *id, const char *why, int64_t closed_ms)
+{
+    if (!id_valid(id) || !why || !*why || closed_ms < 0)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id or reason");
+    return l->ops->run_batch_closed(l, id, why, closed_ms);
 }
 
 ledger_status runs_queue(ledger *l, const char *id, int delay_s)
@@ -301,7 +372,16 @@ ledger_status runs_fail_events(ledger *l, const char *id, const char *why, int64
     *(n ? n : &dummy) = 0;
     if (!id_valid(id) || !why)
         return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id or error");
-    return l->ops->run_fail_events(l, id, why, n ? n : &dummy);
+    return l->ops->run_end_events(l, id, "failed", why, n ? n : &dummy);
+}
+
+ledger_status runs_expire_events(ledger *l, const char *id, const char *why, int64_t *n)
+{
+    int64_t dummy;
+    *(n ? n : &dummy) = 0;
+    if (!id_valid(id) || !why)
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id or error");
+    return l->ops->run_end_events(l, id, "expired", why, n ? n : &dummy);
 }
 
 ledger_status runs_notice_lease(ledger *l, const char *owner, int lease_s, int64_t since_ms,

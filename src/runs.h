@@ -51,7 +51,20 @@ typedef struct {
     char after_run[RUN_ID_LEN + 1]; /* a follow-up: the run it waits for; "": none */
     int notify_state;               /* RUN_NOTICE_*: its notice of the end */
     int notify_tries;               /* notices sent that were not taken */
+    /* A batch (runs_batch_join): its key; NULL when the run is none. */
+    char *batch_key;
+    bool collecting;       /* events still join it (a follow-up or an open batch) */
+    int64_t last_event_ms; /* a batch: when its last event joined */
+    char batch_closed[16]; /* a batch: what closed it (RUN_BATCH_*); "": open, or not known */
+    int64_t closed_ms;     /* and when its condition held; 0: open */
 } run_record;
+
+/* What closed a batch. */
+#define RUN_BATCH_MARKER "marker"
+#define RUN_BATCH_MIN_EVENTS "min_events"
+#define RUN_BATCH_QUIET "quiet_period"
+#define RUN_BATCH_MAX_WAIT "max_wait"
+#define RUN_BATCH_EXPIRED "expired" /* max_wait with on_timeout expire: nothing submitted */
 
 enum { RUN_NOTICE_NONE, RUN_NOTICE_PENDING, RUN_NOTICE_SENT };
 
@@ -73,6 +86,7 @@ typedef struct {
     int64_t since_ms;     /* queued at or after; 0: any */
     int limit;            /* <= 0: 100 */
     const char *after_id; /* paging: runs after this one in (queued_ms, id) order; NULL: start */
+    bool open_batches;    /* only batches not submitted yet (open, or closed and queued) */
 } run_query;
 
 /* Begins the run of the event HOLD holds, for RULE and ACTION (both non-empty), or finds the
@@ -97,6 +111,29 @@ ledger_status runs_join(ledger *l, const ledger_hold *hold, const char *id, bool
 ledger_status runs_follow_up(ledger *l, const ledger_hold *hold, const char *rule,
                              const char *action, const char *after, char id[RUN_ID_LEN + 1],
                              bool *joined);
+
+/* Batches. A batched rule's events are not submitted one by one: each joins the open batch of
+ * its key, a queued run collecting events, and the follower submits the run once the batch
+ * closes. runs_batch_join lists the event HOLD holds in that batch (made when there is none) and
+ * makes the event's record name it, in steps that a crash between leaves mendable: an event
+ * already covered by a run (an earlier attempt) names that run and joins no other. Joining is
+ * one atomic step on the batch's row, so a batch never takes more than MIN_EVENTS events and an
+ * event never joins a batch that a lease sealed: it opens the next one. The event that makes
+ * MIN_EVENTS, or that CLOSES (the marker), closes the batch and makes it due at once; otherwise
+ * the batch is due when QUIET_PERIOD_S has passed since its last event or MAX_WAIT_S since its
+ * first, whichever comes first (0: not that condition), and the follower's lease seals it
+ * then (runs_lease). ID gets the batch, *SIZE its events, *CLOSED whether it is closed. */
+typedef struct {
+    const char *rule, *action, *key;
+    int quiet_period_s, max_wait_s, min_events; /* 0: no such condition */
+    bool closes;                                /* the event is the batch's marker */
+} runs_batch_terms;
+ledger_status runs_batch_join(ledger *l, const ledger_hold *hold, const runs_batch_terms *t,
+                              char id[RUN_ID_LEN + 1], int *size, bool *closed);
+
+/* Records what closed batch ID (RUN_BATCH_*) and when its condition held, unless that is
+ * recorded already. */
+ledger_status runs_batch_closed(ledger *l, const char *id, const char *why, int64_t closed_ms);
 
 /* Hands queued run ID to the follower, which submits it in DELAY_S (the request path could not:
  * Google was unavailable, or the create budget was spent). LEDGER_ERR_STATE: it is not queued. */
@@ -153,10 +190,12 @@ ledger_status runs_noticed(ledger *l, const char *id, const char *owner, bool se
  * becomes a failed record with WHY as its error, so it is listed and replayed like any dead
  * letter (a replay begins a new run). *N (may be NULL) counts them. Idempotent. */
 ledger_status runs_fail_events(ledger *l, const char *id, const char *why, int64_t *n);
+/* The same for a batch that expired: its events become `expired` (replayable too). */
+ledger_status runs_expire_events(ledger *l, const char *id, const char *why, int64_t *n);
 
 /* How many runs RULE has in STATE, for each pair that has any; for queued runs the events they
- * cover, and for ended ones how long they took from their first event (queued) to their end:
- * how many took at most RUN_DURATION_LE[i] seconds (cumulative), and the sum in ms. */
+ * cover (batches apart), and for ended ones how long they took from their first event (queued) to
+ * their end: how many took at most RUN_DURATION_LE[i] seconds (cumulative), and the sum in ms. */
 #define RUN_DURATION_BUCKETS 9
 extern const int run_duration_le[RUN_DURATION_BUCKETS];
 typedef struct {
@@ -166,6 +205,9 @@ typedef struct {
     int64_t queued_events;
     int64_t within[RUN_DURATION_BUCKETS];
     int64_t duration_ms_sum;
+    int64_t batches;         /* queued: how many are batches (open, or closed and waiting) */
+    int64_t oldest_batch_ms; /* and when the oldest of them began; 0: none */
+    int64_t batch_events;    /* and the events they hold (not in queued_events) */
 } run_count;
 
 /* Up to CAP counts, ordered by rule then state; *N how many. One read over every run (for a

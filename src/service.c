@@ -237,7 +237,8 @@ static void answer_duplicate(service *svc, ledger_record *rec, const cloudevent 
     json_t *body = lease_answer_body("duplicate", stored, ev, key);
     if (body)
         json_object_set_new(body, "recorded_status", json_string(rec->status));
-    if (http_response_json(resp, a, 200, body) == 0 && strcmp(rec->status, "failed") != 0)
+    if (http_response_json(resp, a, 200, body) == 0 && strcmp(rec->status, "failed") != 0 &&
+        strcmp(rec->status, "expired") != 0)
         answer_cache_put(svc->answers, key, resp->body, resp->body_len, clk_mono_ms());
 }
 

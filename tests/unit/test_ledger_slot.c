@@ -251,13 +251,15 @@ static void test_upgrade_from_the_first_schema(void **state)
     } else {
         sqlite3 *db;
         assert_int_equal(sqlite3_open(cur->url + strlen("sqlite://"), &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db,
-                                      "DROP TABLE ledger_run_events; DROP TABLE ledger_runs;"
-                                      "DROP TABLE ledger_budgets;"
-                                      "ALTER TABLE ledger_events DROP COLUMN run_id;"
-                                      "DROP TABLE ledger_rule_slots; PRAGMA user_version = 1",
-                                      NULL, NULL, NULL),
-                         SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(
+                db,
+                "DROP TABLE ledger_run_events; DROP TABLE ledger_runs;"
+                "DROP TABLE ledger_budgets;"
+                "DROP INDEX ledger_events_run; ALTER TABLE ledger_events DROP COLUMN run_id;"
+                "DROP TABLE ledger_rule_slots; PRAGMA user_version = 1",
+                NULL, NULL, NULL),
+            SQLITE_OK);
         sqlite3_close(db);
     }
     l = open_url(cur->url, false);

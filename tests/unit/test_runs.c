@@ -325,13 +325,15 @@ static void test_upgrades_a_ledger_from_before_runs(void **state)
     if (!cur->pg) {
         sqlite3 *db;
         assert_int_equal(sqlite3_open(cur->sqlite_path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db,
-                                      "DROP TABLE ledger_run_events; DROP TABLE ledger_runs;"
-                                      "DROP TABLE ledger_budgets;"
-                                      "ALTER TABLE ledger_events DROP COLUMN run_id;"
-                                      "PRAGMA user_version = 2",
-                                      NULL, NULL, NULL),
-                         SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(
+                db,
+                "DROP TABLE ledger_run_events; DROP TABLE ledger_runs;"
+                "DROP TABLE ledger_budgets;"
+                "DROP INDEX ledger_events_run; ALTER TABLE ledger_events DROP COLUMN run_id;"
+                "PRAGMA user_version = 2",
+                NULL, NULL, NULL),
+            SQLITE_OK);
         sqlite3_close(db);
     } else {
         char sql[512];
@@ -512,6 +514,216 @@ static void test_follow_up_collects_until_sealed(void **state)
     assert_int_equal(runs_follow_up(l, &late, "churn", "custom_job", "nope", id, &joined),
                      LEDGER_ERR_INVALID);
     run_record_clear(&a);
+    ledger_close(l);
+}
+
+/* Joins event NAME to batch KEY under TERMS; returns its batch in ID, *SIZE and *CLOSED. */
+static ledger_hold batch_join(ledger *l, const char *name, runs_batch_terms t, char *id, int *size,
+                              bool *closed)
+{
+    ledger_hold h = claim(l, name);
+    assert_int_equal(runs_batch_join(l, &h, &t, id, size, closed), LEDGER_OK);
+    assert_string_equal(run_of_event(l, h.key), id);
+    return h;
+}
+
+static void test_batch_fills_to_min_events(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    runs_batch_terms t = {.rule = "shards", .action = "train", .key = "shards", .min_events = 3};
+    char ids[7][RUN_ID_LEN + 1];
+    for (int i = 0; i < 7; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "s%d", i);
+        int size = 0;
+        bool closed = true;
+        ledger_hold h = batch_join(l, name, t, ids[i], &size, &closed);
+        assert_int_equal(size, i % 3 + 1);
+        assert_int_equal(closed, i % 3 == 2); /* the third closes its batch */
+        if (i % 3)
+            assert_string_equal(ids[i], ids[i - 1]);
+        else if (i)
+            assert_string_not_equal(ids[i], ids[i - 1]);
+        /* A redelivery of the same event: the batch it is in, counted once. */
+        char again[RUN_ID_LEN + 1];
+        assert_int_equal(runs_batch_join(l, &h, &t, again, &size, &closed), LEDGER_OK);
+        assert_string_equal(again, ids[i]);
+        assert_int_equal(size, i % 3 + 1);
+    }
+    run_record r;
+    assert_int_equal(runs_get(l, ids[0], &r), LEDGER_OK);
+    assert_int_equal(r.events, 3);
+    assert_false(r.collecting);
+    assert_string_equal(r.batch_key, "shards");
+    assert_string_equal(r.batch_closed, RUN_BATCH_MIN_EVENTS);
+    assert_true(r.closed_ms > 0 && r.next_check_ms == r.closed_ms);
+    run_record_clear(&r);
+    assert_int_equal(runs_get(l, ids[6], &r), LEDGER_OK);
+    assert_true(r.collecting);
+    assert_int_equal(r.next_check_ms, 0); /* no timed condition: due only when full */
+    run_record_clear(&r);
+
+    /* The follower takes the full ones, oldest first; the open one is not due. */
+    char got[RUN_ID_LEN + 1];
+    assert_int_equal(lease(l, "x", 60, 3600, got), LEDGER_OK);
+    assert_string_equal(got, ids[0]);
+    assert_int_equal(lease(l, "x", 60, 3600, got), LEDGER_OK);
+    assert_string_equal(got, ids[3]);
+    assert_int_equal(lease(l, "x", 60, 3600, got), LEDGER_ERR_NOT_FOUND);
+
+    /* Listed while not submitted: all three; counted for the metrics apart from queued runs. */
+    run_record list[8];
+    size_t n = 0;
+    assert_int_equal(runs_list(l, &(run_query){.state = -1, .open_batches = true}, list, 8, &n),
+                     LEDGER_OK);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++)
+        run_record_clear(&list[i]);
+    change(l, ids[0], (run_change){.state = RUN_SUBMITTED, .resource = "j"}, LEDGER_OK);
+    assert_int_equal(runs_list(l, &(run_query){.state = -1, .open_batches = true}, list, 8, &n),
+                     LEDGER_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++)
+        run_record_clear(&list[i]);
+    run_count counts[8];
+    assert_int_equal(runs_count(l, counts, 8, &n), LEDGER_OK);
+    bool seen = false;
+    for (size_t i = 0; i < n; i++)
+        if (counts[i].state == RUN_QUEUED) {
+            seen = true;
+            assert_int_equal(counts[i].batches, 2);
+            assert_int_equal(counts[i].batch_events, 4);
+            assert_int_equal(counts[i].queued_events, 0);
+            assert_true(counts[i].oldest_batch_ms > 0);
+        }
+    assert_true(seen);
+    ledger_close(l);
+}
+
+static void test_batch_keys_and_marker(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    runs_batch_terms a = {.rule = "ds", .action = "train", .key = "ds/a", .max_wait_s = 3600};
+    runs_batch_terms b = a;
+    b.key = "ds/b";
+    char ia[RUN_ID_LEN + 1], ib[RUN_ID_LEN + 1], id[RUN_ID_LEN + 1];
+    int size;
+    bool closed;
+    batch_join(l, "a1", a, ia, &size, &closed);
+    batch_join(l, "b1", b, ib, &size, &closed);
+    assert_string_not_equal(ia, ib);
+    batch_join(l, "a2", a, id, &size, &closed);
+    assert_string_equal(id, ia);
+    assert_int_equal(size, 2);
+    assert_false(closed);
+    /* The marker closes its own key's batch, and is in it. */
+    a.closes = true;
+    batch_join(l, "a-done", a, id, &size, &closed);
+    assert_string_equal(id, ia);
+    assert_int_equal(size, 3);
+    assert_true(closed);
+    run_record r;
+    assert_int_equal(runs_get(l, ia, &r), LEDGER_OK);
+    assert_string_equal(r.batch_closed, RUN_BATCH_MARKER);
+    run_record_clear(&r);
+    assert_int_equal(runs_get(l, ib, &r), LEDGER_OK);
+    assert_true(r.collecting);
+    /* Due at its deadline: an hour after its first event. */
+    assert_true(r.next_check_ms >= r.queued_ms + 3600 * 1000 - 1 &&
+                r.next_check_ms <= r.queued_ms + 3600 * 1000 + 1);
+    run_record_clear(&r);
+    /* A shard after the marker opens the next batch of its key. */
+    a.closes = false;
+    batch_join(l, "a3", a, id, &size, &closed);
+    assert_string_not_equal(id, ia);
+    assert_int_equal(size, 1);
+    /* A cancelled open batch takes no more events. */
+    change(l, id, (run_change){.state = RUN_CANCELLED}, LEDGER_OK);
+    char next[RUN_ID_LEN + 1];
+    batch_join(l, "a4", a, next, &size, &closed);
+    assert_string_not_equal(next, id);
+    ledger_close(l);
+}
+
+static void test_batch_quiet_period_and_seal(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    runs_batch_terms t = {
+        .rule = "q", .action = "train", .key = "q", .quiet_period_s = 1, .max_wait_s = 60};
+    char id[RUN_ID_LEN + 1], id2[RUN_ID_LEN + 1], got[RUN_ID_LEN + 1];
+    int size;
+    bool closed;
+    batch_join(l, "q1", t, id, &size, &closed);
+    batch_join(l, "q2", t, id2, &size, &closed);
+    assert_string_equal(id, id2);
+    run_record r;
+    assert_int_equal(runs_get(l, id, &r), LEDGER_OK);
+    assert_true(r.next_check_ms >= r.last_event_ms + 1000 - 1 &&
+                r.next_check_ms <= r.last_event_ms + 1000 + 1);
+    assert_string_equal(r.batch_closed, "");
+    run_record_clear(&r);
+    assert_int_equal(lease(l, "x", 60, 3600, got), LEDGER_ERR_NOT_FOUND); /* not quiet yet */
+    usleep(1100 * 1000);
+    assert_int_equal(lease(l, "x", 60, 3600, got), LEDGER_OK);
+    assert_string_equal(got, id);
+    /* Sealed by the lease: the next event opens another batch. */
+    batch_join(l, "q3", t, id2, &size, &closed);
+    assert_string_not_equal(id2, id);
+    assert_int_equal(size, 1);
+    assert_int_equal(runs_batch_closed(l, id, RUN_BATCH_QUIET, 1234), LEDGER_OK);
+    assert_int_equal(runs_batch_closed(l, id, RUN_BATCH_MAX_WAIT, 99), LEDGER_OK); /* kept */
+    assert_int_equal(runs_get(l, id, &r), LEDGER_OK);
+    assert_false(r.collecting);
+    assert_int_equal(r.events, 2);
+    assert_string_equal(r.batch_closed, RUN_BATCH_QUIET);
+    assert_int_equal(r.closed_ms, 1234);
+    run_record_clear(&r);
+    ledger_close(l);
+}
+
+static void test_batch_expired_events_replay(void **state)
+{
+    (void)state;
+    ledger *l = open_fresh();
+    runs_batch_terms t = {.rule = "x", .action = "train", .key = "x", .max_wait_s = 60};
+    char id[RUN_ID_LEN + 1], again[RUN_ID_LEN + 1];
+    int size;
+    bool closed;
+    ledger_hold h = batch_join(l, "x1", t, id, &size, &closed);
+    char outcome[128];
+    snprintf(outcome, sizeof outcome, "{\"status\":\"batched\",\"run\":\"%s\"}", id);
+    assert_int_equal(ledger_finish(l, &h, "done", outcome, NULL), LEDGER_OK);
+    int64_t n = 0;
+    assert_int_equal(runs_expire_events(l, id, "batch x expired", &n), LEDGER_OK);
+    assert_int_equal(n, 1);
+    change(l, id, (run_change){.state = RUN_CANCELLED, .error_code = 4}, LEDGER_OK);
+    ledger_record rec;
+    assert_int_equal(ledger_get(l, h.key, &rec), LEDGER_OK);
+    assert_string_equal(rec.status, "expired");
+    assert_string_equal(rec.last_error, "batch x expired");
+    ledger_record_clear(&rec);
+    ledger_record recs[4];
+    size_t got = 0;
+    assert_int_equal(ledger_list(l, &(ledger_query){.status = "expired"}, recs, 4, &got),
+                     LEDGER_OK);
+    assert_int_equal(got, 1);
+    ledger_record_clear(&recs[0]);
+    /* Replayed: reopened as a failed event is, and it joins a new batch, not the expired one. */
+    ledger_hold re;
+    assert_int_equal(ledger_reopen(l, h.key, 60, &re), LEDGER_OK);
+    assert_int_equal(runs_batch_join(l, &re, &t, again, &size, &closed), LEDGER_OK);
+    assert_string_not_equal(again, id);
+    assert_int_equal(size, 1);
+    /* Bad terms are refused. */
+    runs_batch_terms bad = t;
+    bad.key = NULL;
+    assert_int_equal(runs_batch_join(l, &re, &bad, again, &size, &closed), LEDGER_ERR_INVALID);
+    bad = t;
+    bad.min_events = -1;
+    assert_int_equal(runs_batch_join(l, &re, &bad, again, &size, &closed), LEDGER_ERR_INVALID);
     ledger_close(l);
 }
 
@@ -715,6 +927,10 @@ int main(void)
         cmocka_unit_test(test_budget_refuses_past_its_burst),
         cmocka_unit_test(test_follow_up_collects_until_sealed),
         cmocka_unit_test(test_queue_hands_a_run_to_the_follower),
+        cmocka_unit_test(test_batch_fills_to_min_events),
+        cmocka_unit_test(test_batch_keys_and_marker),
+        cmocka_unit_test(test_batch_quiet_period_and_seal),
+        cmocka_unit_test(test_batch_expired_events_replay),
         cmocka_unit_test(test_notice_pending_until_taken),
         cmocka_unit_test(test_gc_collects_ended_runs),
         cmocka_unit_test(test_times_from_google),
