@@ -164,8 +164,9 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
 
     template_vars vars;
     const json_t *body = NULL;
+    bool batched = rules_batch_of(r) != NULL; /* its body is built when the batch is submitted */
     if (rules_vars_for_event(r, ev, objp, ctx->event_key, a, &vars) != 0 ||
-        !(body = arena_json(a, retrain_request_body(r, &vars, a, err, sizeof err)))) {
+        (!batched && !(body = arena_json(a, retrain_request_body(r, &vars, a, err, sizeof err))))) {
         failed(out, arena_printf(a, "rule %s: %s", rules_name(r), err[0] ? err : "out of memory"),
                false);
         return;
@@ -184,7 +185,9 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
         retrain_retry(&call, out, 0, "no ledger to coordinate submissions with");
         return;
     }
-    if (rules_action_of(r) == RULES_REGISTER)
+    if (batched)
+        retrain_run_batch(&call, out);
+    else if (rules_action_of(r) == RULES_REGISTER)
         retrain_submit_upload(&call, body, out);
     else
         retrain_submit_run(&call, body, out);

@@ -70,6 +70,9 @@ json_t *retrain_outcome_submitted(const char *rule, const char *action, const ch
 json_t *retrain_outcome_coalesced(const char *rule, const char *resource, const char *into_event);
 json_t *retrain_outcome_pending(const char *rule, const char *operation);
 json_t *retrain_outcome_queued(const char *rule, const char *action, const char *reason);
+/* A batched event: it joined BATCH (the key), which has EVENTS now and is CLOSED or open. */
+json_t *retrain_outcome_batched(const char *rule, const char *action, const char *batch, int events,
+                                bool closed);
 json_t *retrain_outcome_failed(const char *rule, const char *action, const vtx_result *res);
 
 /* True for a job or pipeline state that will not change again (SUCCEEDED, FAILED, CANCELLED,

@@ -9,7 +9,7 @@
 
 #define RULES_ERR_MAX 16384
 
-const char *const retrain_config_keys[] = {"vertex", "rules", "follow", "notify", NULL};
+const char *const retrain_config_keys[] = {"vertex", "rules", "follow", "notify", "storage", NULL};
 
 void retrain_config_free(retrain_config *c)
 {
@@ -17,6 +17,7 @@ void retrain_config_free(retrain_config *c)
     free(c->vertex.project);
     free(c->vertex.region);
     free(c->notify.url);
+    free(c->storage.endpoint);
     json_decref(c->rules);
     memset(c, 0, sizeof *c);
 }
@@ -28,8 +29,9 @@ int retrain_config_read(const json_t *sections, retrain_config *out, problems *p
         .vertex = {.region = strdup("us-central1"), .deadline_ms = 20000},
         .follow = {.first_s = 30, .max_s = 300, .reads_per_minute = 120, .creates_per_minute = 50},
         .notify = {.timeout_ms = 5000},
+        .storage = {.endpoint = strdup("https://storage.googleapis.com"), .timeout_ms = 30000},
         .rules = json_array()};
-    if (!out->vertex.region || !out->rules)
+    if (!out->vertex.region || !out->rules || !out->storage.endpoint)
         problem_add(p, "config", "out of memory");
     const config_field vertex[] = {
         {"endpoint", CONFIG_STRING, &out->vertex.endpoint, 0, 0},
@@ -47,11 +49,14 @@ int retrain_config_read(const json_t *sections, retrain_config *out, problems *p
         {"url", CONFIG_STRING, &out->notify.url, 0, 0},
         {"timeout_ms", CONFIG_INT, &out->notify.timeout_ms, 100, 60000},
     };
+    const config_field storage[] = {
+        {"endpoint", CONFIG_STRING, &out->storage.endpoint, 0, 0},
+        {"timeout_ms", CONFIG_INT, &out->storage.timeout_ms, 100, 600000},
+    };
     const config_field top[] = {
-        {"vertex", CONFIG_OBJECT, NULL, 0, 0},
-        {"rules", CONFIG_ARRAY, &out->rules, 0, 0},
-        {"follow", CONFIG_OBJECT, NULL, 0, 0},
-        {"notify", CONFIG_OBJECT, NULL, 0, 0},
+        {"vertex", CONFIG_OBJECT, NULL, 0, 0},  {"rules", CONFIG_ARRAY, &out->rules, 0, 0},
+        {"follow", CONFIG_OBJECT, NULL, 0, 0},  {"notify", CONFIG_OBJECT, NULL, 0, 0},
+        {"storage", CONFIG_OBJECT, NULL, 0, 0},
     };
     config_read_share(p, sections, top, sizeof top / sizeof top[0]);
     const json_t *v = json_object_get(sections, "vertex");
@@ -75,7 +80,16 @@ int retrain_config_read(const json_t *sections, retrain_config *out, problems *p
         else if (p->count == was && strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
             problem_add(p, "notify.url", "must be an http:// or https:// URL");
     }
+    const json_t *g = json_object_get(sections, "storage");
+    if (json_is_object(g))
+        config_read_fields(p, "storage", g, storage, sizeof storage / sizeof storage[0]);
     config_read_env_string(p, "RETRAIN_VERTEX_ENDPOINT", &out->vertex.endpoint);
+    config_read_env_string(p, "RETRAIN_STORAGE_ENDPOINT", &out->storage.endpoint);
+    char *e = out->storage.endpoint;
+    if (e && strncmp(e, "https://", 8) != 0 && strncmp(e, "http://", 7) != 0)
+        problem_add(p, "storage.endpoint", "must be an http:// or https:// URL");
+    else if (e && *e && e[strlen(e) - 1] == '/')
+        e[strlen(e) - 1] = '\0'; /* the paths are appended with their own '/' */
     if (!out->vertex.project)
         config_read_env_string(p, "GOOGLE_CLOUD_PROJECT", &out->vertex.project);
     if (p->count == before)

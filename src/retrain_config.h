@@ -13,6 +13,9 @@
  *             burst of 4 stay within it); past it, runs wait queued.
  *   "notify": {"url": "https://…", "timeout_ms": 5000}: each run that ends is POSTed there as
  *             a CloudEvent (notice.h), at least once, until the endpoint answers 2xx.
+ *   "storage": {"endpoint": "https://storage.googleapis.com", "timeout_ms": 30000}: the Cloud
+ *             Storage JSON API, where batch manifests are written (gcs.h);
+ *             RETRAIN_STORAGE_ENDPOINT overrides the endpoint.
  *
  * The config module keeps these keys for the function (config.h's sections); this module reads
  * and checks them, for the worker's init and for check-config alike.
@@ -40,7 +43,13 @@ typedef struct {
 } notify_config;
 
 typedef struct {
+    char *endpoint; /* the JSON API's root, without a trailing '/' */
+    int timeout_ms; /* per call */
+} storage_config;
+
+typedef struct {
     vertex_config vertex;
+    storage_config storage;
     follow_config follow;
     notify_config notify;
     json_t *rules; /* array, possibly empty */

@@ -276,10 +276,12 @@ static bool take(ledger *l, const char *name, int per_minute, long long *until)
 }
 
 /* Submits queued RUN (leased) and sets when it is due again if it stays queued. */
-static void submit(retrain_state *st, ledger *l, const run_record *run)
+static void submit(retrain_state *st, ledger *l, run_record *run)
 {
     const follow_config *f = &st->conf.follow;
-    queued_result q = retrain_submit_queued(st, l, run);
+    queued_result q = QUEUED_LATER;
+    if (!run->batch_key || retrain_batch_close(st, l, run, &q))
+        q = retrain_submit_queued(st, l, run);
     bool moved = q == QUEUED_MOVED;
     /* Still queued: Google is failing (wait longer each time, as for a look), or its turn comes
      * in a moment. */

@@ -58,6 +58,9 @@ int retrain_run_begin(const retrain_call *c, fn_result *out);
 int retrain_run_join(const retrain_call *c, const char *holder, fn_result *out);
 /* The event joins its rule's follow-up of run AFTER (runs_follow_up), and names it. */
 int retrain_run_follow_up(const retrain_call *c, const char *after, fn_result *out);
+/* A batched rule's event joins its batch (runs_batch_join) and OUT becomes FN_QUEUED (202,
+ * "batched"); the follower submits the batch once it closes. */
+int retrain_run_batch(const retrain_call *c, fn_result *out);
 int retrain_run_submitted(const retrain_call *c, const char *resource, fn_result *out);
 int retrain_run_registered(const retrain_call *c, const char *operation, const char *model,
                            const char *version_id, fn_result *out);
@@ -85,6 +88,11 @@ typedef enum {
     QUEUED_SOON,  /* its turn has not come (the upload spacing): try again in a moment */
 } queued_result;
 queued_result retrain_submit_queued(retrain_state *st, ledger *l, const run_record *run);
+
+/* Before a leased batch RUN is submitted (retrain_batch.c): records what closed it (on RUN too).
+ * True: submit it now. False with *RES: it expired (MOVED: its events are `expired`, nothing
+ * submitted), or the ledger failed (LATER). */
+bool retrain_batch_close(retrain_state *st, ledger *l, run_record *run, queued_result *res);
 
 /* The StorageObjectData of a storage event carrying JSON data into *OUT, else *OUT NULL (the
  * rules then read the bucket and name from the extension and subject); *UNREAD (may be NULL)

@@ -67,6 +67,13 @@ json_t *retrain_outcome_queued(const char *rule, const char *action, const char 
                      "reason", reason);
 }
 
+json_t *retrain_outcome_batched(const char *rule, const char *action, const char *batch, int events,
+                                bool closed)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:b}", "status", "batched", "rule", rule, "action",
+                     action, "batch", batch, "batch_events", events, "closed", closed);
+}
+
 json_t *retrain_outcome_pending(const char *rule, const char *operation)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "status", "submitted", "rule", rule,

@@ -9,12 +9,19 @@
  * label is looked for first and adopted (an earlier attempt, here or on the request path, may
  * have made it and died before the record), and only when there is surely none is it created.
  *
- * Memory: everything lives in one arena for the call. */
+ * A batch whose rule has a manifest gets it written first (gcs.h), one JSON line per event it
+ * covers, at the gs:// URI ${batch_manifest_uri} names; the object is written again, whole, by
+ * each attempt that creates, so a crash between the write and the create leaves no partial one.
+ * A write that fails leaves the run queued.
+ *
+ * Memory: everything lives in one arena for the call (the manifest's text on the heap, freed by
+ * an arena cleanup). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena_json.h"
+#include "gcs.h"
 #include "log.h"
 #include "retrain.h"
 #include "retrain_body.h"
@@ -29,7 +36,25 @@ typedef struct {
     ledger *l;
     const run_record *run;
     arena *a;
+    const char *manifest_uri; /* where the batch's manifest goes; NULL: none */
+    char *manifest;           /* its text (JSON lines) */
+    size_t manifest_len;
 } queued_call;
+
+/* The manifest's line for one event: its object and its id. */
+static void manifest_line(FILE *f, const template_vars *v, const storage_object *obj)
+{
+    json_t *line = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?}", "bucket", v->bucket, "name", v->name,
+                             "generation", obj ? obj->generation : NULL, "size",
+                             obj ? obj->size : NULL, "event_id", v->event_id);
+    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (text)
+        fprintf(f, "%s\n", text);
+    else
+        fputs("\x01", f); /* never valid JSON: the caller sees the manifest is broken */
+    free(text);
+    json_decref(line);
+}
 
 /* The run ends as STATE without reaching Google (WHY), its events failed with it. */
 static queued_result end_here(const queued_call *q, run_state state, int code, const char *why)
@@ -55,7 +80,7 @@ static queued_result end_here(const queued_call *q, run_state state, int code, c
  * WHY when its record or stored event cannot be read; *LATER then tells a passing failure (the
  * ledger) from one no later attempt mends (the record is gone, or holds no readable event). */
 static int read_event(const queued_call *q, const rule *r, const char *key, template_vars *vars,
-                      char *why, size_t whylen, bool *later)
+                      FILE *manifest, char *why, size_t whylen, bool *later)
 {
     ledger_record rec;
     ledger_status ls = ledger_get(q->l, key, &rec);
@@ -79,6 +104,8 @@ static int read_event(const queued_call *q, const rule *r, const char *key, temp
         snprintf(why, whylen, "out of memory");
     else
         rc = 0;
+    if (rc == 0 && manifest)
+        manifest_line(manifest, vars, objp);
     json_decref(stored);
     ledger_record_clear(&rec);
     return rc;
@@ -86,7 +113,12 @@ static int read_event(const queued_call *q, const rule *r, const char *key, temp
 
 /* The body of the run: its first event's values and its batch's. NULL with WHY (a problem of the
  * run's own, which no later attempt mends: LATER false) or a passing one (LATER true). */
-static const json_t *body_of(const queued_call *q, const rule *r, template_vars *vars,
+static void free_text(void *p)
+{
+    free(*(char **)p);
+}
+
+static const json_t *body_of(queued_call *q, const rule *r, template_vars *vars,
                              char first_key[LEDGER_KEY_HEX + 1], char *why, size_t whylen,
                              bool *later)
 {
@@ -109,13 +141,39 @@ static const json_t *body_of(const queued_call *q, const rule *r, template_vars 
         return NULL;
     }
     size_t named = 0;
-    for (size_t i = 0; i < n; i++) { /* KEYS live in the arena: the vars may point into them */
-        template_vars one = {0}, *v = i == 0 ? vars : &one;
-        if (read_event(q, r, keys[i], v, why, whylen, later) != 0)
+    FILE *manifest = NULL;
+    char **text = NULL;
+    q->manifest_uri = rules_batch_manifest_uri(r, q->run->id, q->a);
+    if (q->manifest_uri) {
+        text = arena_zalloc_owned(q->a, sizeof *text, free_text);
+        manifest = text ? open_memstream(text, &q->manifest_len) : NULL;
+        if (!manifest) {
+            snprintf(why, whylen, "out of memory");
+            *later = true;
             return NULL;
-        if (v->name)
+        }
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) { /* KEYS live in the arena: vars point into them */
+        template_vars one = {0}, *v = i == 0 ? vars : &one;
+        rc = read_event(q, r, keys[i], v, manifest, why, whylen, later);
+        if (rc == 0 && v->name)
             names[named++] = v->name;
     }
+    if (manifest && fclose(manifest) != 0 && rc == 0) {
+        snprintf(why, whylen, "out of memory");
+        *later = true;
+        return NULL;
+    }
+    if (rc != 0)
+        return NULL;
+    if (text && (!*text || memchr(*text, '\x01', q->manifest_len))) {
+        snprintf(why, whylen, "out of memory (its manifest)");
+        *later = true;
+        return NULL;
+    }
+    q->manifest = text ? *text : NULL;
+    vars->batch_manifest_uri = q->manifest_uri;
     snprintf(first_key, LEDGER_KEY_HEX + 1, "%s", keys[0]);
     vars->run_id = q->run->id;
     if (rules_vars_batch(vars, names, named, n, q->a) != 0) {
@@ -230,7 +288,28 @@ static queued_result upload(const queued_call *q, const json_t *body, const char
     return moved == QUEUED_MOVED || e == VTX_OK ? moved : failed_call(q, "models.upload", e, &res);
 }
 
-static queued_result submit(const queued_call *q, const rule *r)
+/* The batch's manifest, written whole before the create that names it. */
+static bool manifest_written(const queued_call *q)
+{
+    if (!q->manifest_uri)
+        return true;
+    const storage_config *s = &q->st->conf.storage;
+    char why[512];
+    long status = 0;
+    gcs_err e =
+        gcs_upload(q->st->http, q->st->auth, s->endpoint, q->manifest_uri, "application/x-ndjson",
+                   q->manifest, q->manifest_len, s->timeout_ms, &status, why, sizeof why);
+    if (e != GCS_OK) {
+        log_warning("follow: run %s: writing its manifest: %s (%s); still queued", q->run->id, why,
+                    gcs_err_name(e));
+        return false;
+    }
+    log_info("run %s: manifest written: %s (%d events, %zu bytes)", q->run->id, q->manifest_uri,
+             q->run->events, q->manifest_len);
+    return true;
+}
+
+static queued_result submit(queued_call *q, const rule *r)
 {
     template_vars vars;
     char first_key[LEDGER_KEY_HEX + 1], why[512] = "";
@@ -246,7 +325,7 @@ static queued_result submit(const queued_call *q, const rule *r)
     char label[RETRAIN_EVENT_LABEL_LEN + 1];
     retrain_event_label(first_key, label);
     if (rules_action_of(r) == RULES_REGISTER)
-        return upload(q, body, first_key, label);
+        return manifest_written(q) ? upload(q, body, first_key, label) : QUEUED_LATER;
     bool pipeline = rules_action_of(r) == RULES_TRAIN_AND_REGISTER;
     const char *what = pipeline ? "trainingPipelines.create" : "customJobs.create";
     vtx_client *v = q->st->vtx;
@@ -255,6 +334,8 @@ static queued_result submit(const queued_call *q, const rule *r)
                          : vtx_find_custom_job(v, RETRAIN_LABEL_EVENT, label, &res);
     e = vtx_result_keep(&res, q->a, e);
     bool adopted = e == VTX_OK;
+    if (e == VTX_ERR_NOT_FOUND && !manifest_written(q))
+        return QUEUED_LATER;
     if (e == VTX_ERR_NOT_FOUND) {
         e = pipeline ? vtx_create_training_pipeline(v, body, RETRAIN_LABEL_EVENT, label, &res)
                      : vtx_create_custom_job(v, body, RETRAIN_LABEL_EVENT, label, &res);
@@ -270,6 +351,8 @@ static queued_result submit(const queued_call *q, const rule *r)
     const char *name =
         e == VTX_OK ? json_string_value(json_object_get(res.resource, "name")) : NULL;
     if (name) {
+        if (!adopted)
+            retrain_crash_hook(r); /* the test hook: the follower dies before it records the run */
         take_slot(q, r, first_key, name);
         ledger_status ls =
             runs_update(q->l, q->run->id, &(run_change){.state = RUN_SUBMITTED, .resource = name});

@@ -12,6 +12,7 @@
 #include "retrain.h"
 #include "retrain_internal.h"
 #include "runs.h"
+#include "template.h"
 
 /* OUT: the event is acknowledged (202); its run waits queued for the follower, for WHY. */
 static void queued(const retrain_call *c, const char *why, fn_result *out)
@@ -147,5 +148,37 @@ int retrain_run_follow_up(const retrain_call *c, const char *after, fn_result *o
     }
     if (joined)
         snprintf(c->run_id, RUN_ID_LEN + 1, "%s", id);
+    return 0;
+}
+
+int retrain_run_batch(const retrain_call *c, fn_result *out)
+{
+    const rules_batch *b = rules_batch_of(c->r);
+    ledger *l = c->ctx->ledger;
+    char *key = template_expand_string(b->key, c->vars, c->ctx->arena);
+    if (!key) {
+        retrain_retry(c, out, 0, "out of memory");
+        return -1;
+    }
+    runs_batch_terms t = {.rule = rules_name(c->r),
+                          .action = rules_action_name(rules_action_of(c->r)),
+                          .key = key,
+                          .quiet_period_s = b->quiet_period_s,
+                          .max_wait_s = b->max_wait_s,
+                          .min_events = b->min_events,
+                          .closes = rules_batch_marks(c->r, c->vars->name)};
+    int size = 0;
+    bool closed = false;
+    ledger_status st = runs_batch_join(l, c->ctx->hold, &t, c->run_id, &size, &closed);
+    if (st != LEDGER_OK) {
+        retrain_retry(c, out, 0, "ledger: the event's batch: %s", ledger_last_error(l));
+        return -1;
+    }
+    if (closed && (t.closes || size == b->min_events))
+        log_info("retrain: batch %s of rule %s closed by its %s (run %s, %d events)", key, t.rule,
+                 t.closes ? "marker" : "min_events", c->run_id, size);
+    json_decref(out->outcome);
+    *out = (fn_result){.status = FN_QUEUED,
+                       .outcome = retrain_outcome_batched(t.rule, t.action, key, size, closed)};
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "cmd_check_config.h"
 #include "cmd_events.h"
 #include "cmd_runs.h"
+#include "cmd_batches.h"
 #include "cmd_verify_token.h"
 #include "config.h"
 #include "function.h"
@@ -34,7 +35,8 @@ static void usage(FILE *out)
         "  events show KEY|ID           read the ledger's events\n"
         "  runs list [--rule R] [--state S] [--since T] [--limit N]\n"
         "  runs show ID                 the runs events started, and the events each covers\n"
-        "  replay KEY [--ledger URL]    run a failed event through its function again\n"
+        "  batches list [--rule R]      the batches not submitted yet, and what each waits for\n"
+        "  replay KEY [--ledger URL]    run a failed or expired event through its function again\n"
         "  gc [--older-than DURATION]   delete finished records older than DURATION (7d)\n"
         "\n"
         "The config comes from $RETRAIN_CONFIG, the ledger from --ledger, $RETRAIN_LEDGER or the\n"
@@ -47,10 +49,12 @@ static void replay_usage(FILE *out)
 {
     fputs("Usage: retrainctl replay KEY [--ledger URL]\n"
           "\n"
-          "Runs a failed event (a dead letter) through the configured function again, exactly as\n"
+          "Runs a failed event (a dead letter) or an expired one (of a batch that timed out) "
+          "through\n"
+          "the configured function again, exactly as\n"
           "a new delivery would: the record is re-opened, the function runs, and the outcome is\n"
           "recorded. Prints the answer as JSON. Exit 0 when the event is now processed, 1 when\n"
-          "it failed again or is not a failed record, 2 on usage or environment errors.\n",
+          "it failed again or is neither failed nor expired, 2 on usage or environment errors.\n",
           out);
 }
 
@@ -98,12 +102,14 @@ static int cmd_replay(int argc, char **argv)
         goto out;
     }
     ledger_status ls = ledger_get(l, key, &rec);
-    if (ls != LEDGER_OK || strcmp(rec.status, "failed") != 0 || !rec.event_json) {
+    bool replayable = ls == LEDGER_OK &&
+                      (strcmp(rec.status, "failed") == 0 || strcmp(rec.status, "expired") == 0);
+    if (!replayable || !rec.event_json) {
         fprintf(stderr, "retrainctl replay: %s\n",
                 ls == LEDGER_ERR_NOT_FOUND ? "no such event"
                 : ls != LEDGER_OK          ? ledger_last_error(l)
                 : !rec.event_json          ? "the record holds no event to replay"
-                                           : "only failed events can be replayed");
+                                           : "only failed and expired events can be replayed");
         rc = ls == LEDGER_ERR_UNAVAILABLE ? 2 : 1;
         goto out;
     }
@@ -126,7 +132,8 @@ static int cmd_replay(int argc, char **argv)
     lease_verdict v = lease_reopen(&held, l, cfg.ledger.lease_s, key);
     if (v != LEASE_OURS) {
         fprintf(stderr, "retrainctl replay: %s\n",
-                v == LEASE_BUSY ? "the event is no longer failed (another replay or delivery "
+                v == LEASE_BUSY ? "the event is no longer failed or expired (another replay or "
+                                  "delivery "
                                   "holds it, or it was done meanwhile)"
                                 : ledger_last_error(l));
         goto out;
@@ -134,7 +141,7 @@ static int cmd_replay(int argc, char **argv)
     lease_answer ans;
     lease_run(&held, fn, state, &cfg, &ev, a, &ans);
     lease_end(&held);
-    if (ans.http_status != 200) {
+    if (ans.http_status < 200 || ans.http_status > 299) { /* 202: queued or batched */
         fprintf(stderr, "retrainctl replay: %s: %s (the event is released for a later try)\n",
                 ans.code, ans.message);
         rc = 1;
@@ -174,6 +181,8 @@ int main(int argc, char **argv)
         return cmd_events(argc - 1, argv + 1);
     if (strcmp(cmd, "runs") == 0)
         return cmd_runs(argc - 1, argv + 1);
+    if (strcmp(cmd, "batches") == 0)
+        return cmd_batches(argc - 1, argv + 1);
     if (strcmp(cmd, "gc") == 0)
         return cmd_gc(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0)

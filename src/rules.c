@@ -29,6 +29,9 @@ struct rule {
     const json_t *job, *pipeline, *labels;
     int min_interval_s;
     bool uses_run_id; /* a template names ${run_id}: the body is built once the run has one */
+    bool batched;
+    rules_batch batch;
+    glob_pattern *marker;
     bool registers;
     rules_model model;
     const char **aliases;
@@ -251,8 +254,8 @@ static void compile_match(problems *p, const char *path, const json_t *m, rule *
     }
 }
 
-static const char *const rule_keys[] = {"name",     "match", "action",         "job",
-                                        "pipeline", "model", "min_interval_s", "labels"};
+static const char *const rule_keys[] = {"name",  "match",          "action", "job",  "pipeline",
+                                        "model", "min_interval_s", "labels", "batch"};
 
 /* The action and the sections it needs. When the action is missing or unknown, the sections
  * present are still checked on their own, so one run reports their problems too. */
@@ -361,10 +364,31 @@ static void compile_rule(problems *p, const char *path, const json_t *obj, rule 
         rules_check_labels(p, sub, labels);
         r->labels = labels;
     }
+
+    const json_t *batch = json_object_get(obj, "batch");
+    if (batch) {
+        problem_path(sub, path, ".batch");
+        rules_compile_batch(p, sub, batch, &r->batch, &r->marker);
+        r->batched = true;
+        if (interval) {
+            problem_path(sub, path, ".min_interval_s");
+            problem_add(p, sub,
+                        "not with batch: a batched rule submits once per batch (use "
+                        "batch.quiet_period_s to wait for a pause)");
+        }
+    }
+    if (!r->batched || !r->batch.manifest) {
+        static const char *const sections[] = {"job", "pipeline", "model"};
+        for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+            problem_path(sub, path, ".%s", sections[i]);
+            rules_check_no_manifest(p, sub, json_object_get(obj, sections[i]));
+        }
+    }
 }
 
 static void rule_clear(rule *r)
 {
+    glob_free(r->marker);
     glob_free(r->name_glob);
     glob_free(r->subject_glob);
     free(r->aliases);
@@ -570,6 +594,16 @@ const rules_model *rules_model_of(const rule *r)
 const json_t *rules_labels(const rule *r)
 {
     return r->labels;
+}
+
+const rules_batch *rules_batch_of(const rule *r)
+{
+    return r->batched ? &r->batch : NULL;
+}
+
+bool rules_batch_marks(const rule *r, const char *name)
+{
+    return r->marker && name && glob_match(r->marker, name);
 }
 
 bool rules_uses_run_id(const rule *r)

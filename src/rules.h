@@ -15,7 +15,23 @@
  *    "model": {parent | model_id, container_image, display_name, description, artifact_uri,
  *              aliases, labels},             train_and_register, register
  *    "min_interval_s": 600,                 optional integer >= 0 (default 0)
+ *    "batch": {...},                        optional (below); not with min_interval_s
  *    "labels": {...}}                       optional, added to what the rule creates
+ *
+ * Batches. A rule with "batch" submits one run per batch of events instead of one per event:
+ *   {"quiet_period_s": 300,     close once no event joined for this long (trailing edge)
+ *    "min_events": 100,         close as soon as this many events joined (the batch is full)
+ *    "marker": "**\/_SUCCESS",   the event whose object name matches closes its batch (and is in
+ * it) "max_wait_s": 3600,        the longest a batch stays open after its first event; then
+ *    "on_timeout": "submit",    submit it (default), or "expire": nothing is submitted and its
+ *                               events are recorded expired (replayable); needs max_wait_s
+ *    "key": "${rule}",          a template of the event's placeholders: one batch per value
+ *                               (such as "${rule}/${name_dir}": one per directory)
+ *    "manifest": "gs://B/P"}    where ${batch_manifest_uri} is written: P/RULE/RUN_ID.jsonl,
+ *                               one JSON line per event (bucket, name, generation, size,
+ *                               event_id)
+ * At least one condition is needed; each is 1 to 604800 s (min_events 1 to 100000), and
+ * quiet_period_s is shorter than max_wait_s.
  *
  * Unsafe names. By default a rule matches no event whose object name has a "." or ".." segment,
  * an empty segment (a leading '/' or "//"; a trailing '/', a folder placeholder, is fine), a
@@ -113,6 +129,21 @@ int rules_min_interval_s(const rule *r);
 /* Whether any of R's templates names ${run_id} (then its body can be built only once the run is
  * begun; a body without it is the same before and after). */
 bool rules_uses_run_id(const rule *r);
+
+/* A batched rule's batch section; NULL when R is not batched. Strings are borrowed. */
+typedef struct {
+    int quiet_period_s, min_events, max_wait_s; /* 0: not a condition */
+    bool expire;                                /* on_timeout "expire" (else "submit") */
+    const char *marker;                         /* the marker glob, or NULL */
+    const char *key;                            /* template; "${rule}" by default */
+    const char *manifest;                       /* gs://BUCKET[/PREFIX], or NULL */
+} rules_batch;
+const rules_batch *rules_batch_of(const rule *r);
+/* Whether object NAME (may be NULL) is R's batch marker. */
+bool rules_batch_marks(const rule *r, const char *name);
+/* Where the manifest of R's run RUN_ID goes (gs://…/RULE/RUN_ID.jsonl), in A; NULL when R
+ * writes none, or on OOM. */
+char *rules_batch_manifest_uri(const rule *r, const char *run_id, arena *a);
 
 /* Fills VARS for an event matched to R (its templates expand with template.h). Strings come
  * from EV, OBJ (may be NULL), EVENT_KEY (the ledger key) and R's name; gcs_uri is built in A.

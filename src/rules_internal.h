@@ -9,7 +9,9 @@
 #include <stddef.h>
 
 #include "cloudevent.h"
+#include "glob.h"
 #include "problems.h"
+#include "rules.h"
 #include "storage_object.h"
 
 /* Every string under V is a template: reports unknown placeholders under their paths. */
@@ -20,6 +22,13 @@ void rules_check_labels(problems *p, const char *path, const json_t *v);
 void rules_check_job(problems *p, const char *path, const json_t *job);
 /* The pipeline overrides of a train_and_register rule: displayName, labels. */
 void rules_check_pipeline(problems *p, const char *path, const json_t *pipeline);
+
+/* A rule's "batch" section into B (its key "${rule}" unless set), the marker's glob into
+ * *MARKER. */
+void rules_compile_batch(problems *p, const char *path, const json_t *obj, rules_batch *b,
+                         glob_pattern **marker);
+/* Reports each string under V naming ${batch_manifest_uri} (for a rule with no manifest). */
+void rules_check_no_manifest(problems *p, const char *path, const json_t *v);
 
 /* The event's bucket: OBJ's (may be NULL), else the `bucket` extension; NULL when neither. */
 const char *rules_event_bucket(const cloudevent *ev, const storage_object *obj);

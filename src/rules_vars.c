@@ -16,6 +16,10 @@ int rules_vars_for_event(const rule *r, const cloudevent *ev, const storage_obje
     vars->event_key = event_key;
     vars->event_time = ev->time;
     vars->rule = rules_name(r);
+    const char *slash = vars->name ? strrchr(vars->name, '/') : NULL;
+    vars->name_dir = slash ? arena_strndup(a, vars->name, (size_t)(slash - vars->name)) : "";
+    if (!vars->name_dir)
+        return -1;
     if (vars->bucket && vars->name &&
         !(vars->gcs_uri = arena_printf(a, "gs://%s/%s", vars->bucket, vars->name)))
         return -1;

@@ -7,6 +7,7 @@
 #include "template.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,20 +15,23 @@
 static const struct {
     const char *name;
     size_t offset;
+    bool of_run; /* a value of the run the work belongs to, not of one event */
 } placeholders[] = {
-    {"bucket", offsetof(template_vars, bucket)},
-    {"name", offsetof(template_vars, name)},
-    {"generation", offsetof(template_vars, generation)},
-    {"event_id", offsetof(template_vars, event_id)},
-    {"event_key", offsetof(template_vars, event_key)},
-    {"event_time", offsetof(template_vars, event_time)},
-    {"rule", offsetof(template_vars, rule)},
-    {"gcs_uri", offsetof(template_vars, gcs_uri)},
-    {"run_id", offsetof(template_vars, run_id)},
-    {"batch_size", offsetof(template_vars, batch_size)},
-    {"batch_first_name", offsetof(template_vars, batch_first_name)},
-    {"batch_last_name", offsetof(template_vars, batch_last_name)},
-    {"batch_prefix", offsetof(template_vars, batch_prefix)},
+    {"bucket", offsetof(template_vars, bucket), false},
+    {"name", offsetof(template_vars, name), false},
+    {"name_dir", offsetof(template_vars, name_dir), false},
+    {"generation", offsetof(template_vars, generation), false},
+    {"event_id", offsetof(template_vars, event_id), false},
+    {"event_key", offsetof(template_vars, event_key), false},
+    {"event_time", offsetof(template_vars, event_time), false},
+    {"rule", offsetof(template_vars, rule), false},
+    {"gcs_uri", offsetof(template_vars, gcs_uri), false},
+    {"run_id", offsetof(template_vars, run_id), true},
+    {"batch_size", offsetof(template_vars, batch_size), true},
+    {"batch_first_name", offsetof(template_vars, batch_first_name), true},
+    {"batch_last_name", offsetof(template_vars, batch_last_name), true},
+    {"batch_prefix", offsetof(template_vars, batch_prefix), true},
+    {"batch_manifest_uri", offsetof(template_vars, batch_manifest_uri), true},
 };
 
 #define N_PLACEHOLDERS (sizeof placeholders / sizeof placeholders[0])
@@ -93,19 +97,31 @@ int template_has_placeholder(const char *s)
     return 0;
 }
 
-int template_check(const char *s, char *msg, size_t msglen)
+/* The names of the placeholders allowed (of the run too, unless EVENT_ONLY), as "${a} ${b}". */
+static void known_names(bool event_only, char *out, size_t outlen)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < N_PLACEHOLDERS && used < outlen; i++)
+        if (!event_only || !placeholders[i].of_run)
+            used += (size_t)snprintf(out + used, outlen - used, "%s${%s}", used ? " " : "",
+                                     placeholders[i].name);
+}
+
+static int check(const char *s, bool event_only, char *msg, size_t msglen)
 {
     seg_kind kind;
     const char *text;
     size_t len, used;
-    int var;
+    int var = -1;
+    char known[400];
     while ((used = next_segment(s, &kind, &text, &len, &var)) > 0) {
-        if (kind == SEG_UNKNOWN) {
+        if (kind == SEG_UNKNOWN || (kind == SEG_VAR && event_only && placeholders[var].of_run)) {
+            known_names(event_only, known, sizeof known);
             snprintf(msg, msglen,
-                     "unknown placeholder ${%.*s} (known: ${bucket} ${name} ${generation} "
-                     "${event_id} ${event_key} ${event_time} ${rule} ${gcs_uri}; write $${ for "
-                     "a literal ${)",
-                     len > 40 ? 40 : (int)len, text);
+                     "%s placeholder ${%.*s} (known%s: %s; write $${ for a literal ${)",
+                     kind == SEG_UNKNOWN ? "unknown" : "not an event's", len > 40 ? 40 : (int)len,
+                     text, event_only ? " here" : "", known);
             return -1;
         }
         if (kind == SEG_UNTERMINATED) {
@@ -115,6 +131,30 @@ int template_check(const char *s, char *msg, size_t msglen)
         s += used;
     }
     return 0;
+}
+
+int template_check(const char *s, char *msg, size_t msglen)
+{
+    return check(s, false, msg, msglen);
+}
+
+int template_check_event(const char *s, char *msg, size_t msglen)
+{
+    return check(s, true, msg, msglen);
+}
+
+bool template_names(const char *s, const char *name)
+{
+    seg_kind kind;
+    const char *text;
+    size_t len, used;
+    int var = -1;
+    while ((used = next_segment(s, &kind, &text, &len, &var)) > 0) {
+        if (kind == SEG_VAR && strcmp(placeholders[var].name, name) == 0)
+            return true;
+        s += used;
+    }
+    return false;
 }
 
 typedef struct {

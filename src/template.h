@@ -1,9 +1,10 @@
 /* template — the placeholder language of the rules' templates, knowing nothing of rules.
  *
  * "${NAME}" is a placeholder, "$${" a literal "${", any other '$' literal. The names are the
- * fields of template_vars: ${bucket} ${name} ${generation} ${event_id} ${event_key}
- * ${event_time} ${rule} ${gcs_uri}, and of the run the work belongs to: ${run_id} ${batch_size}
- * ${batch_first_name} ${batch_last_name} ${batch_prefix}. template_check() refuses what
+ * fields of template_vars: of one event ${bucket} ${name} ${name_dir} ${generation}
+ * ${event_id} ${event_key} ${event_time} ${rule} ${gcs_uri}, and of the run the work belongs
+ * to ${run_id} ${batch_size} ${batch_first_name} ${batch_last_name} ${batch_prefix}
+ * ${batch_manifest_uri}. template_check() refuses what
  * template_expand() could not expand, with the same scanner, so what check-config accepts is
  * exactly what expands.
  *
@@ -13,6 +14,7 @@
 #define RT_TEMPLATE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -20,7 +22,9 @@
 /* The values of the placeholders (borrowed). NULL fields expand to "". */
 typedef struct {
     const char *bucket, *name, *generation, *event_id, *event_key, *event_time, *rule, *gcs_uri;
+    const char *name_dir; /* the object name up to its last '/' (not included); "": none */
     const char *run_id, *batch_size, *batch_first_name, *batch_last_name, *batch_prefix;
+    const char *batch_manifest_uri;
 } template_vars;
 
 /* True when S holds "${" that is not the escape "$${". */
@@ -28,6 +32,10 @@ int template_has_placeholder(const char *s);
 
 /* Checks every placeholder in S: 0, or -1 with the first problem in MSG. */
 int template_check(const char *s, char *msg, size_t msglen);
+/* The same, and refuses the run's placeholders too: S is expanded with one event's values. */
+int template_check_event(const char *s, char *msg, size_t msglen);
+/* Whether S holds placeholder ${NAME}. */
+bool template_names(const char *s, const char *name);
 
 /* A new JSON value: TMPL with every placeholder in every string value replaced (keys and
  * non-strings copied as they are). NULL on OOM, or when an expanded string is not valid UTF-8

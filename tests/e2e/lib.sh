@@ -107,6 +107,26 @@ e2e_jobs_labelled() {
     jq '.customJobs // [] | length'
 }
 
+# e2e_rule_jobs RULE: the emulator's customJobs made for RULE (its label), as JSON lines.
+e2e_rule_jobs() {
+  vx -G "$EMU/v1/$P/customJobs" --data-urlencode "filter=labels.retrain-rule=\"$1\"" \
+    --data-urlencode pageSize=1000 | jq -c '.customJobs // [] | .[]'
+}
+
+# e2e_host NAME CONFIG: one host of several sharing a ledger: a pool (CONFIG, a file) and nginx
+# under $E2E_DIR/NAME, the test's own directory kept; sets POOL_NAME and BASE_NAME.
+e2e_host() {
+  local root=$E2E_DIR
+  E2E_DIR=$root/$1
+  mkdir -p "$E2E_DIR"
+  chmod 711 "$E2E_DIR"
+  e2e_start_pool "$(cat "$2")"
+  e2e_start_nginx
+  printf -v "POOL_$1" %s "$POOL_PID"
+  printf -v "BASE_$1" %s "$BASE"
+  E2E_DIR=$root
+}
+
 # Writes $E2E_DIR/config.json from the JSON object given (merged over test defaults) and
 # starts the pool on a unix socket reachable by nginx; extra retrain-fcgi options follow.
 # Sets POOL_PID.

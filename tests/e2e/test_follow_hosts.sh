@@ -26,19 +26,9 @@ cat >"$E2E_DIR/config.json" <<EOF
     "containerSpec":{"imageUri":"us-docker.pkg.dev/test-project/retrain/train:1","args":["--input=\${gcs_uri}"]}}]}}}]}
 EOF
 root=$E2E_DIR
-host() { # NAME: starts a pool and nginx under $root/NAME; sets POOL_x, BASE_x
-  E2E_DIR=$root/$1
-  mkdir -p "$E2E_DIR"
-  chmod 711 "$E2E_DIR"
-  e2e_start_pool "$(cat "$root/config.json")"
-  e2e_start_nginx
-  printf -v "POOL_$1" %s "$POOL_PID"
-  printf -v "BASE_$1" %s "$BASE"
-  E2E_DIR=$root
-}
-host a
-host b
-# shellcheck disable=SC2154 # set by host()
+e2e_host a "$E2E_DIR/config.json"
+e2e_host b "$E2E_DIR/config.json"
+# shellcheck disable=SC2154 # set by e2e_host
 echo "hosts: a $BASE_a, b $BASE_b"
 
 ce=(-H 'ce-specversion: 1.0' -H 'ce-type: google.cloud.storage.object.v1.finalized'
@@ -60,7 +50,7 @@ for i in $(seq 20); do
 done
 expect "all 20 submitted" "$ok" 20
 sleep 1.5 # both followers are looking at the runs now
-# shellcheck disable=SC2154 # set by host()
+# shellcheck disable=SC2154 # set by e2e_host
 e2e_stop_group "$POOL_a" KILL
 expect "host a is gone" "$(kill -0 -- "-$POOL_a" 2>/dev/null && echo alive || echo gone)" gone
 open_runs() { runs | jq -r 'select(.state == "submitted" or .state == "running") | .id' | wc -l; }

@@ -56,10 +56,7 @@ ce=(-H 'ce-specversion: 1.0' -H 'ce-type: google.cloud.storage.object.v1.finaliz
 runs_of() { "$BUILD/retrainctl" runs list --rule "$1" --limit 5000; }
 open_runs() { runs_of "$1" | jq -r 'select(.state | IN("succeeded","failed","cancelled") | not) | .id' | wc -l; }
 none_open() { [ "$(open_runs "$1")" = 0 ]; }
-jobs_of() { # RULE: the rule's jobs at Google, as JSON lines
-  vx -G "$V/customJobs" --data-urlencode "filter=labels.retrain-rule=\"$1\"" --data-urlencode pageSize=1000 |
-    jq -c '.customJobs // [] | .[]'
-}
+jobs_of() { e2e_rule_jobs "$@"; }
 
 echo "1,000 uploads within 10 s: one run, then one follow-up covering the other 999"
 report=$("$BUILD/loadgen" --url "$BASE/" --cacert "$BUILD/tls/cert.pem" --connections 32 \

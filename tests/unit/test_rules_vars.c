@@ -23,6 +23,7 @@ static void test_expand_job(void **state)
     template_vars v;
     assert_int_equal(rules_vars_for_event(churn, &ev, &o, "abc123", f->a, &v), 0);
     assert_string_equal(v.gcs_uri, "gs://acme-data/datasets/churn/a.csv");
+    assert_string_equal(v.name_dir, "datasets/churn");
     json_t *job = template_expand(rules_job(churn), &v);
     assert_non_null(job);
     assert_string_equal(json_string_value(json_object_get(job, "displayName")), "churn-abc123");
@@ -55,6 +56,9 @@ static void test_vars_without_data(void **state)
     assert_string_equal(v.event_time, "2026-11-26T07:00:00Z");
     assert_string_equal(v.rule, "churn");
     assert_string_equal(v.gcs_uri, "gs://acme-data/datasets/churn/a.csv");
+    cloudevent top = fixture_event(FIXTURE_FINALIZED, "objects/a.csv");
+    assert_int_equal(rules_vars_for_event(churn, &top, NULL, "key", f->a, &v), 0);
+    assert_string_equal(v.name_dir, ""); /* no '/': no directory */
     ev.n_extensions = 0;
     assert_int_equal(rules_vars_for_event(churn, &ev, NULL, "key", f->a, &v), 0);
     assert_null(v.bucket);

@@ -58,12 +58,30 @@ static void test_expand_refuses_invalid_utf8(void **state)
     json_decref(tmpl);
 }
 
+static void test_event_only_and_names(void **state)
+{
+    (void)state;
+    char msg[512];
+    assert_int_equal(template_check_event("${rule}/${name_dir}", msg, sizeof msg), 0);
+    assert_int_equal(template_check("${rule}/${batch_size}", msg, sizeof msg), 0);
+    assert_int_equal(template_check_event("${rule}/${batch_size}", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "not an event's placeholder ${batch_size}"));
+    assert_null(strstr(msg, "${run_id}")); /* the known list says what is allowed here */
+    assert_non_null(strstr(msg, "${name_dir}"));
+    assert_int_equal(template_check("${nope}", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "${batch_manifest_uri}")); /* every name, from the table */
+    assert_true(template_names("--m=${batch_manifest_uri}", "batch_manifest_uri"));
+    assert_false(template_names("--m=$${batch_manifest_uri}", "batch_manifest_uri"));
+    assert_false(template_names("${batch_manifest}", "batch_manifest_uri"));
+}
+
 int main(void)
 {
 #define F(name) cmocka_unit_test_setup_teardown(name, rules_fixture_setup, rules_fixture_teardown)
     const struct CMUnitTest tests[] = {
         F(test_expand_every_placeholder),
         cmocka_unit_test(test_expand_refuses_invalid_utf8),
+        cmocka_unit_test(test_event_only_and_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
