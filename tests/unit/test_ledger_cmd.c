@@ -1,13 +1,16 @@
-/* `retrainctl events list|show` and `retrainctl gc`, called as functions against a SQLite
- * ledger in a temp dir, with stdout captured in a file and parsed back as JSON. */
+/* `retrainctl events list|show`, `retrainctl batches list` and `retrainctl gc`, called as functions
+ * against a SQLite ledger in a temp dir, with stdout captured in a file and parsed back as JSON. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "builtins.h"
+#include "cmd_batches.h"
 #include "cmd_events.h"
 #include "ledger.h"
+#include "runs.h"
 
 #include <fcntl.h>
 #include <jansson.h>
@@ -284,6 +287,86 @@ static void test_ledger_from_environment_and_config(void **state)
     unsetenv("RETRAIN_CONFIG");
 }
 
+/* Two batches of rule "shards" (one full, one open) and the config that says what they wait
+ * for: each listed with its key, events and conditions; --rule filters. */
+static void test_batches_list(void **state)
+{
+    (void)state;
+    ledger *l;
+    char err[LEDGER_ERR_MAX];
+    assert_int_equal(ledger_open(url, &l, err), LEDGER_OK);
+    runs_batch_terms t = {.rule = "shards",
+                          .action = "train",
+                          .key = "shards/d1",
+                          .min_events = 2,
+                          .quiet_period_s = 60,
+                          .max_wait_s = 600};
+    for (int i = 0; i < 3; i++) {
+        char id[32], key[LEDGER_KEY_HEX + 1], run[RUN_ID_LEN + 1];
+        snprintf(id, sizeof id, "shard-%d", i);
+        ledger_key(SRC, id, key);
+        ledger_event ev = {.source = SRC, .id = id, .type = "t"};
+        ledger_claim_result res;
+        ledger_record rec;
+        assert_int_equal(ledger_claim(l, key, &ev, 60, &res, &rec), LEDGER_OK);
+        ledger_hold hold = ledger_hold_of(&rec);
+        ledger_record_clear(&rec);
+        int size;
+        bool closed;
+        assert_int_equal(runs_batch_join(l, &hold, &t, run, &size, &closed), LEDGER_OK);
+        usleep(3000);
+    }
+    ledger_close(l);
+    char cfg_path[128];
+    snprintf(cfg_path, sizeof cfg_path, "%s/batches.json", dir);
+    FILE *f = fopen(cfg_path, "w");
+    fprintf(f,
+            "{\"function\": \"retrain\", \"ledger\": {\"url\": \"%s\"},"
+            " \"rules\": [{\"name\": \"shards\", \"action\": \"train\","
+            " \"match\": {\"type\": \"t\"}, \"batch\": {\"min_events\": 2,"
+            " \"quiet_period_s\": 60, \"max_wait_s\": 600, \"marker\": \"**_SUCCESS\"},"
+            " \"job\": {\"displayName\": \"s\", \"jobSpec\": {\"workerPoolSpecs\": [{"
+            "\"machineSpec\": {\"machineType\": \"n1-standard-4\"}, \"replicaCount\": 1,"
+            " \"containerSpec\": {\"imageUri\": \"img\"}}]}}}]}\n",
+            url);
+    fclose(f);
+    setenv("RETRAIN_CONFIG", cfg_path, 1);
+    json_t *lines[16];
+    assert_int_equal(RUN(cmd_batches, "batches", "list"), 0);
+    size_t n = output_lines(lines);
+    assert_int_equal(n, 2);
+    /* The full one first: closed, waiting for its submission. */
+    assert_string_equal(json_string_value(json_object_get(lines[0], "state")), "closed");
+    assert_string_equal(json_string_value(json_object_get(lines[0], "closed_by")), "min_events");
+    assert_int_equal(json_integer_value(json_object_get(lines[0], "events")), 2);
+    assert_non_null(json_object_get(json_object_get(lines[0], "waits_for"), "submission"));
+    json_t *open = lines[1], *w = json_object_get(open, "waits_for");
+    assert_string_equal(json_string_value(json_object_get(open, "key")), "shards/d1");
+    assert_string_equal(json_string_value(json_object_get(open, "state")), "open");
+    assert_int_equal(json_integer_value(json_object_get(open, "events")), 1);
+    assert_int_equal(json_integer_value(json_object_get(w, "events_to_go")), 1);
+    assert_string_equal(json_string_value(json_object_get(w, "marker")), "**_SUCCESS");
+    assert_string_equal(json_string_value(json_object_get(w, "on_timeout")), "submit");
+    assert_true(json_is_string(json_object_get(w, "quiet_until")));
+    assert_true(json_is_string(json_object_get(w, "deadline")));
+    assert_true(json_is_string(json_object_get(open, "first_event")));
+    free_lines(lines, n);
+    assert_int_equal(RUN(cmd_batches, "batches", "list", "--rule", "other"), 0);
+    assert_int_equal(output_lines(lines), 0);
+    /* Without a config there is nothing to say what they wait for. */
+    unsetenv("RETRAIN_CONFIG");
+    assert_int_equal(RUN(cmd_batches, "batches", "list", "--ledger", url), 0);
+    n = output_lines(lines);
+    assert_int_equal(n, 2);
+    assert_true(json_is_null(json_object_get(lines[1], "waits_for")));
+    free_lines(lines, n);
+    assert_int_equal(RUN(cmd_batches, "batches"), 2);
+    assert_int_equal(RUN(cmd_batches, "batches", "show"), 2);
+    assert_int_equal(RUN(cmd_batches, "batches", "list", "extra", "--ledger", url), 2);
+    assert_int_equal(RUN(cmd_batches, "batches", "list", "--rule", "", "--ledger", url), 2);
+    assert_int_equal(RUN(cmd_batches, "batches", "--help"), 0);
+}
+
 static void test_gc_removes_finished(void **state)
 {
     (void)state;
@@ -308,12 +391,14 @@ static void test_gc_removes_finished(void **state)
 
 int main(void)
 {
+    builtins_register(); /* as retrainctl does: the retrain function reads its config */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_all_and_filters),
         cmocka_unit_test(test_show_by_key_and_id),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_ledger_from_environment_and_config),
         cmocka_unit_test(test_gc_removes_finished),
+        cmocka_unit_test(test_batches_list), /* last: its events stay claimed */
     };
     return cmocka_run_group_tests_name("ledger_cmd", tests, setup, teardown);
 }
