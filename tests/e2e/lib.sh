@@ -97,7 +97,7 @@ e2e_use_emulator() {
   P=projects/test-project/locations/us-central1
   AT=$(curl -sS --max-time 10 -H 'Metadata-Flavor: Google' \
     "$EMU/computeMetadata/v1/instance/service-accounts/default/token" | jq -r .access_token)
-  export RETRAIN_VERTEX_ENDPOINT="$EMU/v1" GCE_METADATA_HOST="${EMU#http://}"
+  export RETRAIN_VERTEX_ENDPOINT="$EMU/v1" RETRAIN_STORAGE_ENDPOINT="$EMU" GCE_METADATA_HOST="${EMU#http://}"
 }
 vx() { curl -sS --max-time 10 -H "Authorization: Bearer $AT" "$@"; }
 
