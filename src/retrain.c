@@ -164,9 +164,11 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
 
     template_vars vars;
     const json_t *body = NULL;
-    bool batched = rules_batch_of(r) != NULL; /* its body is built when the batch is submitted */
+    /* A batch's body is built when it is submitted, with its first event's values: built here
+     * too, so that an event whose values cannot make one fails alone, not the batch it joins. */
+    bool batched = rules_batch_of(r) != NULL;
     if (rules_vars_for_event(r, ev, objp, ctx->event_key, a, &vars) != 0 ||
-        (!batched && !(body = arena_json(a, retrain_request_body(r, &vars, a, err, sizeof err))))) {
+        !(body = arena_json(a, retrain_request_body(r, &vars, a, err, sizeof err)))) {
         failed(out, arena_printf(a, "rule %s: %s", rules_name(r), err[0] ? err : "out of memory"),
                false);
         return;

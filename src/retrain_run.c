@@ -155,6 +155,19 @@ int retrain_run_batch(const retrain_call *c, fn_result *out)
 {
     const rules_batch *b = rules_batch_of(c->r);
     ledger *l = c->ctx->ledger;
+    json_t *line = b->manifest ? json_pack("{s:s?, s:s?, s:s?}", "bucket", c->vars->bucket, "name",
+                                           c->vars->name, "event_id", c->vars->event_id)
+                               : NULL;
+    json_decref(line);
+    if (b->manifest && !line) { /* jansson takes UTF-8 only */
+        json_decref(out->outcome);
+        const char *why = "the event's bucket, object name or id is not UTF-8: no line of its "
+                          "batch's manifest (JSON) can hold it";
+        *out = (fn_result){.status = FN_FAILED,
+                           .error = why,
+                           .outcome = json_pack("{s:s, s:s}", "status", "failed", "message", why)};
+        return -1;
+    }
     char *key = template_expand_string(b->key, c->vars, c->ctx->arena);
     if (!key) {
         retrain_retry(c, out, 0, "out of memory");
