@@ -172,19 +172,28 @@ ledger_status runs_follow_up(ledger *l, const ledger_hold *hold, const char *rul
     if (!hold || !rule || !*rule || !action || !*action || !id_valid(after))
         return ledger_fail(l, LEDGER_ERR_INVALID,
                            "runs: a follow-up needs a hold, a rule, an action and a run");
+    /* Covered by a follow-up already (an earlier attempt, which may have died before it named
+     * it): that one, sealed or not, never a second. */
+    char got[RUN_ID_LEN + 1] = "";
+    ledger_status covering = l->ops->run_covering(l, hold->key, got);
+    if (covering != LEDGER_OK && covering != LEDGER_ERR_NOT_FOUND)
+        return covering;
     for (int round = 0; round < FOLLOW_UP_ROUNDS; round++) {
-        char fresh[RUN_ID_LEN + 1], got[RUN_ID_LEN + 1] = "";
-        fresh_id(fresh);
-        ledger_status st = l->ops->run_collecting(l, rule, action, after, fresh, got);
-        if (st == LEDGER_ERR_NOT_FOUND)
-            continue; /* sealed between its insert and our read */
-        bool covered = false;
-        if (st == LEDGER_OK)
-            st = l->ops->run_cover_collecting(l, got, hold->key, &covered);
-        if (st != LEDGER_OK)
-            return st;
-        if (!covered)
-            continue; /* sealed before we joined: the next one collects */
+        ledger_status st = LEDGER_OK;
+        if (covering != LEDGER_OK) {
+            char fresh[RUN_ID_LEN + 1];
+            fresh_id(fresh);
+            st = l->ops->run_collecting(l, rule, action, after, fresh, got);
+            if (st == LEDGER_ERR_NOT_FOUND)
+                continue; /* sealed between its insert and our read */
+            bool covered = false;
+            if (st == LEDGER_OK)
+                st = l->ops->run_cover_collecting(l, got, hold->key, &covered);
+            if (st != LEDGER_OK)
+                return st;
+            if (!covered)
+                continue; /* sealed before we joined: the next one collects */
+        }
         /* Covered first, named second: a crash between them leaves the event trained on by
          * the follow-up, never by none. */
         char named[RUN_ID_LEN + 1] = "";

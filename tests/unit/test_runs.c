@@ -439,10 +439,13 @@ static void test_follow_up_collects_until_sealed(void **state)
     ledger *l = open_fresh();
     run_record a = submitted_run(l, "a", "projects/p/locations/l/customJobs/1");
     char f[RUN_ID_LEN + 1] = "", id[RUN_ID_LEN + 1];
+    ledger_hold first = {0};
     for (int i = 0; i < 3; i++) {
         char name[8];
         snprintf(name, sizeof name, "f%d", i);
         ledger_hold h = claim(l, name);
+        if (i == 0)
+            first = h;
         bool joined = false;
         assert_int_equal(runs_follow_up(l, &h, "churn", "custom_job", a.id, id, &joined),
                          LEDGER_OK);
@@ -474,6 +477,15 @@ static void test_follow_up_collects_until_sealed(void **state)
     change(l, a.id, (run_change){.state = RUN_SUCCEEDED}, LEDGER_OK);
     assert_int_equal(lease(l, "x", 60, 3600, got), LEDGER_OK);
     assert_string_equal(got, f); /* due as soon as a ended */
+    /* Sealed: a redelivery of one of its events (named or not) stays in it, never in the next
+     * follow-up as well. */
+    bool joined_again = false;
+    assert_int_equal(runs_follow_up(l, &first, "churn", "custom_job", a.id, id, &joined_again),
+                     LEDGER_OK);
+    assert_string_equal(id, f);
+    assert_int_equal(runs_get(l, f, &fr), LEDGER_OK);
+    assert_int_equal(fr.events, 3);
+    run_record_clear(&fr);
 
     /* Sealed: a later event starts the next follow-up, after this one. */
     ledger_hold late = claim(l, "late");
