@@ -26,7 +26,8 @@
  *    "on_timeout": "submit",    submit it (default), or "expire": nothing is submitted and its
  *                               events are recorded expired (replayable); needs max_wait_s
  *    "key": "${rule}",          a template of the event's placeholders: one batch per value
- *                               (such as "${rule}/${name_dir}": one per directory)
+ *                               (such as "${rule}/${name_dir}": one per directory, the default
+ *                               of a batch with a marker, which closes its own directory's)
  *    "manifest": "gs://B/P"}    where ${batch_manifest_uri} is written: P/RULE/RUN_ID.jsonl,
  *                               one JSON line per event (bucket, name, generation, size,
  *                               event_id)
@@ -135,8 +136,8 @@ typedef struct {
     int quiet_period_s, min_events, max_wait_s; /* 0: not a condition */
     bool expire;                                /* on_timeout "expire" (else "submit") */
     const char *marker;                         /* the marker glob, or NULL */
-    const char *key;                            /* template; "${rule}" by default */
-    const char *manifest;                       /* gs://BUCKET[/PREFIX], or NULL */
+    const char *key;      /* template; "${rule}", or "${rule}/${name_dir}" with a marker */
+    const char *manifest; /* gs://BUCKET[/PREFIX], or NULL */
 } rules_batch;
 const rules_batch *rules_batch_of(const rule *r);
 /* Whether object NAME (may be NULL) is R's batch marker. */

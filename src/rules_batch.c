@@ -105,6 +105,8 @@ void rules_compile_batch(problems *p, const char *path, const json_t *obj, rules
         else
             b->marker = json_string_value(v);
     }
+    if (json_object_get(obj, "marker"))
+        b->key = "${rule}/${name_dir}"; /* a marker closes the batch of its own directory */
     if ((v = json_object_get(obj, "on_timeout"))) {
         problem_path(sub, path, ".on_timeout");
         const char *t = json_string_value(v);

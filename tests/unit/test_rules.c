@@ -107,6 +107,48 @@ static void test_pipeline_and_model_templates(void **state)
     json_decref(arr);
 }
 
+/* A batch section: its terms as compiled, the key's default (per directory with a marker), the
+ * marker matched against names, the manifest's URI for a run. */
+static void test_batch_section(void **state)
+{
+    (void)state;
+    json_t *r = fixture_rule("churn");
+    json_object_del(r, "min_interval_s");
+    json_object_set_new(r, "batch",
+                        fixture_json("{\"marker\": \"**/_SUCCESS\", \"max_wait_s\": 60,"
+                                     " \"on_timeout\": \"expire\", \"manifest\": \"gs://b-1/m\"}"));
+    json_t *q = fixture_rule("train");
+    json_object_set_new(q, "batch", fixture_json("{\"quiet_period_s\": 5, \"min_events\": 7}"));
+    json_t *arr = json_array();
+    json_array_append_new(arr, r);
+    json_array_append_new(arr, q);
+    rules *rs;
+    char err[1024];
+    if (rules_compile(arr, &rs, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    const rules_batch *b = rules_batch_of(rules_at(rs, 0));
+    assert_non_null(b);
+    assert_string_equal(b->key, "${rule}/${name_dir}");
+    assert_true(b->expire);
+    assert_int_equal(b->max_wait_s, 60);
+    assert_true(rules_batch_marks(rules_at(rs, 0), "ds/2026-12-03/_SUCCESS"));
+    assert_false(rules_batch_marks(rules_at(rs, 0), "ds/2026-12-03/part-1.csv"));
+    assert_false(rules_batch_marks(rules_at(rs, 0), NULL));
+    arena *a = arena_new(1024);
+    assert_string_equal(rules_batch_manifest_uri(rules_at(rs, 0), "0123", a),
+                        "gs://b-1/m/churn/0123.jsonl");
+    const rules_batch *qb = rules_batch_of(rules_at(rs, 1));
+    assert_string_equal(qb->key, "${rule}");
+    assert_int_equal(qb->quiet_period_s, 5);
+    assert_int_equal(qb->min_events, 7);
+    assert_false(qb->expire);
+    assert_null(rules_batch_manifest_uri(rules_at(rs, 1), "0123", a));
+    assert_false(rules_batch_marks(rules_at(rs, 1), "x/_SUCCESS"));
+    arena_free(a);
+    rules_free(rs);
+    json_decref(arr);
+}
+
 /* ---- problems --------------------------------------------------------------------------- */
 
 /* One rule: the churn rule with KEY (a dotted path of objects) set to VALUE_JSON, or removed
@@ -425,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_compile_valid_rules),
         cmocka_unit_test(test_compile_empty),
         cmocka_unit_test(test_pipeline_and_model_templates),
+        cmocka_unit_test(test_batch_section),
         cmocka_unit_test(test_small_error_buffer),
         F(test_match_by_object),
         F(test_match_type_exact),
