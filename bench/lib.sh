@@ -308,7 +308,8 @@ bench_table() {
           (f(.rss_per_worker_max_mib; 1) | r(7)), (f(.pss_per_worker_max_mib; 1) | r(3)),
           (f(.x_a; 2) | r(6)), (f(.x_e; 2) | r(7))] | join(" ")) +
         (if $x.wrong > 0 then "  (\($x.wrong) wrong answers)" else "" end) +
-        (if ($x.also // 0) > 0 then "  (\($x.also) of \($x.ok) right answers: \($x.also_answer // "the other right one"))" else "" end)
+        (if ($x.also // 0) > 0 then "  (\($x.also) of \($x.ok) right answers: \($x.also_answer // "the other right one"))" else "" end) +
+        (if $x.extra then "  (\($x.extra))" else "" end)
       end),
     "",
     (.targets[] | "target  " + (.claim | l(26)) + (f(.value; 2) | r(6)) + "  " +

@@ -14,14 +14,18 @@
 #   c    the pool, forged token (signed by an unpublished key) -> 401: what an attacker costs
 #   d    the pool, echo function, valid token, a new event each request (fsync'd SQLite)
 #   d0   the retrain function against the emulator's Vertex AI, new events (when it exists)
+#   d1   the same rule batched (min_events 1000, keyed by the rule): the request path only
+#        joins the batch (202 "batched"), the follower submits every 1000 events
 #   d200 the same with 200 ms added to every Vertex call
 #   e    the usual stack (Functions Framework for Node.js, google-auth-library, a Set), the
 #        same load as b
 #   e2   the usual stack for new events: the same with a durable SQLite set (better-sqlite3,
 #        WAL, synchronous=FULL), the same load as d and d0
-# then d0 beside d and e2 (requests/s and p99), and the follower (bench/follow.sh): Vertex reads
-# per open run per hour and the pool's CPU with 1,000 runs open, beside polling without backoff,
-# the design, the budget's ceiling and the idle pool.
+# then d0 beside d and e2 and d1 beside d0 (requests/s and p99), the follower (bench/follow.sh):
+# Vertex reads per open run per hour and the pool's CPU with 1,000 runs open, beside polling
+# without backoff, the design, the budget's ceiling and the idle pool; and batches
+# (bench/batch.sh): the time from a batch's condition holding to its run's submission, beside the
+# follower's idle poll period and the unbatched path's submission.
 # Output: a table (requests/s, p50, p99, memory, ratios to a and e, targets), the comparisons,
 # the follower's figures, and build/bench/results.json with the same figures and the
 # micro-benchmarks'.
@@ -32,6 +36,7 @@
 # BENCH_NGINX_WORKERS (1), BENCH_SKIP_MICRO=1 (no micro-benchmarks), BENCH_JSON (default
 # build/bench/results.json), BENCH_PROFILE=ROW (perf profile of that row's server after the
 # rounds), BENCH_SKIP_FOLLOW=1 (no follower figures), BENCH_FOLLOW_RUNS (1000),
+# BENCH_SKIP_BATCH=1 (no batch figures), BENCH_BATCHES (batches per condition, 10),
 # BENCH_NODE_REBUILD=1 (build better-sqlite3 again instead of the kept addon).
 # Exit status: 0 when every row ran with only expected answers (a missed target is reported,
 # not an error), 1 otherwise.
@@ -44,6 +49,8 @@ E2E_NAME=bench
 . "$E2E_ROOT/bench/lib.sh"
 # shellcheck source=bench/follow.sh
 . "$E2E_ROOT/bench/follow.sh"
+# shellcheck source=bench/batch.sh
+. "$E2E_ROOT/bench/batch.sh"
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "bench: no build directory; run make bench" >&2; exit 1; }
 
 CORES=$(nproc)
@@ -138,6 +145,24 @@ RETRAIN_MEMBERS=',"project":"test-project","vertex":{"endpoint":"'"$EMU/v1"'","p
 CREATE_BUDGET=',"creates_per_minute":6000'
 GCE_METADATA_HOST=${EMU#http://} bench_start_pool retrain \
   "$(pool_config retrain retrain "$AUTH_ON" "$RETRAIN_MEMBERS,\"follow\":{\"first_s\":86400,\"max_s\":86400$CREATE_BUDGET}")" || exit 1
+# Row d1: the same rule batched, one batch for the rule (key ${rule}) closed every 1000 events:
+# the request path joins the batch (one write transaction) and answers 202 "batched"; the pool's
+# follower submits each closed batch (one custom job per 1000 events) while the rows run, its
+# reads and creates within budgets that do not bind. Its own ledger, as every pool's.
+# shellcheck disable=SC2016 # ${rule} is the rules' placeholder
+BATCHED_MEMBERS=${RETRAIN_MEMBERS/'"action":"train",'/'"action":"train","batch":{"key":"${rule}","min_events":1000,"max_wait_s":3600},'}
+BATCHED_FOLLOW=',"follow":{"first_s":86400,"max_s":86400,"reads_per_minute":6000,"creates_per_minute":6000}'
+BATCHED_SKIP=
+pool_config batched retrain "$AUTH_ON" "$BATCHED_MEMBERS$BATCHED_FOLLOW" >"$E2E_DIR/batched-check.json"
+if [ "$BATCHED_MEMBERS" = "$RETRAIN_MEMBERS" ]; then
+  BATCHED_SKIP="the bench's rule has no \"action\":\"train\" to add a batch section to"
+elif ! check=$("$BUILD/retrain-fcgi" --config "$E2E_DIR/batched-check.json" --check 2>&1); then
+  BATCHED_SKIP="this build refuses the batched rule: $(printf '%s' "$check" | head -n 1 | cut -c1-150)"
+else
+  GCE_METADATA_HOST=${EMU#http://} bench_start_pool batched \
+    "$(pool_config batched retrain "$AUTH_ON" "$BATCHED_MEMBERS$BATCHED_FOLLOW")" || exit 1
+  pools+=(batched)
+fi
 # The follower's pool (bench/follow.sh): the same rule, its follow settings sped up; idle (no
 # open run) until the rows are done.
 FOLLOW_SKIP=${BENCH_SKIP_FOLLOW:+BENCH_SKIP_FOLLOW is set}
@@ -145,6 +170,19 @@ if [ -z "$FOLLOW_SKIP" ]; then
   GCE_METADATA_HOST=${EMU#http://} bench_start_pool follow \
     "$(pool_config follow retrain "$AUTH_ON" "$RETRAIN_MEMBERS,\"follow\":$(follow_settings "$FOLLOW_RPM_FREE")")" || exit 1
   pools+=(follow)
+fi
+# The batches' pool (bench/batch.sh): rules closed by a quiet period, a count and a marker, and
+# one unbatched; idle (no open batch) until the follower's figures are done.
+BATCH_SKIP=${BENCH_SKIP_BATCH:+BENCH_SKIP_BATCH is set}
+if [ -z "$BATCH_SKIP" ]; then
+  pool_config batchlat retrain "$AUTH_ON" "$(bench_batch_members)" >"$E2E_DIR/batchlat-check.json"
+  if ! check=$("$BUILD/retrain-fcgi" --config "$E2E_DIR/batchlat-check.json" --check 2>&1); then
+    BATCH_SKIP="this build refuses the batched rules: $(printf '%s' "$check" | head -n 1 | cut -c1-150)"
+  else
+    GCE_METADATA_HOST=${EMU#http://} bench_start_pool batchlat \
+      "$(pool_config batchlat retrain "$AUTH_ON" "$(bench_batch_members)")" || exit 1
+    pools+=(batchlat)
+  fi
 fi
 bench_start_nginx auth "${pools[@]}" || exit 1
 bench_mint 16 "$E2E_DIR/tokens.valid" || exit 1
@@ -165,11 +203,27 @@ if [ "$(printf '%s' "$answer" | jq -r '.status // empty' 2>/dev/null)" != submit
     FOLLOW_SKIP="no retrain function: $RETRAIN_SKIP"
     e2e_stop_group "${POOL_PIDS[follow]}"
   fi
+  if [ -z "$BATCHED_SKIP" ]; then
+    BATCHED_SKIP="no retrain function: $RETRAIN_SKIP"
+    e2e_stop_group "${POOL_PIDS[batched]}"
+  fi
+  if [ -z "$BATCH_SKIP" ]; then
+    BATCH_SKIP="no retrain function: $RETRAIN_SKIP"
+    e2e_stop_group "${POOL_PIDS[batchlat]}"
+  fi
+fi
+# Row d1's first answer: the event joined the batch.
+if [ -z "$BATCHED_SKIP" ]; then
+  answer=$(bench_post /batched "$(head -n 1 "$E2E_DIR/tokens.valid")" bench-batched-probe)
+  if [ "$(printf '%s' "$answer" | jq -r '.status // empty' 2>/dev/null)" != batched ]; then
+    BATCHED_SKIP="the batched pool answered: $(printf '%s' "$answer" | head -c 200)"
+    e2e_stop_group "${POOL_PIDS[batched]}"
+  fi
 fi
 
 # ---- the rows ------------------------------------------------------------------------------
 ROWS=()
-declare -A LABEL URL ENV SERVER LATENCY HOLD RSS PER_WORKER PSS_WORKER NOTE ALSO
+declare -A LABEL URL ENV SERVER LATENCY HOLD RSS PER_WORKER PSS_WORKER NOTE ALSO EXTRA
 # row ID LABEL SERVER PATH [VAR=VALUE...]: SERVER is trivial, node or a pool's name.
 row() {
   local id=$1
@@ -196,11 +250,23 @@ if [ -z "$RETRAIN_SKIP" ]; then
   queued=()
   [ -n "$CREATE_BUDGET" ] && queued=(BENCH_ALSO_EXPECT=202 BENCH_ALSO_BODY='"queued"')
   row d0 "pool: retrain, new event, Vertex +0 ms" retrain /retrain "$VALID" BENCH_BODY='"submitted"' "${queued[@]}"
-  row d200 "pool: retrain, new event, Vertex +200 ms" retrain /retrain "$VALID" BENCH_BODY='"submitted"' "${queued[@]}"
-  LATENCY[d0]=0 LATENCY[d200]=200
-  [ -n "$CREATE_BUDGET" ] && ALSO[d0]="202 queued (the create budget, 6000/min, was spent)" ALSO[d200]=${ALSO[d0]}
+  LATENCY[d0]=0
+  [ -n "$CREATE_BUDGET" ] && ALSO[d0]="202 queued (the create budget, 6000/min, was spent)"
 else
   skip d0 "pool: retrain, new event, Vertex +0 ms" "$RETRAIN_SKIP"
+fi
+# Beside d0: the same events for the same rule, batched (202 "batched": joined, not submitted).
+if [ -z "$BATCHED_SKIP" ]; then
+  row d1 "pool: retrain, batched rule, new event" batched /batched "$VALID" BENCH_EXPECT=202 BENCH_BODY='"batched"'
+  LATENCY[d1]=0
+else
+  skip d1 "pool: retrain, batched rule, new event" "$BATCHED_SKIP"
+fi
+if [ -z "$RETRAIN_SKIP" ]; then
+  row d200 "pool: retrain, new event, Vertex +200 ms" retrain /retrain "$VALID" BENCH_BODY='"submitted"' "${queued[@]}"
+  LATENCY[d200]=200
+  [ -n "$CREATE_BUDGET" ] && ALSO[d200]="202 queued (the create budget, 6000/min, was spent)"
+else
   skip d200 "pool: retrain, new event, Vertex +200 ms" "$RETRAIN_SKIP"
 fi
 if [ -n "${NODE_PIDS_OF[node]:-}" ]; then
@@ -276,6 +342,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
   done
 done
 curl -sS --max-time 5 -X POST "$EMU/emulator/faults" -d '{}' >/dev/null
+# Row d1: how many of its batches closed (every 1000 events) and what the follower submitted.
+if [ -z "$BATCHED_SKIP" ]; then
+  EXTRA[d1]=$(RETRAIN_LEDGER=sqlite://$E2E_DIR/ledger-batched.db timeout 20 "$BUILD/retrainctl" runs list --limit 100000 |
+    jq -rs 'map(select(.batch != null)) | "batches of 1000: \(map(select(.batch.closed_by != null)) | length) closed over all its loads, \(map(select(.submitted != null)) | length) submitted by the follower meanwhile"' 2>/dev/null)
+fi
 
 # BENCH_PROFILE=ROW: where the pool's workers spend their CPU under that row's load (perf).
 if [ -n "${BENCH_PROFILE:-}" ] && [ -n "${URL[$BENCH_PROFILE]:-}" ]; then
@@ -300,6 +371,7 @@ fi
 # On a quiet machine: the retrain pool's own follower (following the runs of d0 and d200) would
 # read from the same emulator, and the Node processes are done.
 [ -z "$RETRAIN_SKIP" ] && e2e_stop_group "${POOL_PIDS[retrain]}"
+[ -z "$BATCHED_SKIP" ] && e2e_stop_group "${POOL_PIDS[batched]}"
 for name in "${!NODE_PIDS_OF[@]}"; do
   read -ra npids <<<"${NODE_PIDS_OF[$name]}"
   for p in "${npids[@]}"; do e2e_stop_group "$p"; done
@@ -314,6 +386,18 @@ elif ! bench_follow "$(head -n 1 "$E2E_DIR/tokens.valid")"; then
 fi
 [ -n "${POOL_PIDS[follow]:-}" ] && e2e_stop_group "${POOL_PIDS[follow]}"
 
+# ---- batches ---------------------------------------------------------------------------------
+# On a quiet machine too, after the follower's figures (its pool stopped).
+batch_json=$E2E_DIR/batch.json
+if [ -n "$BATCH_SKIP" ]; then
+  echo "bench: batch figures skipped: $BATCH_SKIP" >&2
+  jq -n --arg why "$BATCH_SKIP" '{skipped: $why}' >"$batch_json"
+elif ! bench_batch "$(head -n 1 "$E2E_DIR/tokens.valid")"; then
+  broken=1
+  [ -s "$batch_json" ] || jq -n '{skipped: "the batches could not be measured (see above)"}' >"$batch_json"
+fi
+[ -n "${POOL_PIDS[batchlat]:-}" ] && e2e_stop_group "${POOL_PIDS[batchlat]}"
+
 # ---- the table and the JSON ----------------------------------------------------------------
 rows_json=$E2E_DIR/rows.json
 for row in "${ROWS[@]}"; do
@@ -324,14 +408,15 @@ for row in "${ROWS[@]}"; do
       "$E2E_DIR/row-$row-"*.json >"$E2E_DIR/median-$row.json"
     median=$E2E_DIR/median-$row.json
   fi
-  jq -n --arg row "$row" --arg what "${LABEL[$row]}" --arg rss "${RSS[$row]:-}" --arg also "${ALSO[$row]:-}" \
+  jq -n --arg row "$row" --arg what "${LABEL[$row]}" --arg rss "${RSS[$row]:-}" --arg also "${ALSO[$row]:-}" --arg extra "${EXTRA[$row]:-}" \
     --arg pw "${PER_WORKER[$row]:-}" --arg pss "${PSS_WORKER[$row]:-}" --arg note "${NOTE[$row]:-}" \
     --slurpfile m "$median" '
     {row: $row, label: $what} + ($m[0] // {skipped: $note}) +
     (if $rss != "" and ($m | length) > 0 then {rss_mib: ($rss | tonumber)} else {} end) +
     (if $pw != "" then {rss_per_worker_max_mib: ($pw | tonumber)} else {} end) +
     (if $pss != "" then {pss_per_worker_max_mib: ($pss | tonumber)} else {} end) +
-    (if $also != "" then {also_answer: $also} else {} end)'
+    (if $also != "" then {also_answer: $also} else {} end) +
+    (if $extra != "" and ($m | length) > 0 then {extra: $extra} else {} end)'
 done | jq -s '
   def cpu: if .backend_cpu_us_per_req then .backend_cpu_us_per_req + .nginx_cpu_us_per_req +
     (.client_cpu_us_per_req // 0) else null end;
@@ -344,7 +429,7 @@ done | jq -s '
                         x_e_by_cpu: (if $re and ($re | cpu) and cpu then ($re | cpu) / cpu else null end)}
       else . end)' >"$rows_json"
 
-jq -n --slurpfile rows "$rows_json" --slurpfile follower "$follower_json" --arg cores "$CORES" --arg workers "$WORKERS" \
+jq -n --slurpfile rows "$rows_json" --slurpfile follower "$follower_json" --slurpfile batch "$batch_json" --arg cores "$CORES" --arg workers "$WORKERS" \
   --arg node "$NODE_PROCS" --arg conns "${BENCH_CONNECTIONS:-32}" --arg dur "$DURATION" --arg rounds "$ROUNDS" \
   --arg threads "${BENCH_THREADS:-2}" '
   {settings: {cores: ($cores|tonumber), pool_workers: ($workers|tonumber),
@@ -356,7 +441,8 @@ jq -n --slurpfile rows "$rows_json" --slurpfile follower "$follower_json" --arg 
    comparisons: (($rows[0] | map({(.row): .}) | add) as $r |
      [ ["d0", "d", "retrain with its run record vs echo (no Vertex call, no run record)"],
        ["d0", "e2", "retrain with its run record vs the usual stack with a durable set"],
-       ["d", "e2", "echo vs the usual stack with a durable set: the same work (auth, durable de-duplication)"] ]
+       ["d", "e2", "echo vs the usual stack with a durable set: the same work (auth, durable de-duplication)"],
+       ["d1", "d0", "the batched rule (the request path joins a batch) vs the unbatched one (a create per event)"] ]
      | map(. as [$x, $y, $what] | {row: $x, baseline: $y, what: $what,
          rps: $r[$x].rps, baseline_rps: $r[$y].rps, p99_ms: $r[$x].p99_ms, baseline_p99_ms: $r[$y].p99_ms,
          cpu_us_per_req: $r[$x].cpu_us_per_req, baseline_cpu_us_per_req: $r[$y].cpu_us_per_req}
@@ -364,6 +450,7 @@ jq -n --slurpfile rows "$rows_json" --slurpfile follower "$follower_json" --arg 
               p99_ratio: (if .p99_ms and .baseline_p99_ms then .p99_ms / .baseline_p99_ms else null end),
               cpu_ratio: (if .cpu_us_per_req and .baseline_cpu_us_per_req then .cpu_us_per_req / .baseline_cpu_us_per_req else null end)})),
    follower: $follower[0],
+   batch: $batch[0],
    targets: (($rows[0] | map({(.row): .}) | add) as $r |
      [ {claim: "a2 >= 0.8 x a", value: $r.a2.x_a, by_cpu: $r.a2.x_a_by_cpu},
        {claim: "a3 >= 0.8 x a2", value: (if $r.a3.rps and $r.a2.rps then $r.a3.rps / $r.a2.rps else null end),
@@ -390,6 +477,8 @@ echo
 bench_compare "$JSON_OUT"
 echo
 bench_follow_print "$JSON_OUT"
+echo
+bench_batch_print "$JSON_OUT"
 echo
 echo "figures: $JSON_OUT"
 exit $broken
