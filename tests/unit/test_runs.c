@@ -441,7 +441,7 @@ static void test_follow_up_collects_until_sealed(void **state)
     char f[RUN_ID_LEN + 1] = "", id[RUN_ID_LEN + 1];
     ledger_hold first = {0};
     for (int i = 0; i < 3; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "f%d", i);
         ledger_hold h = claim(l, name);
         if (i == 0)
@@ -546,7 +546,7 @@ static void test_batch_fills_to_min_events(void **state)
     runs_batch_terms t = {.rule = "shards", .action = "train", .key = "shards", .min_events = 3};
     char ids[7][RUN_ID_LEN + 1];
     for (int i = 0; i < 7; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "s%d", i);
         int size = 0;
         bool closed = true;
