@@ -161,6 +161,14 @@ ledger_status runs_join(ledger *l, const ledger_hold *hold, const char *id, bool
     return st;
 }
 
+/* The run an earlier attempt of HOLD's event listed it in, which may have died before the event
+ * named it (LEDGER_ERR_NOT_FOUND: none). An event on its first attempt has had no earlier one:
+ * no read. */
+static ledger_status covered_before(ledger *l, const ledger_hold *hold, char id[RUN_ID_LEN + 1])
+{
+    return hold->attempt > 1 ? l->ops->run_covering(l, hold->key, id) : LEDGER_ERR_NOT_FOUND;
+}
+
 #define FOLLOW_UP_ROUNDS 8 /* a collecting run sealed under us: ask again, this often */
 
 ledger_status runs_follow_up(ledger *l, const ledger_hold *hold, const char *rule,
@@ -172,10 +180,10 @@ ledger_status runs_follow_up(ledger *l, const ledger_hold *hold, const char *rul
     if (!hold || !rule || !*rule || !action || !*action || !id_valid(after))
         return ledger_fail(l, LEDGER_ERR_INVALID,
                            "runs: a follow-up needs a hold, a rule, an action and a run");
-    /* Covered by a follow-up already (an earlier attempt, which may have died before it named
-     * it): that one, sealed or not, never a second. */
+    /* Covered by a follow-up already (an earlier attempt): that one, sealed or not, never a
+     * second. */
     char got[RUN_ID_LEN + 1] = "";
-    ledger_status covering = l->ops->run_covering(l, hold->key, got);
+    ledger_status covering = covered_before(l, hold, got);
     if (covering != LEDGER_OK && covering != LEDGER_ERR_NOT_FOUND)
         return covering;
     for (int round = 0; round < FOLLOW_UP_ROUNDS; round++) {
@@ -227,8 +235,7 @@ ledger_status runs_batch_join(ledger *l, const ledger_hold *hold, const runs_bat
                            "bytes and terms >= 0",
                            BATCH_KEY_MAX);
     char got[RUN_ID_LEN + 1] = "";
-    /* An earlier attempt listed the event in a batch and died before naming it: that one. */
-    ledger_status st = l->ops->run_covering(l, hold->key, got);
+    ledger_status st = covered_before(l, hold, got);
     for (int round = 0; st == LEDGER_ERR_NOT_FOUND && round < FOLLOW_UP_ROUNDS; round++) {
         char fresh[RUN_ID_LEN + 1];
         fresh_id(fresh);
