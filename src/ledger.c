@@ -51,6 +51,11 @@ static bool key_valid(const char *key)
     return true;
 }
 
+bool ledger_status_replayable(const char *status)
+{
+    return status && (strcmp(status, "failed") == 0 || strcmp(status, "expired") == 0);
+}
+
 bool ledger_status_is_final(const char *status)
 {
     static const char *const final[] = {"done", "failed", "coalesced", "ignored", "expired"};

@@ -148,9 +148,13 @@ ledger_status ledger_release(ledger *l, const ledger_hold *hold, const char *err
  * act on it. */
 ledger_status ledger_renew(ledger *l, ledger_hold *hold, int lease_s);
 
-/* Re-opens a failed record as claimed by the caller for LEASE_S (for `retrainctl replay`);
+/* Whether a record in STATUS can be re-opened: failed (a dead letter) or expired (of a batch
+ * that timed out). Such a record may still change, so its answer is not kept. */
+bool ledger_status_replayable(const char *status);
+
+/* Re-opens a replayable record as claimed by the caller for LEASE_S (for `retrainctl replay`);
  * attempts + 1; it names no run any more (the replay begins a new one; the old run keeps it); HOLD
- * (may be NULL) receives the new hold. LEDGER_ERR_STATE unless the record is failed. */
+ * (may be NULL) receives the new hold. LEDGER_ERR_STATE unless the record is replayable. */
 ledger_status ledger_reopen(ledger *l, const char *key, int lease_s, ledger_hold *hold);
 
 ledger_status ledger_get(ledger *l, const char *key, ledger_record *rec);

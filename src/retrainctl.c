@@ -102,9 +102,7 @@ static int cmd_replay(int argc, char **argv)
         goto out;
     }
     ledger_status ls = ledger_get(l, key, &rec);
-    bool replayable = ls == LEDGER_OK &&
-                      (strcmp(rec.status, "failed") == 0 || strcmp(rec.status, "expired") == 0);
-    if (!replayable || !rec.event_json) {
+    if (ls != LEDGER_OK || !ledger_status_replayable(rec.status) || !rec.event_json) {
         fprintf(stderr, "retrainctl replay: %s\n",
                 ls == LEDGER_ERR_NOT_FOUND ? "no such event"
                 : ls != LEDGER_OK          ? ledger_last_error(l)

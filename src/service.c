@@ -229,7 +229,7 @@ static int authenticate(service *svc, const http_request *req, arena *a, http_re
 
 /* Answers a delivery of an event the ledger already finished: the stored outcome, unchanged
  * but for the status word. The answer is remembered unless the record may still change (a
- * failed one can be replayed). */
+ * replayable one may be re-opened: ledger_status_replayable). */
 static void answer_duplicate(service *svc, ledger_record *rec, const cloudevent *ev,
                              const char *key, arena *a, http_response *resp)
 {
@@ -237,8 +237,7 @@ static void answer_duplicate(service *svc, ledger_record *rec, const cloudevent 
     json_t *body = lease_answer_body("duplicate", stored, ev, key);
     if (body)
         json_object_set_new(body, "recorded_status", json_string(rec->status));
-    if (http_response_json(resp, a, 200, body) == 0 && strcmp(rec->status, "failed") != 0 &&
-        strcmp(rec->status, "expired") != 0)
+    if (http_response_json(resp, a, 200, body) == 0 && !ledger_status_replayable(rec->status))
         answer_cache_put(svc->answers, key, resp->body, resp->body_len, clk_mono_ms());
 }
 

@@ -738,6 +738,10 @@ static void test_batch_expired_events_replay(void **state)
     ledger_record rec;
     assert_int_equal(ledger_get(l, h.key, &rec), LEDGER_OK);
     assert_string_equal(rec.status, "expired");
+    assert_true(ledger_status_replayable(rec.status));
+    assert_true(ledger_status_replayable("failed"));
+    assert_false(ledger_status_replayable("done"));
+    assert_false(ledger_status_replayable(NULL));
     assert_string_equal(rec.last_error, "batch x expired");
     ledger_record_clear(&rec);
     ledger_record recs[4];
