@@ -154,32 +154,18 @@ void rules_compile_batch(problems *p, const char *path, const json_t *obj, rules
                     "max_wait_s");
 }
 
+static void check_no_manifest(problems *p, const char *path, const char *s)
+{
+    if (template_names(s, "batch_manifest_uri"))
+        problem_add(p, path,
+                    "${batch_manifest_uri} needs the rule's batch.manifest (the gs:// location its "
+                    "manifests are written to)");
+}
+
 /* Reports every string under V that names ${batch_manifest_uri}. */
 void rules_check_no_manifest(problems *p, const char *path, const json_t *v)
 {
-    char sub[PROBLEM_PATH_MAX];
-    if (json_is_string(v)) {
-        if (template_names(json_string_value(v), "batch_manifest_uri"))
-            problem_add(p, path,
-                        "${batch_manifest_uri} needs the rule's batch.manifest (the gs:// location "
-                        "its manifests are written to)");
-    } else if (json_is_array(v)) {
-        size_t i;
-        const json_t *item;
-        json_array_foreach(v, i, item)
-        {
-            problem_path(sub, path, "[%zu]", i);
-            rules_check_no_manifest(p, sub, item);
-        }
-    } else if (json_is_object(v)) {
-        const char *key;
-        const json_t *item;
-        json_object_foreach((json_t *)v, key, item)
-        {
-            problem_path(sub, path, ".%.64s", key);
-            rules_check_no_manifest(p, sub, item);
-        }
-    }
+    rules_walk_strings(p, path, v, check_no_manifest);
 }
 
 char *rules_batch_manifest_uri(const rule *r, const char *run_id, arena *a)

@@ -14,6 +14,9 @@
 #include "rules.h"
 #include "storage_object.h"
 
+/* CHECK on every string under V, with its JSON path (PATH, then [i] and .key below it). */
+void rules_walk_strings(problems *p, const char *path, const json_t *v,
+                        void (*check)(problems *p, const char *path, const char *s));
 /* Every string under V is a template: reports unknown placeholders under their paths. */
 void rules_check_templates(problems *p, const char *path, const json_t *v);
 /* Google's label rules (labels.h), reported under PATH. */

@@ -22,20 +22,19 @@
 static const vs_field pipeline_overrides[] = {VS_F("displayName", VS_STRING),
                                               VS_F("labels", VS_LABELS), VS_END};
 
-/* Every string below V is a template: check its placeholders. */
-void rules_check_templates(problems *p, const char *path, const json_t *v)
+void rules_walk_strings(problems *p, const char *path, const json_t *v,
+                        void (*check)(problems *p, const char *path, const char *s))
 {
-    char sub[PROBLEM_PATH_MAX], msg[256];
+    char sub[PROBLEM_PATH_MAX];
     if (json_is_string(v)) {
-        if (template_check(json_string_value(v), msg, sizeof msg) != 0)
-            problem_add(p, path, "%s", msg);
+        check(p, path, json_string_value(v));
     } else if (json_is_array(v)) {
         size_t i;
         const json_t *item;
         json_array_foreach(v, i, item)
         {
             problem_path(sub, path, "[%zu]", i);
-            rules_check_templates(p, sub, item);
+            rules_walk_strings(p, sub, item, check);
         }
     } else if (json_is_object(v)) {
         const char *key;
@@ -43,9 +42,22 @@ void rules_check_templates(problems *p, const char *path, const json_t *v)
         json_object_foreach((json_t *)v, key, item)
         {
             problem_path(sub, path, ".%.64s", key);
-            rules_check_templates(p, sub, item);
+            rules_walk_strings(p, sub, item, check);
         }
     }
+}
+
+static void check_template(problems *p, const char *path, const char *s)
+{
+    char msg[256];
+    if (template_check(s, msg, sizeof msg) != 0)
+        problem_add(p, path, "%s", msg);
+}
+
+/* Every string below V is a template: check its placeholders. */
+void rules_check_templates(problems *p, const char *path, const json_t *v)
+{
+    rules_walk_strings(p, path, v, check_template);
 }
 
 void rules_check_labels(problems *p, const char *path, const json_t *v)
