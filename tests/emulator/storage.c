@@ -323,6 +323,19 @@ static bool conds_parse(const emu_request *req, emu_response *resp, st_conds *c)
     return true;
 }
 
+/* The query of a read or delete of one object: its generation (-1: the live one) and its
+ * preconditions; false when either is malformed (RESP answered). */
+static bool object_params(const emu_request *req, emu_response *resp, int64_t *gen, st_conds *c)
+{
+    const char *gen_s = req->query(req, "generation");
+    *gen = -1;
+    if (gen_s && !int64_parse(gen_s, gen)) {
+        answer_bad_param(resp, "generation", gen_s);
+        return false;
+    }
+    return conds_parse(req, resp, c);
+}
+
 /* 0 when C holds for O (NULL: no live object), else the status: 412, or 304 for a read whose
  * *NotMatch failed. Counts and answers a failure. */
 static int conds_check(const st_conds *c, const st_object *o, bool read, emu_response *resp)
@@ -467,18 +480,13 @@ static void objects_get(const emu_request *req, emu_response *resp, const st_tar
         return;
     }
     bool media = t->kind == 3 || (alt && strcmp(alt, "media") == 0);
-    const char *gen_s = req->query(req, "generation");
-    int64_t gen = 0;
-    if (gen_s && !int64_parse(gen_s, &gen)) {
-        answer_bad_param(resp, "generation", gen_s);
-        return;
-    }
+    int64_t gen;
     st_conds c;
-    if (!conds_parse(req, resp, &c))
+    if (!object_params(req, resp, &gen, &c))
         return;
     pthread_mutex_lock(&st_mu);
     st_object *o = find(t->bucket, t->object, NULL);
-    if (!o || (gen_s && o->generation != gen)) {
+    if (!o || (gen >= 0 && o->generation != gen)) {
         pthread_mutex_unlock(&st_mu);
         answer_not_found(resp, t->bucket, t->object);
         return;
@@ -650,19 +658,14 @@ static void objects_list(const emu_request *req, emu_response *resp, const st_ta
 /* DELETE /storage/v1/b/B/o/N */
 static void objects_delete(const emu_request *req, emu_response *resp, const st_target *t)
 {
-    const char *gen_s = req->query(req, "generation");
-    int64_t gen = 0;
-    if (gen_s && !int64_parse(gen_s, &gen)) {
-        answer_bad_param(resp, "generation", gen_s);
-        return;
-    }
+    int64_t gen;
     st_conds c;
-    if (!conds_parse(req, resp, &c))
+    if (!object_params(req, resp, &gen, &c))
         return;
     pthread_mutex_lock(&st_mu);
     size_t at;
     st_object *o = find(t->bucket, t->object, &at);
-    if (!o || (gen_s && o->generation != gen)) {
+    if (!o || (gen >= 0 && o->generation != gen)) {
         pthread_mutex_unlock(&st_mu);
         answer_not_found(resp, t->bucket, t->object);
         return;
