@@ -25,6 +25,47 @@ static void label(FILE *f, const char *v)
             fputc(*v, f);
     }
 }
+/* The value a queued_gauge shows for the queued runs of one rule. */
+static double queued_events(const run_count *c, int64_t now_ms)
+{
+    (void)now_ms;
+    return (double)c->queued_events;
+}
+
+static double batches(const run_count *c, int64_t now_ms)
+{
+    (void)now_ms;
+    return (double)c->batches;
+}
+
+static double batch_events(const run_count *c, int64_t now_ms)
+{
+    (void)now_ms;
+    return (double)c->batch_events;
+}
+
+static double oldest_batch_age_s(const run_count *c, int64_t now_ms)
+{
+    int64_t age = c->oldest_batch_ms > 0 ? now_ms - c->oldest_batch_ms : 0;
+    return (age > 0 ? age : 0) / 1000.0;
+}
+
+/* Gauge NAME by rule, VALUE of each rule's queued runs (BATCHES_ONLY: of rules with batches), in
+ * SECONDS to the millisecond or a count. */
+static void queued_gauge(FILE *f, const char *name, const char *help, const run_count *runs,
+                         size_t n, bool batches_only,
+                         double (*value)(const run_count *c, int64_t now_ms), bool seconds,
+                         int64_t now_ms)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (size_t i = 0; i < n; i++) {
+        if (runs[i].state != RUN_QUEUED || (batches_only && runs[i].batches == 0))
+            continue;
+        fprintf(f, "%s{rule=\"", name);
+        label(f, runs[i].rule);
+        fprintf(f, seconds ? "\"} %.3f\n" : "\"} %.0f\n", value(&runs[i], now_ms));
+    }
+}
 
 static void render_runs(FILE *f, const run_count *runs, size_t n)
 {
@@ -50,48 +91,20 @@ static void render_runs(FILE *f, const run_count *runs, size_t n)
             "# HELP retrain_runs_open Runs not ended yet (queued, submitted or running).\n"
             "# TYPE retrain_runs_open gauge\nretrain_runs_open %lld\n",
             (long long)open);
-    fputs("# HELP retrain_queued_events Events whose run waits queued (for Google, the create "
-          "budget, or the run before it), by rule.\n"
-          "# TYPE retrain_queued_events gauge\n",
-          f);
-    for (size_t i = 0; i < n; i++) {
-        if (runs[i].state != RUN_QUEUED)
-            continue;
-        fputs("retrain_queued_events{rule=\"", f);
-        label(f, runs[i].rule);
-        fprintf(f, "\"} %lld\n", (long long)runs[i].queued_events);
-    }
     int64_t now_ms = clk_wall_ms();
-    fputs("# HELP retrain_batches_open Batches not submitted yet (open, or closed and waiting for "
-          "the follower), by rule.\n"
-          "# TYPE retrain_batches_open gauge\n",
-          f);
-    for (size_t i = 0; i < n; i++)
-        if (runs[i].state == RUN_QUEUED && runs[i].batches > 0) {
-            fputs("retrain_batches_open{rule=\"", f);
-            label(f, runs[i].rule);
-            fprintf(f, "\"} %lld\n", (long long)runs[i].batches);
-        }
-    fputs("# HELP retrain_batch_events Events in the batches not submitted yet, by rule.\n"
-          "# TYPE retrain_batch_events gauge\n",
-          f);
-    for (size_t i = 0; i < n; i++)
-        if (runs[i].state == RUN_QUEUED && runs[i].batches > 0) {
-            fputs("retrain_batch_events{rule=\"", f);
-            label(f, runs[i].rule);
-            fprintf(f, "\"} %lld\n", (long long)runs[i].batch_events);
-        }
-    fputs("# HELP retrain_batch_oldest_age_seconds Age of the oldest batch not submitted yet "
-          "(since its first event), by rule.\n"
-          "# TYPE retrain_batch_oldest_age_seconds gauge\n",
-          f);
-    for (size_t i = 0; i < n; i++)
-        if (runs[i].state == RUN_QUEUED && runs[i].batches > 0 && runs[i].oldest_batch_ms > 0) {
-            int64_t age = now_ms - runs[i].oldest_batch_ms;
-            fputs("retrain_batch_oldest_age_seconds{rule=\"", f);
-            label(f, runs[i].rule);
-            fprintf(f, "\"} %.3f\n", (age > 0 ? age : 0) / 1000.0);
-        }
+    queued_gauge(f, "retrain_queued_events",
+                 "Events whose run waits queued (for Google, the create budget, or the run before "
+                 "it), by rule.",
+                 runs, n, false, queued_events, false, now_ms);
+    queued_gauge(
+        f, "retrain_batches_open",
+        "Batches not submitted yet (open, or closed and waiting for the follower), by rule.", runs,
+        n, true, batches, false, now_ms);
+    queued_gauge(f, "retrain_batch_events", "Events in the batches not submitted yet, by rule.",
+                 runs, n, true, batch_events, false, now_ms);
+    queued_gauge(f, "retrain_batch_oldest_age_seconds",
+                 "Age of the oldest batch not submitted yet (since its first event), by rule.",
+                 runs, n, true, oldest_batch_age_s, true, now_ms);
     fputs("# HELP retrain_run_duration_seconds Time from a run's first event to its end, by rule "
           "and how it ended.\n"
           "# TYPE retrain_run_duration_seconds histogram\n",
