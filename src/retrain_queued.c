@@ -41,19 +41,18 @@ typedef struct {
     size_t manifest_len;
 } queued_call;
 
-/* The manifest's line for one event: its object and its id. */
-static void manifest_line(FILE *f, const template_vars *v, const storage_object *obj)
+/* The manifest's line for one event: its object and its id. -1 when it cannot be made (out of
+ * memory; the request path refused names and ids that are not UTF-8). */
+static int manifest_line(FILE *f, const template_vars *v, const storage_object *obj)
 {
     json_t *line = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?}", "bucket", v->bucket, "name", v->name,
                              "generation", obj ? obj->generation : NULL, "size",
                              obj ? obj->size : NULL, "event_id", v->event_id);
     char *text = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    if (text)
-        fprintf(f, "%s\n", text);
-    else
-        fputs("\x01", f); /* never valid JSON: the caller sees the manifest is broken */
+    int rc = text && fprintf(f, "%s\n", text) > 0 ? 0 : -1;
     free(text);
     json_decref(line);
+    return rc;
 }
 
 /* The run ends as STATE without reaching Google (WHY), its events failed with it. */
@@ -104,8 +103,11 @@ static int read_event(const queued_call *q, const rule *r, const char *key, temp
         snprintf(why, whylen, "out of memory");
     else
         rc = 0;
-    if (rc == 0 && manifest)
-        manifest_line(manifest, vars, objp);
+    if (rc == 0 && manifest && manifest_line(manifest, vars, objp) != 0) {
+        snprintf(why, whylen, "out of memory (its manifest)");
+        *later = true;
+        rc = -1;
+    }
     json_decref(stored);
     ledger_record_clear(&rec);
     return rc;
@@ -167,7 +169,7 @@ static const json_t *body_of(queued_call *q, const rule *r, template_vars *vars,
     }
     if (rc != 0)
         return NULL;
-    if (text && (!*text || memchr(*text, '\x01', q->manifest_len))) {
+    if (text && !*text) {
         snprintf(why, whylen, "out of memory (its manifest)");
         *later = true;
         return NULL;
