@@ -11,6 +11,7 @@
 #ifndef RT_LEDGER_BACKEND_H
 #define RT_LEDGER_BACKEND_H
 
+#include "alias_moves.h"
 #include "ledger.h"
 #include "runs.h"
 
@@ -137,6 +138,17 @@ typedef struct ledger_ops {
                                  int64_t delay_ms);
     /* Runs by (rule, state), ordered so, at most CAP. */
     ledger_status (*run_counts)(ledger *l, run_count *counts, size_t cap, size_t *n);
+    /* Run ID's decision becomes DECISION (DETAILS: NULL keeps them) where it is one in FROM
+     * (",a,b,"; "" stands for none); LEDGER_ERR_STATE when no row changed. */
+    ledger_status (*run_decide)(ledger *l, const char *id, const char *decision,
+                                const char *details, const char *from);
+    /* Runs by (rule, decision), where they have one, at most CAP. */
+    ledger_status (*decision_counts)(ledger *l, decision_count *counts, size_t cap, size_t *n);
+    /* Appends M to the alias audit (seq and at_ms: the store's). */
+    ledger_status (*move_add)(ledger *l, const alias_move *m);
+    /* Q is complete (limit resolved to 1..CAP); newest first. */
+    ledger_status (*move_list)(ledger *l, const alias_move_query *q, alias_move *out, size_t cap,
+                               size_t *n);
     /* One atomic statement on token bucket NAME (full, CAPACITY tokens, when first used),
      * refilled at PER_MS tokens a millisecond: takes one token when there is one. */
     ledger_status (*budget_take)(ledger *l, const char *name, double capacity, double per_ms,
@@ -188,8 +200,8 @@ int ledger_slot_fill(ledger_slot *slot, const char *const cols[4]);
     "r.ended_ms, r.updated_ms, r.error_code, r.error_message, r.model_version, "                   \
     "r.model_version_id, r.next_check_ms, r.checks, r.after_run, r.notify_state, r.notify_tries,"  \
     " (SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id), r.batch_key,"              \
-    " r.collecting, r.last_event_ms, r.batch_closed, r.closed_ms"
-#define RUN_NCOLUMNS 25
+    " r.collecting, r.last_event_ms, r.batch_closed, r.closed_ms, r.decision, r.decision_json"
+#define RUN_NCOLUMNS 27
 /* The run counts' query (run_count, in this order); the buckets match run_duration_le. */
 #define RUN_DURATION_LE(s) " sum(CASE WHEN ended_ms - queued_ms <= " #s "000 THEN 1 ELSE 0 END),"
 #define RUN_COUNTS_EVENTS "(SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id)"
@@ -241,6 +253,13 @@ void run_count_fill(run_count *c, const char *const cols[RUN_COUNTS_NCOLUMNS]);
                                                               " + " quiet " < queued_ms + " wait   \
                                                               " THEN " now " + " quiet             \
                                                               "  ELSE queued_ms + " wait " END"
+/* The SELECT column list of the alias audit, in this order. */
+#define ALIAS_MOVE_COLUMNS                                                                         \
+    "seq, model, alias, from_version, to_version, metric, value, run_id, actor, why, at_ms"
+#define ALIAS_MOVE_NCOLUMNS 11
+/* Fills M from column texts in ALIAS_MOVE_COLUMNS order. -1 on OOM. */
+int alias_move_fill(alias_move *m, const char *const cols[ALIAS_MOVE_NCOLUMNS]);
+
 /* Fills RUN from column texts in RUN_COLUMNS order (NULL for SQL NULL). -1 on OOM. */
 int run_record_fill(run_record *run, const char *const cols[RUN_NCOLUMNS]);
 

@@ -78,6 +78,14 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX ledger_runs_collecting ON ledger_runs (rule, coalesce(batch_key, ''))"
     " WHERE collecting = 1;"
     "CREATE INDEX ledger_run_events_event ON ledger_run_events (event_key);",
+    /* Promotion (the gate's decision on a run) and the audit of every alias move. */
+    "ALTER TABLE ledger_runs ADD COLUMN decision text, ADD COLUMN decision_json text;"
+    "CREATE TABLE ledger_alias_moves ("
+    " seq bigserial PRIMARY KEY,"
+    " model text NOT NULL, alias text NOT NULL, from_version text, to_version text NOT NULL,"
+    " metric text, value double precision, run_id text, actor text NOT NULL, why text NOT NULL,"
+    " at_ms bigint NOT NULL);"
+    "CREATE INDEX ledger_alias_moves_model ON ledger_alias_moves (model, alias, seq);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -121,6 +129,10 @@ enum {
     P_RUN_DUE_NOW,
     P_RUN_NOTICE_LEASE,
     P_RUN_NOTICED,
+    P_RUN_DECIDE,
+    P_DECISION_COUNTS,
+    P_MOVE_ADD,
+    P_MOVE_LIST,
     P_GC_RUN_EVENTS,
     P_GC_RUNS,
     P_COUNT
@@ -222,6 +234,7 @@ static const struct {
                       "  AND state NOT IN ('succeeded', 'failed', 'cancelled') THEN 1"
                       "  ELSE notify_state END,"
                       " collecting = CASE WHEN $2 = 'queued' THEN collecting ELSE 0 END,"
+                      " decision = coalesce(decision, $11),"
                       " updated_ms = " NOW_MS
                       " WHERE id = $1 AND position(',' || state || ',' in $8) > 0"},
     [P_RUN_GET] = {"ledger_run_get", "SELECT " RUN_COLUMNS " FROM ledger_runs r WHERE r.id = $1"},
@@ -233,6 +246,7 @@ static const struct {
          " AND ($4::text IS NULL OR (r.queued_ms, r.id) >"
          "  ((SELECT queued_ms FROM ledger_runs WHERE id = $4), $4))"
          " AND ($6::integer = 0 OR (r.batch_key IS NOT NULL AND r.state = 'queued'))"
+         " AND ($7::text IS NULL OR left(r.model_version, length($7)) = $7)"
          " ORDER BY r.queued_ms, r.id LIMIT $5::integer"},
     [P_RUN_EVENTS] = {"ledger_run_events", "SELECT event_key FROM ledger_run_events"
                                            " WHERE run_id = $1 ORDER BY seq LIMIT $2::bigint"},
@@ -247,7 +261,10 @@ static const struct {
          "    AND resource IS NOT NULL"
          "    AND coalesce(next_check_ms, submitted_ms + $3::bigint) <= " NOW_MS ")"
          "   OR (($4::integer & 2) <> 0 AND state = 'queued' AND next_check_ms <= " NOW_MS
-         "    AND " RUN_AFTER_ENDED "))"
+         "    AND " RUN_AFTER_ENDED ")"
+         "   OR (($4::integer & 4) <> 0 AND state = 'succeeded'"
+         "    AND decision IN ('pending', 'promoting')"
+         "    AND coalesce(next_check_ms, 0) <= " NOW_MS "))"
          "  AND follow_until_ms <= " NOW_MS
          "  ORDER BY state <> 'queued', coalesce(next_check_ms, submitted_ms + $3::bigint),"
          "   id"
@@ -286,6 +303,25 @@ static const struct {
                         "UPDATE ledger_runs SET batch_closed = $2, closed_ms = $3::bigint"
                         " WHERE id = $1 AND batch_closed IS NULL"},
     [P_RUN_COUNTS] = {"ledger_run_counts", RUN_COUNTS_SELECT " LIMIT $1::bigint"},
+    [P_RUN_DECIDE] =
+        {"ledger_run_decide",
+         "UPDATE ledger_runs SET decision = $2,"
+         " decision_json = coalesce($3, decision_json), updated_ms = " NOW_MS
+         " WHERE id = $1 AND position(',' || coalesce(decision, '') || ',' in $4) > 0"},
+    [P_DECISION_COUNTS] = {"ledger_decision_counts",
+                           "SELECT rule, decision, count(*) FROM ledger_runs"
+                           " WHERE decision IS NOT NULL GROUP BY rule, decision"
+                           " ORDER BY rule, decision LIMIT $1::bigint"},
+    [P_MOVE_ADD] = {"ledger_move_add",
+                    "INSERT INTO ledger_alias_moves (model, alias, from_version, to_version,"
+                    " metric, value, run_id, actor, why, at_ms)"
+                    " VALUES ($1, $2, $3, $4, $5, $6::double precision, $7, $8, $9, " NOW_MS ")"},
+    [P_MOVE_LIST] = {"ledger_move_list",
+                     "SELECT " ALIAS_MOVE_COLUMNS " FROM ledger_alias_moves m"
+                     " WHERE ($1::text IS NULL OR model = $1) AND ($2::text IS NULL OR alias = $2)"
+                     " AND ($3::integer = 0 OR seq = (SELECT max(seq) FROM ledger_alias_moves w"
+                     "  WHERE w.model = m.model AND w.alias = m.alias))"
+                     " ORDER BY seq DESC LIMIT $4::integer"},
     [P_RUN_QUEUE] = {"ledger_run_queue",
                      "UPDATE ledger_runs SET next_check_ms = " NOW_MS " + $2::bigint,"
                      " updated_ms = " NOW_MS " WHERE id = $1 AND state = 'queued'"},
@@ -695,8 +731,9 @@ static ledger_status pq_run_update(ledger *l, const char *id, const run_change *
                           ch->model_version_id,
                           from,
                           ch->started_ms > 0 ? started : NULL,
-                          ch->ended_ms > 0 ? ended : NULL};
-    return changed_or_state(l, P_RUN_UPDATE, 10, vals);
+                          ch->ended_ms > 0 ? ended : NULL,
+                          ch->decision};
+    return changed_or_state(l, P_RUN_UPDATE, 11, vals);
 }
 
 static int row_to_run(PGresult *r, int row, run_record *run)
@@ -731,9 +768,10 @@ static ledger_status pq_run_list(ledger *l, const run_query *q, run_record *runs
     const char *open = q->open_batches ? "1" : "0";
     const char *vals[] = {q->rule, q->state >= 0 ? run_state_name((run_state)q->state) : NULL,
                           since,   q->after_id,
-                          limit,   open};
+                          limit,   open,
+                          q->model};
     PGresult *r;
-    ledger_status st = run(l, P_RUN_LIST, 6, vals, &r);
+    ledger_status st = run(l, P_RUN_LIST, 7, vals, &r);
     if (st != LEDGER_OK)
         return st;
     for (int i = 0; i < PQntuples(r) && *n < cap; i++) {
@@ -936,6 +974,70 @@ static ledger_status pq_run_counts(ledger *l, run_count *counts, size_t cap, siz
     return st;
 }
 
+static ledger_status pq_run_decide(ledger *l, const char *id, const char *decision,
+                                   const char *details, const char *from)
+{
+    return changed_or_state(l, P_RUN_DECIDE, 4, (const char *[]){id, decision, details, from});
+}
+
+static ledger_status pq_decision_counts(ledger *l, decision_count *counts, size_t cap, size_t *n)
+{
+    char limit[24];
+    snprintf(limit, sizeof limit, "%zu", cap);
+    PGresult *r;
+    ledger_status st = run(l, P_DECISION_COUNTS, 1, (const char *[]){limit}, &r);
+    if (st != LEDGER_OK)
+        return st;
+    for (int i = 0; i < PQntuples(r) && *n < cap; i++) {
+        decision_count *c = &counts[(*n)++];
+        snprintf(c->rule, sizeof c->rule, "%s", PQgetvalue(r, i, 0));
+        snprintf(c->decision, sizeof c->decision, "%s", PQgetvalue(r, i, 1));
+        c->count = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+    }
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_move_add(ledger *l, const alias_move *m)
+{
+    char value[40];
+    snprintf(value, sizeof value, "%.17g", m->value);
+    PGresult *r;
+    ledger_status st =
+        run(l, P_MOVE_ADD, 9,
+            (const char *[]){m->model, m->alias, m->from_version, m->to_version, m->metric,
+                             m->has_value ? value : NULL, m->run_id, m->by, m->why},
+            &r);
+    PQclear(r);
+    return st;
+}
+
+static ledger_status pq_move_list(ledger *l, const alias_move_query *q, alias_move *out, size_t cap,
+                                  size_t *n)
+{
+    char limit[24];
+    snprintf(limit, sizeof limit, "%d", q->limit);
+    PGresult *r;
+    ledger_status st = run(l, P_MOVE_LIST, 4,
+                           (const char *[]){q->model, q->alias, q->latest ? "1" : "0", limit}, &r);
+    if (st != LEDGER_OK)
+        return st;
+    for (int i = 0; i < PQntuples(r) && *n < cap; i++) {
+        const char *cols[ALIAS_MOVE_NCOLUMNS];
+        for (int k = 0; k < ALIAS_MOVE_NCOLUMNS; k++)
+            cols[k] = PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k);
+        if (alias_move_fill(&out[*n], cols) != 0) {
+            while (*n > 0)
+                alias_move_clear(&out[--*n]);
+            st = ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: out of memory");
+            break;
+        }
+        (*n)++;
+    }
+    PQclear(r);
+    return st;
+}
+
 static ledger_status pq_budget_take(ledger *l, const char *name, double capacity, double per_ms,
                                     bool *granted)
 {
@@ -1000,6 +1102,10 @@ static const ledger_ops pg_ops = {
     .run_cover_collecting = pq_run_cover_collecting,
     .run_notice_lease = pq_run_notice_lease,
     .run_noticed = pq_run_noticed,
+    .run_decide = pq_run_decide,
+    .decision_counts = pq_decision_counts,
+    .move_add = pq_move_add,
+    .move_list = pq_move_list,
     .budget_take = pq_budget_take,
     .close = pq_close,
 };

@@ -93,6 +93,7 @@ static const char *const sql[S_COUNT] = {
                      "  AND state NOT IN ('succeeded', 'failed', 'cancelled') THEN 1"
                      "  ELSE notify_state END,"
                      " collecting = CASE WHEN ?2 = 'queued' THEN collecting ELSE 0 END,"
+                     " decision = coalesce(decision, ?12),"
                      " updated_ms = ?8"
                      " WHERE id = ?1 AND instr(?9, ',' || state || ',') > 0",
     [S_RUN_GET] = "SELECT " RUN_COLUMNS " FROM ledger_runs r WHERE r.id = ?1",
@@ -102,21 +103,25 @@ static const char *const sql[S_COUNT] = {
                    " AND (?4 IS NULL OR (r.queued_ms, r.id) >"
                    "  ((SELECT queued_ms FROM ledger_runs WHERE id = ?4), ?4))"
                    " AND (?6 = 0 OR (r.batch_key IS NOT NULL AND r.state = 'queued'))"
+                   " AND (?7 IS NULL OR substr(r.model_version, 1, length(?7)) = ?7)"
                    " ORDER BY r.queued_ms, r.id LIMIT ?5",
     [S_RUN_EVENTS] = "SELECT event_key FROM ledger_run_events WHERE run_id = ?1"
                      " ORDER BY seq LIMIT ?2",
-    [S_RUN_LEASE] = "UPDATE ledger_runs SET follower = ?1, follow_until_ms = ?2 + ?3,"
-                    " collecting = 0"
-                    " WHERE id = (SELECT id FROM ledger_runs r"
-                    "  WHERE (((?5 & 1) != 0 AND state IN ('submitted', 'running')"
-                    "    AND resource IS NOT NULL"
-                    "    AND coalesce(next_check_ms, submitted_ms + ?4) <= ?2)"
-                    "   OR ((?5 & 2) != 0 AND state = 'queued' AND next_check_ms <= ?2"
-                    "    AND " RUN_AFTER_ENDED "))"
-                    "  AND follow_until_ms <= ?2"
-                    "  ORDER BY state <> 'queued', coalesce(next_check_ms, submitted_ms + ?4), id"
-                    "  LIMIT 1)"
-                    " RETURNING id",
+    [S_RUN_LEASE] =
+        "UPDATE ledger_runs SET follower = ?1, follow_until_ms = ?2 + ?3,"
+        " collecting = 0"
+        " WHERE id = (SELECT id FROM ledger_runs r"
+        "  WHERE (((?5 & 1) != 0 AND state IN ('submitted', 'running')"
+        "    AND resource IS NOT NULL"
+        "    AND coalesce(next_check_ms, submitted_ms + ?4) <= ?2)"
+        "   OR ((?5 & 2) != 0 AND state = 'queued' AND next_check_ms <= ?2"
+        "    AND " RUN_AFTER_ENDED ")"
+        "   OR ((?5 & 4) != 0 AND state = 'succeeded'"
+        "    AND decision IN ('pending', 'promoting') AND coalesce(next_check_ms, 0) <= ?2))"
+        "  AND follow_until_ms <= ?2"
+        "  ORDER BY state <> 'queued', coalesce(next_check_ms, submitted_ms + ?4), id"
+        "  LIMIT 1)"
+        " RETURNING id",
     [S_RUN_CHECKED] = "UPDATE ledger_runs SET next_check_ms = ?3 + ?4, checks = ?5,"
                       " follower = NULL, follow_until_ms = 0 WHERE id = ?1 AND follower = ?2",
     [S_RUN_END_EVENTS] = "UPDATE ledger_events SET status = ?3, last_error = ?2"
@@ -142,6 +147,21 @@ static const char *const sql[S_COUNT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_RUN_COUNTS] = RUN_COUNTS_SELECT " LIMIT ?1",
+    [S_RUN_DECIDE] =
+        "UPDATE ledger_runs SET decision = ?2, decision_json = coalesce(?3, decision_json),"
+        " updated_ms = ?5"
+        " WHERE id = ?1 AND instr(?4, ',' || coalesce(decision, '') || ',') > 0",
+    [S_DECISION_COUNTS] = "SELECT rule, decision, count(*) FROM ledger_runs"
+                          " WHERE decision IS NOT NULL GROUP BY rule, decision"
+                          " ORDER BY rule, decision LIMIT ?1",
+    [S_MOVE_ADD] = "INSERT INTO ledger_alias_moves (model, alias, from_version, to_version, metric,"
+                   " value, run_id, actor, why, at_ms)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [S_MOVE_LIST] = "SELECT " ALIAS_MOVE_COLUMNS " FROM ledger_alias_moves m"
+                    " WHERE (?1 IS NULL OR model = ?1) AND (?2 IS NULL OR alias = ?2)"
+                    " AND (?3 = 0 OR seq = (SELECT max(seq) FROM ledger_alias_moves w"
+                    "  WHERE w.model = m.model AND w.alias = m.alias))"
+                    " ORDER BY seq DESC LIMIT ?4",
     [S_RUN_QUEUE] = "UPDATE ledger_runs SET next_check_ms = ?2 + ?3, updated_ms = ?2"
                     " WHERE id = ?1 AND state = 'queued'",
     [S_RUN_COLLECTING_INSERT] = "INSERT INTO ledger_runs (id, rule, action, state, queued_ms,"
@@ -591,6 +611,7 @@ static ledger_status sq_run_update(ledger *l, const char *id, const run_change *
         sqlite3_bind_int64(st, 10, ch->started_ms);
     if (ch->ended_ms > 0)
         sqlite3_bind_int64(st, 11, ch->ended_ms);
+    bind_text(st, 12, ch->decision);
     return changed_or_state(l, st, "run update");
 }
 
@@ -626,6 +647,7 @@ static ledger_status sq_run_list(ledger *l, const run_query *q, run_record *runs
     bind_text(st, 4, q->after_id);
     sqlite3_bind_int(st, 5, q->limit);
     sqlite3_bind_int(st, 6, q->open_batches ? 1 : 0);
+    bind_text(st, 7, q->model);
     int rc = SQLITE_DONE;
     while (*n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (row_to_run(st, &runs[*n]) != 0) {
@@ -928,6 +950,94 @@ static ledger_status sq_run_counts(ledger *l, run_count *counts, size_t cap, siz
     return LEDGER_OK;
 }
 
+static ledger_status sq_run_decide(ledger *l, const char *id, const char *decision,
+                                   const char *details, const char *from)
+{
+    sqlite3_stmt *st = stmt_get(l, S_RUN_DECIDE);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, id);
+    bind_text(st, 2, decision);
+    bind_text(st, 3, details);
+    bind_text(st, 4, from);
+    sqlite3_bind_int64(st, 5, ledger_now_ms());
+    return changed_or_state(l, st, "run decide");
+}
+
+static ledger_status sq_decision_counts(ledger *l, decision_count *counts, size_t cap, size_t *n)
+{
+    sqlite3_stmt *st = stmt_get(l, S_DECISION_COUNTS);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)cap);
+    int rc = SQLITE_DONE;
+    while (*n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        decision_count *c = &counts[(*n)++];
+        snprintf(c->rule, sizeof c->rule, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(c->decision, sizeof c->decision, "%s", (const char *)sqlite3_column_text(st, 1));
+        c->count = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    if (*n < cap && rc != SQLITE_DONE) {
+        *n = 0;
+        return db_fail(l, "decision counts");
+    }
+    return LEDGER_OK;
+}
+
+static ledger_status sq_move_add(ledger *l, const alias_move *m)
+{
+    sqlite3_stmt *st = stmt_get(l, S_MOVE_ADD);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, m->model);
+    bind_text(st, 2, m->alias);
+    bind_text(st, 3, m->from_version);
+    bind_text(st, 4, m->to_version);
+    bind_text(st, 5, m->metric);
+    if (m->has_value)
+        sqlite3_bind_double(st, 6, m->value);
+    else
+        sqlite3_bind_null(st, 6);
+    bind_text(st, 7, m->run_id);
+    bind_text(st, 8, m->by);
+    bind_text(st, 9, m->why);
+    sqlite3_bind_int64(st, 10, ledger_now_ms());
+    return step_done(l, st, "alias move", NULL);
+}
+
+static ledger_status sq_move_list(ledger *l, const alias_move_query *q, alias_move *out, size_t cap,
+                                  size_t *n)
+{
+    sqlite3_stmt *st = stmt_get(l, S_MOVE_LIST);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    bind_text(st, 1, q->model);
+    bind_text(st, 2, q->alias);
+    sqlite3_bind_int(st, 3, q->latest ? 1 : 0);
+    sqlite3_bind_int(st, 4, q->limit);
+    int rc = SQLITE_DONE;
+    while (*n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *cols[ALIAS_MOVE_NCOLUMNS];
+        for (int i = 0; i < ALIAS_MOVE_NCOLUMNS; i++)
+            cols[i] = (const char *)sqlite3_column_text(st, i);
+        if (alias_move_fill(&out[*n], cols) != 0) {
+            sqlite3_reset(st);
+            while (*n > 0)
+                alias_move_clear(&out[--*n]);
+            return ledger_fail(l, LEDGER_ERR_UNAVAILABLE, "ledger: out of memory");
+        }
+        (*n)++;
+    }
+    sqlite3_reset(st);
+    if (*n < cap && rc != SQLITE_DONE) {
+        while (*n > 0)
+            alias_move_clear(&out[--*n]);
+        return db_fail(l, "alias moves");
+    }
+    return LEDGER_OK;
+}
+
 static ledger_status sq_budget_take(ledger *l, const char *name, double capacity, double per_ms,
                                     bool *granted)
 {
@@ -1093,6 +1203,15 @@ GUARDED(g_run_noticed, sq_run_noticed, true,
 GUARDED(g_budget_take, sq_budget_take, true,
         (ledger * l, const char *name, double capacity, double per_ms, bool *granted),
         (l, name, capacity, per_ms, granted))
+GUARDED(g_run_decide, sq_run_decide, true,
+        (ledger * l, const char *id, const char *decision, const char *details, const char *from),
+        (l, id, decision, details, from))
+GUARDED(g_decision_counts, sq_decision_counts, false,
+        (ledger * l, decision_count *counts, size_t cap, size_t *n), (l, counts, cap, n))
+GUARDED(g_move_add, sq_move_add, true, (ledger * l, const alias_move *m), (l, m))
+GUARDED(g_move_list, sq_move_list, false,
+        (ledger * l, const alias_move_query *q, alias_move *out, size_t cap, size_t *n),
+        (l, q, out, cap, n))
 
 static void sq_close(ledger *l)
 {
@@ -1144,6 +1263,10 @@ const ledger_ops ledger_sqlite_ops = {
     .run_cover_collecting = g_run_cover_collecting,
     .run_notice_lease = g_run_notice_lease,
     .run_noticed = g_run_noticed,
+    .run_decide = g_run_decide,
+    .decision_counts = g_decision_counts,
+    .move_add = g_move_add,
+    .move_list = g_move_list,
     .budget_take = g_budget_take,
     .close = sq_close,
 };

@@ -92,6 +92,15 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX ledger_runs_collecting ON ledger_runs (rule, coalesce(batch_key, ''))"
     " WHERE collecting = 1;"
     "CREATE INDEX ledger_run_events_event ON ledger_run_events (event_key);",
+    /* Promotion (the gate's decision on a run) and the audit of every alias move. */
+    "ALTER TABLE ledger_runs ADD COLUMN decision TEXT;"
+    "ALTER TABLE ledger_runs ADD COLUMN decision_json TEXT;"
+    "CREATE TABLE ledger_alias_moves ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " model TEXT NOT NULL, alias TEXT NOT NULL, from_version TEXT, to_version TEXT NOT NULL,"
+    " metric TEXT, value REAL, run_id TEXT, actor TEXT NOT NULL, why TEXT NOT NULL,"
+    " at_ms INTEGER NOT NULL);"
+    "CREATE INDEX ledger_alias_moves_model ON ledger_alias_moves (model, alias, seq);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -55,6 +55,10 @@ enum {
     S_RUN_DUE_NOW,
     S_RUN_NOTICE_LEASE,
     S_RUN_NOTICED,
+    S_RUN_DECIDE,
+    S_DECISION_COUNTS,
+    S_MOVE_ADD,
+    S_MOVE_LIST,
     S_GC_RUN_EVENTS,
     S_GC_RUNS,
     S_COUNT

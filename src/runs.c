@@ -72,11 +72,13 @@ int run_record_fill(run_record *run, const char *const cols[RUN_NCOLUMNS])
     run->last_event_ms = num(cols[22]);
     snprintf(run->batch_closed, sizeof run->batch_closed, "%s", cols[23] ? cols[23] : "");
     run->closed_ms = num(cols[24]);
+    snprintf(run->decision, sizeof run->decision, "%s", cols[25] ? cols[25] : "");
     if (ledger_col_dup(&run->rule, cols[1]) || ledger_col_dup(&run->batch_key, cols[20]) ||
         ledger_col_dup(&run->action, cols[2]) || ledger_col_dup(&run->resource, cols[3]) ||
         ledger_col_dup(&run->error_message, cols[11]) ||
         ledger_col_dup(&run->model_version, cols[12]) ||
-        ledger_col_dup(&run->model_version_id, cols[13])) {
+        ledger_col_dup(&run->model_version_id, cols[13]) ||
+        ledger_col_dup(&run->decision_json, cols[26])) {
         run_record_clear(run);
         return -1;
     }
@@ -97,7 +99,6 @@ void run_count_fill(run_count *c, const char *const cols[RUN_COUNTS_NCOLUMNS])
     c->batches = num(cols[5 + RUN_DURATION_BUCKETS]);
     c->oldest_batch_ms = num(cols[6 + RUN_DURATION_BUCKETS]);
     c->batch_events = num(cols[7 + RUN_DURATION_BUCKETS]);
-    c->batch_events = num(cols[7 + RUN_DURATION_BUCKETS]);
 }
 
 void run_record_clear(run_record *run)
@@ -111,6 +112,7 @@ void run_record_clear(run_record *run)
     free(run->model_version);
     free(run->model_version_id);
     free(run->batch_key);
+    free(run->decision_json);
     memset(run, 0, sizeof *run);
 }
 
@@ -426,4 +428,34 @@ ledger_status runs_count(ledger *l, run_count *counts, size_t cap, size_t *n)
 {
     *n = 0;
     return cap == 0 ? LEDGER_OK : l->ops->run_counts(l, counts, cap, n);
+}
+
+static bool decision_valid(const char *d)
+{
+    return d && (strcmp(d, RUN_DECISION_PENDING) == 0 || strcmp(d, RUN_DECISION_PROMOTING) == 0 ||
+                 strcmp(d, RUN_DECISION_PROMOTED) == 0 || strcmp(d, RUN_DECISION_HELD) == 0);
+}
+
+ledger_status runs_decide(ledger *l, const char *id, const char *decision, const char *details,
+                          const char *from)
+{
+    if (!id_valid(id) || !decision_valid(decision) || !from || from[0] != ',')
+        return ledger_fail(l, LEDGER_ERR_INVALID, "runs: bad run id, decision or states");
+    ledger_status st = l->ops->run_decide(l, id, decision, details, from);
+    if (st == LEDGER_ERR_STATE) {
+        run_record run;
+        ledger_status got = runs_get(l, id, &run);
+        if (got != LEDGER_OK)
+            return got;
+        ledger_fail(l, LEDGER_ERR_STATE, "runs: run %s is decided already (%s)", id,
+                    run.decision[0] ? run.decision : "no decision");
+        run_record_clear(&run);
+    }
+    return st;
+}
+
+ledger_status runs_decision_counts(ledger *l, decision_count *counts, size_t cap, size_t *n)
+{
+    *n = 0;
+    return cap == 0 ? LEDGER_OK : l->ops->decision_counts(l, counts, cap, n);
 }

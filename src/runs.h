@@ -57,7 +57,17 @@ typedef struct {
     int64_t last_event_ms; /* a batch: when its last event joined */
     char batch_closed[16]; /* a batch: what closed it (RUN_BATCH_*); "": open, or not known */
     int64_t closed_ms;     /* and when its condition held; 0: open */
+    /* The promotion gate (a rule with "promote"): RUN_DECISION_*, "" when the run has none. */
+    char decision[16];
+    char *decision_json; /* the decision as a JSON object's text; NULL until decided */
 } run_record;
+
+/* A run's promotion decision: pending (it succeeded, the gate has not decided), promoting (the
+ * gate chose it and moves the alias), promoted (the alias is on its version) or held. */
+#define RUN_DECISION_PENDING "pending"
+#define RUN_DECISION_PROMOTING "promoting"
+#define RUN_DECISION_PROMOTED "promoted"
+#define RUN_DECISION_HELD "held"
 
 /* What closed a batch. */
 #define RUN_BATCH_MARKER "marker"
@@ -78,6 +88,7 @@ typedef struct {
     const char *error_message;
     const char *model_version, *model_version_id;
     int64_t started_ms, ended_ms; /* as Google says (startTime, endTime); 0: when recorded */
+    const char *decision; /* sets the run's decision when it has none yet (RUN_DECISION_PENDING) */
 } run_change;
 
 typedef struct {
@@ -87,6 +98,7 @@ typedef struct {
     int limit;            /* <= 0: 100 */
     const char *after_id; /* paging: runs after this one in (queued_ms, id) order; NULL: start */
     bool open_batches;    /* only batches not submitted yet (open, or closed and queued) */
+    const char *model;    /* only runs whose model_version is MODEL@...; NULL: any */
 } run_query;
 
 /* Begins the run of the event HOLD holds, for RULE and ACTION (both non-empty), or finds the
@@ -170,7 +182,8 @@ ledger_status runs_events(ledger *l, const char *id, char (*keys)[LEDGER_KEY_HEX
 enum {
     RUNS_LEASE_LOOKS = 1,  /* open runs, to look at */
     RUNS_LEASE_QUEUED = 2, /* queued runs, to submit (these go first) */
-    RUNS_LEASE_ANY = 3,
+    RUNS_LEASE_DECIDE = 4, /* succeeded runs whose promotion is pending or promoting */
+    RUNS_LEASE_ANY = 7,
 };
 ledger_status runs_lease(ledger *l, const char *owner, int lease_s, int first_s, int kinds,
                          run_record *run);
@@ -213,6 +226,20 @@ typedef struct {
 /* Up to CAP counts, ordered by rule then state; *N how many. One read over every run (for a
  * metrics scrape, not a hot path). */
 ledger_status runs_count(ledger *l, run_count *counts, size_t cap, size_t *n);
+
+/* Records run ID's promotion decision DECISION (RUN_DECISION_*) with DETAILS (a JSON object's
+ * text; NULL keeps what is there) where its decision now is one in FROM (",pending,promoting,";
+ * "," alone for none). LEDGER_ERR_STATE when it is not; LEDGER_ERR_NOT_FOUND: no run ID. */
+ledger_status runs_decide(ledger *l, const char *id, const char *decision, const char *details,
+                          const char *from);
+
+/* How many runs of RULE have each decision (pairs with any), for metrics. */
+typedef struct {
+    char rule[LEDGER_SLOT_RULE_MAX + 1];
+    char decision[16];
+    int64_t count;
+} decision_count;
+ledger_status runs_decision_counts(ledger *l, decision_count *counts, size_t cap, size_t *n);
 
 void run_record_clear(run_record *run);
 

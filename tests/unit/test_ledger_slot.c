@@ -239,7 +239,8 @@ static void test_upgrade_from_the_first_schema(void **state)
     if (cur->pg) {
         char sql[512];
         snprintf(sql, sizeof sql,
-                 "SET search_path TO slot_t%d_%d; DROP TABLE ledger_run_events;"
+                 "SET search_path TO slot_t%d_%d; DROP TABLE ledger_alias_moves;"
+                 " DROP TABLE ledger_run_events;"
                  " DROP TABLE ledger_runs; DROP TABLE ledger_budgets; ALTER TABLE ledger_events "
                  "DROP COLUMN run_id;"
                  " DROP TABLE ledger_rule_slots; DELETE FROM ledger_schema WHERE version >= 2;"
@@ -254,6 +255,7 @@ static void test_upgrade_from_the_first_schema(void **state)
         assert_int_equal(
             sqlite3_exec(
                 db,
+                "DROP TABLE ledger_alias_moves;"
                 "DROP TABLE ledger_run_events; DROP TABLE ledger_runs;"
                 "DROP TABLE ledger_budgets;"
                 "DROP INDEX ledger_events_run; ALTER TABLE ledger_events DROP COLUMN run_id;"

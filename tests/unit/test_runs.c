@@ -344,6 +344,7 @@ static void test_upgrades_a_ledger_from_before_runs(void **state)
         assert_int_equal(
             sqlite3_exec(
                 db,
+                "DROP TABLE ledger_alias_moves;"
                 "DROP TABLE ledger_run_events; DROP TABLE ledger_runs;"
                 "DROP TABLE ledger_budgets;"
                 "DROP INDEX ledger_events_run; ALTER TABLE ledger_events DROP COLUMN run_id;"
@@ -354,7 +355,8 @@ static void test_upgrades_a_ledger_from_before_runs(void **state)
     } else {
         char sql[512];
         snprintf(sql, sizeof sql,
-                 "SET search_path TO runs_t%d_%d; DROP TABLE ledger_run_events;"
+                 "SET search_path TO runs_t%d_%d; DROP TABLE ledger_alias_moves;"
+                 " DROP TABLE ledger_run_events;"
                  " DROP TABLE ledger_runs; DROP TABLE ledger_budgets;"
                  " ALTER TABLE ledger_events DROP COLUMN run_id;"
                  " DELETE FROM ledger_schema WHERE version > 2; RESET search_path",
