@@ -97,7 +97,11 @@ static int model_spec(const rule *r, const template_vars *vars, arena *a, vtx_mo
         snprintf(err, errlen, "no model settings");
         return -1;
     }
-    const char **aliases = arena_zalloc(a, (m->n_aliases + 1) * sizeof *aliases);
+    /* Behind a promotion gate a new version carries the candidate alias only: the gate moves
+     * the serving alias once the version has won. */
+    const rules_promote *gate = rules_promote_of(r);
+    size_t n_aliases = gate ? 1 : m->n_aliases;
+    const char **aliases = arena_zalloc(a, (n_aliases + 1) * sizeof *aliases);
     spec->display_name =
         m->display_name ? template_expand_string(m->display_name, vars, a) : rules_name(r);
     spec->description = m->description ? template_expand_string(m->description, vars, a) : NULL;
@@ -105,8 +109,8 @@ static int model_spec(const rule *r, const template_vars *vars, arena *a, vtx_mo
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    for (size_t i = 0; i < m->n_aliases; i++)
-        aliases[i] = m->aliases[i];
+    for (size_t i = 0; i < n_aliases; i++)
+        aliases[i] = gate ? gate->candidate_alias : m->aliases[i];
     spec->version_aliases = aliases;
     spec->image_uri = m->container_image;
     if (!(*labels = retrain_labels(rules_labels(r), m->labels, rules_name(r), vars->event_key, err,

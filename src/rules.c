@@ -31,6 +31,8 @@ struct rule {
     bool uses_run_id; /* a template names ${run_id}: the body is built once the run has one */
     bool batched;
     rules_batch batch;
+    bool promotes;
+    rules_promote promote;
     glob_pattern *marker;
     bool registers;
     rules_model model;
@@ -254,8 +256,8 @@ static void compile_match(problems *p, const char *path, const json_t *m, rule *
     }
 }
 
-static const char *const rule_keys[] = {"name",  "match",          "action", "job",  "pipeline",
-                                        "model", "min_interval_s", "labels", "batch"};
+static const char *const rule_keys[] = {"name",  "match",          "action", "job",   "pipeline",
+                                        "model", "min_interval_s", "labels", "batch", "promote"};
 
 /* The action and the sections it needs. When the action is missing or unknown, the sections
  * present are still checked on their own, so one run reports their problems too. */
@@ -375,6 +377,22 @@ static void compile_rule(problems *p, const char *path, const json_t *obj, rule 
             problem_add(p, sub,
                         "not with batch: a batched rule submits once per batch (use "
                         "batch.quiet_period_s to wait for a pause)");
+        }
+    }
+    const json_t *promote = json_object_get(obj, "promote");
+    if (promote) {
+        problem_path(sub, path, ".promote");
+        if (json_object_get(obj, "action") && !r->registers)
+            problem_add(p, sub,
+                        "only for actions that register a model version (train_and_register, "
+                        "register)");
+        rules_compile_promote(p, sub, promote, &r->promote);
+        r->promotes = true;
+        if (json_object_get(json_object_get(obj, "model"), "aliases")) {
+            problem_path(sub, path, ".model.aliases");
+            problem_add(p, sub,
+                        "not with promote: a new version carries promote.candidate_alias only, "
+                        "and the gate moves promote.alias when it wins");
         }
     }
     if (!r->batched || !r->batch.manifest) {
@@ -594,6 +612,11 @@ const rules_model *rules_model_of(const rule *r)
 const json_t *rules_labels(const rule *r)
 {
     return r->labels;
+}
+
+const rules_promote *rules_promote_of(const rule *r)
+{
+    return r->promotes ? &r->promote : NULL;
 }
 
 const rules_batch *rules_batch_of(const rule *r)

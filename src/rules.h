@@ -16,6 +16,7 @@
  *              aliases, labels},             train_and_register, register
  *    "min_interval_s": 600,                 optional integer >= 0 (default 0)
  *    "batch": {...},                        optional (below); not with min_interval_s
+ *    "promote": {...},                      optional (below), train_and_register and register
  *    "labels": {...}}                       optional, added to what the rule creates
  *
  * Batches. A rule with "batch" submits one run per batch of events instead of one per event:
@@ -33,6 +34,22 @@
  *                               event_id)
  * At least one condition is needed; each is 1 to 604800 s (min_events 1 to 100000), and
  * quiet_period_s is shorter than max_wait_s.
+ *
+ * Promotion. A registering rule with "promote" puts an evaluation gate between a new version
+ * and the alias that serves:
+ *   {"alias": "production",         required: the alias the gate moves ("default" is allowed:
+ *                                   what serving and batch prediction use)
+ *    "metric": "auRoc",             required: the metric's name in the evaluation's metrics
+ *    "goal": "maximize",            required: "maximize" or "minimize"
+ *    "min_delta": 0.0,              a win is by more than this (default 0; >= 0)
+ *    "candidate_alias": "candidate",  the only alias a new version is uploaded with (not alias,
+ *                                   not "default")
+ *    "require_evaluation": true,    a version without an evaluation is held (false: promoted)
+ *    "metrics_uri": "${artifact_uri}/metrics.json"}  where the training wrote its metrics when
+ *                                   the version has no ModelEvaluation (a gs:// template of the
+ *                                   version: ${artifact_uri} ${model} ${version_id} ${rule}
+ *                                   ${run_id})
+ * With it, model.aliases is refused: the version carries candidate_alias only.
  *
  * Unsafe names. By default a rule matches no event whose object name has a "." or ".." segment,
  * an empty segment (a leading '/' or "//"; a trailing '/', a folder placeholder, is fine), a
@@ -164,6 +181,19 @@ int rules_vars_batch(template_vars *vars, const char *const *names, size_t n, si
  * of gs://bucket/name with a trailing '/' ("" when the event names no object). In A; NULL on
  * OOM. */
 char *rules_artifact_uri(const rule *r, const template_vars *vars, arena *a);
+
+/* A registering rule's promotion gate (see "Promotion" above); strings are borrowed. */
+typedef struct {
+    const char *alias, *candidate_alias, *metric;
+    bool minimize; /* goal "minimize" (else "maximize") */
+    double min_delta;
+    bool require_evaluation;
+    const char *metrics_uri; /* template of the version's placeholders */
+} rules_promote;
+/* NULL when R has no promote section. */
+const rules_promote *rules_promote_of(const rule *r);
+/* Whether CANDIDATE beats CHAMPION by more than min_delta, in the direction of the goal. */
+bool rules_promote_wins(const rules_promote *p, double candidate, double champion);
 
 /* "train", "train_and_register", "register". */
 const char *rules_action_name(rules_action a);

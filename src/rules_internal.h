@@ -30,6 +30,8 @@ void rules_check_pipeline(problems *p, const char *path, const json_t *pipeline)
  * *MARKER. */
 void rules_compile_batch(problems *p, const char *path, const json_t *obj, rules_batch *b,
                          glob_pattern **marker);
+/* A registering rule's "promote" section into OUT. */
+void rules_compile_promote(problems *p, const char *path, const json_t *obj, rules_promote *out);
 /* Reports each string under V naming ${batch_manifest_uri} (for a rule with no manifest). */
 void rules_check_no_manifest(problems *p, const char *path, const json_t *v);
 

@@ -12,26 +12,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Where a placeholder may stand: the templates of the work a run submits, a batch's key (one
+ * event's values), a promotion's metrics URI (a model version's values). */
+enum { IN_WORK = 1, IN_EVENT = 2, IN_VERSION = 4 };
+
 static const struct {
     const char *name;
     size_t offset;
-    bool of_run; /* a value of the run the work belongs to, not of one event */
+    int where; /* IN_* */
 } placeholders[] = {
-    {"bucket", offsetof(template_vars, bucket), false},
-    {"name", offsetof(template_vars, name), false},
-    {"name_dir", offsetof(template_vars, name_dir), false},
-    {"generation", offsetof(template_vars, generation), false},
-    {"event_id", offsetof(template_vars, event_id), false},
-    {"event_key", offsetof(template_vars, event_key), false},
-    {"event_time", offsetof(template_vars, event_time), false},
-    {"rule", offsetof(template_vars, rule), false},
-    {"gcs_uri", offsetof(template_vars, gcs_uri), false},
-    {"run_id", offsetof(template_vars, run_id), true},
-    {"batch_size", offsetof(template_vars, batch_size), true},
-    {"batch_first_name", offsetof(template_vars, batch_first_name), true},
-    {"batch_last_name", offsetof(template_vars, batch_last_name), true},
-    {"batch_prefix", offsetof(template_vars, batch_prefix), true},
-    {"batch_manifest_uri", offsetof(template_vars, batch_manifest_uri), true},
+    {"bucket", offsetof(template_vars, bucket), IN_WORK | IN_EVENT},
+    {"name", offsetof(template_vars, name), IN_WORK | IN_EVENT},
+    {"name_dir", offsetof(template_vars, name_dir), IN_WORK | IN_EVENT},
+    {"generation", offsetof(template_vars, generation), IN_WORK | IN_EVENT},
+    {"event_id", offsetof(template_vars, event_id), IN_WORK | IN_EVENT},
+    {"event_key", offsetof(template_vars, event_key), IN_WORK | IN_EVENT},
+    {"event_time", offsetof(template_vars, event_time), IN_WORK | IN_EVENT},
+    {"rule", offsetof(template_vars, rule), IN_WORK | IN_EVENT | IN_VERSION},
+    {"gcs_uri", offsetof(template_vars, gcs_uri), IN_WORK | IN_EVENT},
+    {"run_id", offsetof(template_vars, run_id), IN_WORK | IN_VERSION},
+    {"batch_size", offsetof(template_vars, batch_size), IN_WORK},
+    {"batch_first_name", offsetof(template_vars, batch_first_name), IN_WORK},
+    {"batch_last_name", offsetof(template_vars, batch_last_name), IN_WORK},
+    {"batch_prefix", offsetof(template_vars, batch_prefix), IN_WORK},
+    {"batch_manifest_uri", offsetof(template_vars, batch_manifest_uri), IN_WORK},
+    {"artifact_uri", offsetof(template_vars, artifact_uri), IN_VERSION},
+    {"model", offsetof(template_vars, model), IN_VERSION},
+    {"version_id", offsetof(template_vars, version_id), IN_VERSION},
 };
 
 #define N_PLACEHOLDERS (sizeof placeholders / sizeof placeholders[0])
@@ -97,18 +104,18 @@ int template_has_placeholder(const char *s)
     return 0;
 }
 
-/* The names of the placeholders allowed (of the run too, unless EVENT_ONLY), as "${a} ${b}". */
-static void known_names(bool event_only, char *out, size_t outlen)
+/* The names of the placeholders allowed WHERE, as "${a} ${b}". */
+static void known_names(int where, char *out, size_t outlen)
 {
     size_t used = 0;
     out[0] = '\0';
     for (size_t i = 0; i < N_PLACEHOLDERS && used < outlen; i++)
-        if (!event_only || !placeholders[i].of_run)
+        if (placeholders[i].where & where)
             used += (size_t)snprintf(out + used, outlen - used, "%s${%s}", used ? " " : "",
                                      placeholders[i].name);
 }
 
-static int check(const char *s, bool event_only, char *msg, size_t msglen)
+static int check(const char *s, int where, char *msg, size_t msglen)
 {
     seg_kind kind;
     const char *text;
@@ -116,12 +123,14 @@ static int check(const char *s, bool event_only, char *msg, size_t msglen)
     int var = -1;
     char known[400];
     while ((used = next_segment(s, &kind, &text, &len, &var)) > 0) {
-        if (kind == SEG_UNKNOWN || (kind == SEG_VAR && event_only && placeholders[var].of_run)) {
-            known_names(event_only, known, sizeof known);
+        if (kind == SEG_UNKNOWN || (kind == SEG_VAR && !(placeholders[var].where & where))) {
+            known_names(where, known, sizeof known);
+            const char *what = kind == SEG_UNKNOWN ? "unknown"
+                               : where == IN_EVENT ? "not an event's"
+                                                   : "not a known";
             snprintf(msg, msglen,
-                     "%s placeholder ${%.*s} (known%s: %s; write $${ for a literal ${)",
-                     kind == SEG_UNKNOWN ? "unknown" : "not an event's", len > 40 ? 40 : (int)len,
-                     text, event_only ? " here" : "", known);
+                     "%s placeholder ${%.*s} (known%s: %s; write $${ for a literal ${)", what,
+                     len > 40 ? 40 : (int)len, text, where == IN_WORK ? "" : " here", known);
             return -1;
         }
         if (kind == SEG_UNTERMINATED) {
@@ -135,12 +144,17 @@ static int check(const char *s, bool event_only, char *msg, size_t msglen)
 
 int template_check(const char *s, char *msg, size_t msglen)
 {
-    return check(s, false, msg, msglen);
+    return check(s, IN_WORK, msg, msglen);
 }
 
 int template_check_event(const char *s, char *msg, size_t msglen)
 {
-    return check(s, true, msg, msglen);
+    return check(s, IN_EVENT, msg, msglen);
+}
+
+int template_check_version(const char *s, char *msg, size_t msglen)
+{
+    return check(s, IN_VERSION, msg, msglen);
 }
 
 bool template_names(const char *s, const char *name)

@@ -4,7 +4,9 @@
  * fields of template_vars: of one event ${bucket} ${name} ${name_dir} ${generation}
  * ${event_id} ${event_key} ${event_time} ${rule} ${gcs_uri}, and of the run the work belongs
  * to ${run_id} ${batch_size} ${batch_first_name} ${batch_last_name} ${batch_prefix}
- * ${batch_manifest_uri}. template_check() refuses what
+ * ${batch_manifest_uri}; of a model version (a promotion's metrics URI) ${artifact_uri} (its
+ * artifactUri without a trailing '/'), ${model} and ${version_id}, with ${rule} and ${run_id}.
+ * template_check() refuses what
  * template_expand() could not expand, with the same scanner, so what check-config accepts is
  * exactly what expands.
  *
@@ -25,6 +27,7 @@ typedef struct {
     const char *name_dir; /* the object name up to its last '/' (not included); "": none */
     const char *run_id, *batch_size, *batch_first_name, *batch_last_name, *batch_prefix;
     const char *batch_manifest_uri;
+    const char *artifact_uri, *model, *version_id; /* of a model version */
 } template_vars;
 
 /* True when S holds "${" that is not the escape "$${". */
@@ -34,6 +37,9 @@ int template_has_placeholder(const char *s);
 int template_check(const char *s, char *msg, size_t msglen);
 /* The same, and refuses the run's placeholders too: S is expanded with one event's values. */
 int template_check_event(const char *s, char *msg, size_t msglen);
+/* The same for a model version's template (a promotion's metrics URI): ${artifact_uri}
+ * ${model} ${version_id} ${rule} ${run_id}. */
+int template_check_version(const char *s, char *msg, size_t msglen);
 /* Whether S holds placeholder ${NAME}. */
 bool template_names(const char *s, const char *name);
 

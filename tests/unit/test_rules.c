@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "retrain_body.h"
 #include "rules.h"
 #include "support/rules_fixture.h"
 
@@ -144,6 +145,54 @@ static void test_batch_section(void **state)
     assert_false(qb->expire);
     assert_null(rules_batch_manifest_uri(rules_at(rs, 1), "0123", a));
     assert_false(rules_batch_marks(rules_at(rs, 1), "x/_SUCCESS"));
+    arena_free(a);
+    rules_free(rs);
+    json_decref(arr);
+}
+
+/* A promote section: its defaults, who wins by how much in each direction, and the version a
+ * train_and_register run uploads carrying the candidate alias only. */
+static void test_promote_section(void **state)
+{
+    (void)state;
+    json_t *r = fixture_rule("churn");
+    json_object_del(json_object_get(r, "model"), "aliases");
+    json_object_set_new(r, "promote",
+                        fixture_json("{\"alias\": \"production\", \"metric\": \"auRoc\","
+                                     " \"goal\": \"maximize\", \"min_delta\": 0.01}"));
+    json_t *arr = json_array();
+    json_array_append_new(arr, r);
+    rules *rs;
+    char err[1024];
+    if (rules_compile(arr, &rs, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    const rules_promote *p = rules_promote_of(rules_at(rs, 0));
+    assert_non_null(p);
+    assert_string_equal(p->alias, "production");
+    assert_string_equal(p->candidate_alias, "candidate");
+    assert_string_equal(p->metric, "auRoc");
+    assert_false(p->minimize);
+    assert_true(p->require_evaluation);
+    assert_string_equal(p->metrics_uri, "${artifact_uri}/metrics.json");
+    assert_true(rules_promote_wins(p, 0.92, 0.90));
+    assert_false(rules_promote_wins(p, 0.905, 0.90)); /* inside min_delta: a tie */
+    assert_false(rules_promote_wins(p, 0.80, 0.90));
+    rules_promote down = *p;
+    down.minimize = true;
+    down.min_delta = 0;
+    assert_true(rules_promote_wins(&down, 0.10, 0.20));
+    assert_false(rules_promote_wins(&down, 0.20, 0.20));
+
+    template_vars v = {.event_key = "0123abcd", .rule = "churn"};
+    arena *a = arena_new(1024);
+    json_t *body = retrain_request_body(rules_at(rs, 0), &v, a, err, sizeof err);
+    if (!body)
+        fail_msg("%s", err);
+    const json_t *aliases =
+        json_object_get(json_object_get(body, "modelToUpload"), "versionAliases");
+    assert_int_equal(json_array_size(aliases), 1);
+    assert_string_equal(json_string_value(json_array_get(aliases, 0)), "candidate");
+    json_decref(body);
     arena_free(a);
     rules_free(rs);
     json_decref(arr);
@@ -468,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_compile_empty),
         cmocka_unit_test(test_pipeline_and_model_templates),
         cmocka_unit_test(test_batch_section),
+        cmocka_unit_test(test_promote_section),
         cmocka_unit_test(test_small_error_buffer),
         F(test_match_by_object),
         F(test_match_type_exact),

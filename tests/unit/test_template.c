@@ -73,6 +73,22 @@ static void test_event_only_and_names(void **state)
     assert_true(template_names("--m=${batch_manifest_uri}", "batch_manifest_uri"));
     assert_false(template_names("--m=$${batch_manifest_uri}", "batch_manifest_uri"));
     assert_false(template_names("${batch_manifest}", "batch_manifest_uri"));
+    /* A model version's template: its own names, the rule and the run; no event's, and the
+     * version's nowhere else. */
+    assert_int_equal(
+        template_check_version("${artifact_uri}/${rule}/${run_id}/${model}@${version_id}", msg,
+                               sizeof msg),
+        0);
+    assert_int_equal(template_check_version("gs://b/${name}", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "${artifact_uri}"));
+    assert_null(strstr(msg, "${gcs_uri}"));
+    assert_int_equal(template_check("${artifact_uri}", msg, sizeof msg), -1);
+    assert_int_equal(template_check_event("${version_id}", msg, sizeof msg), -1);
+    template_vars v = {.artifact_uri = "gs://m/7", .version_id = "7"};
+    arena *a = arena_new(256);
+    assert_string_equal(template_expand_string("${artifact_uri}/metrics-${version_id}.json", &v, a),
+                        "gs://m/7/metrics-7.json");
+    arena_free(a);
 }
 
 int main(void)
