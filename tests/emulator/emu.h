@@ -82,6 +82,10 @@ extern const emu_service emu_gauth_service;   /* emu_gauth.c: metadata server + 
 extern const emu_service emu_vertex_service;  /* vx.c: Vertex AI v1 */
 extern const emu_service emu_sink_service;    /* sink.c: a webhook taking CloudEvents */
 extern const emu_service emu_storage_service; /* storage.c: Cloud Storage JSON API v1 objects */
+/* Stores LEN bytes of DATA as gs://BUCKET/NAME (a new generation), as a training job writing
+ * its output would (vx_evals.c's metrics.json): 0, or -1 for a bad name, a full store or OOM. */
+int emu_storage_put(const char *bucket, const char *name, const char *content_type,
+                    const void *data, size_t len);
 
 /* The largest object body storage.c takes (a simple upload's request body); main.c reads
  * bodies up to this size on the upload path, EMU_BODY_MAX (1 MiB) elsewhere. */

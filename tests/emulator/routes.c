@@ -20,6 +20,9 @@ static const char *const known[] = {
     "models.get",
     "models.listVersions",
     "models.mergeVersionAliases",
+    "models.evaluations.list",
+    "models.evaluations.get",
+    "models.evaluations.import",
     "operations.get",
     "operations.list",
     "oidc.jwks",
@@ -108,6 +111,12 @@ static const char *model_route(bool get, bool post, const char *tail)
         return "models.listVersions";
     if (post && strcmp(p, ":mergeVersionAliases") == 0)
         return "models.mergeVersionAliases";
+    if (get && strcmp(p, "/evaluations") == 0)
+        return "models.evaluations.list";
+    if (get && strncmp(p, "/evaluations/", 13) == 0 && p[13] && !strchr(p + 13, '/'))
+        return "models.evaluations.get";
+    if (post && strcmp(p, "/evaluations:import") == 0)
+        return "models.evaluations.import";
     return NULL;
 }
 

@@ -365,6 +365,78 @@ static int conds_check(const st_conds *c, const st_object *o, bool read, emu_res
 }
 
 /* POST /upload/storage/v1/b/B/o?uploadType=media&name=N */
+/* A new object of LEN bytes of DATA (copied), its digests computed; NULL on OOM. */
+static st_object *object_new(const char *bucket, const char *name, const char *ct, const void *data,
+                             size_t len)
+{
+    st_object *o = calloc(1, sizeof *o);
+    if (o) {
+        o->bucket = strdup(bucket);
+        o->name = strdup(name);
+        o->content_type = strdup(ct);
+        o->size = len;
+        o->data = o->size ? malloc(o->size) : NULL;
+    }
+    unsigned int mdlen = 0;
+    if (!o || !o->bucket || !o->name || !o->content_type || (o->size && !o->data) ||
+        EVP_Digest(data, len, o->md5, &mdlen, EVP_md5(), NULL) != 1) {
+        object_free(o);
+        return NULL;
+    }
+    if (o->size)
+        memcpy(o->data, data, o->size);
+    o->crc32c = snd_crc32c(0, data, len);
+    return o;
+}
+
+/* Stores O (taken) under C, with st_mu held: its Object resource, or NULL after answering
+ * RESP (may be NULL: nobody to answer) with why not (O is then freed). */
+static json_t *store_locked(st_object *o, const st_conds *c, emu_response *resp)
+{
+    size_t at;
+    st_object *old = find(o->bucket, o->name, &at);
+    if (resp && conds_check(c, old, false, resp)) {
+        object_free(o);
+        return NULL;
+    }
+    long long bytes = bytes_kept - (old ? (long long)old->size : 0) + (long long)o->size;
+    if ((!old && (long)n_objs >= max_objects) || bytes > max_bytes) {
+        n_refused_full++;
+        object_free(o);
+        if (resp)
+            emu_respond_gcs_error(
+                resp, 429, "usageLimits", "rateLimitExceeded", NULL, NULL,
+                "The emulator's object store is full (storage_max_objects %ld, "
+                "storage_max_bytes %lld): delete objects or POST /emulator/reset.",
+                max_objects, max_bytes);
+        return NULL;
+    }
+    if (!old && n_objs == cap_objs) {
+        size_t cap = cap_objs ? cap_objs * 2 : 256;
+        st_object **grown = realloc(objs, cap * sizeof *grown);
+        if (!grown) {
+            object_free(o);
+            if (resp)
+                emu_respond_gcs_error(resp, 500, NULL, "backendError", NULL, NULL, "out of memory");
+            return NULL;
+        }
+        objs = grown;
+        cap_objs = cap;
+    }
+    o->generation = next_generation();
+    if (old) {
+        objs[at] = o;
+        object_free(old);
+    } else {
+        memmove(objs + at + 1, objs + at, (n_objs - at) * sizeof *objs);
+        objs[at] = o;
+        n_objs++;
+    }
+    bytes_kept = bytes;
+    n_inserted++;
+    return object_json(o);
+}
+
 static void objects_insert(const emu_request *req, emu_response *resp, const st_target *t)
 {
     static const char wrong_url[] = "Upload requests must include an uploadType URL parameter and "
@@ -405,70 +477,32 @@ static void objects_insert(const emu_request *req, emu_response *resp, const st_
         return;
     }
 
-    st_object *o = calloc(1, sizeof *o);
-    if (o) {
-        o->bucket = strdup(t->bucket);
-        o->name = strdup(name);
-        o->content_type = strdup(ct);
-        o->size = req->body_len;
-        o->data = o->size ? malloc(o->size) : NULL;
-    }
-    unsigned int mdlen = 0;
-    if (!o || !o->bucket || !o->name || !o->content_type || (o->size && !o->data) ||
-        EVP_Digest(req->body, req->body_len, o->md5, &mdlen, EVP_md5(), NULL) != 1) {
-        object_free(o);
+    st_object *o = object_new(t->bucket, name, ct, req->body, req->body_len);
+    if (!o) {
         emu_respond_gcs_error(resp, 500, NULL, "backendError", NULL, NULL, "out of memory");
         return;
     }
-    if (o->size)
-        memcpy(o->data, req->body, o->size);
-    o->crc32c = snd_crc32c(0, req->body, req->body_len);
-
     pthread_mutex_lock(&st_mu);
-    size_t at;
-    st_object *old = find(o->bucket, o->name, &at);
-    if (conds_check(&c, old, false, resp)) {
-        pthread_mutex_unlock(&st_mu);
-        object_free(o);
-        return;
-    }
-    long long bytes = bytes_kept - (old ? (long long)old->size : 0) + (long long)o->size;
-    if ((!old && (long)n_objs >= max_objects) || bytes > max_bytes) {
-        n_refused_full++;
-        pthread_mutex_unlock(&st_mu);
-        object_free(o);
-        emu_respond_gcs_error(resp, 429, "usageLimits", "rateLimitExceeded", NULL, NULL,
-                              "The emulator's object store is full (storage_max_objects %ld, "
-                              "storage_max_bytes %lld): delete objects or POST /emulator/reset.",
-                              max_objects, max_bytes);
-        return;
-    }
-    if (!old && n_objs == cap_objs) {
-        size_t cap = cap_objs ? cap_objs * 2 : 256;
-        st_object **grown = realloc(objs, cap * sizeof *grown);
-        if (!grown) {
-            pthread_mutex_unlock(&st_mu);
-            object_free(o);
-            emu_respond_gcs_error(resp, 500, NULL, "backendError", NULL, NULL, "out of memory");
-            return;
-        }
-        objs = grown;
-        cap_objs = cap;
-    }
-    o->generation = next_generation();
-    if (old) {
-        objs[at] = o;
-        object_free(old);
-    } else {
-        memmove(objs + at + 1, objs + at, (n_objs - at) * sizeof *objs);
-        objs[at] = o;
-        n_objs++;
-    }
-    bytes_kept = bytes;
-    n_inserted++;
-    json_t *res = object_json(o);
+    json_t *res = store_locked(o, &c, resp);
     pthread_mutex_unlock(&st_mu);
-    emu_respond_value(resp, 200, res);
+    if (res)
+        emu_respond_value(resp, 200, res);
+}
+
+int emu_storage_put(const char *bucket, const char *name, const char *content_type,
+                    const void *data, size_t len)
+{
+    if (!bucket_ok(bucket, strlen(bucket)) || !object_name_ok(name))
+        return -1;
+    st_object *o = object_new(bucket, name, content_type, data, len);
+    if (!o)
+        return -1;
+    st_conds none = {0};
+    pthread_mutex_lock(&st_mu);
+    json_t *res = store_locked(o, &none, NULL);
+    pthread_mutex_unlock(&st_mu);
+    json_decref(res);
+    return res ? 0 : -1;
 }
 
 /* GET /storage/v1/b/B/o/N[?alt=media], GET /download/storage/v1/b/B/o/N */

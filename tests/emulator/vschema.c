@@ -58,6 +58,23 @@ const vs_field vs_upload_model_request[] = {
 
 const vs_field vs_merge_aliases_request[] = {VS_FR("versionAliases", VS_STRING_LIST), VS_END};
 
+/* google.cloud.aiplatform.v1.ModelEvaluation (name and createTime are output only). */
+const vs_field vs_model_evaluation[] = {VS_F("displayName", VS_STRING),
+                                        VS_F("metricsSchemaUri", VS_STRING),
+                                        VS_F("metrics", VS_ANY),
+                                        VS_F("sliceDimensions", VS_STRING_LIST),
+                                        VS_F("dataItemSchemaUri", VS_STRING),
+                                        VS_F("annotationSchemaUri", VS_STRING),
+                                        VS_F("modelExplanation", VS_ANY),
+                                        VS_F("explanationSpecs", VS_ANY),
+                                        VS_F("metadata", VS_ANY),
+                                        VS_FO("name"),
+                                        VS_FO("createTime"),
+                                        VS_END};
+
+const vs_field vs_import_model_evaluation_request[] = {
+    VS_MR("modelEvaluation", VS_MESSAGE, vs_model_evaluation), VS_END};
+
 const char *vs_status_name(vs_status s)
 {
     switch (s) {

@@ -28,6 +28,8 @@ extern const vs_field vs_training_pipeline[];
 extern const vs_field vs_model[];
 extern const vs_field vs_upload_model_request[];
 extern const vs_field vs_merge_aliases_request[];
+extern const vs_field vs_model_evaluation[];
+extern const vs_field vs_import_model_evaluation_request[];
 
 /* Checks OBJECT against SCHEMA; ROOT is the proto name of the top ("custom_job"). On failure
  * writes Google's message into MSG and the proto path of the field into FIELD. */

@@ -279,6 +279,13 @@ static bool vertex_handle(const emu_request *req, emu_response *resp)
         pthread_mutex_unlock(&vx_mu);
         return true;
     }
+    if (strcmp(req->path, "/emulator/vertex/outcomes") == 0) {
+        resp->route = "emulator.vertex_outcomes";
+        pthread_mutex_lock(&vx_mu);
+        vx_evals_outcomes(req, resp);
+        pthread_mutex_unlock(&vx_mu);
+        return true;
+    }
     if (strncmp(req->path, "/v1/", 4) != 0)
         return false;
     vx_parent parent;
@@ -314,6 +321,7 @@ static void vertex_reset(void)
     pthread_mutex_lock(&vx_mu);
     vx_jobs_reset();
     vx_models_reset();
+    vx_evals_reset();
     clock_ms = clock_ms_start;
     pthread_mutex_unlock(&vx_mu);
 }
@@ -337,6 +345,7 @@ static void vertex_stats(json_t *out)
     tick();
     vx_jobs_stats(created);
     vx_models_stats(created);
+    vx_evals_stats(created);
     pthread_mutex_unlock(&vx_mu);
     json_object_set_new(out, "created", created);
 }

@@ -84,4 +84,17 @@ int vx_models_add_version(const vx_parent *parent, const json_t *model, const ch
                           const char *model_id, char *name, size_t namelen, char *version,
                           size_t versionlen);
 
+/* Evaluations (vx_evals.c). TAIL follows MODEL's VERSION in the path ("/evaluations",
+ * "/evaluations/EID", "/evaluations:import"); false when it is none of them. */
+bool vx_evals_handle(const emu_request *req, emu_response *resp, const char *model,
+                     const char *version, const char *tail);
+/* A training pipeline named DISPLAY_NAME made MODEL's VERSION (MODEL_VERSION: its Model JSON):
+ * the first queued outcome it matches is applied. */
+void vx_evals_trained(const char *display_name, const char *model, const char *version,
+                      const json_t *model_version);
+/* GET and POST /emulator/vertex/outcomes. */
+void vx_evals_outcomes(const emu_request *req, emu_response *resp);
+void vx_evals_reset(void);
+void vx_evals_stats(json_t *created);
+
 #endif

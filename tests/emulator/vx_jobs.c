@@ -80,6 +80,8 @@ static void pipeline_upload(vx_run *r)
     snprintf(full, sizeof full, "%s@%s", model_name, version);
     json_object_set_new(model, "name", json_string(full));
     json_object_set_new(model, "versionId", json_string(version));
+    vx_evals_trained(json_string_value(json_object_get(r->res, "displayName")), model_name, version,
+                     model);
 }
 
 static void run_set_state(vx_run *r, const char *state)

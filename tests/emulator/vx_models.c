@@ -8,6 +8,7 @@
  *   GET  .../models/ID:listVersions            {"models":[every version, named ID@VERSION]}
  *                                              (filter by labels, orderBy, paging)
  *   POST .../models/ID@V:mergeVersionAliases   {"versionAliases":["a","-b"]} -> the Model
+ *   .../models/ID[@V]/evaluations...            ModelEvaluations (vx_evals.c)
  *   POST /emulator/vertex/models               seed {"project","location","modelId","model"}
  *
  * A parentModel must exist (404 otherwise: no auto-creation; tests seed models). The first
@@ -572,6 +573,20 @@ static bool model_routes(const emu_request *req, emu_response *resp, const vx_pa
             }
         emu_respond_error(resp, 404, "NOT_FOUND", "Operation %.200s is not found.", name);
         return true;
+    }
+    if (strncmp(p, "/evaluations", 12) == 0) {
+        vx_model *em = model_find(name);
+        json_t *ev = em ? version_find(em, spec) : NULL;
+        if (!ev) {
+            resp->route = strcmp(p, "/evaluations:import") == 0 ? "models.evaluations.import"
+                          : p[12] == '/'                        ? "models.evaluations.get"
+                                                                : "models.evaluations.list";
+            emu_respond_error(resp, 404, "NOT_FOUND", "Model %.200s%s%.100s is not found.", name,
+                              *spec ? "@" : "", spec);
+            return true;
+        }
+        return vx_evals_handle(req, resp, name, json_string_value(json_object_get(ev, "versionId")),
+                               p);
     }
     bool list_versions = strcmp(p, ":listVersions") == 0 && get;
     bool merge = strcmp(p, ":mergeVersionAliases") == 0 && post;
