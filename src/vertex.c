@@ -287,7 +287,7 @@ vtx_err vtx_perform(vtx_client *c, const vtx_request *q, long long deadline, vtx
     }
 }
 
-static vtx_err start(vtx_client *c, const vtx_request *q, vtx_result *out)
+vtx_err vtx_start(vtx_client *c, const vtx_request *q, vtx_result *out)
 {
     *out = (vtx_result){.retry_after_s = -1};
     return vtx_perform(c, q, clk_mono_ms() + c->deadline_ms, out);
@@ -337,7 +337,7 @@ static vtx_err get_resource(vtx_client *c, const char *collection, const char *n
         return vtx_invalid(out, "%s: expected a full resource name or an id",
                            collection ? collection : "operation");
     vtx_request q = {.method = "GET", .url = url, .idempotent = true, .what = collection};
-    vtx_err e = start(c, &q, out);
+    vtx_err e = vtx_start(c, &q, out);
     free(url);
     return e;
 }
@@ -409,6 +409,37 @@ vtx_err vtx_find_first(vtx_client *c, const char *url, const char *member, const
     return VTX_ERR_NOT_FOUND;
 }
 
+vtx_err vtx_list_all(vtx_client *c, const char *url, const char *member, vtx_result *out)
+{
+    *out = (vtx_result){.retry_after_s = -1};
+    long long deadline = clk_mono_ms() + c->deadline_ms;
+    json_t *all = json_array();
+    char *token = NULL;
+    vtx_err e = all ? VTX_OK : VTX_ERR_NOMEM;
+    for (int page = 0; e == VTX_OK && page < VTX_FIND_PAGES_MAX; page++) {
+        e = list_page(c, url, member, NULL, token, deadline, out);
+        free(token);
+        token = NULL;
+        if (e != VTX_OK)
+            break;
+        json_array_extend(all, json_object_get(out->resource, member));
+        const char *next = json_string_value(json_object_get(out->resource, "nextPageToken"));
+        if (!next || !*next)
+            break;
+        if (!(token = strdup(next)))
+            e = VTX_ERR_NOMEM;
+    }
+    free(token);
+    json_decref(out->resource);
+    out->resource = NULL;
+    if (e != VTX_OK) {
+        json_decref(all);
+        return e == VTX_ERR_NOMEM && !out->message[0] ? vtx_nomem(out) : e;
+    }
+    out->resource = json_pack("{s:o}", member, all);
+    return out->resource ? VTX_OK : vtx_nomem(out);
+}
+
 int vtx_label_filter(char *buf, size_t buflen, const char *key, const char *value)
 {
     /* Valid label keys and values hold no quote or space: nothing to escape. */
@@ -453,7 +484,7 @@ static vtx_err create_resource(vtx_client *c, const char *collection, const json
                      .what = collection,
                      .resolve = resolve_by_label,
                      .arg = &b};
-    vtx_err e = start(c, &q, out);
+    vtx_err e = vtx_start(c, &q, out);
     free(url);
     free(text);
     return e;
@@ -524,7 +555,7 @@ vtx_err vtx_cancel(vtx_client *c, const char *name, vtx_result *out)
     /* Asking again to cancel changes nothing more: retried like a read. */
     vtx_request q = {
         .method = "POST", .url = url, .body = "{}", .idempotent = true, .what = "cancel"};
-    vtx_err e = start(c, &q, out);
+    vtx_err e = vtx_start(c, &q, out);
     free(url);
     return e;
 }
@@ -552,7 +583,7 @@ vtx_err vtx_merge_version_aliases(vtx_client *c, const char *model, const char *
                      .body = text,
                      .idempotent = true,
                      .what = "mergeVersionAliases"};
-    vtx_err e = start(c, &q, out);
+    vtx_err e = vtx_start(c, &q, out);
     free(url);
     free(text);
     return e;

@@ -157,6 +157,19 @@ vtx_err vtx_cancel(vtx_client *c, const char *name, vtx_result *out);
 vtx_err vtx_merge_version_aliases(vtx_client *c, const char *model, const char *const *aliases,
                                   vtx_result *out);
 
+/* models.get of NAME: "projects/.../models/ID" (its default version), "...@VERSION" or
+ * "...@ALIAS". The resource is the Model version (404: no such model, version or alias). */
+vtx_err vtx_get_model(vtx_client *c, const char *name, vtx_result *out);
+/* models.listVersions of MODEL ("projects/.../models/ID"), every page: {"models":[...]}. */
+vtx_err vtx_list_model_versions(vtx_client *c, const char *model, vtx_result *out);
+/* models.evaluations.list of VERSION ("projects/.../models/ID@VERSION"), every page:
+ * {"modelEvaluations":[...]}. */
+vtx_err vtx_list_model_evaluations(vtx_client *c, const char *version, vtx_result *out);
+/* models.evaluations.import of EVALUATION (a ModelEvaluation, borrowed) into VERSION; the
+ * resource is the ModelEvaluation made. Not re-sent after an ambiguous failure. */
+vtx_err vtx_import_model_evaluation(vtx_client *c, const char *version, const json_t *evaluation,
+                                    vtx_result *out);
+
 /* The label filter Vertex's list calls take: labels.KEY="VALUE", into BUF. -1 when the key or
  * value is not a valid label. */
 int vtx_label_filter(char *buf, size_t buflen, const char *key, const char *value);

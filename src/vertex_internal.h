@@ -52,6 +52,13 @@ vtx_err vtx_nomem(vtx_result *out);
  * (attempts); zero it before the first call. */
 vtx_err vtx_perform(vtx_client *c, const vtx_request *q, long long deadline, vtx_result *out);
 
+/* Sends Q once within the client's deadline (OUT zeroed first). */
+vtx_err vtx_start(vtx_client *c, const vtx_request *q, vtx_result *out);
+
+/* Every item under MEMBER of the list at URL (a full URL, no query), following nextPageToken
+ * (at most VTX_FIND_PAGES_MAX pages), gathered into {MEMBER: [...]}. */
+vtx_err vtx_list_all(vtx_client *c, const char *url, const char *member, vtx_result *out);
+
 /* The first item under MEMBER of the list at URL (a full URL, no query) filtered by FILTER,
  * following nextPageToken past empty pages; VTX_ERR_NOT_FOUND when there is none (or the list's
  * parent does not exist). OUT is zeroed first; on VTX_OK its resource is the item. */

@@ -105,6 +105,52 @@ static void test_answers_map_to_errors(void **state)
     assert_int_equal(up(f, "gs://b-1/o", NULL, &status, why, sizeof why), GCS_OK); /* empty */
 }
 
+/* objects.get with alt=media: the object's path escaped, its bytes handed over whole; a
+ * missing object is permanent with 404, a 503 transient, and an answer past the limit refused. */
+static void test_read(void **state)
+{
+    fx *f = *state;
+    mini_http_push(f->srv, (mini_reply){.status = 200, .body = "{\"auRoc\": 0.91}"});
+    char *data = NULL, why[256] = "";
+    size_t len = 0;
+    long status = 0;
+    assert_int_equal(gcs_read(f->http, f->auth, mini_http_url(f->srv),
+                              "gs://m-1/run 7/metrics.json", 1024, 2000, &data, &len, &status, why,
+                              sizeof why),
+                     GCS_OK);
+    assert_int_equal(status, 200);
+    assert_int_equal(len, strlen("{\"auRoc\": 0.91}"));
+    assert_string_equal(data, "{\"auRoc\": 0.91}");
+    free(data);
+    char *req = mini_http_last_request(f->srv);
+    assert_non_null(strstr(req, "GET /storage/v1/b/m-1/o/run%207%2Fmetrics.json?alt=media "));
+    assert_non_null(strstr(req, "Authorization: Bearer " TOKEN "\r\n"));
+    free(req);
+
+    mini_http_push(f->srv, (mini_reply){.status = 404,
+                                        .body = "{\"error\":{\"code\":404,"
+                                                "\"message\":\"No such object: m-1/x\"}}"});
+    assert_int_equal(gcs_read(f->http, f->auth, mini_http_url(f->srv), "gs://m-1/x", 1024, 2000,
+                              &data, &len, &status, why, sizeof why),
+                     GCS_ERR_PERMANENT);
+    assert_int_equal(status, 404);
+    assert_null(data);
+    assert_non_null(strstr(why, "No such object"));
+    mini_http_push(f->srv, (mini_reply){.status = 503});
+    assert_int_equal(gcs_read(f->http, f->auth, mini_http_url(f->srv), "gs://m-1/x", 1024, 2000,
+                              &data, &len, &status, why, sizeof why),
+                     GCS_ERR_TRANSIENT);
+    mini_http_push(f->srv, (mini_reply){.status = 200, .body = "0123456789abcdef"});
+    assert_int_equal(gcs_read(f->http, f->auth, mini_http_url(f->srv), "gs://m-1/x", 8, 2000, &data,
+                              &len, &status, why, sizeof why),
+                     GCS_ERR_PERMANENT);
+    assert_null(data);
+    assert_null(strstr(why, TOKEN));
+    assert_int_equal(gcs_read(f->http, f->auth, mini_http_url(f->srv), "gs://m-1", 8, 2000, &data,
+                              &len, &status, why, sizeof why),
+                     GCS_ERR_USAGE);
+}
+
 static void test_bad_uris_refused(void **state)
 {
     fx *f = *state;
@@ -127,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_upload_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answers_map_to_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_uris_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
