@@ -167,7 +167,40 @@ static void render_calls(FILE *f, scoreboard *sb)
     }
 }
 
-char *metrics_render(scoreboard *sb, const run_count *runs, size_t n_runs, arena *a, size_t *len)
+static void render_promotions(FILE *f, const metrics_ledger *lg)
+{
+    fputs("# HELP retrain_promotion_decisions Promotion decisions recorded on the runs in the "
+          "ledger, by rule and outcome (pending and promoting: not finished yet).\n"
+          "# TYPE retrain_promotion_decisions gauge\n",
+          f);
+    for (size_t i = 0; i < lg->n_decisions; i++) {
+        fputs("retrain_promotion_decisions{rule=\"", f);
+        label(f, lg->decisions[i].rule);
+        fputs("\",outcome=\"", f);
+        label(f, lg->decisions[i].decision);
+        fprintf(f, "\"} %lld\n", (long long)lg->decisions[i].count);
+    }
+    fputs("# HELP retrain_serving_metric The metric of the version a gated alias is on, by model, "
+          "alias and metric (as the last recorded move says).\n"
+          "# TYPE retrain_serving_metric gauge\n",
+          f);
+    for (size_t i = 0; i < lg->n_serving; i++) {
+        const alias_move *m = &lg->serving[i];
+        if (!m->has_value || !m->metric)
+            continue;
+        fputs("retrain_serving_metric{model=\"", f);
+        label(f, m->model);
+        fputs("\",alias=\"", f);
+        label(f, m->alias);
+        fputs("\",metric=\"", f);
+        label(f, m->metric);
+        fputs("\",version=\"", f);
+        label(f, m->to_version);
+        fprintf(f, "\"} %.15g\n", m->value);
+    }
+}
+
+char *metrics_render(scoreboard *sb, const metrics_ledger *lg, arena *a, size_t *len)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -237,7 +270,9 @@ char *metrics_render(scoreboard *sb, const run_count *runs, size_t n_runs, arena
             "SIGHUP reloads refused (the configuration fails check-config) or rolled back (the "
             "first worker of the new generation could not start); the running one stays.",
             atomic_load(&sb->reload_failures));
-    render_runs(f, runs, n_runs);
+    render_runs(f, lg ? lg->runs : NULL, lg ? lg->n_runs : 0);
+    if (lg)
+        render_promotions(f, lg);
     render_calls(f, sb);
     if (fclose(f) != 0) {
         free(buf);

@@ -2,19 +2,30 @@
  *
  * Renders what the scoreboard holds: requests by route and status, a latency histogram per
  * route, workers by state, and the master's restart counters; and, from the ledger, the runs
- * by rule and state. Served at GET /metrics, which nginx answers only to loopback. */
+ * by rule and state, the promotion decisions by rule and outcome, and the metric of the version
+ * each gated alias is on. Served at GET /metrics, which nginx answers only to loopback. */
 #ifndef RT_METRICS_H
 #define RT_METRICS_H
 
 #include <stddef.h>
 
+#include "alias_moves.h"
 #include "arena.h"
 #include "runs.h"
 #include "scoreboard.h"
 
-/* The exposition text, in the arena; *LEN receives its length. NULL on OOM. RUNS (N_RUNS of
- * them, from runs_count) may be NULL when the ledger could not say: the run gauges are then
- * left out, and retrain_ledger_up says 0. */
-char *metrics_render(scoreboard *sb, const run_count *runs, size_t n_runs, arena *a, size_t *len);
+/* What the ledger says, read for one scrape (all borrowed). */
+typedef struct {
+    const run_count *runs; /* from runs_count */
+    size_t n_runs;
+    const decision_count *decisions; /* from runs_decision_counts */
+    size_t n_decisions;
+    const alias_move *serving; /* the last move of each model's alias (alias_moves_list, latest) */
+    size_t n_serving;
+} metrics_ledger;
+
+/* The exposition text, in the arena; *LEN receives its length. NULL on OOM. LG may be NULL when
+ * the ledger could not say: the run gauges are then left out, and retrain_ledger_up says 0. */
+char *metrics_render(scoreboard *sb, const metrics_ledger *lg, arena *a, size_t *len);
 
 #endif

@@ -47,9 +47,11 @@
  * token trouble leave a begun run queued (FN_QUEUED: 202), and ask for a retry (FN_RETRY: 503
  * with Retry-After) only before there is one (or when the ledger cannot hand it on).
  *
- * Test hook: with RETRAIN_TEST_HOOKS=1, RETRAIN_TEST_CRASH_AFTER_CREATE=1 (or =RULE[,RULE...],
- * for those rules only) makes the worker SIGKILL itself right after Google created the
- * resource, before anything is recorded. */
+ * Test hooks (test_hook.h): with RETRAIN_TEST_HOOKS=1, RETRAIN_TEST_CRASH_AFTER_CREATE=1 (or
+ * =RULE[,RULE...], for those rules only) makes the worker SIGKILL itself right after Google
+ * created the resource, before anything is recorded; RETRAIN_TEST_CRASH_AFTER_DECISION makes
+ * the follower SIGKILL itself after the promotion gate recorded a decision to promote and before
+ * it moved the alias (on the first pass of each run only, so the next pass converges). */
 #ifndef RT_RETRAIN_H
 #define RT_RETRAIN_H
 
@@ -57,6 +59,7 @@
 #include <stdbool.h>
 
 #include "function.h"
+#include "promote.h"
 #include "vertex.h"
 
 #define RETRAIN_UPLOAD_SPACING_S 2
@@ -74,6 +77,10 @@ json_t *retrain_outcome_queued(const char *rule, const char *action, const char 
 json_t *retrain_outcome_batched(const char *rule, const char *action, const char *batch, int events,
                                 bool closed);
 json_t *retrain_outcome_failed(const char *rule, const char *action, const vtx_result *res);
+
+/* What the promotion gate works with in a worker state STATE made by retrain_function.init,
+ * on ledger L (retrainctl's promote, rollback and models history). */
+promote_env retrain_gate_env(void *state, ledger *l);
 
 /* True for a job or pipeline state that will not change again (SUCCEEDED, FAILED, CANCELLED,
  * EXPIRED, PARTIALLY_SUCCEEDED); false for PENDING, QUEUED, RUNNING, ... and NULL. */

@@ -193,6 +193,8 @@ static bool look(retrain_state *st, ledger *l, const run_record *run)
     }
     bool moved = ch.state != run->state;
     bool version_new = ch.model_version && !run->model_version;
+    if (ch.state == RUN_SUCCEEDED && (ch.model_version || run->model_version))
+        ch.decision = retrain_decision_due(st, run->rule);
     if (moved || version_new) {
         /* Its events first: a run recorded as failed is never looked at again. */
         ledger_status ls = ch.state == RUN_FAILED ? fail_events(l, run, &ch) : LEDGER_OK;
@@ -293,6 +295,30 @@ static void submit(retrain_state *st, ledger *l, run_record *run)
         log_warning("follow: run %s: %s", run->id, ledger_last_error(l));
 }
 
+/* A pass of the promotion gate over RUN (leased) and when it is due again. */
+static void decide(retrain_state *st, ledger *l, run_record *run)
+{
+    const follow_config *f = &st->conf.follow;
+    int delay = retrain_promote(st, l, run);
+    int checks = delay < 0 ? run->checks + 1 : 0;
+    if (delay < 0)
+        delay = backoff_s(f, checks - 1);
+    if (runs_checked(l, run->id, st->owner, delay, checks) != LEDGER_OK)
+        log_warning("follow: run %s: %s", run->id, ledger_last_error(l));
+}
+
+/* A look saw RUN succeed: when its promotion is due, the gate decides under the same lease,
+ * without waiting for the next look. */
+static void decide_now(retrain_state *st, ledger *l, run_record *run)
+{
+    run_record now;
+    if (runs_get(l, run->id, &now) != LEDGER_OK)
+        return;
+    if (now.state == RUN_SUCCEEDED && strcmp(now.decision, RUN_DECISION_PENDING) == 0)
+        retrain_promote(st, l, &now); /* if it cannot finish, the decide lease comes back */
+    run_record_clear(&now);
+}
+
 int retrain_follow(void *state, ledger *l, bool (*stop)(void))
 {
     retrain_state *st = state;
@@ -309,7 +335,8 @@ int retrain_follow(void *state, ledger *l, bool (*stop)(void))
         long long now = clk_mono_ms();
         if (now < st->reads_at)
             return st->reads_at - now > 10 ? (int)(st->reads_at - now) : 10;
-        int kinds = RUNS_LEASE_LOOKS | (now >= st->creates_at ? RUNS_LEASE_QUEUED : 0);
+        int kinds =
+            RUNS_LEASE_LOOKS | RUNS_LEASE_DECIDE | (now >= st->creates_at ? RUNS_LEASE_QUEUED : 0);
         run_record run;
         ledger_status ls = runs_lease(l, st->owner, lease_s, f->first_s, kinds, &run);
         if (ls == LEDGER_ERR_NOT_FOUND)
@@ -326,8 +353,12 @@ int retrain_follow(void *state, ledger *l, bool (*stop)(void))
             runs_checked(l, run.id, st->owner, 1, run.checks); /* handed back, due again */
         } else if (queued) {
             submit(st, l, &run);
+        } else if (run.state == RUN_SUCCEEDED) {
+            decide(st, l, &run); /* its promotion, pending or half done */
         } else {
             bool moved = look(st, l, &run);
+            if (moved)
+                decide_now(st, l, &run);
             int checks = moved ? 0 : run.checks + 1;
             if (runs_checked(l, run.id, st->owner, backoff_s(f, moved ? 0 : checks), checks) !=
                 LEDGER_OK)

@@ -8,6 +8,7 @@
 #include "fetch.h"
 #include "function.h"
 #include "gauth.h"
+#include "promote.h"
 #include "retrain_config.h"
 #include "rules.h"
 #include "runs.h"
@@ -99,6 +100,16 @@ bool retrain_batch_close(retrain_state *st, ledger *l, run_record *run, queued_r
  * when its datacontenttype says it is not JSON. -1 with ERR when the data is malformed. */
 int retrain_storage_data(const cloudevent *ev, arena *a, storage_object *obj,
                          const storage_object **out, bool *unread, char *err, size_t errlen);
+
+/* The promotion gate (retrain_promote.c). The decision a run of rule RULE_NAME that succeeds
+ * with a version begins with: RUN_DECISION_PENDING when the rule promotes, else NULL (for
+ * run_change.decision). */
+const char *retrain_decision_due(const retrain_state *st, const char *rule_name);
+/* What the gate works with. */
+promote_env retrain_promote_env(retrain_state *st, ledger *l);
+/* One pass of the gate over succeeded RUN (leased; decision pending or promoting). Returns when
+ * to look again in seconds, or -1: on the follower's backoff (Google or the ledger failed). */
+int retrain_promote(retrain_state *st, ledger *l, const run_record *run);
 
 /* The test hook (see retrain.h; in retrain_submit.c). */
 void retrain_crash_hook(const rule *r);

@@ -247,7 +247,8 @@ static queued_result uploaded(const queued_call *q, const char *first_key, vtx_e
         ledger_rule_slot_set_resource(q->l, slot, first_key, version);
         run_change ch = {.state = RUN_SUCCEEDED,
                          .model_version = version,
-                         .model_version_id = at ? at + 1 : NULL};
+                         .model_version_id = at ? at + 1 : NULL,
+                         .decision = retrain_decision_due(q->st, q->run->rule)};
         if (runs_update(q->l, q->run->id, &ch) != LEDGER_OK)
             return QUEUED_LATER;
         log_info("run %s: queued -> succeeded (%s, adopted)", q->run->id, version);

@@ -80,7 +80,9 @@ int retrain_run_registered(const retrain_call *c, const char *operation, const c
            change(c,
                   &(run_change){.state = RUN_SUCCEEDED,
                                 .model_version = version,
-                                .model_version_id = version ? version_id : NULL},
+                                .model_version_id = version ? version_id : NULL,
+                                .decision = version && rules_promote_of(c->r) ? RUN_DECISION_PENDING
+                                                                              : NULL},
                   out);
 }
 

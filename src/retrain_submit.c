@@ -9,7 +9,6 @@
  * Memory: everything here lives in the request's arena. What the Vertex client answers is
  * handed to it (vtx_result_keep), as are the ledger's slots (ledger_slot_in) and the bodies
  * built (arena_json): no path below releases anything by hand. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "retrain.h"
 #include "retrain_body.h"
 #include "retrain_internal.h"
+#include "test_hook.h"
 
 #define HOLDER_WAIT_MS 5000 /* how long to wait for the slot's holder to name its job */
 #define HOLDER_POLL_MS 25   /* how often to look meanwhile */
@@ -34,23 +34,7 @@
 /* The test hook (retrain.h): dies right after Google accepted a create or an upload. */
 void retrain_crash_hook(const rule *r)
 {
-    static int armed = -1;
-    static const char *which;
-    if (armed < 0) {
-        const char *hooks = getenv("RETRAIN_TEST_HOOKS");
-        which = getenv("RETRAIN_TEST_CRASH_AFTER_CREATE");
-        armed = hooks && strcmp(hooks, "1") == 0 && which && *which;
-    }
-    if (!armed)
-        return;
-    /* "1", or a comma-separated list of rule names. */
-    size_t n = strlen(rules_name(r));
-    for (const char *p = which; *p;) {
-        size_t len = strcspn(p, ",");
-        if ((len == 1 && *p == '1') || (len == n && strncmp(p, rules_name(r), n) == 0))
-            raise(SIGKILL);
-        p += len + (p[len] == ',');
-    }
+    test_hook_crash("RETRAIN_TEST_CRASH_AFTER_CREATE", rules_name(r));
 }
 
 static bool is_pipeline_name(const char *name)

@@ -11,6 +11,7 @@
 #include "builtins.h"
 #include "cmd_check_config.h"
 #include "cmd_events.h"
+#include "cmd_models.h"
 #include "cmd_runs.h"
 #include "cmd_batches.h"
 #include "cmd_verify_token.h"
@@ -37,6 +38,12 @@ static void usage(FILE *out)
         "  runs show ID                 the runs events started, and the events each covers\n"
         "  batches list [--rule R]      the batches not submitted yet, and what each waits for\n"
         "  replay KEY [--ledger URL]    run a failed or expired event through its function again\n"
+        "  promote MODEL@VERSION --alias A [--reason TEXT]\n"
+        "                               move a model's alias to a version by hand (audited)\n"
+        "  rollback MODEL --alias A [--reason TEXT]\n"
+        "                               move the alias back to the version that held it before\n"
+        "  models history MODEL         each version: its run and events, metric, decision and\n"
+        "                               the aliases it holds now\n"
         "  gc [--older-than DURATION]   delete finished records older than DURATION (7d)\n"
         "\n"
         "The config comes from $RETRAIN_CONFIG, the ledger from --ledger, $RETRAIN_LEDGER or the\n"
@@ -185,6 +192,12 @@ int main(int argc, char **argv)
         return cmd_gc(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0)
         return cmd_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "promote") == 0)
+        return cmd_promote(argc - 1, argv + 1);
+    if (strcmp(cmd, "rollback") == 0)
+        return cmd_rollback(argc - 1, argv + 1);
+    if (strcmp(cmd, "models") == 0)
+        return cmd_models(argc - 1, argv + 1);
     fprintf(stderr, "retrainctl: unknown command \"%.40s\" (see retrainctl --help)\n", cmd);
     return 2;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alias_moves.h"
 #include "answer_cache.h"
 #include "auth.h"
 #include "clk.h"
@@ -130,15 +131,45 @@ static void handle_readyz(service *svc, arena *a, http_response *resp)
 }
 
 #define METRICS_RUN_COUNTS 1024 /* (rule, state) pairs: six states of 170 rules */
+#define METRICS_DECISIONS 1024  /* (rule, decision) pairs */
+#define METRICS_SERVING 256     /* gated aliases */
+
+static void clear_move(void *m)
+{
+    alias_move_clear(m);
+}
+
+/* What the ledger says for one scrape, in A; NULL when it cannot say. */
+static const metrics_ledger *read_ledger(ledger *l, arena *a)
+{
+    metrics_ledger *lg = arena_zalloc(a, sizeof *lg);
+    run_count *runs = arena_alloc(a, METRICS_RUN_COUNTS * sizeof *runs);
+    decision_count *dec = arena_alloc(a, METRICS_DECISIONS * sizeof *dec);
+    alias_move *serving = arena_zalloc(a, METRICS_SERVING * sizeof *serving);
+    if (!l || !lg || !runs || !dec || !serving ||
+        runs_count(l, runs, METRICS_RUN_COUNTS, &lg->n_runs) != LEDGER_OK ||
+        runs_decision_counts(l, dec, METRICS_DECISIONS, &lg->n_decisions) != LEDGER_OK)
+        return NULL;
+    alias_move_query q = {.latest = true, .limit = METRICS_SERVING};
+    if (alias_moves_list(l, &q, serving, METRICS_SERVING, &lg->n_serving) != LEDGER_OK)
+        return NULL;
+    for (size_t i = 0; i < lg->n_serving; i++) /* released with the arena */
+        if (arena_on_reset(a, clear_move, &serving[i]) != 0) {
+            for (size_t k = i; k < lg->n_serving; k++)
+                alias_move_clear(&serving[k]);
+            return NULL;
+        }
+    lg->runs = runs;
+    lg->decisions = dec;
+    lg->serving = serving;
+    return lg;
+}
 
 static void handle_metrics(service *svc, arena *a, http_response *resp)
 {
-    size_t len = 0, n_runs = 0;
-    run_count *runs = arena_alloc(a, METRICS_RUN_COUNTS * sizeof *runs);
-    if (runs &&
-        (!svc->ledger || runs_count(svc->ledger, runs, METRICS_RUN_COUNTS, &n_runs) != LEDGER_OK))
-        runs = NULL;
-    char *text = svc->sb ? metrics_render(svc->sb, runs, n_runs, a, &len) : NULL;
+    size_t len = 0;
+    const metrics_ledger *lg = read_ledger(svc->ledger, a);
+    char *text = svc->sb ? metrics_render(svc->sb, lg, a, &len) : NULL;
     if (!text) {
         http_response_error(resp, a, 503, "unavailable", "no scoreboard");
         return;

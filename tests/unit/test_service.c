@@ -427,7 +427,7 @@ static void test_run_metrics(void **state)
         {.rule = "churn", .state = RUN_RUNNING, .count = 2},
         {.rule = "we\"ird\\\n", .state = RUN_QUEUED, .count = 1, .queued_events = 40}};
     size_t len;
-    char *text = metrics_render(f->sb, runs, 3, a, &len);
+    char *text = metrics_render(f->sb, &(metrics_ledger){.runs = runs, .n_runs = 3}, a, &len);
     assert_non_null(text);
     assert_non_null(strstr(text, "retrain_runs{rule=\"churn\",state=\"succeeded\"} 7\n"));
     assert_non_null(strstr(text, "retrain_runs{rule=\"churn\",state=\"running\"} 2\n"));
@@ -465,7 +465,7 @@ static void test_run_metrics(void **state)
         scoreboard_count_call(name, 200);
     }
     scoreboard_count_calls_in(NULL);
-    text = metrics_render(f->sb, runs, 3, a, &len);
+    text = metrics_render(f->sb, &(metrics_ledger){.runs = runs, .n_runs = 3}, a, &len);
     assert_non_null(strstr(
         text, "retrain_vertex_calls_total{method=\"GET\",call=\"customJobs\",code=\"200\"} 2\n"));
     assert_non_null(strstr(
@@ -480,7 +480,7 @@ static void test_run_metrics(void **state)
     assert_null(strstr(text, "call=\"x44\""));
     assert_non_null(
         strstr(text, "retrain_vertex_calls_total{method=\"\",call=\"other\",code=\"200\"} 9\n"));
-    text = metrics_render(f->sb, NULL, 0, a, &len);
+    text = metrics_render(f->sb, NULL, a, &len);
     assert_non_null(strstr(text, "retrain_ledger_up 0\n"));
     assert_null(strstr(text, "retrain_runs"));
     arena_free(a);
