@@ -169,7 +169,7 @@ run: deps all
 	scripts/run.sh
 
 bench: deps-bench all bench-bins
-	bench/run.sh
+	rc=0; bench/run.sh || rc=1; [ -n "$$BENCH_SKIP_PROMOTE" ] || bench/promote.sh || rc=1; exit $$rc
 
 # ---- hygiene -----------------------------------------------------------------------------
 FORMAT_FILES = $(wildcard src/*.[ch] fcgi/*.[ch] tests/unit/*.[ch] tests/unit/support/*.[ch] \
