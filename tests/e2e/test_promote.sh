@@ -17,6 +17,7 @@
 #     and aliases;
 #   - the follower killed after the decision and before the move converges when it restarts:
 #     one decision, one move, the alias on one version;
+#   - a register rule's upload decided by the metrics.json beside the model (goal minimize);
 #   - /metrics counts the decisions by rule and outcome and shows the serving version's metric.
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -30,6 +31,7 @@ seed() { # MODEL-ID
 }
 seed churn
 seed crashy
+seed regm
 outcome() { # DISPLAY-NAME-PART METRICS-JSON [WRITE]
   curl -sS -X POST "$EMU/emulator/vertex/outcomes" \
     -d "{\"display_name_contains\":\"$1\",\"metrics\":$2,\"write\":\"${3:-evaluation}\"}" >/dev/null
@@ -54,7 +56,11 @@ cat >"$E2E_DIR/retrain.json" <<EOF
  "vertex":{"project":"test-project","region":"us-central1","deadline_ms":2000},
  "storage":{"endpoint":"$EMU","timeout_ms":2000},
  "follow":{"first_s":1,"max_s":2,"reads_per_minute":6000,"creates_per_minute":600},
- "rules":[$(rule churn 'churn/*.csv' churn), $(rule crashy 'crashy/*.csv' crashy)]}
+ "rules":[$(rule churn 'churn/*.csv' churn), $(rule crashy 'crashy/*.csv' crashy),
+  {"name":"reg","action":"register",
+   "match":{"type":"google.cloud.storage.object.v1.finalized","bucket":"acme-data","name":"reg/**/model.bin"},
+   "model":{"parent":"$P/models/regm","container_image":"us-docker.pkg.dev/test-project/retrain/serve:1"},
+   "promote":{"alias":"production","metric":"logLoss","goal":"minimize"}}]}
 EOF
 export RETRAIN_TEST_HOOKS=1 RETRAIN_TEST_CRASH_AFTER_DECISION=crashy
 e2e_start_pool "$(cat "$E2E_DIR/retrain.json")"
@@ -218,6 +224,17 @@ expect "crash: promoted once the next follower decided again" "$(decision "$rc1"
 expect "crash: production on its version" "$(holder crashy)" "$cv"
 moves=$("$BUILD/retrainctl" models history crashy | jq -s '[.[].moves[]] | length')
 expect "crash: one move audited" "$moves" 1
+
+echo "a register rule: the upload carries the candidate alias, the metrics.json beside the model decides"
+printf '{"logLoss":0.25}' | curl -sS -o /dev/null -X POST -H "Authorization: Bearer $AT" \
+  -H 'Content-Type: application/json' --data-binary @- \
+  "$EMU/upload/storage/v1/b/acme-data/o?uploadType=media&name=reg/run1/metrics.json"
+train r1 reg/run1/model.bin
+expect "register: promoted from its metrics.json (minimize, nothing served yet)" \
+  "$(decision "$RUN") $(run_field "$RUN" .promotion.details.candidate.source)" "promoted metrics_json"
+expect "register: production on the uploaded version" "$(holder regm)" "$VER"
+expect "register: the metrics imported into the Model Registry" \
+  "$(vx "$EMU/v1/$P/models/regm@$VER/evaluations" | jq -c '[.modelEvaluations[].metrics.logLoss]')" '[0.25]'
 
 echo "metrics: decisions by rule and outcome, the serving version's metric"
 metrics=$(curl -sS --cacert "$BUILD/tls/cert.pem" "$BASE/metrics")

@@ -193,6 +193,31 @@ static void test_promote_section(void **state)
     assert_int_equal(json_array_size(aliases), 1);
     assert_string_equal(json_string_value(json_array_get(aliases, 0)), "candidate");
     json_decref(body);
+    rules_free(rs);
+    json_decref(arr);
+
+    /* A register rule behind the gate: its upload carries the candidate alias only. */
+    r = fixture_rule("register");
+    json_object_set_new(r, "promote",
+                        fixture_json("{\"alias\": \"default\", \"metric\": \"logLoss\","
+                                     " \"goal\": \"minimize\", \"candidate_alias\": \"next\"}"));
+    arr = json_array();
+    json_array_append_new(arr, r);
+    if (rules_compile(arr, &rs, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_true(rules_promote_of(rules_at(rs, 0))->minimize);
+    template_vars rv = {.event_key = "0123abcd",
+                        .rule = "saved-models",
+                        .bucket = "b",
+                        .name = "models/m1/saved_model.pb",
+                        .gcs_uri = "gs://b/models/m1/saved_model.pb"};
+    body = retrain_request_body(rules_at(rs, 0), &rv, a, err, sizeof err);
+    if (!body)
+        fail_msg("%s", err);
+    aliases = json_object_get(json_object_get(body, "model"), "versionAliases");
+    assert_int_equal(json_array_size(aliases), 1);
+    assert_string_equal(json_string_value(json_array_get(aliases, 0)), "next");
+    json_decref(body);
     arena_free(a);
     rules_free(rs);
     json_decref(arr);
