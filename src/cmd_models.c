@@ -15,7 +15,8 @@
 #include <string.h>
 
 #define MODEL_MAX 512
-#define RUNS_MAX 1000
+#define RUNS_MAX 100000 /* runs of one model read for its history, in pages of RUNS_PAGE */
+#define RUNS_PAGE 500
 #define MOVES_MAX 1000
 #define KEYS_MAX 20
 
@@ -260,6 +261,39 @@ static json_t *version_line(ledger *l, const char *model, const json_t *v, const
     return o;
 }
 
+/* Every run that made a version of the model PREFIX names ("MODEL@"), page by page, into *OUT
+ * (malloc'd, *N of them; the caller clears and frees them). 0, or -1 after a message. */
+static int model_runs(ledger *l, const char *prefix, run_record **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    char after[RUN_ID_LEN + 1] = "";
+    for (;;) {
+        if (*n + RUNS_PAGE > cap) {
+            size_t ncap = cap ? cap * 2 : RUNS_PAGE;
+            run_record *grown = realloc(*out, ncap * sizeof *grown);
+            if (!grown) {
+                fprintf(stderr, "retrainctl models history: out of memory\n");
+                return -1;
+            }
+            *out = grown;
+            cap = ncap;
+        }
+        run_query q = {
+            .state = -1, .model = prefix, .limit = RUNS_PAGE, .after_id = after[0] ? after : NULL};
+        size_t got = 0;
+        if (runs_list(l, &q, *out + *n, RUNS_PAGE, &got) != LEDGER_OK) {
+            fprintf(stderr, "retrainctl models history: %s\n", ledger_last_error(l));
+            return -1;
+        }
+        *n += got;
+        if (got < RUNS_PAGE || *n >= RUNS_MAX)
+            return 0;
+        snprintf(after, sizeof after, "%s", (*out)[*n - 1].id);
+    }
+}
+
 static long version_number(const json_t *v)
 {
     const char *id = json_string_value(json_object_get(v, "versionId"));
@@ -282,11 +316,11 @@ static int history(const char *model_arg, const char *ledger_url)
     }
     char model[MODEL_MAX], prefix[MODEL_MAX + 2];
     int rc = CMD_EXIT_USAGE;
-    run_record *runs = calloc(RUNS_MAX, sizeof *runs);
+    run_record *runs = NULL;
     alias_move *moves = calloc(MOVES_MAX, sizeof *moves);
     size_t n_runs = 0, n_moves = 0;
     vtx_result res = {0};
-    if (!runs || !moves) {
+    if (!moves) {
         fprintf(stderr, "retrainctl models history: out of memory\n");
         goto out;
     }
@@ -295,12 +329,10 @@ static int history(const char *model_arg, const char *ledger_url)
         goto out;
     }
     snprintf(prefix, sizeof prefix, "%s@", model);
-    run_query q = {.state = -1, .model = prefix, .limit = RUNS_MAX};
     alias_move_query mq = {.model = model, .limit = MOVES_MAX};
-    ledger_status ls = runs_list(c.l, &q, runs, RUNS_MAX, &n_runs);
-    if (ls == LEDGER_OK)
-        ls = alias_moves_list(c.l, &mq, moves, MOVES_MAX, &n_moves);
-    if (ls != LEDGER_OK) {
+    if (model_runs(c.l, prefix, &runs, &n_runs) != 0)
+        goto out;
+    if (alias_moves_list(c.l, &mq, moves, MOVES_MAX, &n_moves) != LEDGER_OK) {
         fprintf(stderr, "retrainctl models history: %s\n", ledger_last_error(c.l));
         goto out;
     }
