@@ -78,7 +78,7 @@ static int split_version(const char *name, char *model, char *id)
     return 0;
 }
 
-/* The ledger key that holds the model's lock for HOLDER (a run id, or a random string). */
+/* The ledger key that holds the model's lock for HOLDER (follower/run, or a random string). */
 static void holder_key(const char *holder, char out[LEDGER_KEY_HEX + 1])
 {
     unsigned char h[32];
@@ -507,7 +507,9 @@ promote_result promote_decide(const promote_env *env, const rules_promote *pr,
         free(text);
         return r;
     }
-    int locked = lock(env, model, pr->alias, run->id);
+    char holder[256];
+    snprintf(holder, sizeof holder, "%s/%s", env->owner ? env->owner : "", run->id);
+    int locked = lock(env, model, pr->alias, holder);
     if (locked != 0) {
         snprintf(why, whylen,
                  locked == 1 ? "another decision on %s holds its lock"
@@ -516,7 +518,7 @@ promote_result promote_decide(const promote_env *env, const rules_promote *pr,
         return locked == 1 ? PROMOTE_BUSY : PROMOTE_LATER;
     }
     promote_result r = decide_locked(env, pr, rule_name, run, model, id, why, whylen);
-    unlock(env, model, pr->alias, run->id);
+    unlock(env, model, pr->alias, holder);
     return r;
 }
 

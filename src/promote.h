@@ -3,7 +3,9 @@
  *
  * promote_decide() is one pass over one succeeded run whose decision is pending (or promoting:
  * a pass that died before it finished), under a lock per model and alias in the ledger (a rule
- * slot named "promote/MODEL/ALIAS"), so two runs of one model never decide at once, on any host:
+ * slot named "promote/MODEL/ALIAS", held by the follower and the run, for lock_s at most), so two
+ * runs of one model never decide at once on any host, nor two followers on one run whose follow
+ * lease ran out mid-pass:
  *
  *   1. the new version's metric: its ModelEvaluations (models.evaluations.list, the newest that
  *      has the metric), else the JSON object at the rule's metrics_uri (read through the Cloud
@@ -45,7 +47,8 @@ typedef struct {
     const char *storage_endpoint; /* the Cloud Storage JSON API's root */
     long storage_timeout_ms;
     ledger *l;
-    int lock_s; /* how long the model's lock outlasts a holder that died */
+    int lock_s;        /* how long the model's lock outlasts a holder that died */
+    const char *owner; /* the follower deciding (unique to its process): its passes hold the lock */
 } promote_env;
 
 typedef enum {

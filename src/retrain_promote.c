@@ -27,7 +27,8 @@ promote_env retrain_promote_env(retrain_state *st, ledger *l)
                          .storage_timeout_ms = st->conf.storage.timeout_ms,
                          .l = l,
                          /* a pass makes at most seven calls, each within the deadline */
-                         .lock_s = st->conf.vertex.deadline_ms / 1000 * 8 + 10};
+                         .lock_s = st->conf.vertex.deadline_ms / 1000 * 8 + 10,
+                         .owner = st->owner};
 }
 
 promote_env retrain_gate_env(void *state, ledger *l)
