@@ -350,6 +350,7 @@ static const struct {
                             "  AND ended_ms >= $3::bigint"
                             "  AND coalesce(notify_next_ms, 0) <= " NOW_MS
                             "  AND follow_until_ms <= " NOW_MS
+                            "  AND coalesce(decision, '') NOT IN ('pending', 'promoting')"
                             "  ORDER BY coalesce(notify_next_ms, ended_ms), id"
                             "  LIMIT 1 FOR UPDATE SKIP LOCKED)"
                             " RETURNING id"},

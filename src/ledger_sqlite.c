@@ -179,6 +179,7 @@ static const char *const sql[S_COUNT] = {
                            " WHERE id = (SELECT id FROM ledger_runs WHERE notify_state = 1"
                            "  AND ended_ms >= ?4 AND coalesce(notify_next_ms, 0) <= ?2"
                            "  AND follow_until_ms <= ?2"
+                           "  AND coalesce(decision, '') NOT IN ('pending', 'promoting')"
                            "  ORDER BY coalesce(notify_next_ms, ended_ms), id LIMIT 1)"
                            " RETURNING id",
     [S_RUN_NOTICED] = "UPDATE ledger_runs SET notify_state = CASE WHEN ?3 THEN 2 ELSE 1 END,"

@@ -9,6 +9,9 @@
  *   ce-time:        when it ended (RFC 3339, UTC)
  *   Content-Type:   application/json; the body is the run record (run_json.h)
  *
+ * The notice of a run behind a promotion gate waits for the gate's decision (runs.h,
+ * runs_notice_lease), so its body says whether the new version serves ("promotion").
+ *
  * A 2xx answer takes the notice; anything else (another status, no answer) leaves it to be sent
  * again, so a receiver sees a notice at least once and de-duplicates by (source, id) as it would
  * any CloudEvent. The URL may carry a secret (a token in its query): it never reaches a log or an

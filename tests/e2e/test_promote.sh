@@ -18,6 +18,7 @@
 #   - the follower killed after the decision and before the move converges when it restarts:
 #     one decision, one move, the alias on one version;
 #   - a register rule's upload decided by the metrics.json beside the model (goal minimize);
+#   - a gated run's notice (notify.url) waits for its decision and carries it;
 #   - /metrics counts the decisions by rule and outcome and shows the serving version's metric.
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -55,6 +56,7 @@ cat >"$E2E_DIR/retrain.json" <<EOF
  "ledger":{"url":"$LEDGER_URL","lease_s":10},
  "vertex":{"project":"test-project","region":"us-central1","deadline_ms":2000},
  "storage":{"endpoint":"$EMU","timeout_ms":2000},
+ "notify":{"url":"$EMU/emulator/sink/promo","timeout_ms":2000},
  "follow":{"first_s":1,"max_s":2,"reads_per_minute":6000,"creates_per_minute":600},
  "rules":[$(rule churn 'churn/*.csv' churn), $(rule crashy 'crashy/*.csv' crashy),
   {"name":"reg","action":"register",
@@ -235,6 +237,17 @@ expect "register: promoted from its metrics.json (minimize, nothing served yet)"
 expect "register: production on the uploaded version" "$(holder regm)" "$VER"
 expect "register: the metrics imported into the Model Registry" \
   "$(vx "$EMU/v1/$P/models/regm@$VER/evaluations" | jq -c '[.modelEvaluations[].metrics.logLoss]')" '[0.25]'
+
+echo "notices: a gated run's notice waits for its decision, and carries it"
+decided_runs=$("$BUILD/retrainctl" runs list --limit 100 | jq -r 'select(.promotion != null) | .id' | sort)
+sink_has() { [ "$(curl -sS "$EMU/emulator/sink" | jq '[.received[].headers["ce-id"]] | unique | length')" -ge "$(wc -l <<<"$decided_runs")" ]; }
+e2e_wait_for 30 sink_has
+curl -sS "$EMU/emulator/sink" >"$E2E_DIR/sink.json"
+expect "notices: one per gated run, each with its final decision" \
+  "$(jq -r '.received[] | select(.data.promotion.decision | IN("promoted", "held")) | .data.id' "$E2E_DIR/sink.json" | sort -u)" \
+  "$decided_runs"
+expect "notices: none sent before its decision" \
+  "$(jq '[.received[] | select(.data.promotion.decision | IN("pending", "promoting"))] | length' "$E2E_DIR/sink.json")" 0
 
 echo "metrics: decisions by rule and outcome, the serving version's metric"
 metrics=$(curl -sS --cacert "$BUILD/tls/cert.pem" "$BASE/metrics")

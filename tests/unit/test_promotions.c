@@ -95,6 +95,14 @@ static void test_decision_pending_until_recorded(void **state)
     assert_int_equal(runs_checked(l, r.id, "a", 3600, 1), LEDGER_OK);
     assert_int_equal(lease_decide(l, "a", got), LEDGER_ERR_NOT_FOUND); /* on its backoff */
 
+    /* Its notice waits for the decision (the plain run's is due at once). */
+    run_record nr;
+    assert_int_equal(runs_notice_lease(l, "n", 60, 0, &nr), LEDGER_OK);
+    assert_string_equal(nr.id, plain.id);
+    assert_int_equal(runs_noticed(l, nr.id, "n", true, 0, 0), LEDGER_OK);
+    run_record_clear(&nr);
+    assert_int_equal(runs_notice_lease(l, "n", 60, 0, &nr), LEDGER_ERR_NOT_FOUND);
+
     /* The intent, then the end; a second end and a step back are refused. */
     assert_int_equal(
         runs_decide(l, r.id, RUN_DECISION_PROMOTING, "{\"champion\":null}", ",pending,promoting,"),
@@ -110,6 +118,9 @@ static void test_decision_pending_until_recorded(void **state)
     assert_string_equal(now.decision, RUN_DECISION_PROMOTED);
     assert_string_equal(now.decision_json, "{\"reason\":\"wins\"}");
     run_record_clear(&now);
+    assert_int_equal(runs_notice_lease(l, "n", 60, 0, &nr), LEDGER_OK); /* decided: due */
+    assert_string_equal(nr.id, r.id);
+    run_record_clear(&nr);
 
     /* A later look saying "succeeded" again never overwrites a decision. */
     assert_int_equal(
