@@ -190,8 +190,9 @@ ledger_status runs_lease(ledger *l, const char *owner, int lease_s, int first_s,
 ledger_status runs_checked(ledger *l, const char *id, const char *owner, int delay_s, int checks);
 
 /* Notices: a run that ends has its notice pending (notify_state) until runs_noticed says it was
- * taken; a run whose promotion is pending or promoting is not due until it is decided. runs_notice_lease leases the run whose pending notice is due the longest, among those
- * that ended at or after SINCE_MS (the epoch's ms), as runs_lease does (the same lease);
+ * taken; a run whose promotion is pending or promoting is not due until it is decided.
+ * runs_notice_lease leases the run whose pending notice is due the longest, among those that
+ * ended at or after SINCE_MS (the epoch's ms), as runs_lease does (the same lease);
  * LEDGER_ERR_NOT_FOUND when none is due. runs_noticed ends the attempt: SENT, or TRIES failed
  * so far and the next in DELAY_S. */
 ledger_status runs_notice_lease(ledger *l, const char *owner, int lease_s, int64_t since_ms,

@@ -76,7 +76,7 @@ send() { # ID OBJECT
     --data "{\"bucket\":\"acme-data\",\"name\":\"$2\",\"generation\":\"1\"}"
 }
 run_field() { "$BUILD/retrainctl" runs show "$1" | jq -r "$2"; }
-decided() { case $(run_field "$1" '.promotion.decision') in promoted | held) return 0 ;; esac; return 1; }
+decided() { [ "$(run_field "$1" '.promotion.decision | IN("promoted", "held")')" = true ]; }
 holder() { vx "$EMU/v1/$P/models/$1@production" | jq -r '.versionId // "none"'; }
 # Sends event ID for OBJECT and waits for its run's decision; sets RUN and VER.
 train() { # ID OBJECT
