@@ -31,7 +31,7 @@ E2E_NAME=bench-promote
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 e2e_init
 N=${BENCH_DECISIONS:-30}
-OUT=${BENCH_PROMOTE_JSON:-$E2E_ROOT/${BUILD:-build}/bench/promote.json}
+OUT=${BENCH_PROMOTE_JSON:-$BUILD/bench/promote.json}
 mkdir -p "$(dirname "$OUT")"
 
 e2e_start_emulator --job-clock-ms 500
