@@ -7,7 +7,8 @@
 #   make run        the whole service on https://127.0.0.1:8443/ with the local Google emulator
 #   make bench      benchmarks (figures printed beside their baselines)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
-#   make format / make format-check / make lint / make clean   (make test runs the checks too)
+#   make format / make format-check / make lint / make check-circles / make clean
+#                   (make test runs the checks too)
 
 BUILD   ?= build
 OPT     ?= -O2
@@ -36,7 +37,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 BINS      := $(BUILD)/retrain-fcgi $(BUILD)/retrainctl $(BUILD)/gcp-emulator $(BUILD)/fcgi-trivial \
              $(BUILD)/loadgen $(BUILD)/jsonl-check
 
-.PHONY: all unit-bins bench-bins e2e-bins fuzz-bins fuzz-seeds test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps deps-bench check-deps format format-check lint clean
+.PHONY: all unit-bins bench-bins e2e-bins fuzz-bins fuzz-seeds test unit unit-asan fuzz-regress e2e run bench fuzz chaos deps deps-bench check-deps check-circles format format-check lint clean
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -134,10 +135,16 @@ deps-bench:
 check-deps:
 	scripts/check-deps.sh
 
+# No source file calls back into one that calls it (but the ledger's factory): layers call down.
+check-circles: all
+	scripts/check-circles.py $(BUILD)/obj/src
+	scripts/check-circles.py $(BUILD)/obj/fcgi
+
 test: deps
 	$(MAKE) check-deps
 	$(MAKE) format-check lint
 	$(MAKE) -j$(JOBS) all unit-bins
+	$(MAKE) check-circles
 	tests/run-unit.sh $(BUILD)/tests
 	$(MAKE) unit-asan
 	$(MAKE) fuzz-regress

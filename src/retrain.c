@@ -17,7 +17,6 @@
 #include "retrain_internal.h"
 #include "storage_object.h"
 
-#define STORAGE_TYPE_PREFIX "google.cloud.storage.object.v1."
 #define BUDGET_MIN_MS 1000
 
 /* ---- init ---------------------------------------------------------------------------------- */
@@ -105,31 +104,6 @@ static void failed(fn_result *out, const char *why, bool redeliverable)
                        .redeliverable = redeliverable};
 }
 
-int retrain_storage_data(const cloudevent *ev, arena *a, storage_object *obj,
-                         const storage_object **out, bool *unread, char *err, size_t errlen)
-{
-    bool ignored = false;
-    unread = unread ? unread : &ignored;
-    *out = NULL;
-    *unread = false;
-    if (strncmp(ev->type, STORAGE_TYPE_PREFIX, strlen(STORAGE_TYPE_PREFIX)) != 0 || !ev->data ||
-        ev->data_len == 0)
-        return 0;
-    if (ev->datacontenttype && !media_type_str_is_json(ev->datacontenttype)) {
-        *unread = true;
-        return 0;
-    }
-    char why[200];
-    storage_object_status s = storage_object_parse(ev->data, ev->data_len, a, obj, why, sizeof why);
-    if (s != STORAGE_OBJECT_OK) {
-        snprintf(err, errlen, "data: not a StorageObjectData (%s): %s",
-                 storage_object_status_name(s), why);
-        return -1;
-    }
-    *out = obj;
-    return 0;
-}
-
 static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out)
 {
     retrain_state *st = ctx->state;
@@ -138,7 +112,7 @@ static void retrain_handle(const cloudevent *ev, fn_context *ctx, fn_result *out
     storage_object obj;
     const storage_object *objp;
     bool unread;
-    if (retrain_storage_data(ev, a, &obj, &objp, &unread, err, sizeof err) != 0) {
+    if (storage_object_of_event(ev, a, &obj, &objp, &unread, err, sizeof err) != 0) {
         failed(out, arena_strdup(a, err), true);
         return;
     }

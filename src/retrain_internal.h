@@ -44,8 +44,9 @@ typedef struct {
 void retrain_retry(const retrain_call *c, fn_result *out, int retry_after_s, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Maps a failed Vertex call: permanent (400/403/404, invalid) → FN_FAILED with Google's status
- * and message; transient, auth → FN_RETRY. WHAT names the call. */
+/* Maps a failed Vertex call (retrain_run.c): permanent (400/403/404, invalid) → FN_FAILED with
+ * Google's status and message, the run failed; transient, auth → the begun run is queued for the
+ * follower (retrain_run_queue), else FN_RETRY. WHAT names the call. */
 void retrain_vertex_failure(const retrain_call *c, const char *what, vtx_err e,
                             const vtx_result *res, fn_result *out);
 
@@ -94,12 +95,6 @@ queued_result retrain_submit_queued(retrain_state *st, ledger *l, const run_reco
  * True: submit it now. False with *RES: it expired (MOVED: its events are `expired`, nothing
  * submitted), or the ledger failed (LATER). */
 bool retrain_batch_close(retrain_state *st, ledger *l, run_record *run, queued_result *res);
-
-/* The StorageObjectData of a storage event carrying JSON data into *OUT, else *OUT NULL (the
- * rules then read the bucket and name from the extension and subject); *UNREAD (may be NULL)
- * when its datacontenttype says it is not JSON. -1 with ERR when the data is malformed. */
-int retrain_storage_data(const cloudevent *ev, arena *a, storage_object *obj,
-                         const storage_object **out, bool *unread, char *err, size_t errlen);
 
 /* The promotion gate (retrain_promote.c). The decision a run of rule RULE_NAME that succeeds
  * with a version begins with: RUN_DECISION_PENDING when the rule promotes, else NULL (for

@@ -1,7 +1,6 @@
 /* retrain_outcome — what became of one event's submission, said once: the outcome objects the
- * ledger stores and the answer shows, the mapping of a Vertex failure to a dead letter or a
- * retry, and which Vertex states are terminal. Used by retrain.c and retrain_submit.c alike,
- * calling neither. */
+ * ledger stores and the answer shows, a retry, and which Vertex states are terminal. Used by
+ * retrain.c, retrain_run.c and retrain_submit.c alike, calling none of them. */
 #include "retrain.h"
 #include "retrain_internal.h"
 
@@ -20,30 +19,6 @@ void retrain_retry(const retrain_call *c, fn_result *out, int retry_after_s, con
     *out = (fn_result){.status = FN_RETRY,
                        .error = why ? why : "transient failure",
                        .retry_after_s = retry_after_s};
-}
-
-void retrain_vertex_failure(const retrain_call *c, const char *what, vtx_err e,
-                            const vtx_result *res, fn_result *out)
-{
-    if (e == VTX_ERR_PERMANENT || e == VTX_ERR_NOT_FOUND || e == VTX_ERR_INVALID) {
-        json_decref(out->outcome);
-        const char *action = rules_action_name(rules_action_of(c->r));
-        char *why = arena_printf(c->ctx->arena, "%s: %s%s%s (HTTP %ld)", what, res->status,
-                                 res->status[0] ? ": " : "", res->message, res->http_status);
-        *out = (fn_result){.status = FN_FAILED,
-                           .error = why ? why : "Vertex AI refused the request",
-                           .outcome = retrain_outcome_failed(rules_name(c->r), action, res)};
-        /* Google's error.code on an HTTP error is the HTTP status it answered with. */
-        retrain_run_failed(c, res->http_status >= 400 ? (int)res->http_status : 0,
-                           res->message[0] ? res->message : res->status);
-        return;
-    }
-    /* Google kept failing until our deadline: a run begun is left to the follower, which
-     * submits it when Google answers again (finding by label what this call may have made). */
-    if (retrain_run_queue(c, what, vtx_err_name(e), res->message, -1, out) == 0)
-        return;
-    int after = res->retry_after_s > 0 && res->retry_after_s < 3600 ? (int)res->retry_after_s : 0;
-    retrain_retry(c, out, after, "%s: %s: %s", what, vtx_err_name(e), res->message);
 }
 
 /* ---- outcomes ------------------------------------------------------------------------------ */

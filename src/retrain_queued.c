@@ -97,7 +97,7 @@ static int read_event(const queued_call *q, const rule *r, const char *key, temp
     if (!stored)
         snprintf(why, whylen, "event %s: the ledger holds no readable event", key);
     else if (ce_from_json(stored, q->a, &ev, err, sizeof err) != CE_OK ||
-             retrain_storage_data(&ev, q->a, &obj, &objp, NULL, err, sizeof err) != 0)
+             storage_object_of_event(&ev, q->a, &obj, &objp, NULL, err, sizeof err) != 0)
         snprintf(why, whylen, "event %s: %s", key, err);
     else if (rules_vars_for_event(r, &ev, objp, key, q->a, vars) != 0)
         snprintf(why, whylen, "out of memory");

@@ -624,6 +624,14 @@ const rules_batch *rules_batch_of(const rule *r)
     return r->batched ? &r->batch : NULL;
 }
 
+char *rules_batch_manifest_uri(const rule *r, const char *run_id, arena *a)
+{
+    const rules_batch *b = rules_batch_of(r);
+    if (!b || !b->manifest)
+        return NULL;
+    return arena_printf(a, "%s/%s/%s.jsonl", b->manifest, r->name, run_id);
+}
+
 bool rules_batch_marks(const rule *r, const char *name)
 {
     return r->marker && name && glob_match(r->marker, name);

@@ -167,11 +167,3 @@ void rules_check_no_manifest(problems *p, const char *path, const json_t *v)
 {
     rules_walk_strings(p, path, v, check_no_manifest);
 }
-
-char *rules_batch_manifest_uri(const rule *r, const char *run_id, arena *a)
-{
-    const rules_batch *b = rules_batch_of(r);
-    if (!b || !b->manifest)
-        return NULL;
-    return arena_printf(a, "%s/%s/%s.jsonl", b->manifest, rules_name(r), run_id);
-}

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cloudevent.h"
 #include "errtext.h"
+#include "media_type.h"
 #include "printable.h"
 
 /* An optional string field; null is absent. */
@@ -160,6 +162,31 @@ storage_object_status storage_object_parse(const void *data, size_t len, arena *
     if (st != STORAGE_OBJECT_OK)
         memset(out, 0, sizeof *out);
     return st;
+}
+
+int storage_object_of_event(const cloudevent *ev, arena *a, storage_object *obj,
+                            const storage_object **out, bool *unread, char *err, size_t errlen)
+{
+    bool ignored = false;
+    unread = unread ? unread : &ignored;
+    *out = NULL;
+    *unread = false;
+    if (strncmp(ev->type, STORAGE_TYPE_PREFIX, strlen(STORAGE_TYPE_PREFIX)) != 0 || !ev->data ||
+        ev->data_len == 0)
+        return 0;
+    if (ev->datacontenttype && !media_type_str_is_json(ev->datacontenttype)) {
+        *unread = true;
+        return 0;
+    }
+    char why[200];
+    storage_object_status s = storage_object_parse(ev->data, ev->data_len, a, obj, why, sizeof why);
+    if (s != STORAGE_OBJECT_OK) {
+        snprintf(err, errlen, "data: not a StorageObjectData (%s): %s",
+                 storage_object_status_name(s), why);
+        return -1;
+    }
+    *out = obj;
+    return 0;
 }
 
 const char *storage_object_metadata(const storage_object *obj, const char *key)

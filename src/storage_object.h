@@ -13,9 +13,11 @@
 #ifndef RT_STORAGE_OBJECT_H
 #define RT_STORAGE_OBJECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "arena.h"
+#include "cloudevent.h"
 
 #define STORAGE_OBJECT_NAME_MAX 1024
 
@@ -57,5 +59,14 @@ char *storage_object_gcs_uri(const storage_object *obj, arena *a);
 
 /* "ok", "invalid_json", "not_an_object", "missing_field", "wrong_type", "out_of_memory". */
 const char *storage_object_status_name(storage_object_status s);
+
+/* The event types whose data is a StorageObjectData. */
+#define STORAGE_TYPE_PREFIX "google.cloud.storage.object.v1."
+
+/* The StorageObjectData of a storage event carrying JSON data into *OUT, else *OUT NULL (the
+ * rules then read the bucket and name from the extension and subject); *UNREAD (may be NULL)
+ * when its datacontenttype says it is not JSON. -1 with ERR when the data is malformed. */
+int storage_object_of_event(const cloudevent *ev, arena *a, storage_object *obj,
+                            const storage_object **out, bool *unread, char *err, size_t errlen);
 
 #endif
