@@ -17,6 +17,8 @@ base=(
   nginx postgresql curl openssl sqlite3 jq procps util-linux mawk
   # test_compose: docker-compose config, the image's HEALTHCHECK probe (cgi-fcgi), its YAML
   docker-compose libfcgi-bin python3-minimal python3-yaml
+  # promtool (check metrics, test rules) and the /ui/ page's headless-browser test
+  prometheus chromium
   # scripts/deps.sh itself
   apt
 )
