@@ -93,7 +93,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "retrain-fcgi: cannot map the scoreboard\n");
         return 1;
     }
-    scoreboard_count_calls_in(sb); /* the workers and the follower inherit it */
+    scoreboard_count_in(sb); /* the workers and the follower inherit it */
     if (opts.pid_file) {
         FILE *f = fopen(opts.pid_file, "w");
         if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {

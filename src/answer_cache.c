@@ -3,6 +3,7 @@
 #include "answer_cache.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ typedef struct {
     size_t len;
     uint64_t used;
     int64_t stored_ms;
+    char rule[ANSWER_CACHE_RULE_MAX + 1]; /* the rule the answer names ("": none) */
 } entry;
 
 struct answer_cache {
@@ -63,7 +65,8 @@ static int valid_key(const char *key)
     return key && strlen(key) == KEY_LEN;
 }
 
-const char *answer_cache_get(answer_cache *c, const char *key, int64_t now_ms, size_t *len)
+const char *answer_cache_get(answer_cache *c, const char *key, int64_t now_ms, size_t *len,
+                             const char **rule)
 {
     if (!c || !c->n_sets || !valid_key(key))
         return NULL;
@@ -74,13 +77,15 @@ const char *answer_cache_get(answer_cache *c, const char *key, int64_t now_ms, s
                 return NULL;
             set[w].used = ++c->clock;
             *len = set[w].len;
+            if (rule)
+                *rule = set[w].rule;
             return set[w].answer;
         }
     return NULL;
 }
 
 void answer_cache_put(answer_cache *c, const char *key, const char *answer, size_t len,
-                      int64_t now_ms)
+                      const char *rule, int64_t now_ms)
 {
     if (!c || !c->n_sets || !valid_key(key) || len > MAX_ANSWER)
         return;
@@ -108,4 +113,5 @@ void answer_cache_put(answer_cache *c, const char *key, const char *answer, size
     victim->len = len;
     victim->used = ++c->clock;
     victim->stored_ms = now_ms;
+    snprintf(victim->rule, sizeof victim->rule, "%s", rule ? rule : "");
 }

@@ -24,12 +24,18 @@ typedef struct answer_cache answer_cache;
 answer_cache *answer_cache_new(size_t capacity, int64_t ttl_ms);
 void answer_cache_free(answer_cache *c);
 
-/* The answer stored for KEY (64-hex ledger key) less than TTL_MS before NOW_MS (any monotonic
- * clock in ms), or NULL; *LEN receives its length. */
-const char *answer_cache_get(answer_cache *c, const char *key, int64_t now_ms, size_t *len);
+#define ANSWER_CACHE_RULE_MAX 63
 
-/* Stores a copy of ANSWER (LEN bytes) for KEY at NOW_MS. Answers over 4 KiB are not kept. */
+/* The answer stored for KEY (64-hex ledger key) less than TTL_MS before NOW_MS (any monotonic
+ * clock in ms), or NULL; *LEN receives its length, and *RULE (RULE may be NULL) the rule stored
+ * with it ("" for none), valid as the answer is. */
+const char *answer_cache_get(answer_cache *c, const char *key, int64_t now_ms, size_t *len,
+                             const char **rule);
+
+/* Stores a copy of ANSWER (LEN bytes) for KEY at NOW_MS, with the name of the RULE it concerns
+ * (may be NULL; at most ANSWER_CACHE_RULE_MAX bytes kept) for counting the copies it answers.
+ * Answers over 4 KiB are not kept. */
 void answer_cache_put(answer_cache *c, const char *key, const char *answer, size_t len,
-                      int64_t now_ms);
+                      const char *rule, int64_t now_ms);
 
 #endif

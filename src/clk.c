@@ -16,6 +16,13 @@ int64_t clk_mono_ms(void)
     return ms_of(CLOCK_MONOTONIC);
 }
 
+int64_t clk_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int64_t clk_wall_ms(void)
 {
     return ms_of(CLOCK_REALTIME);

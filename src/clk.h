@@ -12,6 +12,9 @@
 /* CLOCK_MONOTONIC in milliseconds (a process-independent origin: shared-memory ages compare). */
 int64_t clk_mono_ms(void);
 
+/* CLOCK_MONOTONIC in microseconds, for timing a call. */
+int64_t clk_mono_us(void);
+
 /* CLOCK_REALTIME in milliseconds since the epoch. */
 int64_t clk_wall_ms(void);
 

@@ -7,6 +7,7 @@
 
 #include "gauth_key.h"
 #include "log.h"
+#include "scoreboard.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -241,9 +242,11 @@ static gauth_err fetch_metadata(gauth *g, long timeout_ms, long connect_ms, char
 static gauth_err fetch(gauth *g, long timeout_ms, char *err, size_t errlen)
 {
     g->fetches++;
-    if (g->source == GAUTH_SOURCE_KEY_FILE)
-        return fetch_key_file(g, timeout_ms, err, errlen);
-    return fetch_metadata(g, timeout_ms, 0, err, errlen);
+    gauth_err e = g->source == GAUTH_SOURCE_KEY_FILE
+                      ? fetch_key_file(g, timeout_ms, err, errlen)
+                      : fetch_metadata(g, timeout_ms, 0, err, errlen);
+    scoreboard_count_token_refresh(e == GAUTH_OK);
+    return e;
 }
 
 gauth_err gauth_token(gauth *g, long timeout_ms, const char **token, char *err, size_t errlen)

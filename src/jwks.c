@@ -11,6 +11,7 @@
 
 #include "jwt.h"
 #include "log.h"
+#include "scoreboard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -344,6 +345,7 @@ static int adopt(jwks *j, char *body, size_t len, int64_t fetched_at, int64_t ma
     j->body_len = len;
     j->fetched_at = fetched_at;
     j->max_age = max_age;
+    scoreboard_jwks_in_use(fetched_at, (int)jwks_keyset_count(ks));
     return 0;
 }
 
@@ -418,6 +420,7 @@ static void fetch_now(jwks *j, const char *kid, int64_t now)
         if (max_age > j->o.max_max_age_s)
             max_age = j->o.max_max_age_s;
         if (adopt(j, b.body, b.len, now, max_age) == 0) {
+            scoreboard_count_jwks_refresh(true);
             log_emit(LOG_INFO,
                      json_pack("{s:s,s:I,s:I}", "jwks_url", j->url, "keys",
                                (json_int_t)jwks_keyset_count(j->set), "max_age_s",
@@ -427,6 +430,7 @@ static void fetch_now(jwks *j, const char *kid, int64_t now)
         }
         snprintf(err, sizeof err, "the response holds no usable key");
     }
+    scoreboard_count_jwks_refresh(false);
     json_t *f = json_pack("{s:s,s:s}", "jwks_url", j->url, "error", err);
     if (usable(j, now))
         log_emit(LOG_ERROR, f, "jwks: fetch failed; serving cached keys until %" PRId64,

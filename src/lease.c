@@ -6,6 +6,7 @@
 
 #include "clk.h"
 #include "log.h"
+#include "scoreboard.h"
 
 #define RETRY_AFTER_DEFAULT "10"
 
@@ -68,8 +69,9 @@ lease_verdict lease_take(lease *ls, ledger *l, int lease_s, const char *key, con
 {
     *ls = (lease){.ledger = l};
     ledger_claim_result claim;
-    int64_t before = clk_mono_ms();
+    int64_t before = clk_mono_ms(), t0 = clk_mono_us();
     ledger_status st = ledger_claim(l, key, ev, lease_s, &claim, &ls->record);
+    scoreboard_time_ledger(SB_LEDGER_CLAIM, clk_mono_us() - t0, st != LEDGER_OK);
     if (st != LEDGER_OK) {
         log_error("ledger: claim failed for %s: %s", key, ledger_last_error(l));
         return LEASE_UNAVAILABLE;
@@ -150,7 +152,10 @@ void lease_run(lease *held, const fn_def *fn, void *state, const config *cfg, co
 
     if (res.status == FN_RETRY) {
         const char *why = res.error ? res.error : "transient failure";
+        int64_t t0 = clk_mono_us();
         ledger_status ls = ledger_release(l, hold, why);
+        scoreboard_time_ledger(SB_LEDGER_RELEASE, clk_mono_us() - t0,
+                               ls != LEDGER_OK && ls != LEDGER_ERR_STATE);
         if (ls == LEDGER_ERR_STATE) /* another delivery holds it now: its lease is not ours */
             log_info("ledger: %s", ledger_last_error(l));
         else if (ls != LEDGER_OK)
@@ -172,8 +177,10 @@ void lease_run(lease *held, const fn_def *fn, void *state, const config *cfg, co
         json_object_set_new(res.outcome, "redeliverable", json_true());
     }
     char *outcome_text = res.outcome ? json_dumps(res.outcome, JSON_COMPACT) : NULL;
+    int64_t t0 = clk_mono_us();
     ledger_status ls = ledger_finish(l, hold, fn_status_ledger(res.status), outcome_text,
                                      res.status == FN_FAILED ? res.error : NULL);
+    scoreboard_time_ledger(SB_LEDGER_FINISH, clk_mono_us() - t0, ls != LEDGER_OK);
     free(outcome_text);
     if (ls != LEDGER_OK) {
         /* The work happened but is not recorded: ask for a retry, which reclaims the event and

@@ -336,6 +336,14 @@ ledger_status ledger_get(ledger *l, const char *key, ledger_record *rec)
     return l->ops->get(l, key, rec);
 }
 
+ledger_status ledger_count_status(ledger *l, const char *status, int64_t *n)
+{
+    *n = 0;
+    if (!status || !status_valid(status))
+        return ledger_fail(l, LEDGER_ERR_INVALID, "ledger: no such status to count");
+    return l->ops->count_status(l, status, n);
+}
+
 ledger_status ledger_list(ledger *l, const ledger_query *q, ledger_record *recs, size_t cap,
                           size_t *n)
 {

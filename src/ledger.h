@@ -161,6 +161,8 @@ ledger_status ledger_get(ledger *l, const char *key, ledger_record *rec);
 /* Up to q->limit records, ordered by first_seen then key; *N is set to how many were filled. */
 ledger_status ledger_list(ledger *l, const ledger_query *q, ledger_record *recs, size_t cap,
                           size_t *n);
+/* How many records have STATUS ("failed": the dead letters), into *N. */
+ledger_status ledger_count_status(ledger *l, const char *status, int64_t *n);
 /* Deletes final records whose last_seen is older than OLDER_THAN_S seconds; *REMOVED counts. */
 ledger_status ledger_gc(ledger *l, int64_t older_than_s, int64_t *removed);
 /* Cheap liveness check (for /readyz); reconnects when the connection was lost. */

@@ -142,6 +142,8 @@ typedef struct ledger_ops {
      * (",a,b,"; "" stands for none); LEDGER_ERR_STATE when no row changed. */
     ledger_status (*run_decide)(ledger *l, const char *id, const char *decision,
                                 const char *details, const char *from);
+    /* How many event records have STATUS (a valid ledger status). */
+    ledger_status (*count_status)(ledger *l, const char *status, int64_t *n);
     /* Runs by (rule, decision), where they have one, at most CAP. */
     ledger_status (*decision_counts)(ledger *l, decision_count *counts, size_t cap, size_t *n);
     /* Appends M to the alias audit (seq and at_ms: the store's). */
@@ -214,9 +216,10 @@ int ledger_slot_fill(ledger_slot *slot, const char *const cols[4]);
                        " sum(CASE WHEN batch_key IS NOT NULL THEN 1 ELSE 0 END),"                  \
                        " min(CASE WHEN batch_key IS NOT NULL THEN queued_ms END),"                 \
                        " sum(CASE WHEN batch_key IS NOT NULL THEN " RUN_COUNTS_EVENTS              \
-                       " ELSE 0 END)"                                                              \
+                       " ELSE 0 END),"                                                             \
+                       " min(CASE WHEN batch_key IS NULL THEN queued_ms END)"                      \
                        " FROM ledger_runs r GROUP BY rule, state ORDER BY rule, state"
-#define RUN_COUNTS_NCOLUMNS (4 + RUN_DURATION_BUCKETS + 4)
+#define RUN_COUNTS_NCOLUMNS (4 + RUN_DURATION_BUCKETS + 5)
 /* Fills C from column texts in RUN_COUNTS_SELECT order. */
 void run_count_fill(run_count *c, const char *const cols[RUN_COUNTS_NCOLUMNS]);
 

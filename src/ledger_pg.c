@@ -131,6 +131,7 @@ enum {
     P_RUN_NOTICED,
     P_RUN_DECIDE,
     P_DECISION_COUNTS,
+    P_COUNT_STATUS,
     P_MOVE_ADD,
     P_MOVE_LIST,
     P_GC_RUN_EVENTS,
@@ -308,6 +309,8 @@ static const struct {
          "UPDATE ledger_runs SET decision = $2,"
          " decision_json = coalesce($3, decision_json), updated_ms = " NOW_MS
          " WHERE id = $1 AND position(',' || coalesce(decision, '') || ',' in $4) > 0"},
+    [P_COUNT_STATUS] = {"ledger_count_status",
+                        "SELECT count(*) FROM ledger_events WHERE status = $1"},
     [P_DECISION_COUNTS] = {"ledger_decision_counts",
                            "SELECT rule, decision, count(*) FROM ledger_runs"
                            " WHERE decision IS NOT NULL GROUP BY rule, decision"
@@ -981,6 +984,18 @@ static ledger_status pq_run_decide(ledger *l, const char *id, const char *decisi
     return changed_or_state(l, P_RUN_DECIDE, 4, (const char *[]){id, decision, details, from});
 }
 
+static ledger_status pq_count_status(ledger *l, const char *status, int64_t *n)
+{
+    PGresult *r;
+    ledger_status st = run(l, P_COUNT_STATUS, 1, (const char *[]){status}, &r);
+    if (st != LEDGER_OK)
+        return st;
+    if (PQntuples(r) == 1)
+        *n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return st;
+}
+
 static ledger_status pq_decision_counts(ledger *l, decision_count *counts, size_t cap, size_t *n)
 {
     char limit[24];
@@ -1105,6 +1120,7 @@ static const ledger_ops pg_ops = {
     .run_noticed = pq_run_noticed,
     .run_decide = pq_run_decide,
     .decision_counts = pq_decision_counts,
+    .count_status = pq_count_status,
     .move_add = pq_move_add,
     .move_list = pq_move_list,
     .budget_take = pq_budget_take,

@@ -151,6 +151,7 @@ static const char *const sql[S_COUNT] = {
         "UPDATE ledger_runs SET decision = ?2, decision_json = coalesce(?3, decision_json),"
         " updated_ms = ?5"
         " WHERE id = ?1 AND instr(?4, ',' || coalesce(decision, '') || ',') > 0",
+    [S_COUNT_STATUS] = "SELECT count(*) FROM ledger_events WHERE status = ?1",
     [S_DECISION_COUNTS] = "SELECT rule, decision, count(*) FROM ledger_runs"
                           " WHERE decision IS NOT NULL GROUP BY rule, decision"
                           " ORDER BY rule, decision LIMIT ?1",
@@ -965,6 +966,19 @@ static ledger_status sq_run_decide(ledger *l, const char *id, const char *decisi
     return changed_or_state(l, st, "run decide");
 }
 
+static ledger_status sq_count_status(ledger *l, const char *status, int64_t *n)
+{
+    sqlite3_stmt *st = stmt_get(l, S_COUNT_STATUS);
+    if (!st)
+        return LEDGER_ERR_UNAVAILABLE;
+    sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? LEDGER_OK : db_fail(l, "status count");
+}
+
 static ledger_status sq_decision_counts(ledger *l, decision_count *counts, size_t cap, size_t *n)
 {
     sqlite3_stmt *st = stmt_get(l, S_DECISION_COUNTS);
@@ -1207,6 +1221,8 @@ GUARDED(g_budget_take, sq_budget_take, true,
 GUARDED(g_run_decide, sq_run_decide, true,
         (ledger * l, const char *id, const char *decision, const char *details, const char *from),
         (l, id, decision, details, from))
+GUARDED(g_count_status, sq_count_status, false, (ledger * l, const char *status, int64_t *n),
+        (l, status, n))
 GUARDED(g_decision_counts, sq_decision_counts, false,
         (ledger * l, decision_count *counts, size_t cap, size_t *n), (l, counts, cap, n))
 GUARDED(g_move_add, sq_move_add, true, (ledger * l, const alias_move *m), (l, m))
@@ -1266,6 +1282,7 @@ const ledger_ops ledger_sqlite_ops = {
     .run_noticed = g_run_noticed,
     .run_decide = g_run_decide,
     .decision_counts = g_decision_counts,
+    .count_status = g_count_status,
     .move_add = g_move_add,
     .move_list = g_move_list,
     .budget_take = g_budget_take,

@@ -57,6 +57,7 @@ enum {
     S_RUN_NOTICED,
     S_RUN_DECIDE,
     S_DECISION_COUNTS,
+    S_COUNT_STATUS,
     S_MOVE_ADD,
     S_MOVE_LIST,
     S_GC_RUN_EVENTS,

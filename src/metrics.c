@@ -1,6 +1,7 @@
 /* metrics — see metrics.h. Written with stdio into a memstream, then copied to the arena. */
 #include "metrics.h"
 
+#include "auth.h"
 #include "clk.h"
 
 #include <stdio.h>
@@ -42,6 +43,12 @@ static double batch_events(const run_count *c, int64_t now_ms)
 {
     (void)now_ms;
     return (double)c->batch_events;
+}
+
+static double oldest_queued_age_s(const run_count *c, int64_t now_ms)
+{
+    int64_t age = c->oldest_ms > 0 ? now_ms - c->oldest_ms : 0;
+    return (age > 0 ? age : 0) / 1000.0;
 }
 
 static double oldest_batch_age_s(const run_count *c, int64_t now_ms)
@@ -96,6 +103,10 @@ static void render_runs(FILE *f, const run_count *runs, size_t n)
                  "Events whose run waits queued (for Google, the create budget, or the run before "
                  "it), by rule.",
                  runs, n, false, queued_events, false, now_ms);
+    queued_gauge(f, "retrain_queued_oldest_age_seconds",
+                 "Age of the oldest run that waits queued and is no batch (since its first event), "
+                 "by rule.",
+                 runs, n, false, oldest_queued_age_s, true, now_ms);
     queued_gauge(
         f, "retrain_batches_open",
         "Batches not submitted yet (open, or closed and waiting for the follower), by rule.", runs,
@@ -133,13 +144,36 @@ static void render_runs(FILE *f, const run_count *runs, size_t n)
     }
 }
 
-/* Vertex calls by the name they were counted under ("GET customJobs") and HTTP status. */
-static void render_calls(FILE *f, scoreboard *sb)
+/* One histogram series of NAME{LABEL="VALUE"} from per-bucket COUNTS (sb_bucket_bounds_s, the
+ * last +Inf) and their SUM_US. */
+static void histogram(FILE *f, const char *name, const char *lname, const char *lvalue,
+                      const _Atomic uint64_t counts[SB_BUCKETS + 1], const _Atomic uint64_t *sum_us)
 {
-    fputs("# HELP retrain_vertex_calls_total Vertex AI calls (every attempt, retries included), "
-          "by HTTP method, what was called and HTTP status (none: no answer).\n"
-          "# TYPE retrain_vertex_calls_total counter\n",
-          f);
+    uint64_t cum = 0;
+    for (int b = 0; b <= SB_BUCKETS; b++) {
+        cum += atomic_load_explicit(&counts[b], memory_order_relaxed);
+        if (b < SB_BUCKETS)
+            fprintf(f, "%s_bucket{%s=\"%s\",le=\"%g\"} %llu\n", name, lname, lvalue,
+                    sb_bucket_bounds_s[b], (unsigned long long)cum);
+        else
+            fprintf(f, "%s_bucket{%s=\"%s\",le=\"+Inf\"} %llu\n", name, lname, lvalue,
+                    (unsigned long long)cum);
+    }
+    fprintf(f, "%s_sum{%s=\"%s\"} %.6f\n", name, lname, lvalue, (double)atomic_load(sum_us) / 1e6);
+    fprintf(f, "%s_count{%s=\"%s\"} %llu\n", name, lname, lvalue, (unsigned long long)cum);
+}
+
+#define STORAGE_CALL "storage." /* how gcs.c names its calls: "GET storage.objects.get" */
+
+/* Outbound calls by the name they were counted under ("GET customJobs") and HTTP status: the
+ * Cloud Storage ones (STORAGE) or the others, Vertex AI's. */
+static void render_calls(FILE *f, scoreboard *sb, bool storage)
+{
+    const char *metric = storage ? "retrain_storage_calls_total" : "retrain_vertex_calls_total";
+    fprintf(f,
+            "# HELP %s %s calls (every attempt, retries included), by HTTP method, what was "
+            "called and HTTP status (none: no answer).\n# TYPE %s counter\n",
+            metric, storage ? "Cloud Storage JSON API" : "Vertex AI", metric);
     for (int i = 0; i < SB_CALLS; i++) {
         sb_call *c = &sb->calls[i];
         if (atomic_load(&c->used) != 2)
@@ -149,11 +183,13 @@ static void render_calls(FILE *f, scoreboard *sb)
         char *what = strchr(name, ' ');
         if (what)
             *what++ = '\0';
+        if ((what && strncmp(what, STORAGE_CALL, strlen(STORAGE_CALL)) == 0) != storage)
+            continue;
         for (int k = 0; k < SB_CALL_CODES; k++) {
             uint64_t v = atomic_load_explicit(&c->by_code[k], memory_order_relaxed);
             if (!v)
                 continue;
-            fputs("retrain_vertex_calls_total{method=\"", f);
+            fprintf(f, "%s{method=\"", metric);
             label(f, what ? name : "");
             fputs("\",call=\"", f);
             label(f, what ? what : name);
@@ -200,6 +236,83 @@ static void render_promotions(FILE *f, const metrics_ledger *lg)
     }
 }
 
+_Static_assert(AUTH_KEYS_UNAVAILABLE < SB_AUTH_REASONS, "a counter for every auth refusal");
+
+/* Deliveries by rule and outcome, and refusals by reason. */
+static void render_events(FILE *f, scoreboard *sb)
+{
+    fputs("# HELP retrain_events_total Deliveries of events, by rule (empty: none matched, or not "
+          "known) and what became of them.\n# TYPE retrain_events_total counter\n",
+          f);
+    for (int i = 0; i < SB_RULES; i++) {
+        sb_rule_events *e = &sb->events[i];
+        if (atomic_load(&e->used) != 2)
+            continue;
+        for (int o = 0; o < SB_EVENT_OUTCOMES; o++) {
+            uint64_t v = atomic_load_explicit(&e->by_outcome[o], memory_order_relaxed);
+            if (!v)
+                continue;
+            fputs("retrain_events_total{rule=\"", f);
+            label(f, e->name);
+            fprintf(f, "\",outcome=\"%s\"} %llu\n", sb_event_outcome_names[o],
+                    (unsigned long long)v);
+        }
+    }
+    fputs("# HELP retrain_auth_refusals_total Deliveries refused at authentication, by reason.\n"
+          "# TYPE retrain_auth_refusals_total counter\n",
+          f);
+    for (int r = AUTH_OK + 1; r <= AUTH_KEYS_UNAVAILABLE; r++)
+        fprintf(
+            f, "retrain_auth_refusals_total{reason=\"%s\"} %llu\n",
+            auth_result_code((auth_result)r),
+            (unsigned long long)atomic_load_explicit(&sb->auth_refusals[r], memory_order_relaxed));
+}
+
+/* Counter NAME with HELP by result, from COUNTS: [0] ok, [1] failed. */
+static void by_result(FILE *f, const char *name, const char *help, const _Atomic uint64_t counts[2])
+{
+    fprintf(f, "# HELP %s %s, by result.\n# TYPE %s counter\n", name, help, name);
+    fprintf(f, "%s{result=\"ok\"} %llu\n%s{result=\"failed\"} %llu\n", name,
+            (unsigned long long)atomic_load(&counts[0]), name,
+            (unsigned long long)atomic_load(&counts[1]));
+}
+
+/* Access tokens of the service account and Google's signing keys. */
+static void render_google_auth(FILE *f, scoreboard *sb)
+{
+    by_result(f, "retrain_token_refreshes_total", "Access-token fetches for the service account",
+              sb->token_refreshes);
+    by_result(f, "retrain_jwks_refreshes_total", "Fetches of Google's token-signing keys",
+              sb->jwks_refreshes);
+    int64_t fetched_s = atomic_load(&sb->jwks_fetched_s);
+    if (fetched_s <= 0)
+        return;
+    int64_t age_s = clk_wall_ms() / 1000 - fetched_s;
+    fprintf(f,
+            "# HELP retrain_jwks_keys Keys in the signing-key set in use.\n"
+            "# TYPE retrain_jwks_keys gauge\nretrain_jwks_keys %d\n"
+            "# HELP retrain_jwks_age_seconds Time since the signing-key set in use was fetched.\n"
+            "# TYPE retrain_jwks_age_seconds gauge\nretrain_jwks_age_seconds %lld\n",
+            atomic_load(&sb->jwks_keys), (long long)(age_s > 0 ? age_s : 0));
+}
+
+/* The request path's ledger calls: latency and failures. */
+static void render_ledger_calls(FILE *f, scoreboard *sb)
+{
+    fputs("# HELP retrain_ledger_call_duration_seconds Time of the request path's ledger calls.\n"
+          "# TYPE retrain_ledger_call_duration_seconds histogram\n",
+          f);
+    for (int c = 0; c < SB_LEDGER_CALLS; c++)
+        histogram(f, "retrain_ledger_call_duration_seconds", "call", sb_ledger_call_names[c],
+                  sb->ledger_latency[c], &sb->ledger_latency_sum_us[c]);
+    fputs("# HELP retrain_ledger_errors_total The request path's ledger calls that failed.\n"
+          "# TYPE retrain_ledger_errors_total counter\n",
+          f);
+    for (int c = 0; c < SB_LEDGER_CALLS; c++)
+        fprintf(f, "retrain_ledger_errors_total{call=\"%s\"} %llu\n", sb_ledger_call_names[c],
+                (unsigned long long)atomic_load(&sb->ledger_errors[c]));
+}
+
 char *metrics_render(scoreboard *sb, const metrics_ledger *lg, arena *a, size_t *len)
 {
     char *buf = NULL;
@@ -227,23 +340,9 @@ char *metrics_render(scoreboard *sb, const metrics_ledger *lg, arena *a, size_t 
     fputs("# HELP retrain_request_duration_seconds Time from request read to answer written.\n"
           "# TYPE retrain_request_duration_seconds histogram\n",
           f);
-    for (int r = 0; r < SB_ROUTES; r++) {
-        uint64_t cum = 0;
-        for (int b = 0; b <= SB_BUCKETS; b++) {
-            cum += atomic_load_explicit(&sb->latency[r][b], memory_order_relaxed);
-            if (b < SB_BUCKETS)
-                fprintf(f, "retrain_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                        sb_route_names[r], sb_bucket_bounds_s[b], (unsigned long long)cum);
-            else
-                fprintf(f,
-                        "retrain_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-                        sb_route_names[r], (unsigned long long)cum);
-        }
-        fprintf(f, "retrain_request_duration_seconds_sum{route=\"%s\"} %.6f\n", sb_route_names[r],
-                (double)atomic_load(&sb->latency_sum_us[r]) / 1e6);
-        fprintf(f, "retrain_request_duration_seconds_count{route=\"%s\"} %llu\n", sb_route_names[r],
-                (unsigned long long)cum);
-    }
+    for (int r = 0; r < SB_ROUTES; r++)
+        histogram(f, "retrain_request_duration_seconds", "route", sb_route_names[r], sb->latency[r],
+                  &sb->latency_sum_us[r]);
 
     int by_state[SB_STOPPING + 1] = {0};
     for (int i = 0; i < sb->n_slots; i++) {
@@ -271,9 +370,19 @@ char *metrics_render(scoreboard *sb, const metrics_ledger *lg, arena *a, size_t 
             "first worker of the new generation could not start); the running one stays.",
             atomic_load(&sb->reload_failures));
     render_runs(f, lg ? lg->runs : NULL, lg ? lg->n_runs : 0);
-    if (lg)
+    if (lg) {
+        fprintf(f,
+                "# HELP retrain_dead_letters Events whose ledger record is failed (retrainctl "
+                "events list --status failed).\n# TYPE retrain_dead_letters gauge\n"
+                "retrain_dead_letters %lld\n",
+                (long long)lg->dead_letters);
         render_promotions(f, lg);
-    render_calls(f, sb);
+    }
+    render_calls(f, sb, false);
+    render_calls(f, sb, true);
+    render_events(f, sb);
+    render_google_auth(f, sb);
+    render_ledger_calls(f, sb);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

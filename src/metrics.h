@@ -1,9 +1,12 @@
 /* metrics — the pool's counters in Prometheus text exposition format (version 0.0.4).
  *
  * Renders what the scoreboard holds: requests by route and status, a latency histogram per
- * route, workers by state, and the master's restart counters; and, from the ledger, the runs
- * by rule and state, the promotion decisions by rule and outcome, and the metric of the version
- * each gated alias is on. Served at GET /metrics, which nginx answers only to loopback. */
+ * route, workers by state, the master's restart counters, deliveries by rule and outcome, auth
+ * refusals by reason, Vertex AI and Cloud Storage calls by method and status, token and
+ * signing-key refreshes, and the request path's ledger calls; and, from the ledger, the runs by
+ * rule and state, the dead letters, the promotion decisions by rule and outcome, and the metric
+ * of the version each gated alias is on. Served at GET /metrics, which nginx answers only to
+ * loopback. `promtool check metrics` passes on it (tests/e2e/test_metrics.sh). */
 #ifndef RT_METRICS_H
 #define RT_METRICS_H
 
@@ -22,6 +25,7 @@ typedef struct {
     size_t n_decisions;
     const alias_move *serving; /* the last move of each model's alias (alias_moves_list, latest) */
     size_t n_serving;
+    int64_t dead_letters; /* events whose record is failed (ledger_count_status) */
 } metrics_ledger;
 
 /* The exposition text, in the arena; *LEN receives its length. NULL on OOM. LG may be NULL when

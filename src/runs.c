@@ -99,6 +99,7 @@ void run_count_fill(run_count *c, const char *const cols[RUN_COUNTS_NCOLUMNS])
     c->batches = num(cols[5 + RUN_DURATION_BUCKETS]);
     c->oldest_batch_ms = num(cols[6 + RUN_DURATION_BUCKETS]);
     c->batch_events = num(cols[7 + RUN_DURATION_BUCKETS]);
+    c->oldest_ms = num(cols[8 + RUN_DURATION_BUCKETS]);
 }
 
 void run_record_clear(run_record *run)

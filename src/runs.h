@@ -222,6 +222,7 @@ typedef struct {
     int64_t batches;         /* queued: how many are batches (open, or closed and waiting) */
     int64_t oldest_batch_ms; /* and when the oldest of them began; 0: none */
     int64_t batch_events;    /* and the events they hold (not in queued_events) */
+    int64_t oldest_ms;       /* when the oldest run that is no batch was queued; 0: none */
 } run_count;
 
 /* Up to CAP counts, ordered by rule then state; *N how many. One read over every run (for a

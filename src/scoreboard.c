@@ -16,6 +16,14 @@ const int sb_call_codes[SB_CALL_CODES - 1] = {0,   200, 400, 401, 403, 404,
                                               409, 429, 500, 502, 503, 504};
 const char *const sb_route_names[SB_ROUTES] = {"event",  "healthz", "readyz",
                                                "status", "metrics", "other"};
+const char *const sb_event_outcome_names[SB_EVENT_OUTCOMES] = {
+    [SB_EVENT_SUBMITTED] = "submitted", [SB_EVENT_DUPLICATE] = "duplicate",
+    [SB_EVENT_COALESCED] = "coalesced", [SB_EVENT_BATCHED] = "batched",
+    [SB_EVENT_QUEUED] = "queued",       [SB_EVENT_IGNORED] = "ignored",
+    [SB_EVENT_FAILED] = "failed",       [SB_EVENT_RETRIED] = "retried",
+    [SB_EVENT_MALFORMED] = "malformed", [SB_EVENT_DONE] = "done"};
+const char *const sb_ledger_call_names[SB_LEDGER_CALLS] = {
+    [SB_LEDGER_CLAIM] = "claim", [SB_LEDGER_FINISH] = "finish", [SB_LEDGER_RELEASE] = "release"};
 
 scoreboard *scoreboard_create(int n_slots)
 {
@@ -37,56 +45,121 @@ void scoreboard_destroy(scoreboard *sb)
         munmap(sb, sizeof *sb);
 }
 
-static scoreboard *calls_board;
+static scoreboard *board; /* where scoreboard_count_* count (scoreboard_count_in) */
 
-void scoreboard_count_calls_in(scoreboard *sb)
+void scoreboard_count_in(scoreboard *sb)
 {
-    calls_board = sb;
+    board = sb;
 }
 
-/* The entry named NAME, claimed when there is none yet; NULL when the table is full (its last
- * entry is kept for "other"). */
-static sb_call *call_entry(scoreboard *sb, const char *name, int n)
+/* Whether the table entry (USED, NAME of CAP bytes) is named WANT: claimed for it when free.
+ * False when another name has it. */
+static bool named(_Atomic int *used, char *name, size_t cap, const char *want)
 {
-    for (int i = 0; i < n; i++) {
-        sb_call *c = &sb->calls[i];
-        int used = atomic_load(&c->used);
-        if (used == 0) {
-            int expected = 0;
-            if (atomic_compare_exchange_strong(&c->used, &expected, 1)) {
-                snprintf(c->name, sizeof c->name, "%s", name);
-                atomic_store(&c->used, 2);
-                return c;
-            }
-            used = expected;
+    int u = atomic_load(used);
+    if (u == 0) {
+        int expected = 0;
+        if (atomic_compare_exchange_strong(used, &expected, 1)) {
+            snprintf(name, cap, "%s", want);
+            atomic_store(used, 2);
+            return true;
         }
-        while (used == 1) /* another process is naming it: a few instructions away */
-            used = atomic_load(&c->used);
-        if (strncmp(c->name, name, sizeof c->name - 1) == 0)
-            return c;
+        u = expected;
     }
-    return NULL;
+    while (u == 1) /* another process is naming it: a few instructions away */
+        u = atomic_load(used);
+    return strncmp(name, want, cap - 1) == 0;
 }
 
 void scoreboard_count_call(const char *name, long status)
 {
-    scoreboard *sb = calls_board;
+    scoreboard *sb = board;
     if (!sb || !name)
         return;
-    sb_call *c = call_entry(sb, name, SB_CALLS - 1);
-    if (!c) {
-        c = &sb->calls[SB_CALLS - 1];
-        int expected = 0;
-        if (atomic_compare_exchange_strong(&c->used, &expected, 1)) {
-            snprintf(c->name, sizeof c->name, "other");
-            atomic_store(&c->used, 2);
+    sb_call *c = &sb->calls[SB_CALLS - 1];
+    for (int i = 0; i < SB_CALLS - 1; i++)
+        if (named(&sb->calls[i].used, sb->calls[i].name, sizeof sb->calls[i].name, name)) {
+            c = &sb->calls[i];
+            break;
         }
-    }
+    if (c == &sb->calls[SB_CALLS - 1])
+        named(&c->used, c->name, sizeof c->name, "other");
     int k = SB_CALL_CODES - 1;
     for (int i = 0; i < SB_CALL_CODES - 1; i++)
         if (sb_call_codes[i] == status)
             k = i;
     atomic_fetch_add_explicit(&c->by_code[k], 1, memory_order_relaxed);
+}
+
+void scoreboard_count_event(const char *rule, sb_event_outcome outcome)
+{
+    scoreboard *sb = board;
+    if (!sb || outcome < 0 || outcome >= SB_EVENT_OUTCOMES)
+        return;
+    rule = rule ? rule : "";
+    sb_rule_events *e = &sb->events[SB_RULES - 1];
+    for (int i = 0; i < SB_RULES - 1; i++)
+        if (named(&sb->events[i].used, sb->events[i].name, sizeof sb->events[i].name, rule)) {
+            e = &sb->events[i];
+            break;
+        }
+    if (e == &sb->events[SB_RULES - 1])
+        named(&e->used, e->name, sizeof e->name, "other");
+    atomic_fetch_add_explicit(&e->by_outcome[outcome], 1, memory_order_relaxed);
+}
+
+sb_event_outcome sb_event_outcome_of(const char *word)
+{
+    for (int i = 0; word && i < SB_EVENT_OUTCOMES; i++)
+        if (strcmp(word, sb_event_outcome_names[i]) == 0)
+            return (sb_event_outcome)i;
+    return SB_EVENT_DONE;
+}
+
+void scoreboard_count_auth_refusal(int reason)
+{
+    if (board && reason > 0 && reason < SB_AUTH_REASONS)
+        atomic_fetch_add_explicit(&board->auth_refusals[reason], 1, memory_order_relaxed);
+}
+
+void scoreboard_count_token_refresh(bool ok)
+{
+    if (board)
+        atomic_fetch_add_explicit(&board->token_refreshes[ok ? 0 : 1], 1, memory_order_relaxed);
+}
+
+void scoreboard_count_jwks_refresh(bool ok)
+{
+    if (board)
+        atomic_fetch_add_explicit(&board->jwks_refreshes[ok ? 0 : 1], 1, memory_order_relaxed);
+}
+
+void scoreboard_jwks_in_use(int64_t fetched_s, int keys)
+{
+    if (!board)
+        return;
+    atomic_store(&board->jwks_fetched_s, fetched_s);
+    atomic_store(&board->jwks_keys, keys);
+}
+
+static int bucket_of(int64_t us)
+{
+    int b = 0;
+    while (b < SB_BUCKETS && (double)us > sb_bucket_bounds_s[b] * 1e6)
+        b++;
+    return b;
+}
+
+void scoreboard_time_ledger(sb_ledger_call call, int64_t us, bool failed)
+{
+    scoreboard *sb = board;
+    if (!sb || call < 0 || call >= SB_LEDGER_CALLS)
+        return;
+    us = us > 0 ? us : 0;
+    atomic_fetch_add_explicit(&sb->ledger_latency[call][bucket_of(us)], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sb->ledger_latency_sum_us[call], (uint64_t)us, memory_order_relaxed);
+    if (failed)
+        atomic_fetch_add_explicit(&sb->ledger_errors[call], 1, memory_order_relaxed);
 }
 
 sb_route sb_route_of(const char *path)
@@ -117,10 +190,7 @@ void scoreboard_record(scoreboard *sb, sb_route route, int status, int64_t laten
     if (!sb || route < 0 || route >= SB_ROUTES)
         return;
     atomic_fetch_add_explicit(&sb->requests[route][status_index(status)], 1, memory_order_relaxed);
-    int b = 0;
-    while (b < SB_BUCKETS && (double)latency_us > sb_bucket_bounds_s[b] * 1e6)
-        b++;
-    atomic_fetch_add_explicit(&sb->latency[route][b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sb->latency[route][bucket_of(latency_us)], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&sb->latency_sum_us[route], (uint64_t)latency_us,
                               memory_order_relaxed);
 }
@@ -162,6 +232,8 @@ json_t *scoreboard_status_json(scoreboard *sb)
     }
     for (int i = 0; i < sb->n_slots; i++) {
         sb_slot *s = &sb->slots[i];
+        if (atomic_load(&s->state) == SB_EMPTY) /* no process in it: not a worker to list */
+            continue;
         int64_t busy = atomic_load(&s->busy_since_ms);
         int64_t started = atomic_load(&s->started_ms);
         json_array_append_new(

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define SB_MAX_WORKERS 256
@@ -51,6 +52,38 @@ typedef struct {
     _Atomic uint64_t by_code[SB_CALL_CODES];
 } sb_call;
 
+/* What became of one delivery (retrain_events_total{rule,outcome}), counted by rule name. */
+typedef enum {
+    SB_EVENT_SUBMITTED, /* a run was started, or a version registered */
+    SB_EVENT_DUPLICATE, /* the ledger had finished it already */
+    SB_EVENT_COALESCED, /* folded into work already going */
+    SB_EVENT_BATCHED,   /* joined a batch */
+    SB_EVENT_QUEUED,    /* its run waits for the follower (Google unavailable, a budget) */
+    SB_EVENT_IGNORED,   /* no rule wanted it */
+    SB_EVENT_FAILED,    /* a dead letter */
+    SB_EVENT_RETRIED,   /* answered 503: Eventarc delivers it again */
+    SB_EVENT_MALFORMED, /* not a CloudEvent we accept (400, 415) */
+    SB_EVENT_DONE,      /* another function's success */
+    SB_EVENT_OUTCOMES
+} sb_event_outcome;
+#define SB_RULES 64     /* rules counted by name; the last entry counts the rest as "other" */
+#define SB_RULE_NAME 64 /* rule names are at most 63 bytes */
+typedef struct {
+    _Atomic int used; /* as sb_call's */
+    char name[SB_RULE_NAME];
+    _Atomic uint64_t by_outcome[SB_EVENT_OUTCOMES];
+} sb_rule_events;
+
+/* The request path's ledger calls, timed (retrain_ledger_call_duration_seconds{call}). */
+typedef enum {
+    SB_LEDGER_CLAIM,
+    SB_LEDGER_FINISH,
+    SB_LEDGER_RELEASE,
+    SB_LEDGER_CALLS
+} sb_ledger_call;
+
+#define SB_AUTH_REASONS 16 /* auth_result values (auth.h); 0, AUTH_OK, is never counted */
+
 typedef struct scoreboard {
     _Atomic int master_pid;
     _Atomic int64_t started_ms;
@@ -66,6 +99,15 @@ typedef struct scoreboard {
     _Atomic uint64_t latency[SB_ROUTES][SB_BUCKETS + 1]; /* last: +Inf */
     _Atomic uint64_t latency_sum_us[SB_ROUTES];
     sb_call calls[SB_CALLS];
+    sb_rule_events events[SB_RULES];
+    _Atomic uint64_t auth_refusals[SB_AUTH_REASONS];
+    _Atomic uint64_t token_refreshes[2]; /* [0] ok, [1] failed */
+    _Atomic uint64_t jwks_refreshes[2];  /* [0] ok, [1] failed */
+    _Atomic int64_t jwks_fetched_s;      /* wall-clock s the key set in use was fetched; 0: none */
+    _Atomic int jwks_keys;               /* keys in that set */
+    _Atomic uint64_t ledger_latency[SB_LEDGER_CALLS][SB_BUCKETS + 1];
+    _Atomic uint64_t ledger_latency_sum_us[SB_LEDGER_CALLS];
+    _Atomic uint64_t ledger_errors[SB_LEDGER_CALLS];
     sb_slot slots[SB_MAX_WORKERS];
 } scoreboard;
 
@@ -73,6 +115,8 @@ extern const double sb_bucket_bounds_s[SB_BUCKETS];
 extern const int sb_status_codes[SB_STATUSES - 1];
 extern const char *const sb_route_names[SB_ROUTES];
 extern const int sb_call_codes[SB_CALL_CODES - 1];
+extern const char *const sb_event_outcome_names[SB_EVENT_OUTCOMES];
+extern const char *const sb_ledger_call_names[SB_LEDGER_CALLS];
 
 /* A shared mapping for N_SLOTS workers (1..SB_MAX_WORKERS); NULL on failure. */
 scoreboard *scoreboard_create(int n_slots);
@@ -82,15 +126,32 @@ sb_route sb_route_of(const char *path);
 /* Counts one answered request. */
 void scoreboard_record(scoreboard *sb, sb_route route, int status, int64_t latency_us);
 
-/* Calls are counted in SB from now on, by this process and the processes it forks (the master
- * sets it before forking); until then, and with NULL, scoreboard_count_call does nothing. */
-void scoreboard_count_calls_in(scoreboard *sb);
-/* Counts one call NAME (at most SB_CALL_NAME - 1 bytes are kept) answered with HTTP STATUS (0:
- * no answer). Lock-free; names past the table's first SB_CALLS - 1 are counted as "other". */
+/* What the library counts goes to SB from now on, from this process and the processes it forks
+ * (the master sets it before forking); until then, and with NULL, the scoreboard_count_*
+ * functions below do nothing. All are lock-free. */
+void scoreboard_count_in(scoreboard *sb);
+/* One outbound call NAME ("GET customJobs", "GET storage.objects.get"; at most SB_CALL_NAME - 1
+ * bytes are kept) answered with HTTP STATUS (0: no answer). Names past the table's first
+ * SB_CALLS - 1 are counted as "other". */
 void scoreboard_count_call(const char *name, long status);
+/* One delivery of rule RULE (NULL or "": none matched, or unknown) that ended as OUTCOME. */
+void scoreboard_count_event(const char *rule, sb_event_outcome outcome);
+/* The outcome an answer's status word names ("submitted", …); SB_EVENT_DONE for any other. */
+sb_event_outcome sb_event_outcome_of(const char *word);
+/* One delivery refused at authentication for REASON (an auth_result other than AUTH_OK). */
+void scoreboard_count_auth_refusal(int reason);
+/* One access-token fetch for the service account, OK or failed. */
+void scoreboard_count_token_refresh(bool ok);
+/* One fetch of Google's signing keys, OK or failed. */
+void scoreboard_count_jwks_refresh(bool ok);
+/* The key set now in use: fetched at wall-clock FETCHED_S, holding KEYS keys. */
+void scoreboard_jwks_in_use(int64_t fetched_s, int keys);
+/* One ledger call of the request path: CALL took US microseconds, and FAILED or not. */
+void scoreboard_time_ledger(sb_ledger_call call, int64_t us, bool failed);
 
-/* The pool as JSON: {"master_pid", "uptime_s", "generation", "restarts", ..., "workers":
- * [{"slot","pid","state","requests","busy_ms","age_s","generation"}]}. New reference. */
+/* The pool as JSON: {"master_pid", "uptime_s", "generation", "restarts", ..., "slots",
+ * "workers": [{"slot","pid","state","requests","busy_ms","age_s","generation","connections"}]}:
+ * the workers that live now (a slot with no process in it is not listed). New reference. */
 json_t *scoreboard_status_json(scoreboard *sb);
 
 const char *sb_state_name(sb_state s);

@@ -148,7 +148,8 @@ static const metrics_ledger *read_ledger(ledger *l, arena *a)
     alias_move *serving = arena_zalloc(a, METRICS_SERVING * sizeof *serving);
     if (!l || !lg || !runs || !dec || !serving ||
         runs_count(l, runs, METRICS_RUN_COUNTS, &lg->n_runs) != LEDGER_OK ||
-        runs_decision_counts(l, dec, METRICS_DECISIONS, &lg->n_decisions) != LEDGER_OK)
+        runs_decision_counts(l, dec, METRICS_DECISIONS, &lg->n_decisions) != LEDGER_OK ||
+        ledger_count_status(l, "failed", &lg->dead_letters) != LEDGER_OK)
         return NULL;
     alias_move_query q = {.latest = true, .limit = METRICS_SERVING};
     if (alias_moves_list(l, &q, serving, METRICS_SERVING, &lg->n_serving) != LEDGER_OK)
@@ -248,6 +249,7 @@ static int authenticate(service *svc, const http_request *req, arena *a, http_re
     if (r == AUTH_OK)
         return 0;
     log_auth_failure(r, &claims);
+    scoreboard_count_auth_refusal((int)r);
     if (r == AUTH_KEYS_UNAVAILABLE) {
         answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, auth_result_code(r),
                      "signing keys are unavailable; retry later");
@@ -258,6 +260,12 @@ static int authenticate(service *svc, const http_request *req, arena *a, http_re
     return -1;
 }
 
+/* The rule an answer or a stored outcome names, or NULL. */
+static const char *rule_of(const json_t *outcome)
+{
+    return json_string_value(json_object_get(outcome, "rule"));
+}
+
 /* Answers a delivery of an event the ledger already finished: the stored outcome, unchanged
  * but for the status word. The answer is remembered unless the record may still change (a
  * replayable one may be re-opened: ledger_status_replayable). */
@@ -265,19 +273,23 @@ static void answer_duplicate(service *svc, ledger_record *rec, const cloudevent 
                              const char *key, arena *a, http_response *resp)
 {
     json_t *stored = rec->outcome ? json_loads(rec->outcome, 0, NULL) : NULL;
+    const char *rule = rule_of(stored) ? arena_strdup(a, rule_of(stored)) : NULL;
+    scoreboard_count_event(rule, SB_EVENT_DUPLICATE);
     json_t *body = lease_answer_body("duplicate", stored, ev, key);
     if (body)
         json_object_set_new(body, "recorded_status", json_string(rec->status));
     if (http_response_json(resp, a, 200, body) == 0 && !ledger_status_replayable(rec->status))
-        answer_cache_put(svc->answers, key, resp->body, resp->body_len, clk_mono_ms());
+        answer_cache_put(svc->answers, key, resp->body, resp->body_len, rule, clk_mono_ms());
 }
 
 static bool answer_from_cache(service *svc, const char *key, http_response *resp)
 {
     size_t len;
-    const char *known = answer_cache_get(svc->answers, key, clk_mono_ms(), &len);
+    const char *rule;
+    const char *known = answer_cache_get(svc->answers, key, clk_mono_ms(), &len, &rule);
     if (!known)
         return false;
+    scoreboard_count_event(rule, SB_EVENT_DUPLICATE);
     resp->status = 200;
     resp->content_type = "application/json";
     resp->body = known; /* valid until the next put, after this answer is written */
@@ -290,10 +302,14 @@ static void run_function(service *svc, lease *ls, const cloudevent *ev, arena *a
 {
     lease_answer ans;
     lease_run(ls, svc->fn, svc->fn_state, svc->cfg, ev, a, &ans);
-    if (ans.http_status == 503)
+    if (ans.http_status == 503) {
+        scoreboard_count_event(NULL, SB_EVENT_RETRIED);
         answer_retry(resp, a, ans.retry_after, ans.code, ans.message);
-    else
-        http_response_json(resp, a, ans.http_status, ans.body);
+        return;
+    }
+    scoreboard_count_event(rule_of(ans.body), sb_event_outcome_of(json_string_value(
+                                                  json_object_get(ans.body, "status"))));
+    http_response_json(resp, a, ans.http_status, ans.body);
 }
 
 /* The structured form the ledger stores for replay (malloc'd), made only for a new record. */
@@ -317,6 +333,7 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
     if (cs == CE_ERR_MISSING && psp_is_envelope(req))
         cs = psp_parse_http(req, a, &ev, err, sizeof err);
     if (cs != CE_OK) {
+        scoreboard_count_event(NULL, SB_EVENT_MALFORMED);
         log_rejection(json_pack("{s:s}", "reason", ce_status_code(cs)), "malformed event", err);
         http_response_error(resp, a, ce_status_http(cs), ce_status_code(cs), "%s", err);
         return;
@@ -327,6 +344,7 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
     if (answer_from_cache(svc, key, resp))
         return;
     if (open_ledger(svc) != 0) {
+        scoreboard_count_event(NULL, SB_EVENT_RETRIED);
         answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
                      "the ledger cannot be reached; retry later");
         return;
@@ -340,6 +358,7 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
                        .event_json_arg = &ev};
     lease *ls = lease_in(a);
     if (!ls) {
+        scoreboard_count_event(NULL, SB_EVENT_RETRIED);
         http_response_error(resp, a, 500, "internal", "out of memory");
         return;
     }
@@ -351,10 +370,12 @@ static void handle_event(service *svc, const http_request *req, arena *a, http_r
         answer_duplicate(svc, &ls->record, &ev, key, a, resp);
         break;
     case LEASE_BUSY:
+        scoreboard_count_event(NULL, SB_EVENT_RETRIED);
         answer_retry(resp, a, RETRY_AFTER_BUSY, "busy",
                      "this event is being processed by another worker; retry later");
         break;
     case LEASE_UNAVAILABLE:
+        scoreboard_count_event(NULL, SB_EVENT_RETRIED);
         answer_retry(resp, a, RETRY_AFTER_UNAVAILABLE, "ledger_unavailable",
                      "the ledger cannot be reached; retry later");
         break;

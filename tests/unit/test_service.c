@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "auth.h"
 #include "clk.h"
 #include "function.h"
 #include "ledger.h"
@@ -35,7 +36,8 @@ static void scripted_handle(const cloudevent *ev, fn_context *ctx, fn_result *ou
     out->status = next_status;
     out->redeliverable = next_redeliverable;
     if (next_status == FN_DONE)
-        out->outcome = json_pack("{s:s, s:s}", "status", "submitted", "resource", "projects/p/x/1");
+        out->outcome = json_pack("{s:s, s:s, s:s}", "status", "submitted", "rule", "churn",
+                                 "resource", "projects/p/x/1");
     if (next_status == FN_FAILED)
         out->error = "INVALID_ARGUMENT: bad template";
     if (next_status == FN_RETRY) {
@@ -453,7 +455,7 @@ static void test_run_metrics(void **state)
         strstr(text, "retrain_run_duration_seconds_count{rule=\"churn\",state=\"running\""));
     /* Vertex calls, counted by any process of the pool in its shared memory. */
     scoreboard_count_call("GET customJobs", 200); /* not counted: not attached yet */
-    scoreboard_count_calls_in(f->sb);
+    scoreboard_count_in(f->sb);
     scoreboard_count_call("GET customJobs", 200);
     scoreboard_count_call("GET customJobs", 200);
     scoreboard_count_call("GET customJobs", 429);
@@ -464,7 +466,7 @@ static void test_run_metrics(void **state)
         snprintf(name, sizeof name, "GET x%d", i);
         scoreboard_count_call(name, 200);
     }
-    scoreboard_count_calls_in(NULL);
+    scoreboard_count_in(NULL);
     text = metrics_render(f->sb, &(metrics_ledger){.runs = runs, .n_runs = 3}, a, &len);
     assert_non_null(strstr(
         text, "retrain_vertex_calls_total{method=\"GET\",call=\"customJobs\",code=\"200\"} 2\n"));
@@ -486,6 +488,85 @@ static void test_run_metrics(void **state)
     arena_free(a);
 }
 
+/* One series' value in the exposition TEXT ("NAME{LABELS} VALUE"), or -1 when absent. */
+static long long series(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = text; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == text || p[-1] == '\n') && p[n] == ' ')
+            return atoll(p + n + 1);
+    return -1;
+}
+
+/* What happened, counted where it happens and rendered by any worker. */
+static void test_counts_of_what_happened(void **state)
+{
+    fixture *f = *state;
+    http_response r;
+    scoreboard_count_in(f->sb);
+    next_status = FN_DONE;
+    json_decref(call(f, "POST", "/", "w-1", &r)); /* submitted */
+    json_decref(call(f, "POST", "/", "w-1", &r)); /* duplicate, from the ledger */
+    json_decref(call(f, "POST", "/", "w-1", &r)); /* duplicate, from the worker's memory */
+    next_status = FN_RETRY;
+    json_decref(call(f, "POST", "/", "w-2", &r)); /* retried */
+    json_decref(call(f, "POST", "/", NULL, &r));  /* no ce-* at all: malformed */
+    scoreboard_count_event(NULL, SB_EVENT_IGNORED);
+    for (int i = 0; i < SB_RULES + 3; i++) { /* more rules than the table holds */
+        char rule[16];
+        snprintf(rule, sizeof rule, "r%d", i);
+        scoreboard_count_event(rule, SB_EVENT_BATCHED);
+    }
+    scoreboard_count_auth_refusal(AUTH_EXPIRED);
+    scoreboard_count_auth_refusal(AUTH_EXPIRED);
+    scoreboard_count_auth_refusal(0);  /* AUTH_OK is no refusal */
+    scoreboard_count_auth_refusal(99); /* out of range: dropped */
+    scoreboard_count_call("GET storage.objects.get", 404);
+    scoreboard_count_call("GET customJobs", 200);
+    scoreboard_count_token_refresh(true);
+    scoreboard_count_token_refresh(false);
+    scoreboard_count_jwks_refresh(false);
+    scoreboard_jwks_in_use(clk_wall_ms() / 1000 - 30, 3);
+    scoreboard_count_in(NULL);
+    scoreboard_count_event("churn", SB_EVENT_SUBMITTED); /* detached: not counted */
+    size_t len;
+    char *text = metrics_render(f->sb, NULL, f->a, &len);
+    assert_non_null(text);
+    assert_int_equal(series(text, "retrain_events_total{rule=\"churn\",outcome=\"submitted\"}"), 1);
+    assert_int_equal(series(text, "retrain_events_total{rule=\"churn\",outcome=\"duplicate\"}"), 2);
+    assert_int_equal(series(text, "retrain_events_total{rule=\"\",outcome=\"retried\"}"), 1);
+    assert_int_equal(series(text, "retrain_events_total{rule=\"\",outcome=\"malformed\"}"), 1);
+    assert_int_equal(series(text, "retrain_events_total{rule=\"\",outcome=\"ignored\"}"), 1);
+    /* 63 names fit: churn, "" and r0..r60; the 6 after them are "other". */
+    assert_int_equal(series(text, "retrain_events_total{rule=\"r60\",outcome=\"batched\"}"), 1);
+    assert_int_equal(series(text, "retrain_events_total{rule=\"r61\",outcome=\"batched\"}"), -1);
+    assert_int_equal(series(text, "retrain_events_total{rule=\"other\",outcome=\"batched\"}"), 6);
+    assert_int_equal(series(text, "retrain_auth_refusals_total{reason=\"expired\"}"), 2);
+    assert_int_equal(series(text, "retrain_auth_refusals_total{reason=\"bad_signature\"}"), 0);
+    assert_int_equal(series(text, "retrain_auth_refusals_total{reason=\"ok\"}"), -1);
+    assert_int_equal(series(text, "retrain_storage_calls_total{method=\"GET\",call=\"storage."
+                                  "objects.get\",code=\"404\"}"),
+                     1);
+    assert_null(strstr(text, "retrain_vertex_calls_total{method=\"GET\",call=\"storage."));
+    assert_int_equal(
+        series(text, "retrain_vertex_calls_total{method=\"GET\",call=\"customJobs\",code=\"200\"}"),
+        1);
+    assert_int_equal(series(text, "retrain_token_refreshes_total{result=\"ok\"}"), 1);
+    assert_int_equal(series(text, "retrain_token_refreshes_total{result=\"failed\"}"), 1);
+    assert_int_equal(series(text, "retrain_jwks_refreshes_total{result=\"failed\"}"), 1);
+    assert_int_equal(series(text, "retrain_jwks_keys"), 3);
+    long long age = series(text, "retrain_jwks_age_seconds");
+    assert_true(age >= 30 && age < 60);
+    /* The request path's ledger calls: claims of w-1 (twice; its third copy is answered from
+     * memory) and w-2, the finish of w-1 and the release of w-2. */
+    assert_int_equal(series(text, "retrain_ledger_call_duration_seconds_count{call=\"claim\"}"), 3);
+    assert_int_equal(series(text, "retrain_ledger_call_duration_seconds_count{call=\"finish\"}"),
+                     1);
+    assert_int_equal(series(text, "retrain_ledger_call_duration_seconds_count{call=\"release\"}"),
+                     1);
+    assert_int_equal(series(text, "retrain_ledger_errors_total{call=\"claim\"}"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +583,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_busy_claim_answers_503, setup, teardown),
         cmocka_unit_test(test_unreachable_ledger_never_200),
         cmocka_unit_test_setup_teardown(test_status_and_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counts_of_what_happened, setup, teardown),
     };
     return cmocka_run_group_tests_name("service", tests, NULL, NULL);
 }
