@@ -739,6 +739,14 @@ static void test_list_filters_and_pages(void **state)
         }
         sleep_ms(3);
     }
+    int64_t count = -1; /* what /metrics reads: retrain_dead_letters */
+    assert_int_equal(ledger_count_status(l, "failed", &count), LEDGER_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(ledger_count_status(l, "done", &count), LEDGER_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(ledger_count_status(l, "expired", &count), LEDGER_OK);
+    assert_int_equal(count, 0);
+    assert_int_equal(ledger_count_status(l, "no-such", &count), LEDGER_ERR_INVALID);
     ledger_record recs[8];
     size_t n = 0, seen = 0;
     char after[LEDGER_KEY_HEX + 1] = "";
