@@ -5,6 +5,8 @@
  * worker cheap. */
 #include "fetch.h"
 
+#include "trace.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +210,15 @@ static struct curl_slist *build_headers(const fetch_call *call)
             curl_slist_free_all(list);
             return NULL;
         }
+        list = next;
+    }
+    /* The work's trace goes on with the call (trace.h). */
+    char tp[sizeof "traceparent: " + TRACE_HEADER_LEN];
+    if (list && trace_header()) {
+        snprintf(tp, sizeof tp, "traceparent: %s", trace_header());
+        struct curl_slist *next = curl_slist_append(list, tp);
+        if (!next)
+            curl_slist_free_all(list);
         list = next;
     }
     return list;

@@ -9,7 +9,8 @@
  * HTTP status and a few selected headers (Retry-After, Cache-Control's max-age, Content-Type)
  * come back in a fetch_answer. Only http:// and https:// are allowed, redirects are not
  * followed, a body larger than the call's limit (FETCH_MAX_BODY by default) is refused, and a
- * loopback host is never reached through a proxy from the environment.
+ * loopback host is never reached through a proxy from the environment. A call made while a
+ * trace is current (trace.h) carries it as `traceparent`.
  *
  * `sent` tells whether any byte of the request left this process: a caller deciding whether a
  * non-idempotent call may be retried needs to know that a failure happened before sending

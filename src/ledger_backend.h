@@ -202,8 +202,9 @@ int ledger_slot_fill(ledger_slot *slot, const char *const cols[4]);
     "r.ended_ms, r.updated_ms, r.error_code, r.error_message, r.model_version, "                   \
     "r.model_version_id, r.next_check_ms, r.checks, r.after_run, r.notify_state, r.notify_tries,"  \
     " (SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id), r.batch_key,"              \
-    " r.collecting, r.last_event_ms, r.batch_closed, r.closed_ms, r.decision, r.decision_json"
-#define RUN_NCOLUMNS 27
+    " r.collecting, r.last_event_ms, r.batch_closed, r.closed_ms, r.decision, r.decision_json,"    \
+    " r.trace"
+#define RUN_NCOLUMNS 28
 /* The run counts' query (run_count, in this order); the buckets match run_duration_le. */
 #define RUN_DURATION_LE(s) " sum(CASE WHEN ended_ms - queued_ms <= " #s "000 THEN 1 ELSE 0 END),"
 #define RUN_COUNTS_EVENTS "(SELECT count(*) FROM ledger_run_events e WHERE e.run_id = r.id)"

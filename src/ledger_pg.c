@@ -12,6 +12,7 @@
  * again, with nothing restarted. Messages name host, port and database only, and anything the
  * server or libpq says is scrubbed of the password before it is kept. */
 #include "ledger_backend.h"
+#include "trace.h"
 
 #include <postgresql/libpq-fe.h>
 #include <sodium.h>
@@ -86,6 +87,8 @@ static const char *const migrations[] = {
     " metric text, value double precision, run_id text, actor text NOT NULL, why text NOT NULL,"
     " at_ms bigint NOT NULL);"
     "CREATE INDEX ledger_alias_moves_model ON ledger_alias_moves (model, alias, seq);",
+    /* The W3C traceparent of the delivery that began a run (trace.h). */
+    "ALTER TABLE ledger_runs ADD COLUMN trace text;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -212,8 +215,8 @@ static const struct {
                     " WHERE key = $1 AND status = 'claimed' AND attempts = $3::integer"
                     " RETURNING run_id"},
     [P_RUN_INSERT] = {"ledger_run_insert",
-                      "INSERT INTO ledger_runs (id, rule, action, state, queued_ms, updated_ms)"
-                      " VALUES ($1, $2, $3, 'queued', " NOW_MS ", " NOW_MS ")"
+                      "INSERT INTO ledger_runs (id, rule, action, state, queued_ms, updated_ms,"
+                      " trace) VALUES ($1, $2, $3, 'queued', " NOW_MS ", " NOW_MS ", $4)"
                       " ON CONFLICT (id) DO NOTHING"},
     [P_RUN_COVER] = {"ledger_run_cover",
                      "INSERT INTO ledger_run_events (run_id, event_key) VALUES ($1, $2)"
@@ -286,8 +289,8 @@ static const struct {
                                            " AND batch_key = $2 AND collecting = 1"},
     [P_BATCH_INSERT] = {"ledger_batch_insert",
                         "INSERT INTO ledger_runs (id, rule, action, state, queued_ms, updated_ms,"
-                        " collecting, batch_key) VALUES ($1, $2, $3, 'queued', " NOW_MS ", " NOW_MS
-                        ", 1, $4) ON CONFLICT DO NOTHING"},
+                        " collecting, batch_key, trace) VALUES ($1, $2, $3, 'queued', " NOW_MS
+                        ", " NOW_MS ", 1, $4, $5) ON CONFLICT DO NOTHING"},
     /* One statement: the row lock orders joiners and a sealing lease, and a joiner that waited
      * re-checks collecting on the row as committed. */
     [P_BATCH_COVER] =
@@ -330,9 +333,9 @@ static const struct {
                      " updated_ms = " NOW_MS " WHERE id = $1 AND state = 'queued'"},
     [P_RUN_COLLECTING_INSERT] = {"ledger_run_collecting_insert",
                                  "INSERT INTO ledger_runs (id, rule, action, state, queued_ms,"
-                                 " updated_ms, next_check_ms, after_run, collecting)"
+                                 " updated_ms, next_check_ms, after_run, collecting, trace)"
                                  " VALUES ($1, $2, $3, 'queued', " NOW_MS ", " NOW_MS ", " NOW_MS
-                                 ", $4, 1) ON CONFLICT DO NOTHING"},
+                                 ", $4, 1, $5) ON CONFLICT DO NOTHING"},
     [P_RUN_COLLECTING] = {"ledger_run_collecting",
                           "SELECT id FROM ledger_runs WHERE rule = $1 AND collecting = 1"
                           " AND batch_key IS NULL"},
@@ -710,7 +713,8 @@ static ledger_status pq_run_insert(ledger *l, const char *id, const char *rule, 
                                    const char *event_key)
 {
     PGresult *r;
-    ledger_status st = run(l, P_RUN_INSERT, 3, (const char *[]){id, rule, action}, &r);
+    ledger_status st =
+        run(l, P_RUN_INSERT, 4, (const char *[]){id, rule, action, trace_header()}, &r);
     PQclear(r);
     if (st == LEDGER_OK) {
         st = run(l, P_RUN_COVER, 2, (const char *[]){id, event_key}, &r);
@@ -850,7 +854,7 @@ static ledger_status pq_run_batch_open(ledger *l, const char *rule, const char *
     if (st != LEDGER_ERR_NOT_FOUND)
         return st;
     PGresult *r;
-    st = run(l, P_BATCH_INSERT, 4, (const char *[]){new_id, rule, action, key}, &r);
+    st = run(l, P_BATCH_INSERT, 5, (const char *[]){new_id, rule, action, key, trace_header()}, &r);
     PQclear(r);
     if (st != LEDGER_OK)
         return st;
@@ -910,7 +914,8 @@ static ledger_status pq_run_collecting(ledger *l, const char *rule, const char *
     if (st != LEDGER_ERR_NOT_FOUND)
         return st;
     PGresult *r;
-    st = run(l, P_RUN_COLLECTING_INSERT, 4, (const char *[]){new_id, rule, action, after}, &r);
+    st = run(l, P_RUN_COLLECTING_INSERT, 5,
+             (const char *[]){new_id, rule, action, after, trace_header()}, &r);
     bool made = st == LEDGER_OK && tuples(r) > 0;
     PQclear(r);
     if (made) {

@@ -14,6 +14,7 @@
  * done. A handle that lost its files fails every call; one that faulted is never handed to
  * SQLite again. */
 #include "ledger_sqlite_internal.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -74,8 +75,9 @@ static const char *const sql[S_COUNT] = {
     [S_SLOT_FREE] = "DELETE FROM ledger_rule_slots WHERE rule = ?1 AND event_key = ?2",
     [S_RUN_NAME] = "UPDATE ledger_events SET run_id = coalesce(run_id, ?2)"
                    " WHERE key = ?1 AND status = 'claimed' AND attempts = ?3 RETURNING run_id",
-    [S_RUN_INSERT] = "INSERT INTO ledger_runs (id, rule, action, state, queued_ms, updated_ms)"
-                     " VALUES (?1, ?2, ?3, 'queued', ?4, ?4) ON CONFLICT (id) DO NOTHING",
+    [S_RUN_INSERT] =
+        "INSERT INTO ledger_runs (id, rule, action, state, queued_ms, updated_ms,"
+        " trace) VALUES (?1, ?2, ?3, 'queued', ?4, ?4, ?5) ON CONFLICT (id) DO NOTHING",
     [S_RUN_COVER] = "INSERT INTO ledger_run_events (run_id, event_key) VALUES (?1, ?2)"
                     " ON CONFLICT DO NOTHING",
     [S_RUN_UPDATE] = "UPDATE ledger_runs SET state = ?2, resource = coalesce(?3, resource),"
@@ -132,7 +134,8 @@ static const char *const sql[S_COUNT] = {
     [S_BATCH_FIND] = "SELECT id FROM ledger_runs WHERE rule = ?1 AND batch_key = ?2"
                      " AND collecting = 1",
     [S_BATCH_INSERT] = "INSERT INTO ledger_runs (id, rule, action, state, queued_ms, updated_ms,"
-                       " collecting, batch_key) VALUES (?1, ?2, ?3, 'queued', ?5, ?5, 1, ?4)"
+                       " collecting, batch_key, trace) VALUES (?1, ?2, ?3, 'queued', ?5, ?5, 1,"
+                       " ?4, ?6)"
                        " ON CONFLICT DO NOTHING",
     /* ?3 now, ?4 quiet ms, ?5 max wait ms, ?6 min events, ?7 closes (0 or 1). */
     [S_BATCH_COVER] = "UPDATE ledger_runs SET" RUN_BATCH_COVER_SET(
@@ -166,8 +169,8 @@ static const char *const sql[S_COUNT] = {
     [S_RUN_QUEUE] = "UPDATE ledger_runs SET next_check_ms = ?2 + ?3, updated_ms = ?2"
                     " WHERE id = ?1 AND state = 'queued'",
     [S_RUN_COLLECTING_INSERT] = "INSERT INTO ledger_runs (id, rule, action, state, queued_ms,"
-                                " updated_ms, next_check_ms, after_run, collecting)"
-                                " VALUES (?1, ?2, ?3, 'queued', ?5, ?5, ?5, ?4, 1)"
+                                " updated_ms, next_check_ms, after_run, collecting, trace)"
+                                " VALUES (?1, ?2, ?3, 'queued', ?5, ?5, ?5, ?4, 1, ?6)"
                                 " ON CONFLICT DO NOTHING",
     [S_RUN_COLLECTING] = "SELECT id FROM ledger_runs WHERE rule = ?1 AND collecting = 1"
                          " AND batch_key IS NULL",
@@ -578,6 +581,7 @@ static ledger_status sq_run_insert(ledger *l, const char *id, const char *rule, 
     bind_text(st, 2, rule);
     bind_text(st, 3, action);
     sqlite3_bind_int64(st, 4, ledger_now_ms());
+    bind_text(st, 5, trace_header());
     ledger_status res = step_done(l, st, "run insert", NULL);
     if (res != LEDGER_OK || !(st = stmt_get(l, S_RUN_COVER)))
         return res != LEDGER_OK ? res : LEDGER_ERR_UNAVAILABLE;
@@ -757,6 +761,7 @@ static ledger_status sq_run_batch_open(ledger *l, const char *rule, const char *
         bind_text(st, 3, action);
         bind_text(st, 4, key);
         sqlite3_bind_int64(st, 5, ledger_now_ms());
+        bind_text(st, 6, trace_header());
         if ((res = step_done(l, st, "batch insert", NULL)) != LEDGER_OK)
             return res;
     }
@@ -863,6 +868,7 @@ static ledger_status sq_run_collecting(ledger *l, const char *rule, const char *
     bind_text(st, 3, action);
     bind_text(st, 4, after);
     sqlite3_bind_int64(st, 5, ledger_now_ms());
+    bind_text(st, 6, trace_header());
     int made = 0;
     res = step_done(l, st, "run collecting", &made);
     if (res == LEDGER_OK && made > 0 && (st = stmt_get(l, S_RUN_DUE_NOW))) {

@@ -101,6 +101,8 @@ static const char *const migrations[] = {
     " metric TEXT, value REAL, run_id TEXT, actor TEXT NOT NULL, why TEXT NOT NULL,"
     " at_ms INTEGER NOT NULL);"
     "CREATE INDEX ledger_alias_moves_model ON ledger_alias_moves (model, alias, seq);",
+    /* The W3C traceparent of the delivery that began a run (trace.h). */
+    "ALTER TABLE ledger_runs ADD COLUMN trace TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

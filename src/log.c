@@ -12,6 +12,7 @@
 #include "clk.h"
 
 #include "printable.h"
+#include "trace.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -54,32 +55,13 @@ int log_severity_parse(const char *name, log_severity *out)
     return -1;
 }
 
-static int all_hex(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isxdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
 void log_set_trace(const char *traceparent, const char *x_cloud_trace, const char *project)
 {
-    char id[33] = "";
-    /* W3C: "00-<32 hex trace id>-<16 hex span id>-<2 hex flags>" */
-    if (traceparent && strlen(traceparent) >= 55 && traceparent[2] == '-' &&
-        traceparent[35] == '-' && all_hex(traceparent + 3, 32)) {
-        memcpy(id, traceparent + 3, 32);
-    } else if (x_cloud_trace) { /* "TRACE_ID/SPAN_ID;o=1" */
-        size_t n = strcspn(x_cloud_trace, "/;");
-        if (n == 32 && all_hex(x_cloud_trace, 32))
-            memcpy(id, x_cloud_trace, 32);
-    }
-    id[32] = '\0';
-    if (!id[0]) {
+    trace_begin(traceparent, x_cloud_trace);
+    const char *id = trace_id();
+    if (!id)
         trace[0] = '\0';
-        return;
-    }
-    if (project && *project)
+    else if (project && *project)
         snprintf(trace, sizeof trace, "projects/%.60s/traces/%s", project, id);
     else
         snprintf(trace, sizeof trace, "%s", id);
@@ -87,6 +69,7 @@ void log_set_trace(const char *traceparent, const char *x_cloud_trace, const cha
 
 void log_clear_trace(void)
 {
+    trace_end();
     trace[0] = '\0';
 }
 

@@ -33,8 +33,9 @@ void log_init(const char *component, log_severity min);
 const char *log_severity_name(log_severity s);
 int log_severity_parse(const char *name, log_severity *out);
 
-/* Sets the current trace from the request's headers (either may be NULL) and PROJECT (may be
- * NULL: the bare trace id is logged then). Invalid header values are ignored. */
+/* Makes the trace of the request's headers (either may be NULL) current (trace_begin: what
+ * outbound calls carry too) and names it in the lines after, with PROJECT (may be NULL: the
+ * bare trace id is logged then). Invalid header values are ignored. log_clear_trace ends it. */
 void log_set_trace(const char *traceparent, const char *x_cloud_trace, const char *project);
 void log_clear_trace(void);
 /* The current trace field value, or NULL. */

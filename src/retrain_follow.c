@@ -222,6 +222,13 @@ static bool look(retrain_state *st, ledger *l, const run_record *run)
 #define NOTICE_MAX_AGE_MS (7LL * 86400 * 1000) /* older ends are not announced any more */
 
 /* Sends the notices that are due (notify.url), each leased like a look at a run. */
+/* Work on RUN goes on in the trace of the delivery that began it: the follower's log lines and
+ * its calls to Google for the run name it (trace.h), until log_clear_trace. */
+static void in_trace(const retrain_state *st, const run_record *run)
+{
+    log_set_trace(run->trace, NULL, st->conf.vertex.project);
+}
+
 static void notices(retrain_state *st, ledger *l, int lease_s, bool (*stop)(void))
 {
     const notify_config *n = &st->conf.notify;
@@ -240,6 +247,7 @@ static void notices(retrain_state *st, ledger *l, int lease_s, bool (*stop)(void
         }
         long status;
         char why[160];
+        in_trace(st, &run); /* the notice carries the run's traceparent */
         bool sent = notice_send(st->http, &t, &run, &status, why, sizeof why) == 0;
         int tries = sent ? run.notify_tries : run.notify_tries + 1;
         int delay = doubled(NOTICE_FIRST_S, NOTICE_MAX_S, tries - 1);
@@ -251,6 +259,7 @@ static void notices(retrain_state *st, ledger *l, int lease_s, bool (*stop)(void
                         why, delay, tries);
         if (runs_noticed(l, run.id, st->owner, sent, tries, sent ? 0 : delay) != LEDGER_OK)
             log_warning("follow: run %s: %s", run.id, ledger_last_error(l));
+        log_clear_trace();
         run_record_clear(&run);
     }
 }
@@ -345,6 +354,7 @@ int retrain_follow(void *state, ledger *l, bool (*stop)(void))
             log_warning("follow: %s", ledger_last_error(l));
             return IDLE_MS;
         }
+        in_trace(st, &run);
         bool queued = run.state == RUN_QUEUED;
         /* A submission reads too: it looks for the run's label before it creates. */
         bool go = take(l, st->read_budget, f->reads_per_minute, &st->reads_at) &&
@@ -364,6 +374,7 @@ int retrain_follow(void *state, ledger *l, bool (*stop)(void))
                 LEDGER_OK)
                 log_warning("follow: run %s: %s", run.id, ledger_last_error(l));
         }
+        log_clear_trace();
         run_record_clear(&run);
     }
     return 0;

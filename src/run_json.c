@@ -22,7 +22,7 @@ json_t *run_json(const run_record *r)
                                                    details ? details : json_null())
                                        : (json_decref(details), json_null());
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-                     "s:o, s:o}",
+                     "s:o, s:o, s:o}",
                      "id", r->id, "rule", r->rule ? r->rule : "", "action",
                      r->action ? r->action : "", "state", run_state_name(r->state), "resource",
                      json_string_or_null(r->resource), "events", r->events, "queued",
@@ -32,5 +32,5 @@ json_t *run_json(const run_record *r)
                      json_string_or_null(r->model_version), "model_version_id",
                      json_string_or_null(r->model_version_id), "after_run",
                      json_string_or_null(r->after_run[0] ? r->after_run : NULL), "batch", batch,
-                     "promotion", promotion);
+                     "promotion", promotion, "trace", json_string_or_null(r->trace));
 }

@@ -78,7 +78,7 @@ int run_record_fill(run_record *run, const char *const cols[RUN_NCOLUMNS])
         ledger_col_dup(&run->error_message, cols[11]) ||
         ledger_col_dup(&run->model_version, cols[12]) ||
         ledger_col_dup(&run->model_version_id, cols[13]) ||
-        ledger_col_dup(&run->decision_json, cols[26])) {
+        ledger_col_dup(&run->decision_json, cols[26]) || ledger_col_dup(&run->trace, cols[27])) {
         run_record_clear(run);
         return -1;
     }
@@ -114,6 +114,7 @@ void run_record_clear(run_record *run)
     free(run->model_version_id);
     free(run->batch_key);
     free(run->decision_json);
+    free(run->trace);
     memset(run, 0, sizeof *run);
 }
 

@@ -60,6 +60,9 @@ typedef struct {
     /* The promotion gate (a rule with "promote"): RUN_DECISION_*, "" when the run has none. */
     char decision[16];
     char *decision_json; /* the decision as a JSON object's text; NULL until decided */
+    /* The W3C traceparent current when the run was begun (the delivery's, trace.h); NULL: none.
+     * The follower makes it current again while it works on the run. */
+    char *trace;
 } run_record;
 
 /* A run's promotion decision: pending (it succeeded, the gate has not decided), promoting (the

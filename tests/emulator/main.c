@@ -116,6 +116,23 @@ static void stats_count(emu_tally *t, const char *route)
     pthread_mutex_unlock(&stats_mu);
 }
 
+/* The W3C traceparent each request for a Google method carried, in order (the last TRACES_MAX):
+ * GET /emulator/traces, so a test sees which trace a client's calls went on in. */
+#define TRACES_MAX 1024
+static json_t *traces;
+
+static void traces_add(const char *route, const char *traceparent)
+{
+    pthread_mutex_lock(&stats_mu);
+    if (!traces)
+        traces = json_array();
+    if (json_array_size(traces) >= TRACES_MAX)
+        json_array_remove(traces, 0);
+    json_array_append_new(traces, json_pack("{s:s, s:s}", "route", route, "traceparent",
+                                            traceparent ? traceparent : ""));
+    pthread_mutex_unlock(&stats_mu);
+}
+
 /* ---- control endpoints -------------------------------------------------------------------- */
 
 static bool config_key_known(const char *key)
@@ -172,6 +189,7 @@ static void control_reset(emu_response *resp)
     emu_faults_reset();
     pthread_mutex_lock(&stats_mu);
     requests.len = attempts.len = 0;
+    json_array_clear(traces);
     pthread_mutex_unlock(&stats_mu);
     emu_respond_value(resp, 200, json_pack("{s:b}", "ok", 1));
 }
@@ -188,6 +206,12 @@ static bool control_handle(const emu_request *req, emu_response *resp)
     } else if (strcmp(req->path, "/emulator/stats") == 0 && strcmp(req->method, "GET") == 0) {
         resp->route = "emulator.stats";
         control_stats(resp);
+    } else if (strcmp(req->path, "/emulator/traces") == 0 && strcmp(req->method, "GET") == 0) {
+        resp->route = "emulator.traces";
+        pthread_mutex_lock(&stats_mu);
+        json_t *list = traces ? json_deep_copy(traces) : json_array();
+        pthread_mutex_unlock(&stats_mu);
+        emu_respond_value(resp, 200, json_pack("{s:o}", "traces", list));
     } else if (strcmp(req->path, "/emulator/reset") == 0 && post) {
         resp->route = "emulator.reset";
         control_reset(resp);
@@ -238,8 +262,10 @@ static void dispatch(const emu_request *req, emu_response *resp)
     if (control_handle(req, resp))
         return;
     const char *route = emu_route_of(req->method, req->path);
-    if (route)
+    if (route) {
         stats_count(&attempts, route);
+        traces_add(route, req->header(req, "traceparent"));
+    }
     emu_fault fault = emu_fault_pick(req->method, req->path, route);
     if (emu_fault_answer_for(fault, route, resp))
         return;

@@ -19,9 +19,9 @@
  * JSON Content-Type (application/json or a +json type) the body must be one JSON value (so an
  * empty body is refused).
  *
- * Kept per delivery: the path, the ce-* headers (lower-case names, decoded values) and the
- * content-type as sent, the body as "data" (the parsed JSON; else the text when it is UTF-8, or
- * "data_base64"; no member when the body is empty) and the wall clock in ms. The last
+ * Kept per delivery: the path, the ce-* headers (lower-case names, decoded values), the
+ * content-type and traceparent as sent, the body as "data" (the parsed JSON; else the text when it
+ * is UTF-8, or "data_base64"; no member when the body is empty) and the wall clock in ms. The last
  * SINK_KEEP deliveries are kept. Thread-safe: one mutex over everything. */
 #include "emu.h"
 
@@ -284,12 +284,18 @@ static bool walk_name_ok(sink_walk *w, const char *name)
     return !w->bad;
 }
 
-/* One request header: keeps the ce-* and Content-Type ones, checks their names and values. */
+/* One request header: keeps the ce-* and Content-Type ones, checks their names and values, and
+ * keeps traceparent (the CloudEvents distributed-tracing extension in binary mode). */
 static void walk_header(void *ctx, const char *name, const char *value)
 {
     sink_walk *w = ctx;
     char lname[SINK_NAME_MAX + 4] = "content-type";
     bool ce = strncasecmp(name, "ce-", 3) == 0;
+    if (!w->bad && strcasecmp(name, "traceparent") == 0) {
+        if (walk_name_ok(w, "traceparent"))
+            json_object_set_new(w->headers, "traceparent", json_string(value));
+        return;
+    }
     if (w->bad || (!ce && strcasecmp(name, "Content-Type") != 0))
         return;
     if (ce && !attr_header_name(name, lname)) {
