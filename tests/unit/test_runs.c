@@ -13,6 +13,7 @@
 #include "budget.h"
 #include "ledger.h"
 #include "runs.h"
+#include "trace.h"
 
 #include <postgresql/libpq-fe.h>
 #include <sqlite3.h>
@@ -113,6 +114,20 @@ static void test_begin_names_the_run(void **state)
                      LEDGER_ERR_STATE);
     assert_string_equal(run_of_event(l, stale.key), "");
     assert_int_equal(runs_begin(l, &h, "", "custom_job", &none, &existed), LEDGER_ERR_INVALID);
+    assert_null(run.trace); /* begun outside any trace */
+
+    /* A run begun while a delivery's trace is current records it. */
+    const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    trace_begin(tp, NULL);
+    ledger_hold traced = claim(l, "e3");
+    run_record t;
+    assert_int_equal(runs_begin(l, &traced, "churn", "custom_job", &t, &existed), LEDGER_OK);
+    trace_end();
+    assert_string_equal(t.trace, tp);
+    run_record_clear(&t);
+    assert_int_equal(runs_get(l, run_of_event(l, traced.key), &t), LEDGER_OK);
+    assert_string_equal(t.trace, tp);
+    run_record_clear(&t);
     run_record_clear(&run);
     run_record_clear(&again);
     ledger_close(l);
