@@ -21,7 +21,8 @@
 #
 # Settings (environment): RUN_HTTPS_PORT (8443), RUN_EMULATOR_PORT (8090), RUN_VAR_DIR (var/),
 # RUN_BUCKET (acme-data), RUN_ACCESS_LOG (the terminal; a path to keep it in a file),
-# RUN_JOB_CLOCK_MS (the emulator's Vertex state step, 2000), RETRAIN_CONFIG
+# RUN_JOB_CLOCK_MS (the emulator's Vertex state step, 2000), RUN_SCORES (what its training
+# runs score, in turn, for the promotion gate), RETRAIN_CONFIG
 # (examples/config.json), RETRAIN_FUNCTION (retrain, or echo when this build has no retrain
 # function), and the pool's own RETRAIN_* variables, which win over what is set here.
 # shellcheck disable=SC2317 # stop, stop_group, on_signal: reached through the traps
@@ -197,6 +198,19 @@ jq -r '.rules[]?.model.parent // empty' "$CONFIG" | sort -u | while read -r pare
       die "could not seed model $parent"
     say "seeded model $parent in the emulator"
   fi
+done
+
+# What the emulator's training runs score, in turn (RUN_SCORES): the evaluation each new version
+# gets, under every metric a rule's promotion gate compares, as a real training run would write
+# it. So the gate promotes some versions and holds others, and /ui/ charts them.
+jq -r '.rules[]?.promote.metric // empty' "$CONFIG" | sort -u | while read -r metric; do
+  for round in 1 2 3 4; do
+    for score in ${RUN_SCORES:-0.81 0.79 0.84 0.86 0.83 0.88 0.85 0.90}; do
+      curl -sS --max-time 10 -o /dev/null -X POST "$EMU/emulator/vertex/outcomes" \
+        -d "{\"metrics\":{\"$metric\":$score}}" || die "could not queue an outcome ($round)"
+    done
+  done
+  say "queued the emulator's scores for $metric"
 done
 
 # ---- the pool ---------------------------------------------------------------------------

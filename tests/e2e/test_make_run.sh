@@ -84,9 +84,11 @@ if [ "$MODE" = retrain ]; then
     '^projects/test-project/locations/us-central1/models/churn@2$'
   versions=$(vx "$P/models/churn:listVersions")
   expect "a second version of churn is registered" "$(json_get '.models | length' "$versions")" 2
-  expect "the new version holds the rule's aliases" \
-    "$(json_get '.models | map(select(.versionId == "2") | .versionAliases[]) | sort | join(",")' "$versions")" \
-    default,latest
+  # The example rule's gate: the emulator scored the run (RUN_SCORES' first, 0.81) and nothing
+  # served "production" yet, so the gate moves it to the new version, which keeps "candidate".
+  aliases_of_2() { vx "$P/models/churn:listVersions" | jq -r '.models | map(select(.versionId == "2") | .versionAliases[]) | sort | join(",")'; }
+  promoted() { [ "$(aliases_of_2)" = candidate,production ]; }
+  if e2e_wait_for 20 promoted; then pass "the gate promoted it: it serves as production"; else fail "aliases of version 2: $(aliases_of_2)"; fi
 else
   expect "echo answered the event" "$(json_get .outcome.status "$rec")" echoed
   data=$(printf '%s' "$rec" | jq -c .outcome.echo.data)
