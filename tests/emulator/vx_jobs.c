@@ -6,7 +6,8 @@
  *   the same four for .../trainingPipelines
  *
  * A run is PENDING at creation, RUNNING one clock step later and finished after two: FAILED when
- * its displayName contains "fail" or it has the label emulator-fail=true; else CANCELLED when
+ * its displayName contains "fail" or it has the label emulator-fail=true (Google's error message
+ * then quotes the displayName, so a test can put what it likes in it); else CANCELLED when
  * its displayName contains "cancel" or it has the label emulator-cancel=true (as if someone
  * cancelled it at Google); else SUCCEEDED. A succeeded pipeline with a modelToUpload makes a
  * model version (vx_models.c): a new version of parentModel, or a new model (modelId, or a
@@ -89,6 +90,22 @@ static void run_set_state(vx_run *r, const char *state)
     json_object_set_new(r->res, "state", json_string(state_name(r->pipeline, state)));
 }
 
+/* A failed run's google.rpc.Status. Its message quotes the run's displayName, as Google's own
+ * messages often quote what they were given. */
+static json_t *failure_error(const vx_run *r)
+{
+    const char *dn = json_string_value(json_object_get(r->res, "displayName"));
+    char *msg = NULL;
+    if (asprintf(&msg,
+                 "The replica workerpool0-0 exited with a non-zero status of 1 (emulated failure "
+                 "of %s).",
+                 dn ? dn : "") < 0)
+        msg = NULL;
+    json_t *err = json_pack("{s:i, s:s}", "code", 13, "message", msg ? msg : "emulated failure");
+    free(msg);
+    return err;
+}
+
 /* The run's last step, at wall time END. */
 static void run_finish(vx_run *r, run_end how, int64_t end)
 {
@@ -98,10 +115,7 @@ static void run_finish(vx_run *r, run_end how, int64_t end)
     switch (how) {
     case RUN_ENDS_FAILED:
         run_set_state(r, "FAILED");
-        json_object_set_new(r->res, "error",
-                            json_pack("{s:i, s:s}", "code", 13, "message",
-                                      "The replica workerpool0-0 exited with a non-zero status "
-                                      "of 1 (emulated failure)."));
+        json_object_set_new(r->res, "error", failure_error(r));
         break;
     case RUN_ENDS_CANCELLED:
         run_set_state(r, "CANCELLED");
