@@ -101,7 +101,8 @@ typedef struct {
     int limit;          /* <= 0: 100 */
     /* paging: records after this key in (first_seen, key) order; NULL: from the start */
     const char *after_key;
-    const char *id; /* only records with this CloudEvent id (any source); NULL: any */
+    const char *id;      /* only records with this CloudEvent id (any source); NULL: any */
+    const char *subject; /* only records with this subject ("objects/NAME"); NULL: any */
 } ledger_query;
 
 /* The key of (SOURCE, ID): BLAKE2b-256 over both, length-prefixed so ("ab","c") and ("a","bc")

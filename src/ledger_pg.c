@@ -180,7 +180,7 @@ static const struct {
                 " WHERE ($1::text IS NULL OR status = $1) AND first_seen_ms >= $2::bigint"
                 " AND ($3::text IS NULL OR (first_seen_ms, key) >"
                 "  ((SELECT first_seen_ms FROM ledger_events WHERE key = $3), $3))"
-                " AND ($4::text IS NULL OR id = $4)"
+                " AND ($4::text IS NULL OR id = $4) AND ($6::text IS NULL OR subject = $6)"
                 " ORDER BY first_seen_ms, key LIMIT $5::integer"},
     [P_GC] = {"ledger_gc", "DELETE FROM ledger_events WHERE status <> 'claimed'"
                            " AND last_seen_ms < " NOW_MS " - $1::bigint * 1000"},
@@ -578,9 +578,9 @@ static ledger_status pq_list(ledger *l, const ledger_query *q, ledger_record *re
     char since[24], limit[24];
     snprintf(since, sizeof since, "%lld", (long long)q->since_ms);
     snprintf(limit, sizeof limit, "%d", q->limit);
-    const char *vals[] = {q->status, since, q->after_key, q->id, limit};
+    const char *vals[] = {q->status, since, q->after_key, q->id, limit, q->subject};
     PGresult *r;
-    ledger_status st = run(l, P_LIST, 5, vals, &r);
+    ledger_status st = run(l, P_LIST, 6, vals, &r);
     if (st != LEDGER_OK)
         return st;
     int rows = PQntuples(r);

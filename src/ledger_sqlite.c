@@ -50,7 +50,7 @@ static const char *const sql[S_COUNT] = {
                " WHERE (?1 IS NULL OR status = ?1) AND first_seen_ms >= ?2"
                " AND (?3 IS NULL OR (first_seen_ms, key) >"
                "  ((SELECT first_seen_ms FROM ledger_events WHERE key = ?3), ?3))"
-               " AND (?4 IS NULL OR id = ?4)"
+               " AND (?4 IS NULL OR id = ?4) AND (?6 IS NULL OR subject = ?6)"
                " ORDER BY first_seen_ms, key LIMIT ?5",
     [S_GC] = "DELETE FROM ledger_events WHERE status <> 'claimed' AND last_seen_ms < ?1",
     [S_GC_RUN_EVENTS] = "DELETE FROM ledger_run_events WHERE run_id IN (SELECT id FROM ledger_runs"
@@ -409,6 +409,7 @@ static ledger_status sq_list(ledger *l, const ledger_query *q, ledger_record *re
     bind_text(st, 3, q->after_key);
     bind_text(st, 4, q->id);
     sqlite3_bind_int(st, 5, q->limit);
+    bind_text(st, 6, q->subject);
     int rc = SQLITE_DONE;
     while (*n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (row_to_record(st, &recs[*n]) != 0)
