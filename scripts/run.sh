@@ -263,12 +263,13 @@ cat >&2 <<EOF
 
   eventarc-retrain is up (function: $FUNCTION)
     endpoint   $BASE/   (GET /healthz /readyz /status /metrics)
+    page       $BASE/ui/   (runs, dead letters, model versions and their metric)
     emulator   $EMU     (GET /emulator/stats; Vertex AI under /v1/)
     ledger     $RETRAIN_LEDGER
 
   Drop a CSV into $VAR/inbox/datasets/churn/ (bucket $BUCKET, object datasets/churn/NAME.csv):
     cp my.csv $VAR/inbox/datasets/churn/
-  Read the ledger:
+  Watch it on $BASE/ui/, or read the ledger:
     RETRAIN_LEDGER=$RETRAIN_LEDGER $BUILD/retrainctl events list
   Ctrl-C stops everything.
 

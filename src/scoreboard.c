@@ -14,8 +14,8 @@ const int sb_status_codes[SB_STATUSES - 1] = {200, 202, 204, 400, 401, 404, 405,
                                               413, 415, 429, 500, 503, 504};
 const int sb_call_codes[SB_CALL_CODES - 1] = {0,   200, 400, 401, 403, 404,
                                               409, 429, 500, 502, 503, 504};
-const char *const sb_route_names[SB_ROUTES] = {"event",  "healthz", "readyz",
-                                               "status", "metrics", "other"};
+const char *const sb_route_names[SB_ROUTES] = {"event",   "healthz", "readyz", "status",
+                                               "metrics", "ui",      "other"};
 const char *const sb_event_outcome_names[SB_EVENT_OUTCOMES] = {
     [SB_EVENT_SUBMITTED] = "submitted", [SB_EVENT_DUPLICATE] = "duplicate",
     [SB_EVENT_COALESCED] = "coalesced", [SB_EVENT_BATCHED] = "batched",
@@ -174,6 +174,8 @@ sb_route sb_route_of(const char *path)
         return SB_ROUTE_STATUS;
     if (strcmp(path, "/metrics") == 0)
         return SB_ROUTE_METRICS;
+    if (strncmp(path, "/ui/", 4) == 0)
+        return SB_ROUTE_UI;
     return SB_ROUTE_OTHER;
 }
 

@@ -25,6 +25,7 @@ typedef enum {
     SB_ROUTE_READYZ,
     SB_ROUTE_STATUS,
     SB_ROUTE_METRICS,
+    SB_ROUTE_UI, /* /ui/ and every page below it */
     SB_ROUTE_OTHER,
     SB_ROUTES
 } sb_route;

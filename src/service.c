@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "printable.h"
 #include "pubsub_push.h"
+#include "ui.h"
 
 #define RETRY_AFTER_BUSY "5"
 #define RETRY_AFTER_UNAVAILABLE "10"
@@ -408,6 +409,11 @@ void service_handle(service *svc, const http_request *req, arena *a, http_respon
                                 "deliver events with POST; %s is not allowed here", req->method);
             http_response_add_header(resp, "Allow", "POST");
         }
+        return;
+    }
+    if (ui_path(path)) {
+        open_ledger(svc); /* NULL while it cannot be reached: the pages answer 503 */
+        ui_handle(svc->ledger, req, a, resp);
         return;
     }
     static const char *const gets[] = {"/healthz", "/readyz", "/status", "/metrics"};

@@ -4,6 +4,7 @@
  *   GET  /readyz    readiness: the ledger answers and a key set is loaded
  *   GET  /status    the pool's scoreboard as JSON
  *   GET  /metrics   Prometheus text
+ *   GET  /ui/...    the operator's read-only pages over the ledger (ui.h)
  *   POST /          one CloudEvent (or a Pub/Sub push envelope, see pubsub_push.h):
  *                   auth → parse → claim → function → finish → answer
  *

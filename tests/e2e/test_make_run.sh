@@ -89,6 +89,11 @@ if [ "$MODE" = retrain ]; then
   aliases_of_2() { vx "$P/models/churn:listVersions" | jq -r '.models | map(select(.versionId == "2") | .versionAliases[]) | sort | join(",")'; }
   promoted() { [ "$(aliases_of_2)" = candidate,production ]; }
   if e2e_wait_for 20 promoted; then pass "the gate promoted it: it serves as production"; else fail "aliases of version 2: $(aliases_of_2)"; fi
+  # The operator's page shows the dropped file's run, the version it made and the chart.
+  "${CURL[@]}" --cacert "$VAR/tls/cert.pem" -o "$E2E_DIR/ui.html" "$BASE/ui/"
+  expect_match "/ui/ shows the dropped file" "$(cat "$E2E_DIR/ui.html")" 'datasets/churn/a\.csv'
+  expect_match "/ui/ shows the model's chart" "$(cat "$E2E_DIR/ui.html")" '<svg'
+  expect_match "/ui/ shows version 2 promoted" "$(tr -d '\n' <"$E2E_DIR/ui.html")" '>2<.*promoted'
 else
   expect "echo answered the event" "$(json_get .outcome.status "$rec")" echoed
   data=$(printf '%s' "$rec" | jq -c .outcome.echo.data)
