@@ -24,6 +24,7 @@
 #include "errtext.h"
 #include "http_request.h"
 #include "media_type.h"
+#include "pct.h"
 #include "printable.h"
 #include "uri.h"
 
@@ -69,14 +70,6 @@ static bool name_valid(const char *s, size_t n)
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* HTTP binding §3.1.3.2: a header value is first unescaped as an RFC 7230 §3.2.6 quoted-string.
  * Only a value that starts with DQUOTE is one, and then it must be exactly one (closed, nothing
  * after it); a quote inside another value is kept, as senders before v1.0.2 did not encode it.
@@ -105,33 +98,6 @@ static bool unquote(arena *a, const char **s, size_t *n, bool *nomem)
         out[k++] = v[i];
     }
     return false; /* never closed */
-}
-
-/* HTTP binding §3.1.3.2: %XX escapes decoded, everything else kept. NULL on a bad escape. */
-static char *percent_decode(arena *a, const char *s, size_t n, size_t *outlen, bool *nomem)
-{
-    char *out = arena_alloc(a, n + 1);
-    if (!out) {
-        *nomem = true;
-        return NULL;
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            out[k++] = s[i];
-            continue;
-        }
-        if (n - i < 3)
-            return NULL;
-        int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-        if (hi < 0 || lo < 0)
-            return NULL;
-        out[k++] = (char)(hi << 4 | lo);
-        i += 2;
-    }
-    out[k] = '\0';
-    *outlen = k;
-    return out;
 }
 
 /* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM), with field ranges checked. */
@@ -356,7 +322,7 @@ static ce_status parse_binary(const http_request *req, arena *a, cloudevent *out
                                "attribute \"%s\" starts a quoted-string that is not closed at "
                                "the end of the value (RFC 7230 §3.2.6)",
                                name);
-        char *value = percent_decode(a, raw, rawlen, &vlen, &nomem);
+        char *value = pct_decode(a, raw, rawlen, PCT_PLAIN, &vlen, &nomem);
         if (nomem)
             return errtext_fail(err, errlen, CE_ERR_NOMEM, "out of memory");
         if (!value)

@@ -7,6 +7,7 @@
 
 #include "clk.h"
 #include "json_time.h"
+#include "pct.h"
 #include "ui_overview.h"
 #include "ui_page.h"
 
@@ -96,14 +97,6 @@ static void answer_unavailable(http_response *resp, arena *a, ledger *l)
 
 /* ---- the query string ------------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* The value of KEY in QUERY (application/x-www-form-urlencoded), decoded into A: NULL when
  * absent or empty; *BAD when it is malformed (a bad escape, a NUL) or memory ran out. */
 static const char *query_value(arena *a, const char *query, const char *key, bool *bad)
@@ -113,27 +106,13 @@ static const char *query_value(arena *a, const char *query, const char *key, boo
         const char *end = strchr(p, '&');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         if (len > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
-            char *out = arena_alloc(a, len);
             size_t n = 0;
-            if (!out) {
+            bool nomem = false;
+            char *out = pct_decode(a, p + klen + 1, len - klen - 1, PCT_FORM, &n, &nomem);
+            if (!out || strlen(out) != n) { /* a bad escape, memory, or %00 */
                 *bad = true;
                 return NULL;
             }
-            for (size_t i = klen + 1; i < len; i++) {
-                if (p[i] == '+') {
-                    out[n++] = ' ';
-                } else if (p[i] != '%') {
-                    out[n++] = p[i];
-                } else if (i + 2 < len && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0 &&
-                           (hexval(p[i + 1]) | hexval(p[i + 2])) != 0) { /* %00: refused */
-                    out[n++] = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
-                    i += 2;
-                } else {
-                    *bad = true;
-                    return NULL;
-                }
-            }
-            out[n] = '\0';
             return n ? out : NULL;
         }
         p = end ? end + 1 : NULL;

@@ -258,6 +258,8 @@ static void test_refusals(void **state)
     assert_int_equal(r.status, 400);
     r = get(l, "GET", "/ui/event", "name=a%00b");
     assert_int_equal(r.status, 400);
+    r = get(l, "GET", "/ui/event", "id=x%4");
+    assert_int_equal(r.status, 400);
     r = get(NULL, "GET", "/ui/", NULL);
     assert_int_equal(r.status, 503);
     assert_string_equal(header(&r, "Retry-After"), "5");
