@@ -135,7 +135,7 @@ static void search_form(html *h, const char *id, const char *name)
 /* One event and its path: received → run → version → decision. */
 static void event_section(html *h, ledger *l, arena *a, const ui_event *e, int64_t now_ms)
 {
-    const char *object = ui_event_object(e);
+    const char *object = ui_subject_object(e->subject);
     html_raw(h, "<section class=\"event\" data-key=\"");
     html_text(h, e->key);
     html_raw(h, "\">\n<h2>Event <span class=\"id\">");

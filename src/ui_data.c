@@ -221,6 +221,16 @@ static void clear_move(void *m)
     alias_move_clear(m);
 }
 
+/* Appends ALIAS to the ", "-separated *LIST (kept as it was when memory runs out). */
+static void add_alias(ctx *c, const char **list, const char *alias)
+{
+    const char *longer = (*list)[0] ? arena_printf(c->a, "%s, %s", *list, alias) : copy(c, alias);
+    if (longer)
+        *list = longer;
+    else
+        c->oom = true;
+}
+
 /* What each alias is on now: the newest move of each (model, alias). */
 static ledger_status read_aliases(ledger *l, ctx *c, ui_overview *o)
 {
@@ -244,13 +254,7 @@ static ledger_status read_aliases(ledger *l, ctx *c, ui_overview *o)
                 ui_version *ver = &o->models[m].versions[v];
                 if (strcmp(ver->run->version_id, moves[i].to_version) != 0)
                     continue;
-                ver->aliases = ver->aliases[0]
-                                   ? arena_printf(c->a, "%s, %s", ver->aliases, moves[i].alias)
-                                   : copy(c, moves[i].alias);
-                if (!ver->aliases) {
-                    c->oom = true;
-                    ver->aliases = "";
-                }
+                add_alias(c, &ver->aliases, moves[i].alias);
             }
         }
     return st;
@@ -289,9 +293,8 @@ static ledger_status read_objects(ledger *l, ctx *c, ui_overview *o)
                 continue;
             if (st != LEDGER_OK)
                 return st;
-            if (n == 1 && rec.subject)
-                u->object = copy(c, strncmp(rec.subject, "objects/", 8) == 0 ? rec.subject + 8
-                                                                             : rec.subject);
+            if (n == 1)
+                u->object = copy(c, ui_subject_object(rec.subject));
             ledger_record_clear(&rec);
         }
     return LEDGER_OK;
@@ -330,6 +333,11 @@ static ledger_status read_dead(ledger *l, ctx *c, ui_overview *o)
     }
     free(page);
     return st;
+}
+
+const char *ui_subject_object(const char *subject)
+{
+    return subject && strncmp(subject, "objects/", 8) == 0 ? subject + 8 : subject;
 }
 
 ledger_status ui_data_overview(ledger *l, arena *a, ui_overview *out)
@@ -394,12 +402,7 @@ ledger_status ui_data_run(ledger *l, arena *a, const char *id, ui_run *out, cons
         st = alias_moves_list(l, &q, moves, 64, &n);
         for (size_t i = 0; i < n; i++) {
             if (strcmp(moves[i].to_version, out->version_id) == 0)
-                *aliases = (*aliases)[0] ? arena_printf(a, "%s, %s", *aliases, moves[i].alias)
-                                         : copy(&c, moves[i].alias);
-            if (!*aliases) {
-                c.oom = true;
-                *aliases = "";
-            }
+                add_alias(&c, aliases, moves[i].alias);
             alias_move_clear(&moves[i]);
         }
     }

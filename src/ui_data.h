@@ -88,6 +88,9 @@ typedef struct {
     bool runs_cut; /* more than UI_RUNS_READ runs: the oldest were read, not the rest */
 } ui_overview;
 
+/* The object name SUBJECT ("objects/NAME") names, else SUBJECT itself (NULL: NULL). */
+const char *ui_subject_object(const char *subject);
+
 ledger_status ui_data_overview(ledger *l, arena *a, ui_overview *out);
 
 /* The events whose CloudEvent id is ID (any source) or, when ID is NULL, whose subject is

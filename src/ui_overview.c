@@ -81,7 +81,7 @@ static void dead_letters(html *h, const ui_overview *o)
                 "<th>received</th><th>attempts</th><th>error</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < o->n_dead; i++) {
         const ui_event *e = &o->dead[i];
-        const char *object = ui_event_object(e);
+        const char *object = ui_subject_object(e->subject);
         html_raw(h, "<tr class=\"dead-letter\"><td class=\"id\"><a href=\"/ui/event?id=");
         html_url_part(h, e->id);
         html_raw(h, "\">");

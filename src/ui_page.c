@@ -1,8 +1,6 @@
 /* ui_page — see ui_page.h. */
 #include "ui_page.h"
 
-#include <string.h>
-
 #include "json_time.h"
 
 void ui_page_open(html *h, const char *title, int refresh_s)
@@ -69,9 +67,4 @@ void ui_run_cells(html *h, const ui_run *r, int64_t now_ms)
     if (r->error_code || r->error_message)
         html_textf(h, "%d: %s", r->error_code, r->error_message ? r->error_message : "");
     html_raw(h, "</td>");
-}
-
-const char *ui_event_object(const ui_event *e)
-{
-    return e->subject && strncmp(e->subject, "objects/", 8) == 0 ? e->subject + 8 : e->subject;
 }

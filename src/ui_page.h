@@ -25,7 +25,4 @@ void ui_duration(html *h, int64_t ms);
  * ended), version, decision, Google's error. */
 void ui_run_cells(html *h, const ui_run *r, int64_t now_ms);
 
-/* The object name an event's subject ("objects/NAME") names, else its subject (NULL if none). */
-const char *ui_event_object(const ui_event *e);
-
 #endif
