@@ -95,15 +95,10 @@ static void run_set_state(vx_run *r, const char *state)
 static json_t *failure_error(const vx_run *r)
 {
     const char *dn = json_string_value(json_object_get(r->res, "displayName"));
-    char *msg = NULL;
-    if (asprintf(&msg,
-                 "The replica workerpool0-0 exited with a non-zero status of 1 (emulated failure "
-                 "of %s).",
-                 dn ? dn : "") < 0)
-        msg = NULL;
-    json_t *err = json_pack("{s:i, s:s}", "code", 13, "message", msg ? msg : "emulated failure");
-    free(msg);
-    return err;
+    return json_pack("{s:i, s:o}", "code", 13, "message",
+                     json_sprintf("The replica workerpool0-0 exited with a non-zero status of 1 "
+                                  "(emulated failure of %s).",
+                                  dn ? dn : ""));
 }
 
 /* The run's last step, at wall time END. */
